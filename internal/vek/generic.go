@@ -1,0 +1,223 @@
+package vek
+
+import "math"
+
+// Constants of the exponential. The polynomial coefficients are a minimax fit
+// of exp on [−1.02·ln2/2, 1.02·ln2/2] (Chebyshev economisation computed for
+// this package); the thresholds are the float32/float64 bounds of the normal
+// range, see the package comment.
+const (
+	log2e   = 1.4426950408889634074
+	shift32 = 12582912.0 // 1.5·2²³: adding it rounds to an integer held in the low mantissa bits
+	shift64 = 6755399441055744.0
+	ln2Hi32 = 0.693145751953125 // 0x3f317200: few bits, so n·ln2Hi32 is exact
+	ln2Lo32 = 1.428606765330187045e-06
+	ln2Hi64 = 0.693147180369123816490 // 0x3fe62e42fee00000
+	ln2Lo64 = 1.90821492927058770002e-10
+
+	// expLo32 is the smallest float32 z with exp(z) ≥ 2⁻¹²⁶; below it the
+	// result is 0.
+	expLo32 = -87.33654022216796875
+	// expHi32 is the largest float32 below 128·ln2; above it the result is +Inf.
+	expHi32 = 88.72283172607421875
+	// expLo64 is the smallest float64 z with exp(z) ≥ 2⁻¹⁰²².
+	expLo64 = -708.3964185322641
+	// expHi64 is the largest float64 below 1024·ln2.
+	expHi64 = 709.7827128933839
+)
+
+// Degree-6 coefficients (c0..c6) for float32 and degree-11 (c0..c11) for
+// float64.
+var (
+	poly32 = [7]float32{1, 1, 0.5000000053067254621, 0.16666394781877128753, 0.041666327002285449789,
+		0.0083768185024571339163, 0.0013943221766582856754}
+	poly64 = [12]float64{0.99999999999999999611, 0.9999999999999999997, 0.50000000000000224136,
+		0.16666666666666683903, 0.041666666666457425822, 0.0083333333333172421768,
+		0.0013888888960322004823, 0.00019841269896204482968, 0.000024801477081854494296,
+		2.7557234458834413975e-6, 2.7635686502562534472e-7, 2.5112380558500830537e-8}
+)
+
+// exp64 is the scalar form of the float64 exponential the assembly kernels
+// evaluate: same reduction, same polynomial, same thresholds.
+func exp64(z float64) float64 {
+	if !(z >= expLo64) {
+		if z != z {
+			return z
+		}
+		return 0
+	}
+	if z > expHi64 {
+		return math.Inf(1)
+	}
+	t := math.FMA(z, log2e, shift64)
+	n := t - shift64
+	r := math.FMA(n, -ln2Hi64, z)
+	r = math.FMA(n, -ln2Lo64, r)
+	p := poly64[11]
+	for i := 10; i >= 0; i-- {
+		p = math.FMA(p, r, poly64[i])
+	}
+	return math.Float64frombits(math.Float64bits(p) + math.Float64bits(t)<<52)
+}
+
+// exp32 evaluates the float32 exponential of z, given in float64 so that the
+// argument carries no rounding: the result is the float64 exponential
+// rounded to float32, flushed to zero below expLo32.
+func exp32(z float64) float32 {
+	if !(z >= expLo32) {
+		if z != z {
+			return float32(z)
+		}
+		return 0
+	}
+	if z > expHi32 {
+		return float32(math.Inf(1))
+	}
+	return float32(exp64(z))
+}
+
+func maxNaN32Go(x []float32) (float32, bool) {
+	m := float32(math.Inf(-1))
+	nan := false
+	for _, v := range x {
+		if v > m {
+			m = v
+		} else if v != v {
+			nan = true
+		}
+	}
+	return m, nan
+}
+
+func maxNaN64Go(x []float64) (float64, bool) {
+	m := math.Inf(-1)
+	nan := false
+	for _, v := range x {
+		if v > m {
+			m = v
+		} else if v != v {
+			nan = true
+		}
+	}
+	return m, nan
+}
+
+func sum32Go(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
+func sum64Go(x []float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func expSum32Go(x []float32, m, s float32) float64 {
+	fm, fs := float64(m), float64(s)
+	var acc float64
+	for _, v := range x {
+		acc += float64(exp32((float64(v) - fm) * fs))
+	}
+	return acc
+}
+
+func expSum64Go(x []float64, m, s float64) float64 {
+	var acc float64
+	for _, v := range x {
+		acc += exp64((v - m) * s)
+	}
+	return acc
+}
+
+func expScale32Go(dst, x []float32, m, s, c float32) {
+	fm, fs := float64(m), float64(s)
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = c * exp32((float64(v)-fm)*fs)
+	}
+}
+
+func expScale64Go(dst, x []float64, m, s, c float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = c * exp64((v-m)*s)
+	}
+}
+
+func expStoreSum32Go(dst, x []float32, m, s float32) float64 {
+	fm, fs := float64(m), float64(s)
+	dst = dst[:len(x)]
+	var acc float64
+	for i, v := range x {
+		e := exp32((float64(v) - fm) * fs)
+		dst[i] = e
+		acc += float64(e)
+	}
+	return acc
+}
+
+func expStoreSum64Go(dst, x []float64, m, s float64) float64 {
+	dst = dst[:len(x)]
+	var acc float64
+	for i, v := range x {
+		e := exp64((v - m) * s)
+		dst[i] = e
+		acc += e
+	}
+	return acc
+}
+
+func scale32Go(dst, x []float32, c float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = c * v
+	}
+}
+
+func scale64Go(dst, x []float64, c float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = c * v
+	}
+}
+
+func shiftScale32Go(dst, x []float32, m, s, c float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float32((v-m)*s) - c // the conversion keeps the multiply unfused, as in the assembly
+	}
+}
+
+func shiftScale64Go(dst, x []float64, m, s, c float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float64((v-m)*s) - c
+	}
+}
+
+func exp32Go(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = exp32(float64(v))
+	}
+}
+
+func exp64Go(dst, x []float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = exp64(v)
+	}
+}

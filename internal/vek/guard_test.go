@@ -1,0 +1,93 @@
+//go:build linux
+
+package vek
+
+import (
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// guarded returns memory of n bytes whose first byte follows an
+// inaccessible page and whose last byte precedes another, so a kernel that
+// reads or writes outside its slice crashes the test.
+func guarded(t *testing.T, n int) (lead, tail []byte) {
+	t.Helper()
+	page := syscall.Getpagesize()
+	size := (n + page - 1) / page * page
+	mem, err := syscall.Mmap(-1, 0, size+2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Skip("mmap:", err)
+	}
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	if err := syscall.Mprotect(mem[:page], syscall.PROT_NONE); err != nil {
+		t.Skip("mprotect:", err)
+	}
+	if err := syscall.Mprotect(mem[page+size:], syscall.PROT_NONE); err != nil {
+		t.Skip("mprotect:", err)
+	}
+	return mem[page : page+n], mem[page+size-n : page+size]
+}
+
+func f32s(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+func f64s(b []byte) []float64 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(&b[0])), len(b)/8)
+}
+
+// TestNoAccessOutside runs every kernel on slices that start right after
+// and end right before an inaccessible page, for every tail length.
+func TestNoAccessOutside(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		for _, tier := range tiers32() {
+			for _, buf := range func() [][]byte { a, b := guarded(t, 4*n); return [][]byte{a, b} }() {
+				x := f32s(buf)
+				for i := range x {
+					x[i] = float32(i%5) - 2
+				}
+				if n > 0 {
+					m, _ := tier.maxNaN(x)
+					tier.expSum(x, m, 1)
+					tier.expStore(x, x, m, 1)
+					tier.expScale(x, x, m, 1, 0.5)
+					tier.shiftScale(x, x, m, 1, 0.5)
+				}
+				tier.sum(x)
+				tier.scale(x, x, 2)
+			}
+		}
+		for _, tier := range expTiers() {
+			a, b := guarded(t, 4*n)
+			tier.f32(f32s(a), f32s(a))
+			tier.f32(f32s(b), f32s(b))
+			c, d := guarded(t, 8*n)
+			tier.f64(f64s(c), f64s(c))
+			tier.f64(f64s(d), f64s(d))
+		}
+		for _, tier := range tiers64() {
+			for _, buf := range func() [][]byte { a, b := guarded(t, 8*n); return [][]byte{a, b} }() {
+				x := f64s(buf)
+				for i := range x {
+					x[i] = float64(i%5) - 2
+				}
+				if n > 0 {
+					m, _ := tier.maxNaN(x)
+					tier.expSum(x, m, 1)
+					tier.expStore(x, x, m, 1)
+					tier.expScale(x, x, m, 1, 0.5)
+					tier.shiftScale(x, x, m, 1, 0.5)
+				}
+				tier.sum(x)
+				tier.scale(x, x, 2)
+			}
+		}
+	}
+}

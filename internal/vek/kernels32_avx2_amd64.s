@@ -1,0 +1,556 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// float32 kernels, AVX2+FMA. Register conventions inside the exp kernels:
+// Y0 = −m, Y1 = s, Y2 = log2e, Y3 = shifter, Y4 = lower threshold,
+// Y8..Y13 scratch, Y14 tail mask. Y15 is never touched.
+
+#define BCAST32(name, bits) \
+	DATA name<>+0(SB)/4, $bits \
+	DATA name<>+4(SB)/4, $bits \
+	DATA name<>+8(SB)/4, $bits \
+	DATA name<>+12(SB)/4, $bits \
+	DATA name<>+16(SB)/4, $bits \
+	DATA name<>+20(SB)/4, $bits \
+	DATA name<>+24(SB)/4, $bits \
+	DATA name<>+28(SB)/4, $bits \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+BCAST32(f32log2e, 0x3fb8aa3b)
+BCAST32(f32shift, 0x4b400000)
+BCAST32(f32nln2hi, 0xbf317200)
+BCAST32(f32nln2lo, 0xb5bfbe8e)
+BCAST32(f32lo, 0xc2aeac4f)
+BCAST32(f32hi, 0x42b17217)
+BCAST32(f32inf, 0x7f800000)
+BCAST32(f32ninf, 0xff800000)
+BCAST32(f32c0, 0x3f800000)
+BCAST32(f32c2, 0x3f000000)
+BCAST32(f32c3, 0x3e2aa9f4)
+BCAST32(f32c4, 0x3d2aaa4f)
+BCAST32(f32c5, 0x3c093eec)
+BCAST32(f32c6, 0x3ab6c1b0)
+
+// tail32 holds eight all-ones lanes then eight zero lanes: the 32 bytes at
+// tail32+32−4t enable the first t lanes.
+DATA tail32<>+0(SB)/8, $-1
+DATA tail32<>+8(SB)/8, $-1
+DATA tail32<>+16(SB)/8, $-1
+DATA tail32<>+24(SB)/8, $-1
+DATA tail32<>+32(SB)/8, $0
+DATA tail32<>+40(SB)/8, $0
+DATA tail32<>+48(SB)/8, $0
+DATA tail32<>+56(SB)/8, $0
+GLOBL tail32<>(SB), RODATA|NOPTR, $64
+
+// TAILMASK32 loads into Y14 the mask enabling the first CX (1..7) lanes.
+#define TAILMASK32 \
+	LEAQ tail32<>+32(SB), AX \
+	MOVQ CX, DX \
+	SHLQ $2, DX \
+	SUBQ DX, AX \
+	VMOVUPS (AX), Y14
+
+// EXPCORE32 turns z = Y9 + Y10 (high part and its low correction) into
+// exp(z) in Y12, zero where Y9 < the lower threshold. Uses Y11, Y13.
+#define EXPCORE32 \
+	VMOVAPS Y3, Y11 \
+	VFMADD231PS Y2, Y9, Y11 \
+	VSUBPS Y3, Y11, Y12 \
+	VCMPPS $0x1d, Y4, Y9, Y13 \
+	VFMADD231PS f32nln2hi<>(SB), Y12, Y9 \
+	VFMADD231PS f32nln2lo<>(SB), Y12, Y9 \
+	VADDPS Y10, Y9, Y9 \
+	VMOVUPS f32c6<>(SB), Y12 \
+	VFMADD213PS f32c5<>(SB), Y9, Y12 \
+	VFMADD213PS f32c4<>(SB), Y9, Y12 \
+	VFMADD213PS f32c3<>(SB), Y9, Y12 \
+	VFMADD213PS f32c2<>(SB), Y9, Y12 \
+	VFMADD213PS f32c0<>(SB), Y9, Y12 \
+	VFMADD213PS f32c0<>(SB), Y9, Y12 \
+	VPSLLD $23, Y11, Y11 \
+	VPADDD Y11, Y12, Y12 \
+	VANDPS Y13, Y12, Y12
+
+// SHIFTED32 computes from x in Y8 the pair z = s·(x − m) as Y9 (high part)
+// and Y10 (low part): x − m is split exactly (two-sum), then scaled by s.
+#define SHIFTED32 \
+	VADDPS Y0, Y8, Y9 \
+	VSUBPS Y0, Y9, Y10 \
+	VSUBPS Y10, Y9, Y11 \
+	VSUBPS Y10, Y8, Y10 \
+	VSUBPS Y11, Y0, Y11 \
+	VADDPS Y11, Y10, Y10 \
+	VMULPS Y1, Y9, Y9 \
+	VMULPS Y1, Y10, Y10
+
+#define EXPSETUP32 \
+	VBROADCASTSS f32log2e<>(SB), Y2 \
+	VBROADCASTSS f32shift<>(SB), Y3 \
+	VBROADCASTSS f32lo<>(SB), Y4
+
+// FLUSH32 adds the float32 accumulator Y5 into the float64 ones Y6, Y7 and
+// clears it.
+#define FLUSH32 \
+	VCVTPS2PD X5, Y8 \
+	VEXTRACTF128 $1, Y5, X9 \
+	VCVTPS2PD X9, Y9 \
+	VADDPD Y8, Y6, Y6 \
+	VADDPD Y9, Y7, Y7 \
+	VXORPS Y5, Y5, Y5
+
+// HSUM64 reduces Y6 + Y7 to a float64 in X6.
+#define HSUM64 \
+	VADDPD Y7, Y6, Y6 \
+	VEXTRACTF128 $1, Y6, X7 \
+	VADDPD X7, X6, X6 \
+	VPERMILPD $1, X6, X7 \
+	VADDSD X7, X6, X6
+
+// func expSum32AVX2(x []float32, negm, s float32) float64
+TEXT ·expSum32AVX2(SB), NOSPLIT, $0-40
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSS negm+24(FP), Y0
+	VBROADCASTSS s+28(FP), Y1
+	EXPSETUP32
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+es32block:
+	CMPQ CX, $64
+	JB   es32vec
+	MOVQ $8, BX
+
+es32inner:
+	VMOVUPS (SI), Y8
+	SHIFTED32
+	EXPCORE32
+	VADDPS Y12, Y5, Y5
+	ADDQ $32, SI
+	DECQ BX
+	JNZ  es32inner
+	SUBQ $64, CX
+	FLUSH32
+	JMP  es32block
+
+es32vec:
+	CMPQ CX, $8
+	JB   es32tail
+	VMOVUPS (SI), Y8
+	SHIFTED32
+	EXPCORE32
+	VADDPS Y12, Y5, Y5
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  es32vec
+
+es32tail:
+	TESTQ CX, CX
+	JZ    es32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	SHIFTED32
+	EXPCORE32
+	VANDPS Y14, Y12, Y12
+	VADDPS Y12, Y5, Y5
+
+es32done:
+	FLUSH32
+	HSUM64
+	VMOVSD X6, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func expScale32AVX2(dst, x []float32, negm, s, c float32)
+TEXT ·expScale32AVX2(SB), NOSPLIT, $0-60
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS negm+48(FP), Y0
+	VBROADCASTSS s+52(FP), Y1
+	VBROADCASTSS c+56(FP), Y5
+	EXPSETUP32
+
+esc32vec:
+	CMPQ CX, $8
+	JB   esc32tail
+	VMOVUPS (SI), Y8
+	SHIFTED32
+	EXPCORE32
+	VMULPS Y5, Y12, Y12
+	VMOVUPS Y12, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  esc32vec
+
+esc32tail:
+	TESTQ CX, CX
+	JZ    esc32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	SHIFTED32
+	EXPCORE32
+	VMULPS Y5, Y12, Y12
+	VMASKMOVPS Y12, Y14, (DI)
+
+esc32done:
+	VZEROUPPER
+	RET
+
+// func expStoreSum32AVX2(dst, x []float32, negm, s float32) float64
+TEXT ·expStoreSum32AVX2(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS negm+48(FP), Y0
+	VBROADCASTSS s+52(FP), Y1
+	EXPSETUP32
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+ess32block:
+	CMPQ CX, $64
+	JB   ess32vec
+	MOVQ $8, BX
+
+ess32inner:
+	VMOVUPS (SI), Y8
+	SHIFTED32
+	EXPCORE32
+	VMOVUPS Y12, (DI)
+	VADDPS Y12, Y5, Y5
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ BX
+	JNZ  ess32inner
+	SUBQ $64, CX
+	FLUSH32
+	JMP  ess32block
+
+ess32vec:
+	CMPQ CX, $8
+	JB   ess32tail
+	VMOVUPS (SI), Y8
+	SHIFTED32
+	EXPCORE32
+	VMOVUPS Y12, (DI)
+	VADDPS Y12, Y5, Y5
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ess32vec
+
+ess32tail:
+	TESTQ CX, CX
+	JZ    ess32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	SHIFTED32
+	EXPCORE32
+	VANDPS Y14, Y12, Y12
+	VMASKMOVPS Y12, Y14, (DI)
+	VADDPS Y12, Y5, Y5
+
+ess32done:
+	FLUSH32
+	HSUM64
+	VMOVSD X6, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func exp32AVX2(dst, x []float32)
+// The general exponential: NaN → NaN, above the upper threshold → +Inf,
+// below the lower one → 0.
+TEXT ·exp32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	EXPSETUP32
+	VBROADCASTSS f32hi<>(SB), Y5
+	VBROADCASTSS f32inf<>(SB), Y6
+	VXORPS Y10, Y10, Y10
+
+e32vec:
+	CMPQ CX, $8
+	JB   e32tail
+	VMOVUPS (SI), Y8
+	VMOVAPS Y8, Y9
+	EXPCORE32
+	VCMPPS $0x1e, Y5, Y8, Y13
+	VBLENDVPS Y13, Y6, Y12, Y12
+	VCMPPS $3, Y8, Y8, Y13
+	VADDPS Y8, Y8, Y8
+	VBLENDVPS Y13, Y8, Y12, Y12
+	VMOVUPS Y12, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  e32vec
+
+e32tail:
+	TESTQ CX, CX
+	JZ    e32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	VMOVAPS Y8, Y9
+	EXPCORE32
+	VCMPPS $0x1e, Y5, Y8, Y13
+	VBLENDVPS Y13, Y6, Y12, Y12
+	VCMPPS $3, Y8, Y8, Y13
+	VADDPS Y8, Y8, Y8
+	VBLENDVPS Y13, Y8, Y12, Y12
+	VMASKMOVPS Y12, Y14, (DI)
+
+e32done:
+	VZEROUPPER
+	RET
+
+// func maxNaN32AVX2(x []float32) (m float32, nan bool)
+// len(x) ≥ 1.
+TEXT ·maxNaN32AVX2(SB), NOSPLIT, $0-29
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSS f32ninf<>(SB), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	CMPQ CX, $8
+	JB   mx32small
+	LEAQ -32(SI)(CX*4), R8 // the last full vector, read again at the end
+
+mx32loop4:
+	CMPQ CX, $32
+	JB   mx32loop1
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMAXPS Y8, Y0, Y0
+	VMAXPS Y9, Y1, Y1
+	VMAXPS Y10, Y2, Y2
+	VMAXPS Y11, Y3, Y3
+	VCMPPS $3, Y8, Y8, Y8
+	VCMPPS $3, Y9, Y9, Y9
+	VCMPPS $3, Y10, Y10, Y10
+	VCMPPS $3, Y11, Y11, Y11
+	VORPS Y8, Y4, Y4
+	VORPS Y9, Y5, Y5
+	VORPS Y10, Y4, Y4
+	VORPS Y11, Y5, Y5
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  mx32loop4
+
+mx32loop1:
+	CMPQ CX, $8
+	JB   mx32last
+	VMOVUPS (SI), Y8
+	VMAXPS Y8, Y0, Y0
+	VCMPPS $3, Y8, Y8, Y8
+	VORPS Y8, Y4, Y4
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  mx32loop1
+
+mx32last:
+	VMOVUPS (R8), Y8
+	VMAXPS Y8, Y1, Y1
+	VCMPPS $3, Y8, Y8, Y8
+	VORPS Y8, Y5, Y5
+	JMP  mx32reduce
+
+mx32small:
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	VBLENDVPS Y14, Y8, Y0, Y8
+	VMAXPS Y8, Y1, Y1
+	VCMPPS $3, Y8, Y8, Y8
+	VORPS Y8, Y5, Y5
+
+mx32reduce:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, m+24(FP)
+	VORPS Y5, Y4, Y4
+	VMOVMSKPS Y4, AX
+	TESTL AX, AX
+	SETNE nan+28(FP)
+	VZEROUPPER
+	RET
+
+// func sum32AVX2(x []float32) float64
+TEXT ·sum32AVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+sm32loop2:
+	CMPQ CX, $16
+	JB   sm32loop1
+	VCVTPS2PD (SI), Y8
+	VCVTPS2PD 16(SI), Y9
+	VCVTPS2PD 32(SI), Y10
+	VCVTPS2PD 48(SI), Y11
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	VADDPD Y10, Y6, Y6
+	VADDPD Y11, Y7, Y7
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  sm32loop2
+
+sm32loop1:
+	CMPQ CX, $8
+	JB   sm32tail
+	VCVTPS2PD (SI), Y8
+	VCVTPS2PD 16(SI), Y9
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+	ADDQ $32, SI
+	SUBQ $8, CX
+
+sm32tail:
+	TESTQ CX, CX
+	JZ    sm32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	VCVTPS2PD X8, Y9
+	VEXTRACTF128 $1, Y8, X8
+	VCVTPS2PD X8, Y8
+	VADDPD Y9, Y4, Y4
+	VADDPD Y8, Y5, Y5
+
+sm32done:
+	VADDPD Y4, Y6, Y6
+	VADDPD Y5, Y7, Y7
+	HSUM64
+	VMOVSD X6, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scale32AVX2(dst, x []float32, c float32)
+TEXT ·scale32AVX2(SB), NOSPLIT, $0-52
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS c+48(FP), Y0
+
+sc32loop4:
+	CMPQ CX, $32
+	JB   sc32loop1
+	VMULPS (SI), Y0, Y8
+	VMULPS 32(SI), Y0, Y9
+	VMULPS 64(SI), Y0, Y10
+	VMULPS 96(SI), Y0, Y11
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y10, 64(DI)
+	VMOVUPS Y11, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  sc32loop4
+
+sc32loop1:
+	CMPQ CX, $8
+	JB   sc32tail
+	VMULPS (SI), Y0, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sc32loop1
+
+sc32tail:
+	TESTQ CX, CX
+	JZ    sc32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	VMULPS Y8, Y0, Y8
+	VMASKMOVPS Y8, Y14, (DI)
+
+sc32done:
+	VZEROUPPER
+	RET
+
+// func shiftScale32AVX2(dst, x []float32, m, s, c float32)
+// dst = (x − m)·s − c
+TEXT ·shiftScale32AVX2(SB), NOSPLIT, $0-60
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS m+48(FP), Y0
+	VBROADCASTSS s+52(FP), Y1
+	VBROADCASTSS c+56(FP), Y2
+
+ss32loop4:
+	CMPQ CX, $32
+	JB   ss32loop1
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VSUBPS Y0, Y8, Y8
+	VSUBPS Y0, Y9, Y9
+	VSUBPS Y0, Y10, Y10
+	VSUBPS Y0, Y11, Y11
+	VMULPS Y1, Y8, Y8
+	VMULPS Y1, Y9, Y9
+	VMULPS Y1, Y10, Y10
+	VMULPS Y1, Y11, Y11
+	VSUBPS Y2, Y8, Y8
+	VSUBPS Y2, Y9, Y9
+	VSUBPS Y2, Y10, Y10
+	VSUBPS Y2, Y11, Y11
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y10, 64(DI)
+	VMOVUPS Y11, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  ss32loop4
+
+ss32loop1:
+	CMPQ CX, $8
+	JB   ss32tail
+	VMOVUPS (SI), Y8
+	VSUBPS Y0, Y8, Y8
+	VMULPS Y1, Y8, Y8
+	VSUBPS Y2, Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ss32loop1
+
+ss32tail:
+	TESTQ CX, CX
+	JZ    ss32done
+	TAILMASK32
+	VMASKMOVPS (SI), Y14, Y8
+	VSUBPS Y0, Y8, Y8
+	VMULPS Y1, Y8, Y8
+	VSUBPS Y2, Y8, Y8
+	VMASKMOVPS Y8, Y14, (DI)
+
+ss32done:
+	VZEROUPPER
+	RET

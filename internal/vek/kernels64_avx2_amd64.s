@@ -1,0 +1,508 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// float64 kernels, AVX2+FMA. Register conventions inside the exp kernels:
+// Y0 = m, Y1 = s, Y2 = log2e, Y3 = shifter, Y4 = lower threshold,
+// Y8..Y13 scratch, Y14 tail mask. Y15 is never touched.
+
+#define BCAST64(name, bits) \
+	DATA name<>+0(SB)/8, $bits \
+	DATA name<>+8(SB)/8, $bits \
+	DATA name<>+16(SB)/8, $bits \
+	DATA name<>+24(SB)/8, $bits \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+BCAST64(f64log2e, 0x3ff71547652b82fe)
+BCAST64(f64shift, 0x4338000000000000)
+BCAST64(f64nln2hi, 0xbfe62e42fee00000)
+BCAST64(f64nln2lo, 0xbdea39ef35793c76)
+BCAST64(f64lo, 0xc086232bdd7abcd2)
+BCAST64(f64hi, 0x40862e42fefa39ee)
+BCAST64(f64inf, 0x7ff0000000000000)
+BCAST64(f64ninf, 0xfff0000000000000)
+BCAST64(f64d0, 0x3ff0000000000000)
+BCAST64(f64d2, 0x3fe0000000000014)
+BCAST64(f64d3, 0x3fc555555555555c)
+BCAST64(f64d4, 0x3fa555555554df8b)
+BCAST64(f64d5, 0x3f8111111110ecd5)
+BCAST64(f64d6, 0x3f56c16c18b8168d)
+BCAST64(f64d7, 0x3f2a01a01b36e144)
+BCAST64(f64d8, 0x3efa0198870013eb)
+BCAST64(f64d9, 0x3ec71ddefc60226b)
+BCAST64(f64d10, 0x3e928bc65896719e)
+BCAST64(f64d11, 0x3e5af6d6aee710e8)
+
+// tail64 holds four all-ones lanes then four zero lanes: the 32 bytes at
+// tail64+32−8t enable the first t lanes.
+DATA tail64<>+0(SB)/8, $-1
+DATA tail64<>+8(SB)/8, $-1
+DATA tail64<>+16(SB)/8, $-1
+DATA tail64<>+24(SB)/8, $-1
+DATA tail64<>+32(SB)/8, $0
+DATA tail64<>+40(SB)/8, $0
+DATA tail64<>+48(SB)/8, $0
+DATA tail64<>+56(SB)/8, $0
+GLOBL tail64<>(SB), RODATA|NOPTR, $64
+
+// TAILMASK64 loads into Y14 the mask enabling the first CX (1..3) lanes.
+#define TAILMASK64 \
+	LEAQ tail64<>+32(SB), AX \
+	MOVQ CX, DX \
+	SHLQ $3, DX \
+	SUBQ DX, AX \
+	VMOVUPD (AX), Y14
+
+// EXPCORE64 turns z in Y9 into exp(z) in Y12, zero where z < the lower
+// threshold (or NaN). Uses Y11, Y13; Y9 is destroyed.
+#define EXPCORE64 \
+	VMOVAPD Y3, Y11 \
+	VFMADD231PD Y2, Y9, Y11 \
+	VSUBPD Y3, Y11, Y12 \
+	VCMPPD $0x1d, Y4, Y9, Y13 \
+	VFMADD231PD f64nln2hi<>(SB), Y12, Y9 \
+	VFMADD231PD f64nln2lo<>(SB), Y12, Y9 \
+	VMOVUPD f64d11<>(SB), Y12 \
+	VFMADD213PD f64d10<>(SB), Y9, Y12 \
+	VFMADD213PD f64d9<>(SB), Y9, Y12 \
+	VFMADD213PD f64d8<>(SB), Y9, Y12 \
+	VFMADD213PD f64d7<>(SB), Y9, Y12 \
+	VFMADD213PD f64d6<>(SB), Y9, Y12 \
+	VFMADD213PD f64d5<>(SB), Y9, Y12 \
+	VFMADD213PD f64d4<>(SB), Y9, Y12 \
+	VFMADD213PD f64d3<>(SB), Y9, Y12 \
+	VFMADD213PD f64d2<>(SB), Y9, Y12 \
+	VFMADD213PD f64d0<>(SB), Y9, Y12 \
+	VFMADD213PD f64d0<>(SB), Y9, Y12 \
+	VPSLLQ $52, Y11, Y11 \
+	VPADDQ Y11, Y12, Y12 \
+	VANDPD Y13, Y12, Y12
+
+// SHIFTED64 computes z = (x − m)·s from x in Y8 into Y9.
+#define SHIFTED64 \
+	VSUBPD Y0, Y8, Y9 \
+	VMULPD Y1, Y9, Y9
+
+#define EXPSETUP64 \
+	VBROADCASTSD f64log2e<>(SB), Y2 \
+	VBROADCASTSD f64shift<>(SB), Y3 \
+	VBROADCASTSD f64lo<>(SB), Y4
+
+// HSUM64B reduces Y5 + Y6 to a float64 in X5.
+#define HSUM64B \
+	VADDPD Y6, Y5, Y5 \
+	VEXTRACTF128 $1, Y5, X6 \
+	VADDPD X6, X5, X5 \
+	VPERMILPD $1, X5, X6 \
+	VADDSD X6, X5, X5
+
+// func expSum64AVX2(x []float64, m, s float64) float64
+TEXT ·expSum64AVX2(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSD m+24(FP), Y0
+	VBROADCASTSD s+32(FP), Y1
+	EXPSETUP64
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+
+es64loop2:
+	CMPQ CX, $8
+	JB   es64loop1
+	VMOVUPD (SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VADDPD Y12, Y5, Y5
+	VMOVUPD 32(SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VADDPD Y12, Y6, Y6
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP  es64loop2
+
+es64loop1:
+	CMPQ CX, $4
+	JB   es64tail
+	VMOVUPD (SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VADDPD Y12, Y5, Y5
+	ADDQ $32, SI
+	SUBQ $4, CX
+
+es64tail:
+	TESTQ CX, CX
+	JZ    es64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	SHIFTED64
+	EXPCORE64
+	VANDPD Y14, Y12, Y12
+	VADDPD Y12, Y6, Y6
+
+es64done:
+	HSUM64B
+	VMOVSD X5, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func expScale64AVX2(dst, x []float64, m, s, c float64)
+TEXT ·expScale64AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSD m+48(FP), Y0
+	VBROADCASTSD s+56(FP), Y1
+	VBROADCASTSD c+64(FP), Y5
+	EXPSETUP64
+
+esc64vec:
+	CMPQ CX, $4
+	JB   esc64tail
+	VMOVUPD (SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VMULPD Y5, Y12, Y12
+	VMOVUPD Y12, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  esc64vec
+
+esc64tail:
+	TESTQ CX, CX
+	JZ    esc64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	SHIFTED64
+	EXPCORE64
+	VMULPD Y5, Y12, Y12
+	VMASKMOVPD Y12, Y14, (DI)
+
+esc64done:
+	VZEROUPPER
+	RET
+
+// func expStoreSum64AVX2(dst, x []float64, m, s float64) float64
+TEXT ·expStoreSum64AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSD m+48(FP), Y0
+	VBROADCASTSD s+56(FP), Y1
+	EXPSETUP64
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+
+ess64loop2:
+	CMPQ CX, $8
+	JB   ess64loop1
+	VMOVUPD (SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VMOVUPD Y12, (DI)
+	VADDPD Y12, Y5, Y5
+	VMOVUPD 32(SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VMOVUPD Y12, 32(DI)
+	VADDPD Y12, Y6, Y6
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JMP  ess64loop2
+
+ess64loop1:
+	CMPQ CX, $4
+	JB   ess64tail
+	VMOVUPD (SI), Y8
+	SHIFTED64
+	EXPCORE64
+	VMOVUPD Y12, (DI)
+	VADDPD Y12, Y5, Y5
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+
+ess64tail:
+	TESTQ CX, CX
+	JZ    ess64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	SHIFTED64
+	EXPCORE64
+	VANDPD Y14, Y12, Y12
+	VMASKMOVPD Y12, Y14, (DI)
+	VADDPD Y12, Y6, Y6
+
+ess64done:
+	HSUM64B
+	VMOVSD X5, ret+64(FP)
+	VZEROUPPER
+	RET
+
+// func exp64AVX2(dst, x []float64)
+TEXT ·exp64AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	EXPSETUP64
+	VBROADCASTSD f64hi<>(SB), Y5
+	VBROADCASTSD f64inf<>(SB), Y6
+
+e64vec:
+	CMPQ CX, $4
+	JB   e64tail
+	VMOVUPD (SI), Y8
+	VMOVAPD Y8, Y9
+	EXPCORE64
+	VCMPPD $0x1e, Y5, Y8, Y13
+	VBLENDVPD Y13, Y6, Y12, Y12
+	VCMPPD $3, Y8, Y8, Y13
+	VADDPD Y8, Y8, Y8
+	VBLENDVPD Y13, Y8, Y12, Y12
+	VMOVUPD Y12, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  e64vec
+
+e64tail:
+	TESTQ CX, CX
+	JZ    e64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	VMOVAPD Y8, Y9
+	EXPCORE64
+	VCMPPD $0x1e, Y5, Y8, Y13
+	VBLENDVPD Y13, Y6, Y12, Y12
+	VCMPPD $3, Y8, Y8, Y13
+	VADDPD Y8, Y8, Y8
+	VBLENDVPD Y13, Y8, Y12, Y12
+	VMASKMOVPD Y12, Y14, (DI)
+
+e64done:
+	VZEROUPPER
+	RET
+
+// func maxNaN64AVX2(x []float64) (m float64, nan bool)
+// len(x) ≥ 1.
+TEXT ·maxNaN64AVX2(SB), NOSPLIT, $0-33
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSD f64ninf<>(SB), Y0
+	VMOVAPD Y0, Y1
+	VMOVAPD Y0, Y2
+	VMOVAPD Y0, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	CMPQ CX, $4
+	JB   mx64small
+	LEAQ -32(SI)(CX*8), R8
+
+mx64loop4:
+	CMPQ CX, $16
+	JB   mx64loop1
+	VMOVUPD (SI), Y8
+	VMOVUPD 32(SI), Y9
+	VMOVUPD 64(SI), Y10
+	VMOVUPD 96(SI), Y11
+	VMAXPD Y8, Y0, Y0
+	VMAXPD Y9, Y1, Y1
+	VMAXPD Y10, Y2, Y2
+	VMAXPD Y11, Y3, Y3
+	VCMPPD $3, Y8, Y8, Y8
+	VCMPPD $3, Y9, Y9, Y9
+	VCMPPD $3, Y10, Y10, Y10
+	VCMPPD $3, Y11, Y11, Y11
+	VORPD Y8, Y4, Y4
+	VORPD Y9, Y5, Y5
+	VORPD Y10, Y4, Y4
+	VORPD Y11, Y5, Y5
+	ADDQ $128, SI
+	SUBQ $16, CX
+	JMP  mx64loop4
+
+mx64loop1:
+	CMPQ CX, $4
+	JB   mx64last
+	VMOVUPD (SI), Y8
+	VMAXPD Y8, Y0, Y0
+	VCMPPD $3, Y8, Y8, Y8
+	VORPD Y8, Y4, Y4
+	ADDQ $32, SI
+	SUBQ $4, CX
+	JMP  mx64loop1
+
+mx64last:
+	VMOVUPD (R8), Y8
+	VMAXPD Y8, Y1, Y1
+	VCMPPD $3, Y8, Y8, Y8
+	VORPD Y8, Y5, Y5
+	JMP  mx64reduce
+
+mx64small:
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	VBLENDVPD Y14, Y8, Y0, Y8
+	VMAXPD Y8, Y1, Y1
+	VCMPPD $3, Y8, Y8, Y8
+	VORPD Y8, Y5, Y5
+
+mx64reduce:
+	VMAXPD Y1, Y0, Y0
+	VMAXPD Y3, Y2, Y2
+	VMAXPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VMAXSD X1, X0, X0
+	VMOVSD X0, m+24(FP)
+	VORPD Y5, Y4, Y4
+	VMOVMSKPD Y4, AX
+	TESTL AX, AX
+	SETNE nan+32(FP)
+	VZEROUPPER
+	RET
+
+// func sum64AVX2(x []float64) float64
+TEXT ·sum64AVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+
+sm64loop4:
+	CMPQ CX, $16
+	JB   sm64loop1
+	VADDPD (SI), Y5, Y5
+	VADDPD 32(SI), Y6, Y6
+	VADDPD 64(SI), Y7, Y7
+	VADDPD 96(SI), Y8, Y8
+	ADDQ $128, SI
+	SUBQ $16, CX
+	JMP  sm64loop4
+
+sm64loop1:
+	CMPQ CX, $4
+	JB   sm64tail
+	VADDPD (SI), Y5, Y5
+	ADDQ $32, SI
+	SUBQ $4, CX
+	JMP  sm64loop1
+
+sm64tail:
+	TESTQ CX, CX
+	JZ    sm64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y9
+	VADDPD Y9, Y6, Y6
+
+sm64done:
+	VADDPD Y7, Y5, Y5
+	VADDPD Y8, Y6, Y6
+	HSUM64B
+	VMOVSD X5, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scale64AVX2(dst, x []float64, c float64)
+TEXT ·scale64AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSD c+48(FP), Y0
+
+sc64loop4:
+	CMPQ CX, $16
+	JB   sc64loop1
+	VMULPD (SI), Y0, Y8
+	VMULPD 32(SI), Y0, Y9
+	VMULPD 64(SI), Y0, Y10
+	VMULPD 96(SI), Y0, Y11
+	VMOVUPD Y8, (DI)
+	VMOVUPD Y9, 32(DI)
+	VMOVUPD Y10, 64(DI)
+	VMOVUPD Y11, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  sc64loop4
+
+sc64loop1:
+	CMPQ CX, $4
+	JB   sc64tail
+	VMULPD (SI), Y0, Y8
+	VMOVUPD Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  sc64loop1
+
+sc64tail:
+	TESTQ CX, CX
+	JZ    sc64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	VMULPD Y8, Y0, Y8
+	VMASKMOVPD Y8, Y14, (DI)
+
+sc64done:
+	VZEROUPPER
+	RET
+
+// func shiftScale64AVX2(dst, x []float64, m, s, c float64)
+TEXT ·shiftScale64AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSD m+48(FP), Y0
+	VBROADCASTSD s+56(FP), Y1
+	VBROADCASTSD c+64(FP), Y2
+
+ss64loop2:
+	CMPQ CX, $8
+	JB   ss64loop1
+	VMOVUPD (SI), Y8
+	VMOVUPD 32(SI), Y9
+	VSUBPD Y0, Y8, Y8
+	VSUBPD Y0, Y9, Y9
+	VMULPD Y1, Y8, Y8
+	VMULPD Y1, Y9, Y9
+	VSUBPD Y2, Y8, Y8
+	VSUBPD Y2, Y9, Y9
+	VMOVUPD Y8, (DI)
+	VMOVUPD Y9, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JMP  ss64loop2
+
+ss64loop1:
+	CMPQ CX, $4
+	JB   ss64tail
+	VMOVUPD (SI), Y8
+	VSUBPD Y0, Y8, Y8
+	VMULPD Y1, Y8, Y8
+	VSUBPD Y2, Y8, Y8
+	VMOVUPD Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+
+ss64tail:
+	TESTQ CX, CX
+	JZ    ss64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y8
+	VSUBPD Y0, Y8, Y8
+	VMULPD Y1, Y8, Y8
+	VSUBPD Y2, Y8, Y8
+	VMASKMOVPD Y8, Y14, (DI)
+
+ss64done:
+	VZEROUPPER
+	RET

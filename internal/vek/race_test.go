@@ -1,0 +1,5 @@
+//go:build race
+
+package vek
+
+const raceEnabled = true

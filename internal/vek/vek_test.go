@@ -1,0 +1,435 @@
+package vek
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// tier32 and tier64 bundle one implementation of every kernel.
+type tier32 struct {
+	name       string
+	maxNaN     func([]float32) (float32, bool)
+	sum        func([]float32) float64
+	expSum     func(x []float32, m, s float32) float64
+	expScale   func(dst, x []float32, m, s, c float32)
+	expStore   func(dst, x []float32, m, s float32) float64
+	scale      func(dst, x []float32, c float32)
+	shiftScale func(dst, x []float32, m, s, c float32)
+}
+
+type tier64 struct {
+	name       string
+	maxNaN     func([]float64) (float64, bool)
+	sum        func([]float64) float64
+	expSum     func(x []float64, m, s float64) float64
+	expScale   func(dst, x []float64, m, s, c float64)
+	expStore   func(dst, x []float64, m, s float64) float64
+	scale      func(dst, x []float64, c float64)
+	shiftScale func(dst, x []float64, m, s, c float64)
+}
+
+func tiers32() []tier32 {
+	t := []tier32{{"generic", maxNaN32Go, sum32Go, expSum32Go, expScale32Go, expStoreSum32Go, scale32Go, shiftScale32Go}}
+	if hasAVX2 {
+		t = append(t, tier32{"avx2",
+			func(x []float32) (float32, bool) {
+				if len(x) == 0 {
+					return float32(math.Inf(-1)), false
+				}
+				return maxNaN32AVX2(x)
+			},
+			sum32AVX2,
+			func(x []float32, m, s float32) float64 { return expSum32AVX2(x, -m, s) },
+			func(dst, x []float32, m, s, c float32) { expScale32AVX2(dst, x, -m, s, c) },
+			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s) },
+			scale32AVX2, shiftScale32AVX2})
+	}
+	return t
+}
+
+func tiers64() []tier64 {
+	t := []tier64{{"generic", maxNaN64Go, sum64Go, expSum64Go, expScale64Go, expStoreSum64Go, scale64Go, shiftScale64Go}}
+	if hasAVX2 {
+		t = append(t, tier64{"avx2",
+			func(x []float64) (float64, bool) {
+				if len(x) == 0 {
+					return math.Inf(-1), false
+				}
+				return maxNaN64AVX2(x)
+			},
+			sum64AVX2, expSum64AVX2, expScale64AVX2, expStoreSum64AVX2, scale64AVX2, shiftScale64AVX2})
+	}
+	return t
+}
+
+// lengths covers every tail from 0 to 70 and a few long slices whose
+// lengths are not multiples of any unroll.
+func lengths() []int {
+	var n []int
+	for i := 0; i <= 70; i++ {
+		n = append(n, i)
+	}
+	return append(n, 127, 128, 129, 1000, 4099, 65537)
+}
+
+// inputs32 returns adversarial rows: random at many scales and offsets,
+// ties, −Inf masks, tiny values beside large ones.
+func inputs32(rng *rand.Rand, n int) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, scale := range []float64{1e-6, 1, 30, 1e4} {
+		for _, off := range []float64{0, -3e4, 3e4} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()*scale + off)
+			}
+			out[fmt.Sprintf("scale%g_off%g", scale, off)] = x
+		}
+	}
+	ties := make([]float32, n)
+	for i := range ties {
+		ties[i] = float32(i % 3)
+	}
+	out["ties"] = ties
+	masked := make([]float32, n)
+	for i := range masked {
+		if i%4 == 1 {
+			masked[i] = float32(math.Inf(-1))
+		} else {
+			masked[i] = float32(rng.NormFloat64() * 5)
+		}
+	}
+	out["masked"] = masked
+	// Values whose difference from the maximum is not a float32: tiny x
+	// beside a maximum of a few tens (the two-sum path).
+	mixed := make([]float32, n)
+	for i := range mixed {
+		mixed[i] = float32(rng.Float64()*1e-3) - float32(i%2)*float32(rng.Float64()*60)
+	}
+	if n > 0 {
+		mixed[n/2] = 37.123456
+	}
+	out["mixed_magnitudes"] = mixed
+	return out
+}
+
+func exactExpSum(x []float32, m, s float32) float64 {
+	var acc float64
+	for _, v := range x {
+		acc += math.Exp((float64(v) - float64(m)) * float64(s))
+	}
+	return acc
+}
+
+func TestKernels32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tier := range tiers32() {
+		for _, n := range lengths() {
+			for name, x := range inputs32(rng, n) {
+				ctx := fmt.Sprintf("%s/n=%d/%s", tier.name, n, name)
+				m, nan := tier.maxNaN(x)
+				wm, _ := maxNaN32Go(x)
+				if m != wm || nan {
+					t.Fatalf("%s: max = %v, %v; want %v, false", ctx, m, nan, wm)
+				}
+				if n == 0 {
+					if tier.expSum(x, 0, 1) != 0 || tier.sum(x) != 0 {
+						t.Fatalf("%s: empty sums not 0", ctx)
+					}
+					continue
+				}
+				x64 := make([]float64, n)
+				for i, v := range x {
+					x64[i] = float64(v)
+				}
+				wsum := neumaier(x64)
+				if got := tier.sum(x); !closeRel(got, wsum, 1e-12, float64(n)*0x1p-53*float64(absMax32(x)+1)) {
+					t.Errorf("%s: sum = %v, want %v", ctx, got, wsum)
+				}
+				for _, s := range []float32{1, 0.37, 2.5} {
+					want := exactExpSum(x, m, s)
+					// Each term within 2 ulp (1.2e-7 relative) plus, when
+					// s ≠ 1, the rounding of s·(x−m) (|z|·2⁻²⁴); the sum
+					// adds ~1e-7.
+					tol := 2.5e-7
+					if s != 1 {
+						tol += float64(s) * float64(m-minFinite32(x)) * 0x1p-24
+					}
+					got := tier.expSum(x, m, s)
+					if !closeRel(got, want, tol, 0) {
+						t.Errorf("%s s=%v: expSum = %v, want %v (rel %.3g)", ctx, s, got, want, math.Abs(got-want)/want)
+					}
+					dst := make([]float32, n+8)
+					for i := range dst {
+						dst[i] = 42
+					}
+					st := tier.expStore(dst[:n], x, m, s)
+					if !closeRel(st, want, tol, 0) {
+						t.Errorf("%s s=%v: expStoreSum = %v, want %v", ctx, s, st, want)
+					}
+					checkElems(t, fmt.Sprintf("%s s=%v expStore", ctx, s), dst, x, m, s, 1)
+					c := float32(1 / want)
+					tier.expScale(dst[:n], x, m, s, c)
+					checkElems(t, fmt.Sprintf("%s s=%v expScale", ctx, s), dst, x, m, s, c)
+				}
+				// scale and shiftScale are plain float32 arithmetic: every
+				// tier must give the same bits as the generic one.
+				a, b := make([]float32, n), make([]float32, n)
+				tier.scale(a, x, 0.3)
+				scale32Go(b, x, 0.3)
+				sameBits32(t, ctx+" scale", a, b)
+				tier.shiftScale(a, x, m, 0.7, 1.25)
+				shiftScale32Go(b, x, m, 0.7, 1.25)
+				sameBits32(t, ctx+" shiftScale", a, b)
+			}
+		}
+	}
+}
+
+// checkElems checks dst[i] = c·exp(s·(x_i − m)) elementwise — within
+// 2 ulp for the exponential, 0.5 ulp for the product by c, and |z|·2⁻²⁴ for
+// the rounding of z = s·(x_i − m) when s ≠ 1 — and that the guard elements
+// after len(x) still hold 42.
+func checkElems(t *testing.T, ctx string, dst, x []float32, m, s, c float32) {
+	t.Helper()
+	for i, v := range x {
+		z := (float64(v) - float64(m)) * float64(s)
+		w := float64(c) * math.Exp(z)
+		tol := 2.4e-7
+		if c != 1 {
+			tol += 6e-8
+		}
+		if s != 1 {
+			tol += math.Abs(z) * 0x1p-24
+		}
+		if w < 0x1p-126 { // flushed: the result must be 0 or a tiny normal
+			if float64(dst[i]) > 0x1p-125 {
+				t.Errorf("%s [%d]: %v, want ~%v", ctx, i, dst[i], w)
+			}
+			continue
+		}
+		if !closeRel(float64(dst[i]), w, tol, 0) {
+			t.Errorf("%s [%d]: %v, want %v (rel %.3g)", ctx, i, dst[i], w, math.Abs(float64(dst[i])-w)/w)
+			return
+		}
+	}
+	for i := len(x); i < len(dst); i++ {
+		if dst[i] != 42 {
+			t.Fatalf("%s: wrote past the end at %d", ctx, i)
+		}
+	}
+}
+
+// neumaier returns Σx by compensated summation (accurate to a few ulp).
+func neumaier(x []float64) float64 {
+	var s, c float64
+	for _, v := range x {
+		t := s + v
+		if math.Abs(s) >= math.Abs(v) {
+			c += (s - t) + v
+		} else {
+			c += (v - t) + s
+		}
+		s = t
+	}
+	if math.IsInf(s, 0) {
+		return s
+	}
+	return s + c
+}
+
+func closeRel(got, want, rel, abs float64) bool {
+	return got == want || math.Abs(got-want) <= rel*math.Abs(want)+abs
+}
+
+func absMax32(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		if !math.IsInf(float64(v), 0) {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+	}
+	return m
+}
+
+func minFinite32(x []float32) float32 {
+	m := float32(math.Inf(1))
+	for _, v := range x {
+		if !math.IsInf(float64(v), 0) {
+			m = min(m, v)
+		}
+	}
+	return m
+}
+
+func sameBits32(t *testing.T, ctx string, a, b []float32) {
+	t.Helper()
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
+			t.Fatalf("%s [%d]: %v vs generic %v", ctx, i, a[i], b[i])
+		}
+	}
+}
+
+func TestMaxNaN(t *testing.T) {
+	for _, tier := range tiers32() {
+		for n := 1; n <= 70; n++ {
+			for pos := 0; pos < n; pos++ {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(-i)
+				}
+				x[pos] = float32(math.NaN())
+				if _, nan := tier.maxNaN(x); !nan {
+					t.Fatalf("%s n=%d: NaN at %d not seen", tier.name, n, pos)
+				}
+				x[pos] = 5 // the maximum at every position
+				if m, nan := tier.maxNaN(x); m != 5 || nan {
+					t.Fatalf("%s n=%d: max at %d: got %v, %v", tier.name, n, pos, m, nan)
+				}
+			}
+			allNeg := make([]float32, n)
+			for i := range allNeg {
+				allNeg[i] = float32(math.Inf(-1))
+			}
+			if m, _ := tier.maxNaN(allNeg); !math.IsInf(float64(m), -1) {
+				t.Fatalf("%s n=%d: max of −Inf row = %v", tier.name, n, m)
+			}
+		}
+	}
+	for _, tier := range tiers64() {
+		for n := 1; n <= 40; n++ {
+			for pos := 0; pos < n; pos++ {
+				x := make([]float64, n)
+				for i := range x {
+					x[i] = float64(-i) - 0.5
+				}
+				x[pos] = math.NaN()
+				if _, nan := tier.maxNaN(x); !nan {
+					t.Fatalf("%s n=%d: NaN at %d not seen", tier.name, n, pos)
+				}
+				x[pos] = 5
+				if m, nan := tier.maxNaN(x); m != 5 || nan {
+					t.Fatalf("%s n=%d: max at %d: got %v, %v", tier.name, n, pos, m, nan)
+				}
+			}
+		}
+	}
+}
+
+func TestKernels64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tier := range tiers64() {
+		for _, n := range lengths() {
+			for name, x32 := range inputs32(rng, n) {
+				x := make([]float64, n)
+				for i, v := range x32 {
+					x[i] = float64(v) + rng.Float64()*1e-9 // bits beyond float32
+				}
+				ctx := fmt.Sprintf("%s/n=%d/%s", tier.name, n, name)
+				m, nan := tier.maxNaN(x)
+				wm, _ := maxNaN64Go(x)
+				if m != wm || nan {
+					t.Fatalf("%s: max = %v, %v; want %v", ctx, m, nan, wm)
+				}
+				if n == 0 {
+					continue
+				}
+				for _, s := range []float64{1, 0.37} {
+					var terms []float64
+					for _, v := range x {
+						terms = append(terms, math.Exp((v-m)*s))
+					}
+					want := neumaier(terms)
+					// The argument (x−m)·s is rounded (|z|·2⁻⁵³ relative);
+					// the sum adds at most n roundings.
+					tol := 1e-15 + s*float64(float32(m)-minFinite32(x32)+1)*0x1p-53 + float64(n)*0x1p-53
+					if got := tier.expSum(x, m, s); !closeRel(got, want, tol, 0) {
+						t.Errorf("%s s=%v: expSum = %v, want %v", ctx, s, got, want)
+					}
+					dst := make([]float64, n+4)
+					for i := range dst {
+						dst[i] = 42
+					}
+					if got := tier.expStore(dst[:n], x, m, s); !closeRel(got, want, tol, 0) {
+						t.Errorf("%s: expStoreSum = %v, want %v", ctx, got, want)
+					}
+					c := 1 / want
+					for pass, fn := range []func(){
+						func() {},
+						func() { tier.expScale(dst[:n], x, m, s, c) },
+					} {
+						fn()
+						k := 1.0
+						if pass == 1 {
+							k = c
+						}
+						for i, v := range x {
+							w := k * math.Exp((v-m)*s)
+							if w < 0x1p-1021 {
+								continue
+							}
+							if !closeRel(dst[i], w, tol+4e-16, 0) {
+								t.Fatalf("%s pass %d [%d]: %v, want %v", ctx, pass, i, dst[i], w)
+							}
+						}
+						for i := n; i < len(dst); i++ {
+							if dst[i] != 42 {
+								t.Fatalf("%s: wrote past the end at %d", ctx, i)
+							}
+						}
+					}
+				}
+				ws := neumaier(x)
+				if got := tier.sum(x); !closeRel(got, ws, 1e-12, float64(n)*0x1p-53*float64(absMax32(x32)+1)) {
+					t.Errorf("%s: sum = %v, want %v", ctx, got, ws)
+				}
+				a, b := make([]float64, n), make([]float64, n)
+				tier.scale(a, x, 0.3)
+				scale64Go(b, x, 0.3)
+				for i := range a {
+					if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+						t.Fatalf("%s scale [%d]: %v vs %v", ctx, i, a[i], b[i])
+					}
+				}
+				tier.shiftScale(a, x, m, 0.7, 1.25)
+				shiftScale64Go(b, x, m, 0.7, 1.25)
+				for i := range a {
+					if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+						t.Fatalf("%s shiftScale [%d]: %v vs %v", ctx, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestExp32Tails runs the general exponential over every tail length and
+// checks the guard elements.
+func TestExp32Tails(t *testing.T) {
+	for _, tier := range expTiers() {
+		for n := 0; n <= 40; n++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i)*0.7 - 10
+			}
+			dst := make([]float32, n+8)
+			for i := range dst {
+				dst[i] = 42
+			}
+			tier.f32(dst[:n], x)
+			for i, v := range x {
+				w := math.Exp(float64(v))
+				if ulpErr32(dst[i], w) > 2 {
+					t.Fatalf("%s n=%d [%d]: exp(%v) = %v", tier.name, n, i, v, dst[i])
+				}
+			}
+			for i := n; i < len(dst); i++ {
+				if dst[i] != 42 {
+					t.Fatalf("%s n=%d: wrote past the end", tier.name, n)
+				}
+			}
+		}
+	}
+}
