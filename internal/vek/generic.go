@@ -49,13 +49,17 @@ func exp64(z float64) float64 {
 	if z > expHi64 {
 		return math.Inf(1)
 	}
-	t := math.FMA(z, log2e, shift64)
+	// Plain multiply-adds: the compiler may fuse them where the machine has
+	// FMA; either way the result is within the documented bound. (An
+	// explicit math.FMA would fall back to a slow software FMA on CPUs
+	// without one, exactly where this portable code runs.)
+	t := z*log2e + shift64
 	n := t - shift64
-	r := math.FMA(n, -ln2Hi64, z)
-	r = math.FMA(n, -ln2Lo64, r)
+	r := z - n*ln2Hi64 // exact: ln2Hi64 has 32 significant bits, |n| < 2¹¹
+	r -= n * ln2Lo64
 	p := poly64[11]
 	for i := 10; i >= 0; i-- {
-		p = math.FMA(p, r, poly64[i])
+		p = p*r + poly64[i]
 	}
 	return math.Float64frombits(math.Float64bits(p) + math.Float64bits(t)<<52)
 }

@@ -1,0 +1,134 @@
+// Command xent is the command-line face of the xent library: it evaluates
+// losses on .npy files, benchmarks the kernels against baselines, and runs
+// the lab. Run "xent help" for the list of commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// A command is one "xent NAME ..." subcommand. Each lives in its own file
+// and registers itself from init.
+type command struct {
+	name    string
+	summary string // one line for "xent help"
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("xent: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// usageError marks an error in the command line itself (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit status: 0 on
+// success, 1 when the command failed, 2 for a bad command line. Every
+// failure is reported as one line on stderr.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return run([]string{c.name, "-h"}, stdout, stderr)
+			}
+		}
+		printHelp(stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "xent: unknown command %q (commands: %s)\n", args[0], strings.Join(names(), ", "))
+		return 2
+	}
+	err := c.run(args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(stderr, "xent %s: %s\n", c.name, oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func names() []string {
+	var n []string
+	for k := range commands {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "xent: softmax and cross-entropy, fast and numerically safe.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: xent COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, n := range names() {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, `Run "xent help COMMAND" or "xent COMMAND -h" for a command's flags.`)
+}
+
+// newFlags returns a flag set that reports errors instead of exiting and
+// prints its usage to stderr on -h.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("xent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: xent %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns a flag error into a usage error; it
+// rejects positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // errors are reported once, by run
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return err
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
