@@ -2,9 +2,13 @@
 
 #include "textflag.h"
 
-// float32 kernels, AVX2+FMA. Register conventions inside the exp kernels:
-// Y0 = −m, Y1 = s, Y2 = log2e, Y3 = shifter, Y4 = lower threshold,
-// Y8..Y13 scratch, Y14 tail mask. Y15 is never touched.
+// float32 kernels, AVX2+FMA.
+//
+// Register conventions inside the exp kernels: Y0 = −m; Y1 = float32
+// accumulator (sums) or the factor c (scaled stores); Y2 = x, Y3..Y7
+// scratch; Y8..Y14 the most used constants (CONSTS32). The frame holds the
+// broadcast scale s at 0(SP), the float64 accumulators at 32(SP) and
+// 64(SP), and the tail mask at 96(SP). Y15 is never touched.
 
 #define BCAST32(name, bits) \
 	DATA name<>+0(SB)/4, $bits \
@@ -44,61 +48,82 @@ DATA tail32<>+48(SB)/8, $0
 DATA tail32<>+56(SB)/8, $0
 GLOBL tail32<>(SB), RODATA|NOPTR, $64
 
-// TAILMASK32 loads into Y14 the mask enabling the first CX (1..7) lanes.
-#define TAILMASK32 \
+// TAILMASK32(Y) loads into Y the mask enabling the first CX (1..7) lanes.
+#define TAILMASK32(Y) \
 	LEAQ tail32<>+32(SB), AX \
 	MOVQ CX, DX \
 	SHLQ $2, DX \
 	SUBQ DX, AX \
-	VMOVUPS (AX), Y14
+	VMOVUPS (AX), Y
 
-// EXPCORE32 turns z = Y9 + Y10 (high part and its low correction) into
-// exp(z) in Y12, zero where Y9 < the lower threshold. Uses Y11, Y13.
+// CONSTS32 loads the constants the exp core keeps in registers.
+#define CONSTS32 \
+	VBROADCASTSS f32shift<>(SB), Y8 \
+	VBROADCASTSS f32log2e<>(SB), Y9 \
+	VBROADCASTSS f32lo<>(SB), Y10 \
+	VBROADCASTSS f32nln2hi<>(SB), Y11 \
+	VBROADCASTSS f32nln2lo<>(SB), Y12 \
+	VBROADCASTSS f32c6<>(SB), Y13 \
+	VBROADCASTSS f32c5<>(SB), Y14
+
+// TWOSUM32 splits x − m exactly: Y3 = x + (−m) rounded, Y4 = its rounding
+// error (Knuth's two-sum, no branch, valid for any magnitudes).
+#define TWOSUM32 \
+	VADDPS Y0, Y2, Y3 \
+	VSUBPS Y0, Y3, Y4 \
+	VSUBPS Y4, Y3, Y5 \
+	VSUBPS Y4, Y2, Y4 \
+	VSUBPS Y5, Y0, Y5 \
+	VADDPS Y5, Y4, Y4
+
+// SCALE32 multiplies both parts by s (kept at 0(SP)).
+#define SCALE32 \
+	VMULPS 0(SP), Y3, Y3 \
+	VMULPS 0(SP), Y4, Y4
+
+// EXPCORE32 turns z = Y3 + Y4 (high part, low correction) into exp(z) in
+// Y6, zero where Y3 < the lower threshold. Scratch Y5, Y7; Y3, Y4 are
+// destroyed. n = round(z·log2e) through the shifter, r = z − n·ln2 in two
+// parts, a degree-6 Horner polynomial, and 2ⁿ added to the exponent bits.
 #define EXPCORE32 \
-	VMOVAPS Y3, Y11 \
-	VFMADD231PS Y2, Y9, Y11 \
-	VSUBPS Y3, Y11, Y12 \
-	VCMPPS $0x1d, Y4, Y9, Y13 \
-	VFMADD231PS f32nln2hi<>(SB), Y12, Y9 \
-	VFMADD231PS f32nln2lo<>(SB), Y12, Y9 \
-	VADDPS Y10, Y9, Y9 \
-	VMOVUPS f32c6<>(SB), Y12 \
-	VFMADD213PS f32c5<>(SB), Y9, Y12 \
-	VFMADD213PS f32c4<>(SB), Y9, Y12 \
-	VFMADD213PS f32c3<>(SB), Y9, Y12 \
-	VFMADD213PS f32c2<>(SB), Y9, Y12 \
-	VFMADD213PS f32c0<>(SB), Y9, Y12 \
-	VFMADD213PS f32c0<>(SB), Y9, Y12 \
-	VPSLLD $23, Y11, Y11 \
-	VPADDD Y11, Y12, Y12 \
-	VANDPS Y13, Y12, Y12
+	VMOVAPS Y8, Y5 \
+	VFMADD231PS Y9, Y3, Y5 \
+	VSUBPS Y8, Y5, Y6 \
+	VCMPPS $0x1d, Y10, Y3, Y7 \
+	VFMADD231PS Y11, Y6, Y3 \
+	VFMADD231PS Y12, Y6, Y4 \
+	VADDPS Y4, Y3, Y3 \
+	VMOVAPS Y13, Y6 \
+	VFMADD213PS Y14, Y3, Y6 \
+	VFMADD213PS f32c4<>(SB), Y3, Y6 \
+	VFMADD213PS f32c3<>(SB), Y3, Y6 \
+	VFMADD213PS f32c2<>(SB), Y3, Y6 \
+	VFMADD213PS f32c0<>(SB), Y3, Y6 \
+	VFMADD213PS f32c0<>(SB), Y3, Y6 \
+	VPSLLD $23, Y5, Y5 \
+	VPADDD Y5, Y6, Y6 \
+	VANDPS Y7, Y6, Y6
 
-// SHIFTED32 computes from x in Y8 the pair z = s·(x − m) as Y9 (high part)
-// and Y10 (low part): x − m is split exactly (two-sum), then scaled by s.
-#define SHIFTED32 \
-	VADDPS Y0, Y8, Y9 \
-	VSUBPS Y0, Y9, Y10 \
-	VSUBPS Y10, Y9, Y11 \
-	VSUBPS Y10, Y8, Y10 \
-	VSUBPS Y11, Y0, Y11 \
-	VADDPS Y11, Y10, Y10 \
-	VMULPS Y1, Y9, Y9 \
-	VMULPS Y1, Y10, Y10
-
-#define EXPSETUP32 \
-	VBROADCASTSS f32log2e<>(SB), Y2 \
-	VBROADCASTSS f32shift<>(SB), Y3 \
-	VBROADCASTSS f32lo<>(SB), Y4
-
-// FLUSH32 adds the float32 accumulator Y5 into the float64 ones Y6, Y7 and
-// clears it.
+// FLUSH32 adds the float32 accumulator Y1 into the float64 accumulators
+// at 32(SP) and 64(SP) and clears it. Scratch Y2.
 #define FLUSH32 \
-	VCVTPS2PD X5, Y8 \
-	VEXTRACTF128 $1, Y5, X9 \
-	VCVTPS2PD X9, Y9 \
-	VADDPD Y8, Y6, Y6 \
-	VADDPD Y9, Y7, Y7 \
-	VXORPS Y5, Y5, Y5
+	VCVTPS2PD X1, Y2 \
+	VADDPD 32(SP), Y2, Y2 \
+	VMOVUPD Y2, 32(SP) \
+	VEXTRACTF128 $1, Y1, X2 \
+	VCVTPS2PD X2, Y2 \
+	VADDPD 64(SP), Y2, Y2 \
+	VMOVUPD Y2, 64(SP) \
+	VXORPS Y1, Y1, Y1
+
+// HSUM32 returns in X2 the float64 sum of the accumulators in the frame.
+#define HSUM32 \
+	VMOVUPD 32(SP), Y2 \
+	VADDPD 64(SP), Y2, Y2 \
+	VEXTRACTF128 $1, Y2, X3 \
+	VADDPD X3, X2, X2 \
+	VPERMILPD $1, X2, X3 \
+	VADDSD X3, X2, X2
 
 // HSUM64 reduces Y6 + Y7 to a float64 in X6.
 #define HSUM64 \
@@ -108,41 +133,98 @@ GLOBL tail32<>(SB), RODATA|NOPTR, $64
 	VPERMILPD $1, X6, X7 \
 	VADDSD X7, X6, X6
 
+// PROLOG32 sets Y0 = −m, the constants, s at 0(SP), zero accumulators,
+// and BX = 1 when s == 1 (no scaling needed).
+#define PROLOG32(negm, s) \
+	VBROADCASTSS negm, Y0 \
+	VBROADCASTSS s, Y2 \
+	VMOVUPS Y2, 0(SP) \
+	VXORPS Y1, Y1, Y1 \
+	VMOVUPS Y1, 32(SP) \
+	VMOVUPS Y1, 64(SP) \
+	CONSTS32 \
+	XORQ BX, BX \
+	MOVL s, AX \
+	CMPL AX, $0x3f800000 \
+	SETEQ BX
+
+// ES32BODY(scaled): the exp of one vector at (SI) into Y6.
+#define ES32LOAD(scaled) \
+	VMOVUPS (SI), Y2 \
+	TWOSUM32 \
+	scaled \
+	EXPCORE32
+
+#define NOSCALE
+
+// ES32TAIL computes the masked tail (CX lanes, 1..7) into Y6, saving the
+// lane mask at 96(SP).
+#define ES32TAIL \
+	TAILMASK32(Y5) \
+	VMOVUPS Y5, 96(SP) \
+	VMASKMOVPS (SI), Y5, Y2 \
+	TWOSUM32 \
+	VMULPS 0(SP), Y3, Y3 \
+	VMULPS 0(SP), Y4, Y4 \
+	EXPCORE32 \
+	VANDPS 96(SP), Y6, Y6
+
+// EXP32GENERAL is exp of Y2 into Y6 with the edge cases of the general
+// exponential: +Inf above the upper threshold, NaN for NaN.
+#define EXP32GENERAL \
+	VMOVAPS Y2, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	EXPCORE32 \
+	VCMPPS $0x1e, f32hi<>(SB), Y2, Y7 \
+	VMOVUPS f32inf<>(SB), Y5 \
+	VBLENDVPS Y7, Y5, Y6, Y6 \
+	VCMPPS $3, Y2, Y2, Y7 \
+	VADDPS Y2, Y2, Y2 \
+	VBLENDVPS Y7, Y2, Y6, Y6
+
 // func expSum32AVX2(x []float32, negm, s float32) float64
-TEXT ·expSum32AVX2(SB), NOSPLIT, $0-40
+TEXT ·expSum32AVX2(SB), NOSPLIT, $128-40
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
-	VBROADCASTSS negm+24(FP), Y0
-	VBROADCASTSS s+28(FP), Y1
-	EXPSETUP32
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	PROLOG32(negm+24(FP), s+28(FP))
+	TESTQ BX, BX
+	JZ   es32sblock
 
 es32block:
 	CMPQ CX, $64
 	JB   es32vec
-	MOVQ $8, BX
+	MOVQ $8, DX
 
 es32inner:
-	VMOVUPS (SI), Y8
-	SHIFTED32
-	EXPCORE32
-	VADDPS Y12, Y5, Y5
+	ES32LOAD(NOSCALE)
+	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
-	DECQ BX
+	DECQ DX
 	JNZ  es32inner
 	SUBQ $64, CX
 	FLUSH32
 	JMP  es32block
 
+es32sblock:
+	CMPQ CX, $64
+	JB   es32vec
+	MOVQ $8, DX
+
+es32sinner:
+	ES32LOAD(SCALE32)
+	VADDPS Y6, Y1, Y1
+	ADDQ $32, SI
+	DECQ DX
+	JNZ  es32sinner
+	SUBQ $64, CX
+	FLUSH32
+	JMP  es32sblock
+
 es32vec:
 	CMPQ CX, $8
 	JB   es32tail
-	VMOVUPS (SI), Y8
-	SHIFTED32
-	EXPCORE32
-	VADDPS Y12, Y5, Y5
+	ES32LOAD(SCALE32)
+	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
 	SUBQ $8, CX
 	JMP  es32vec
@@ -150,96 +232,65 @@ es32vec:
 es32tail:
 	TESTQ CX, CX
 	JZ    es32done
-	TAILMASK32
-	VMASKMOVPS (SI), Y14, Y8
-	SHIFTED32
-	EXPCORE32
-	VANDPS Y14, Y12, Y12
-	VADDPS Y12, Y5, Y5
+	ES32TAIL
+	VADDPS Y6, Y1, Y1
 
 es32done:
 	FLUSH32
-	HSUM64
-	VMOVSD X6, ret+32(FP)
-	VZEROUPPER
-	RET
-
-// func expScale32AVX2(dst, x []float32, negm, s, c float32)
-TEXT ·expScale32AVX2(SB), NOSPLIT, $0-60
-	MOVQ dst_base+0(FP), DI
-	MOVQ x_base+24(FP), SI
-	MOVQ x_len+32(FP), CX
-	VBROADCASTSS negm+48(FP), Y0
-	VBROADCASTSS s+52(FP), Y1
-	VBROADCASTSS c+56(FP), Y5
-	EXPSETUP32
-
-esc32vec:
-	CMPQ CX, $8
-	JB   esc32tail
-	VMOVUPS (SI), Y8
-	SHIFTED32
-	EXPCORE32
-	VMULPS Y5, Y12, Y12
-	VMOVUPS Y12, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  esc32vec
-
-esc32tail:
-	TESTQ CX, CX
-	JZ    esc32done
-	TAILMASK32
-	VMASKMOVPS (SI), Y14, Y8
-	SHIFTED32
-	EXPCORE32
-	VMULPS Y5, Y12, Y12
-	VMASKMOVPS Y12, Y14, (DI)
-
-esc32done:
+	HSUM32
+	VMOVSD X2, ret+32(FP)
 	VZEROUPPER
 	RET
 
 // func expStoreSum32AVX2(dst, x []float32, negm, s float32) float64
-TEXT ·expStoreSum32AVX2(SB), NOSPLIT, $0-64
+TEXT ·expStoreSum32AVX2(SB), NOSPLIT, $128-64
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
-	VBROADCASTSS negm+48(FP), Y0
-	VBROADCASTSS s+52(FP), Y1
-	EXPSETUP32
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	PROLOG32(negm+48(FP), s+52(FP))
+	TESTQ BX, BX
+	JZ   ess32sblock
 
 ess32block:
 	CMPQ CX, $64
 	JB   ess32vec
-	MOVQ $8, BX
+	MOVQ $8, DX
 
 ess32inner:
-	VMOVUPS (SI), Y8
-	SHIFTED32
-	EXPCORE32
-	VMOVUPS Y12, (DI)
-	VADDPS Y12, Y5, Y5
+	ES32LOAD(NOSCALE)
+	VMOVUPS Y6, (DI)
+	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
 	ADDQ $32, DI
-	DECQ BX
+	DECQ DX
 	JNZ  ess32inner
 	SUBQ $64, CX
 	FLUSH32
 	JMP  ess32block
 
+ess32sblock:
+	CMPQ CX, $64
+	JB   ess32vec
+	MOVQ $8, DX
+
+ess32sinner:
+	ES32LOAD(SCALE32)
+	VMOVUPS Y6, (DI)
+	VADDPS Y6, Y1, Y1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ DX
+	JNZ  ess32sinner
+	SUBQ $64, CX
+	FLUSH32
+	JMP  ess32sblock
+
 ess32vec:
 	CMPQ CX, $8
 	JB   ess32tail
-	VMOVUPS (SI), Y8
-	SHIFTED32
-	EXPCORE32
-	VMOVUPS Y12, (DI)
-	VADDPS Y12, Y5, Y5
+	ES32LOAD(SCALE32)
+	VMOVUPS Y6, (DI)
+	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
 	ADDQ $32, DI
 	SUBQ $8, CX
@@ -248,45 +299,64 @@ ess32vec:
 ess32tail:
 	TESTQ CX, CX
 	JZ    ess32done
-	TAILMASK32
-	VMASKMOVPS (SI), Y14, Y8
-	SHIFTED32
-	EXPCORE32
-	VANDPS Y14, Y12, Y12
-	VMASKMOVPS Y12, Y14, (DI)
-	VADDPS Y12, Y5, Y5
+	ES32TAIL
+	VMOVUPS 96(SP), Y5
+	VMASKMOVPS Y6, Y5, (DI)
+	VADDPS Y6, Y1, Y1
 
 ess32done:
 	FLUSH32
-	HSUM64
-	VMOVSD X6, ret+56(FP)
+	HSUM32
+	VMOVSD X2, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func expScale32AVX2(dst, x []float32, negm, s, c float32)
+TEXT ·expScale32AVX2(SB), NOSPLIT, $128-60
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	PROLOG32(negm+48(FP), s+52(FP))
+	VBROADCASTSS c+56(FP), Y1
+
+esc32vec:
+	CMPQ CX, $8
+	JB   esc32tail
+	ES32LOAD(SCALE32)
+	VMULPS Y1, Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  esc32vec
+
+esc32tail:
+	TESTQ CX, CX
+	JZ    esc32done
+	ES32TAIL
+	VMULPS Y1, Y6, Y6
+	VMOVUPS 96(SP), Y5
+	VMASKMOVPS Y6, Y5, (DI)
+
+esc32done:
 	VZEROUPPER
 	RET
 
 // func exp32AVX2(dst, x []float32)
 // The general exponential: NaN → NaN, above the upper threshold → +Inf,
 // below the lower one → 0.
-TEXT ·exp32AVX2(SB), NOSPLIT, $0-48
+TEXT ·exp32AVX2(SB), NOSPLIT, $128-48
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
-	EXPSETUP32
-	VBROADCASTSS f32hi<>(SB), Y5
-	VBROADCASTSS f32inf<>(SB), Y6
-	VXORPS Y10, Y10, Y10
+	CONSTS32
 
 e32vec:
 	CMPQ CX, $8
 	JB   e32tail
-	VMOVUPS (SI), Y8
-	VMOVAPS Y8, Y9
-	EXPCORE32
-	VCMPPS $0x1e, Y5, Y8, Y13
-	VBLENDVPS Y13, Y6, Y12, Y12
-	VCMPPS $3, Y8, Y8, Y13
-	VADDPS Y8, Y8, Y8
-	VBLENDVPS Y13, Y8, Y12, Y12
-	VMOVUPS Y12, (DI)
+	VMOVUPS (SI), Y2
+	EXP32GENERAL
+	VMOVUPS Y6, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
 	SUBQ $8, CX
@@ -295,16 +365,12 @@ e32vec:
 e32tail:
 	TESTQ CX, CX
 	JZ    e32done
-	TAILMASK32
-	VMASKMOVPS (SI), Y14, Y8
-	VMOVAPS Y8, Y9
-	EXPCORE32
-	VCMPPS $0x1e, Y5, Y8, Y13
-	VBLENDVPS Y13, Y6, Y12, Y12
-	VCMPPS $3, Y8, Y8, Y13
-	VADDPS Y8, Y8, Y8
-	VBLENDVPS Y13, Y8, Y12, Y12
-	VMASKMOVPS Y12, Y14, (DI)
+	TAILMASK32(Y5)
+	VMOVUPS Y5, 96(SP)
+	VMASKMOVPS (SI), Y5, Y2
+	EXP32GENERAL
+	VMOVUPS 96(SP), Y5
+	VMASKMOVPS Y6, Y5, (DI)
 
 e32done:
 	VZEROUPPER
@@ -367,7 +433,7 @@ mx32last:
 	JMP  mx32reduce
 
 mx32small:
-	TAILMASK32
+	TAILMASK32(Y14)
 	VMASKMOVPS (SI), Y14, Y8
 	VBLENDVPS Y14, Y8, Y0, Y8
 	VMAXPS Y8, Y1, Y1
@@ -429,7 +495,7 @@ sm32loop1:
 sm32tail:
 	TESTQ CX, CX
 	JZ    sm32done
-	TAILMASK32
+	TAILMASK32(Y14)
 	VMASKMOVPS (SI), Y14, Y8
 	VCVTPS2PD X8, Y9
 	VEXTRACTF128 $1, Y8, X8
@@ -481,7 +547,7 @@ sc32loop1:
 sc32tail:
 	TESTQ CX, CX
 	JZ    sc32done
-	TAILMASK32
+	TAILMASK32(Y14)
 	VMASKMOVPS (SI), Y14, Y8
 	VMULPS Y8, Y0, Y8
 	VMASKMOVPS Y8, Y14, (DI)
@@ -544,7 +610,7 @@ ss32loop1:
 ss32tail:
 	TESTQ CX, CX
 	JZ    ss32done
-	TAILMASK32
+	TAILMASK32(Y14)
 	VMASKMOVPS (SI), Y14, Y8
 	VSUBPS Y0, Y8, Y8
 	VMULPS Y1, Y8, Y8

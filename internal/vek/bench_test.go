@@ -1,0 +1,84 @@
+package vek
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func benchInput(n int) []float32 {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 3)
+	}
+	return x
+}
+
+// In-cache rows (4 KiB … 64 KiB): the kernels' compute speed.
+func BenchmarkMaxNaN32(b *testing.B) {
+	x := benchInput(4096)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		MaxNaN32(x)
+	}
+}
+
+func BenchmarkExpSum32(b *testing.B) {
+	x := benchInput(4096)
+	m, _ := MaxNaN32(x)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		ExpSum32(x, m, 1)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func BenchmarkExpStoreSum32(b *testing.B) {
+	x := benchInput(4096)
+	dst := make([]float32, len(x))
+	m, _ := MaxNaN32(x)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		ExpStoreSum32(dst, x, m, 1)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func BenchmarkScale32(b *testing.B) {
+	x := benchInput(4096)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		Scale32(x, x, 1)
+	}
+}
+
+func BenchmarkShiftScale32(b *testing.B) {
+	x := benchInput(4096)
+	dst := make([]float32, len(x))
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		ShiftScale32(dst, x, 1, 1, 0.5)
+	}
+}
+
+func BenchmarkExp32(b *testing.B) {
+	x := benchInput(4096)
+	dst := make([]float32, len(x))
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		Exp32(dst, x)
+	}
+}
+
+func BenchmarkExpSum64(b *testing.B) {
+	x32 := benchInput(4096)
+	x := make([]float64, len(x32))
+	for i, v := range x32 {
+		x[i] = float64(v)
+	}
+	m, _ := MaxNaN64(x)
+	b.SetBytes(int64(8 * len(x)))
+	for b.Loop() {
+		ExpSum64(x, m, 1)
+	}
+}
