@@ -19,7 +19,9 @@ func init() {
 		registerBench(&benchOp{
 			name:    op.name,
 			summary: op.what + " (float32) vs a plain-Go three-pass loop",
-			run:     func(args []string, stdout, stderr io.Writer) error { return benchRowwise(op.name, args, stdout, stderr) },
+			run: func(args []string, stdout, stderr io.Writer) error {
+				return benchRowwise(op.name, args, stdout, stderr)
+			},
 		})
 	}
 }
