@@ -1,0 +1,432 @@
+package gemm
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/xentlab/xent/internal/par"
+)
+
+// Micro-tile and cache blocking. Only kcBlock influences results (it fixes
+// where the k sum is split); the others change speed, never bits.
+const (
+	mr      = 6    // rows of the micro-tile
+	nr      = 16   // columns of the micro-tile
+	kcBlock = 256  // k block: a 16×256 B panel (16 KiB) stays in L1
+	mcBlock = 144  // rows per L2 block: a 144×256 A block is 144 KiB
+	ncBlock = 4096 // columns packed at once by Gemm (4 MiB of B in L3)
+	mChunk  = 4032 // rows packed at once by Gemm (a multiple of mcBlock)
+
+	// smallWork is the flop count below which Gemm and MulPacked run on
+	// the calling goroutine whatever threads says.
+	smallWork = 1 << 22
+)
+
+// A tier is one implementation of the kernels.
+type tier struct {
+	name string
+	avx2 bool
+}
+
+var (
+	tierGo   = &tier{name: "go"}
+	tierAVX2 = &tier{name: "avx2", avx2: true}
+)
+
+// best is the tier used by the exported functions, chosen at start-up.
+var best = func() *tier {
+	if hasAVX2 {
+		return tierAVX2
+	}
+	return tierGo
+}()
+
+// Tile returns the micro-tile (mr, nr) of the packed layouts: row blocks of
+// packed A are mr rows, column blocks of packed B nr columns.
+func Tile() (mr, nr int) { return 6, 16 }
+
+// PackASize returns the number of float32 values PackA writes for an m×k
+// op(A): ⌈m/mr⌉·mr·k.
+func PackASize(m, k int) int {
+	if m < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: PackASize(%d, %d): negative size", m, k))
+	}
+	return roundUp(m, mr) * k
+}
+
+// PackBSize returns the number of float32 values PackB writes for a k×n
+// op(B): ⌈n/nr⌉·nr·k.
+func PackBSize(k, n int) int {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("gemm: PackBSize(%d, %d): negative size", k, n))
+	}
+	return roundUp(n, nr) * k
+}
+
+// PackA packs the m×k matrix op(A) into dst[:PackASize(m, k)] for
+// MulPacked. op(A)(i, p) is a[i·lda+p], or a[p·lda+i] when transA (A is
+// then stored k×m). The values are copied exactly.
+//
+// Rows are packed in independent panels of mr = Tile() rows: the packing
+// of rows [i0, i0+r) (i0 a multiple of mr) starts at dst[i0·k:], so a
+// caller may pack row ranges separately (or concurrently) and multiply any
+// such range by passing dst[i0·k:] to MulPacked.
+func PackA(transA bool, m, k int, a []float32, lda int, dst []float32) {
+	checkDims("PackA", m, k, 1)
+	if transA {
+		checkMat("a", k, m, a, lda)
+	} else {
+		checkMat("a", m, k, a, lda)
+	}
+	need := PackASize(m, k)
+	if len(dst) < need {
+		panic(fmt.Sprintf("gemm: PackA: len(dst) = %d, want ≥ %d", len(dst), need))
+	}
+	if k == 0 {
+		return
+	}
+	best.packA(dst, mr*k, transA, a, lda, 0, m, 0, k)
+}
+
+// PackB packs the k×n matrix op(B) into dst[:PackBSize(k, n)] for
+// MulPacked. op(B)(p, j) is b[p·ldb+j], or b[j·ldb+p] when transB (B is
+// then stored n×k, as the rows of a classifier's weight matrix are). The
+// values are copied exactly.
+//
+// Columns are packed in independent panels of nr = Tile() columns: the
+// packing of columns [j0, j0+c) (j0 a multiple of nr) starts at
+// dst[j0·k:], so a caller may pack column ranges separately (or
+// concurrently) and multiply any such range by passing dst[j0·k:].
+func PackB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
+	checkDims("PackB", k, n, 1)
+	if transB {
+		checkMat("b", n, k, b, ldb)
+	} else {
+		checkMat("b", k, n, b, ldb)
+	}
+	need := PackBSize(k, n)
+	if len(dst) < need {
+		panic(fmt.Sprintf("gemm: PackB: len(dst) = %d, want ≥ %d", len(dst), need))
+	}
+	if k == 0 {
+		return
+	}
+	best.packB(dst, nr*k, transB, b, ldb, 0, k, 0, n)
+}
+
+// MulPacked computes C = alpha·A·B + beta·C for the m×k matrix A packed by
+// PackA into pa and the k×n matrix B packed by PackB into pb (the same k
+// in both packings). C is m×n, row-major with row stride ldc; only its m×n
+// logical elements are read or written. With beta = 0, C is only written
+// (NaN or garbage in it is ignored); with alpha = 0 or k = 0, C = beta·C and
+// the packed operands are not read.
+//
+// It allocates nothing and, with threads = 1, runs on the calling
+// goroutine: the call for computing one tile of a larger product. threads
+// < 1 means GOMAXPROCS; the result is bit-identical for every thread count
+// and to Gemm on the same operands. Accuracy is that of Gemm.
+func MulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int, threads int) {
+	checkDims("MulPacked", m, n, k)
+	if len(pa) < PackASize(m, k) {
+		panic(fmt.Sprintf("gemm: MulPacked: len(pa) = %d, want ≥ %d", len(pa), PackASize(m, k)))
+	}
+	if len(pb) < PackBSize(k, n) {
+		panic(fmt.Sprintf("gemm: MulPacked: len(pb) = %d, want ≥ %d", len(pb), PackBSize(k, n)))
+	}
+	checkMat("c", m, n, c, ldc)
+	best.mulPacked(m, n, k, alpha, pa, pb, beta, c, ldc, par.Threads(threads))
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32
+// matrices: op(A) is m×k, op(B) is k×n, C is m×n.
+//
+// op(A)(i, p) is a[i·lda+p], or a[p·lda+i] when transA (A stored k×m);
+// op(B)(p, j) is b[p·ldb+j], or b[j·ldb+p] when transB (B stored n×k); C(i,
+// j) is c[i·ldc+j]. Strides must be at least the stored row width, and
+// slices long enough for the last stored row; only the m×n logical elements
+// of C are read or written. With beta = 0, C is only written (NaN or
+// garbage in it is ignored); with alpha = 0 or k = 0, C = beta·C and A and
+// B are not read. Invalid shapes, strides or lengths panic.
+//
+// Accuracy: each element is a sum of k products accumulated in float32 in
+// ascending p (fused multiply-adds in blocks of 256, each block's sum added
+// to C), so
+//
+//	|C − C_exact| ≤ (2k+4)·2⁻²⁴·(|alpha|·Σ_p |op(A)(i,p)|·|op(B)(p,j)| + |beta|·|C₀(i,j)|)
+//
+// (to first order; the factor 2 covers the portable kernel, which rounds
+// product and sum separately). threads < 1 means GOMAXPROCS; work is split
+// over blocks of C only, never over k, so the result is bit-identical for
+// every thread count.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	checkDims("Gemm", m, n, k)
+	if transA {
+		checkMat("a", k, m, a, lda)
+	} else {
+		checkMat("a", m, k, a, lda)
+	}
+	if transB {
+		checkMat("b", n, k, b, ldb)
+	} else {
+		checkMat("b", k, n, b, ldb)
+	}
+	checkMat("c", m, n, c, ldc)
+	best.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
+}
+
+func checkDims(fn string, m, n, k int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: %s: negative size (%d, %d, %d)", fn, m, n, k))
+	}
+}
+
+// checkMat checks that x holds a rows×cols row-major matrix with stride ld.
+func checkMat(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: ld%s = %d, want ≥ %d", name, ld, max(1, cols)))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm: len(%s) = %d, want ≥ %d for %d×%d with stride %d", name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+func ceilDiv(x, m int) int { return (x + m - 1) / m }
+
+// scaleC sets C = beta·C over its m×n logical elements (zero when beta = 0,
+// whatever C held).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// kernel runs the tier's micro-kernel on one full tile.
+func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, accum bool) {
+	if t.avx2 {
+		_ = a[mr*k-1]
+		_ = b[nr*k-1]
+		_ = c[(mr-1)*ldc+nr-1]
+		kern6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, accum)
+		return
+	}
+	kernelGo(k, a, b, c, ldc, alpha, beta, accum)
+}
+
+// packA packs rows [i0, i0+m) and columns [p0, p0+kc) of op(A) as panels
+// of mr rows, panel q at dst[q·stride:].
+func (t *tier) packA(dst []float32, stride int, trans bool, a []float32, lda, i0, m, p0, kc int) {
+	for q := 0; q*mr < m; q++ {
+		packAPanel(dst[q*stride:], trans, a, lda, i0+q*mr, min(mr, m-q*mr), p0, kc)
+	}
+}
+
+// packB packs rows [p0, p0+kc) and columns [j0, j0+n) of op(B) as panels
+// of nr columns, panel q at dst[q·stride:].
+func (t *tier) packB(dst []float32, stride int, trans bool, b []float32, ldb, p0, kc, j0, n int) {
+	for q := 0; q*nr < n; q++ {
+		packBPanel(dst[q*stride:], trans, b, ldb, p0, kc, j0+q*nr, min(nr, n-q*nr))
+	}
+}
+
+// macro updates the m×n block of C at c with one k block of kc: A panel q
+// at pa[q·sa:], B panel q at pb[q·sb:], each holding kc steps. B panels are
+// the outer loop so that each stays in L1 while it meets every A panel.
+func (t *tier) macro(m, n, kc int, pa []float32, sa int, pb []float32, sb int, alpha, beta float32, c []float32, ldc int) {
+	accum := beta != 0
+	var buf [mr * nr]float32
+	for j := 0; j < n; j += nr {
+		bp := pb[(j/nr)*sb:]
+		cols := min(nr, n-j)
+		for i := 0; i < m; i += mr {
+			ap := pa[(i/mr)*sa:]
+			rows := min(mr, m-i)
+			if rows == mr && cols == nr {
+				t.kernel(kc, ap, bp, c[i*ldc+j:], ldc, alpha, beta, accum)
+				continue
+			}
+			// Edge tile: compute the whole tile into buf, then update only
+			// the logical elements of C.
+			t.kernel(kc, ap, bp, buf[:], nr, alpha, 0, false)
+			for r := range rows {
+				row := c[(i+r)*ldc+j : (i+r)*ldc+j+cols]
+				src := buf[r*nr : r*nr+cols]
+				for x, v := range src {
+					if accum {
+						v += beta * row[x]
+					}
+					row[x] = v
+				}
+			}
+		}
+	}
+}
+
+// grid chooses the task blocks of an m×n product for threads workers:
+// tasks are rs rows (a multiple of mcBlock, or all of m) by cs columns (a
+// multiple of nr). The choice changes speed only, never results.
+func grid(m, n, threads int) (rs, cs int) {
+	cs = min(roundUp(n, nr), ncBlock)
+	if threads <= 1 {
+		return roundUp(m, mr), cs
+	}
+	rs = mcBlock
+	rb, cb := ceilDiv(m, rs), ceilDiv(n, cs)
+	if want := 4 * threads; rb*cb < want {
+		// Too few blocks to balance: cut the columns finer.
+		cs = max(roundUp(ceilDiv(n, ceilDiv(want, rb)), nr), nr)
+	}
+	return rs, cs
+}
+
+// mulPacked is MulPacked for this tier; the arguments are checked.
+func (t *tier) mulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int, threads int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if 2*m*n*k < smallWork {
+		threads = 1
+	}
+	rs, cs := grid(m, n, threads)
+	rb, cb := ceilDiv(m, rs), ceilDiv(n, cs)
+	if threads <= 1 || rb*cb == 1 {
+		for b := range rb * cb {
+			t.task(b, rb, rs, cs, m, n, k, alpha, pa, pb, beta, c, ldc)
+		}
+		return
+	}
+	par.For(rb*cb, 1, threads, func(b, _, _ int) {
+		t.task(b, rb, rs, cs, m, n, k, alpha, pa, pb, beta, c, ldc)
+	})
+}
+
+// task computes block b of the grid (column-block major, so consecutive
+// tasks share their B panels): all k blocks in order, each over the task's
+// rows in L2-sized row blocks.
+func (t *tier) task(b, rb, rs, cs, m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
+	i0, j0 := (b%rb)*rs, (b/rb)*cs
+	i1, j1 := min(m, i0+rs), min(n, j0+cs)
+	for pc := 0; pc < k; pc += kcBlock {
+		kc := min(kcBlock, k-pc)
+		for ic := i0; ic < i1; ic += mcBlock {
+			t.macro(min(mcBlock, i1-ic), j1-j0, kc, pa[ic*k+pc*mr:], mr*k, pb[j0*k+pc*nr:], nr*k, alpha, beta, c[ic*ldc+j0:], ldc)
+		}
+		beta = 1
+	}
+}
+
+// bufPool holds packing buffers for Gemm so that repeated calls do not
+// allocate.
+var bufPool sync.Pool // of *[]float32
+
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+// gemm is Gemm for this tier; the arguments are checked.
+func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if 2*m*n*k < smallWork {
+		threads = 1
+	}
+	kcMax, ncMax, mcMax := min(k, kcBlock), min(n, ncBlock), min(m, mChunk)
+	pbBuf := getBuf(roundUp(ncMax, nr) * kcMax)
+	paBuf := getBuf(roundUp(mcMax, mr) * kcMax)
+	defer bufPool.Put(pbBuf)
+	defer bufPool.Put(paBuf)
+	pa, pb := *paBuf, *pbBuf
+
+	for jc := 0; jc < n; jc += ncBlock {
+		nc := min(ncBlock, n-jc)
+		for pc := 0; pc < k; pc += kcBlock {
+			kc := min(kcBlock, k-pc)
+			bb := beta
+			if pc > 0 {
+				bb = 1
+			}
+			for ic := 0; ic < m; ic += mChunk {
+				mc := min(mChunk, m-ic)
+				job := packJob{t: t, withB: ic == 0, transA: transA, transB: transB, a: a, b: b, pa: pa, pb: pb,
+					lda: lda, ldb: ldb, ic: ic, mc: mc, jc: jc, nc: nc, pc: pc, kc: kc}
+				job.run(threads)
+				t.mulPacked(mc, nc, kc, alpha, pa, pb, bb, c[ic*ldc+jc:], ldc, threads)
+			}
+		}
+	}
+}
+
+// packGroup is the number of panels one packing task handles.
+const packGroup = 8
+
+// A packJob packs one k block of op(A) rows [ic, ic+mc) into pa and, if
+// withB, of op(B) columns [jc, jc+nc) into pb, in groups of packGroup
+// panels.
+type packJob struct {
+	t                      *tier
+	withB, transA, transB  bool
+	a, b, pa, pb           []float32
+	lda, ldb               int
+	ic, mc, jc, nc, pc, kc int
+}
+
+// groups returns the number of A groups and of B groups.
+func (j *packJob) groups() (ga, gb int) {
+	ga = ceilDiv(ceilDiv(j.mc, mr), packGroup)
+	if j.withB {
+		gb = ceilDiv(ceilDiv(j.nc, nr), packGroup)
+	}
+	return ga, gb
+}
+
+// do packs group g: A groups first, then B groups.
+func (j *packJob) do(g, ga int) {
+	if g < ga {
+		r0 := g * packGroup * mr
+		r1 := min(j.mc, r0+packGroup*mr)
+		j.t.packA(j.pa[r0*j.kc:], mr*j.kc, j.transA, j.a, j.lda, j.ic+r0, r1-r0, j.pc, j.kc)
+		return
+	}
+	g -= ga
+	c0 := g * packGroup * nr
+	c1 := min(j.nc, c0+packGroup*nr)
+	j.t.packB(j.pb[c0*j.kc:], nr*j.kc, j.transB, j.b, j.ldb, j.pc, j.kc, j.jc+c0, c1-c0)
+}
+
+// run packs every group on up to threads goroutines.
+func (j *packJob) run(threads int) {
+	ga, gb := j.groups()
+	if threads <= 1 || ga+gb == 1 {
+		for g := range ga + gb {
+			j.do(g, ga)
+		}
+		return
+	}
+	jj := *j
+	par.For(ga+gb, 1, threads, func(g, _, _ int) { jj.do(g, ga) })
+}
