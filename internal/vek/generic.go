@@ -146,18 +146,32 @@ func expSum64Go(x []float64, m, s float64) float64 {
 	return acc
 }
 
-func expScale32Go(dst, x []float32, m, s, c float32) {
+func expAffine32Go(dst, x []float32, m, s, c, b float32) {
 	fm, fs := float64(m), float64(s)
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = c * exp32((float64(v)-fm)*fs)
+		dst[i] = float32(float64(c)*float64(exp32((float64(v)-fm)*fs)) - float64(b))
 	}
 }
 
-func expScale64Go(dst, x []float64, m, s, c float64) {
+func expAffine64Go(dst, x []float64, m, s, c, b float64) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = c * exp64((v-m)*s)
+		dst[i] = math.FMA(c, exp64((v-m)*s), -b)
+	}
+}
+
+func axpy32Go(dst, x []float32, a float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float32(float64(dst[i]) + float64(a)*float64(v))
+	}
+}
+
+func axpy64Go(dst, x []float64, a float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = math.FMA(a, v, dst[i])
 	}
 }
 

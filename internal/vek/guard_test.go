@@ -57,7 +57,8 @@ func TestNoAccessOutside(t *testing.T) {
 					m, _ := tier.maxNaN(x)
 					tier.expSum(x, m, 1)
 					tier.expStore(x, x, m, 1)
-					tier.expScale(x, x, m, 1, 0.5)
+					tier.expAffine(x, x, m, 1, 0.5, 0.1)
+					tier.axpy(x, x, 0.5)
 					tier.shiftScale(x, x, m, 1, 0.5)
 				}
 				tier.sum(x)
@@ -82,7 +83,8 @@ func TestNoAccessOutside(t *testing.T) {
 					m, _ := tier.maxNaN(x)
 					tier.expSum(x, m, 1)
 					tier.expStore(x, x, m, 1)
-					tier.expScale(x, x, m, 1, 0.5)
+					tier.expAffine(x, x, m, 1, 0.5, 0.1)
+					tier.axpy(x, x, 0.5)
 					tier.shiftScale(x, x, m, 1, 0.5)
 				}
 				tier.sum(x)

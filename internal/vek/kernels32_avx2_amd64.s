@@ -311,19 +311,22 @@ ess32done:
 	VZEROUPPER
 	RET
 
-// func expScale32AVX2(dst, x []float32, negm, s, c float32)
-TEXT ·expScale32AVX2(SB), NOSPLIT, $128-60
+// func expAffine32AVX2(dst, x []float32, negm, s, c, b float32)
+// dst = c·exp(s·(x − m)) − b, the product and difference fused (one rounding).
+TEXT ·expAffine32AVX2(SB), NOSPLIT, $128-64
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
 	PROLOG32(negm+48(FP), s+52(FP))
 	VBROADCASTSS c+56(FP), Y1
+	VBROADCASTSS b+60(FP), Y2
+	VMOVUPS Y2, 32(SP)
 
 esc32vec:
 	CMPQ CX, $8
 	JB   esc32tail
 	ES32LOAD(SCALE32)
-	VMULPS Y1, Y6, Y6
+	VFMSUB213PS 32(SP), Y1, Y6
 	VMOVUPS Y6, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -334,7 +337,7 @@ esc32tail:
 	TESTQ CX, CX
 	JZ    esc32done
 	ES32TAIL
-	VMULPS Y1, Y6, Y6
+	VFMSUB213PS 32(SP), Y1, Y6
 	VMOVUPS 96(SP), Y5
 	VMASKMOVPS Y6, Y5, (DI)
 
@@ -618,5 +621,57 @@ ss32tail:
 	VMASKMOVPS Y8, Y14, (DI)
 
 ss32done:
+	VZEROUPPER
+	RET
+
+// func axpy32AVX2(dst, x []float32, a float32)
+// dst += a·x (fused multiply-add).
+TEXT ·axpy32AVX2(SB), NOSPLIT, $0-52
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS a+48(FP), Y0
+
+ax32loop4:
+	CMPQ CX, $32
+	JB   ax32loop1
+	VMOVUPS (DI), Y8
+	VMOVUPS 32(DI), Y9
+	VMOVUPS 64(DI), Y10
+	VMOVUPS 96(DI), Y11
+	VFMADD231PS (SI), Y0, Y8
+	VFMADD231PS 32(SI), Y0, Y9
+	VFMADD231PS 64(SI), Y0, Y10
+	VFMADD231PS 96(SI), Y0, Y11
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y10, 64(DI)
+	VMOVUPS Y11, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  ax32loop4
+
+ax32loop1:
+	CMPQ CX, $8
+	JB   ax32tail
+	VMOVUPS (DI), Y8
+	VFMADD231PS (SI), Y0, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ax32loop1
+
+ax32tail:
+	TESTQ CX, CX
+	JZ    ax32done
+	TAILMASK32(Y14)
+	VMASKMOVPS (SI), Y14, Y9
+	VMASKMOVPS (DI), Y14, Y8
+	VFMADD231PS Y9, Y0, Y8
+	VMASKMOVPS Y8, Y14, (DI)
+
+ax32done:
 	VZEROUPPER
 	RET

@@ -147,14 +147,16 @@ es64done:
 	VZEROUPPER
 	RET
 
-// func expScale64AVX2(dst, x []float64, m, s, c float64)
-TEXT ·expScale64AVX2(SB), NOSPLIT, $0-72
+// func expAffine64AVX2(dst, x []float64, m, s, c, b float64)
+// dst = c·exp(s·(x − m)) − b (fused).
+TEXT ·expAffine64AVX2(SB), NOSPLIT, $0-80
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
 	VBROADCASTSD m+48(FP), Y0
 	VBROADCASTSD s+56(FP), Y1
 	VBROADCASTSD c+64(FP), Y5
+	VBROADCASTSD b+72(FP), Y6
 	EXPSETUP64
 
 esc64vec:
@@ -163,7 +165,7 @@ esc64vec:
 	VMOVUPD (SI), Y8
 	SHIFTED64
 	EXPCORE64
-	VMULPD Y5, Y12, Y12
+	VFMSUB213PD Y6, Y5, Y12
 	VMOVUPD Y12, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -177,7 +179,7 @@ esc64tail:
 	VMASKMOVPD (SI), Y14, Y8
 	SHIFTED64
 	EXPCORE64
-	VMULPD Y5, Y12, Y12
+	VFMSUB213PD Y6, Y5, Y12
 	VMASKMOVPD Y12, Y14, (DI)
 
 esc64done:
@@ -504,5 +506,57 @@ ss64tail:
 	VMASKMOVPD Y8, Y14, (DI)
 
 ss64done:
+	VZEROUPPER
+	RET
+
+// func axpy64AVX2(dst, x []float64, a float64)
+// dst += a·x (fused multiply-add).
+TEXT ·axpy64AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSD a+48(FP), Y0
+
+ax64loop4:
+	CMPQ CX, $16
+	JB   ax64loop1
+	VMOVUPD (DI), Y8
+	VMOVUPD 32(DI), Y9
+	VMOVUPD 64(DI), Y10
+	VMOVUPD 96(DI), Y11
+	VFMADD231PD (SI), Y0, Y8
+	VFMADD231PD 32(SI), Y0, Y9
+	VFMADD231PD 64(SI), Y0, Y10
+	VFMADD231PD 96(SI), Y0, Y11
+	VMOVUPD Y8, (DI)
+	VMOVUPD Y9, 32(DI)
+	VMOVUPD Y10, 64(DI)
+	VMOVUPD Y11, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  ax64loop4
+
+ax64loop1:
+	CMPQ CX, $4
+	JB   ax64tail
+	VMOVUPD (DI), Y8
+	VFMADD231PD (SI), Y0, Y8
+	VMOVUPD Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  ax64loop1
+
+ax64tail:
+	TESTQ CX, CX
+	JZ    ax64done
+	TAILMASK64
+	VMASKMOVPD (SI), Y14, Y9
+	VMASKMOVPD (DI), Y14, Y8
+	VFMADD231PD Y9, Y0, Y8
+	VMASKMOVPD Y8, Y14, (DI)
+
+ax64done:
 	VZEROUPPER
 	RET

@@ -12,7 +12,13 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func expSum32AVX2(x []float32, negm, s float32) float64
 
 //go:noescape
-func expScale32AVX2(dst, x []float32, negm, s, c float32)
+func expAffine32AVX2(dst, x []float32, negm, s, c, b float32)
+
+//go:noescape
+func axpy32AVX2(dst, x []float32, a float32)
+
+//go:noescape
+func axpy64AVX2(dst, x []float64, a float64)
 
 //go:noescape
 func expStoreSum32AVX2(dst, x []float32, negm, s float32) float64
@@ -36,7 +42,7 @@ func shiftScale32AVX2(dst, x []float32, m, s, c float32)
 func expSum64AVX2(x []float64, m, s float64) float64
 
 //go:noescape
-func expScale64AVX2(dst, x []float64, m, s, c float64)
+func expAffine64AVX2(dst, x []float64, m, s, c, b float64)
 
 //go:noescape
 func expStoreSum64AVX2(dst, x []float64, m, s float64) float64

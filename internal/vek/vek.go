@@ -58,25 +58,46 @@ func ExpSum64(x []float64, m, s float64) float64 {
 	return expSum64Go(x, m, s)
 }
 
-// ExpScale32 sets dst_i = c·exp(s·(x_i − m)). dst may be x; len(dst) ≥ len(x).
-// Preconditions as for ExpSum32.
-func ExpScale32(dst, x []float32, m, s, c float32) {
+// ExpAffine32 sets dst_i = c·exp(s·(x_i − m)) − b, the product and the
+// difference rounded once. dst may be x; len(dst) ≥ len(x). Preconditions
+// as for ExpSum32.
+func ExpAffine32(dst, x []float32, m, s, c, b float32) {
 	dst = dst[:len(x)]
 	if hasAVX2 {
-		expScale32AVX2(dst, x, -m, s, c)
+		expAffine32AVX2(dst, x, -m, s, c, b)
 		return
 	}
-	expScale32Go(dst, x, m, s, c)
+	expAffine32Go(dst, x, m, s, c, b)
 }
 
-// ExpScale64 is ExpScale32 for float64.
-func ExpScale64(dst, x []float64, m, s, c float64) {
+// ExpAffine64 is ExpAffine32 for float64.
+func ExpAffine64(dst, x []float64, m, s, c, b float64) {
 	dst = dst[:len(x)]
 	if hasAVX2 {
-		expScale64AVX2(dst, x, m, s, c)
+		expAffine64AVX2(dst, x, m, s, c, b)
 		return
 	}
-	expScale64Go(dst, x, m, s, c)
+	expAffine64Go(dst, x, m, s, c, b)
+}
+
+// Axpy32 sets dst_i += a·x_i (fused: one rounding). len(dst) ≥ len(x).
+func Axpy32(dst, x []float32, a float32) {
+	dst = dst[:len(x)]
+	if hasAVX2 {
+		axpy32AVX2(dst, x, a)
+		return
+	}
+	axpy32Go(dst, x, a)
+}
+
+// Axpy64 sets dst_i += a·x_i (fused).
+func Axpy64(dst, x []float64, a float64) {
+	dst = dst[:len(x)]
+	if hasAVX2 {
+		axpy64AVX2(dst, x, a)
+		return
+	}
+	axpy64Go(dst, x, a)
 }
 
 // ExpStoreSum32 sets dst_i = exp(s·(x_i − m)) and returns their sum,

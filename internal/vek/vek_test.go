@@ -13,7 +13,8 @@ type tier32 struct {
 	maxNaN     func([]float32) (float32, bool)
 	sum        func([]float32) float64
 	expSum     func(x []float32, m, s float32) float64
-	expScale   func(dst, x []float32, m, s, c float32)
+	expAffine  func(dst, x []float32, m, s, c, b float32)
+	axpy       func(dst, x []float32, a float32)
 	expStore   func(dst, x []float32, m, s float32) float64
 	scale      func(dst, x []float32, c float32)
 	shiftScale func(dst, x []float32, m, s, c float32)
@@ -24,14 +25,15 @@ type tier64 struct {
 	maxNaN     func([]float64) (float64, bool)
 	sum        func([]float64) float64
 	expSum     func(x []float64, m, s float64) float64
-	expScale   func(dst, x []float64, m, s, c float64)
+	expAffine  func(dst, x []float64, m, s, c, b float64)
+	axpy       func(dst, x []float64, a float64)
 	expStore   func(dst, x []float64, m, s float64) float64
 	scale      func(dst, x []float64, c float64)
 	shiftScale func(dst, x []float64, m, s, c float64)
 }
 
 func tiers32() []tier32 {
-	t := []tier32{{"generic", maxNaN32Go, sum32Go, expSum32Go, expScale32Go, expStoreSum32Go, scale32Go, shiftScale32Go}}
+	t := []tier32{{"generic", maxNaN32Go, sum32Go, expSum32Go, expAffine32Go, axpy32Go, expStoreSum32Go, scale32Go, shiftScale32Go}}
 	if hasAVX2 {
 		t = append(t, tier32{"avx2",
 			func(x []float32) (float32, bool) {
@@ -42,7 +44,8 @@ func tiers32() []tier32 {
 			},
 			sum32AVX2,
 			func(x []float32, m, s float32) float64 { return expSum32AVX2(x, -m, s) },
-			func(dst, x []float32, m, s, c float32) { expScale32AVX2(dst, x, -m, s, c) },
+			func(dst, x []float32, m, s, c, b float32) { expAffine32AVX2(dst, x, -m, s, c, b) },
+			axpy32AVX2,
 			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s) },
 			scale32AVX2, shiftScale32AVX2})
 	}
@@ -50,7 +53,7 @@ func tiers32() []tier32 {
 }
 
 func tiers64() []tier64 {
-	t := []tier64{{"generic", maxNaN64Go, sum64Go, expSum64Go, expScale64Go, expStoreSum64Go, scale64Go, shiftScale64Go}}
+	t := []tier64{{"generic", maxNaN64Go, sum64Go, expSum64Go, expAffine64Go, axpy64Go, expStoreSum64Go, scale64Go, shiftScale64Go}}
 	if hasAVX2 {
 		t = append(t, tier64{"avx2",
 			func(x []float64) (float64, bool) {
@@ -59,7 +62,7 @@ func tiers64() []tier64 {
 				}
 				return maxNaN64AVX2(x)
 			},
-			sum64AVX2, expSum64AVX2, expScale64AVX2, expStoreSum64AVX2, scale64AVX2, shiftScale64AVX2})
+			sum64AVX2, expSum64AVX2, expAffine64AVX2, axpy64AVX2, expStoreSum64AVX2, scale64AVX2, shiftScale64AVX2})
 	}
 	return t
 }
@@ -170,8 +173,24 @@ func TestKernels32(t *testing.T) {
 					}
 					checkElems(t, fmt.Sprintf("%s s=%v expStore", ctx, s), dst, x, m, s, 1)
 					c := float32(1 / want)
-					tier.expScale(dst[:n], x, m, s, c)
-					checkElems(t, fmt.Sprintf("%s s=%v expScale", ctx, s), dst, x, m, s, c)
+					tier.expAffine(dst[:n], x, m, s, c, 0)
+					checkElems(t, fmt.Sprintf("%s s=%v expAffine", ctx, s), dst, x, m, s, c)
+					// With an offset: c·e − b, fused; compare against the
+					// float64 value within the same relative bound plus
+					// half an ulp of the result.
+					b := c * 0.25
+					tier.expAffine(dst[:n], x, m, s, c, b)
+					for i, v := range x {
+						e := math.Exp((float64(v) - float64(m)) * float64(s))
+						if e < 0x1p-120 {
+							continue
+						}
+						w := float64(c)*e - float64(b)
+						tol := float64(c)*e*(3e-7+math.Abs((float64(v)-float64(m))*float64(s))*0x1p-24) + math.Abs(w)*0x1p-24
+						if math.Abs(float64(dst[i])-w) > tol {
+							t.Fatalf("%s s=%v expAffine b [%d]: %v, want %v", ctx, s, i, dst[i], w)
+						}
+					}
 				}
 				// scale and shiftScale are plain float32 arithmetic: every
 				// tier must give the same bits as the generic one.
@@ -182,6 +201,16 @@ func TestKernels32(t *testing.T) {
 				tier.shiftScale(a, x, m, 0.7, 1.25)
 				shiftScale32Go(b, x, m, 0.7, 1.25)
 				sameBits32(t, ctx+" shiftScale", a, b)
+				// axpy is one fused multiply-add per element: the generic
+				// twin computes it exactly in float64 and rounds once.
+				for i := range a {
+					a[i], b[i] = float32(i%7)-3, float32(i%7)-3
+				}
+				if len(x) > 0 && !math.IsInf(float64(m), 0) {
+					tier.axpy(a, x, 0.37)
+					axpy32Go(b, x, 0.37)
+					sameBits32(t, ctx+" axpy", a, b)
+				}
 			}
 		}
 	}
@@ -358,7 +387,7 @@ func TestKernels64(t *testing.T) {
 					c := 1 / want
 					for pass, fn := range []func(){
 						func() {},
-						func() { tier.expScale(dst[:n], x, m, s, c) },
+						func() { tier.expAffine(dst[:n], x, m, s, c, 0) },
 					} {
 						fn()
 						k := 1.0
@@ -391,6 +420,16 @@ func TestKernels64(t *testing.T) {
 				for i := range a {
 					if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
 						t.Fatalf("%s scale [%d]: %v vs %v", ctx, i, a[i], b[i])
+					}
+				}
+				for i := range a {
+					a[i], b[i] = float64(i%7)-3, float64(i%7)-3
+				}
+				tier.axpy(a, x, 0.37)
+				axpy64Go(b, x, 0.37)
+				for i := range a {
+					if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+						t.Fatalf("%s axpy [%d]: %v vs %v", ctx, i, a[i], b[i])
 					}
 				}
 				tier.shiftScale(a, x, m, 0.7, 1.25)
