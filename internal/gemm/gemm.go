@@ -227,16 +227,38 @@ func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, ac
 // packA packs rows [i0, i0+m) and columns [p0, p0+kc) of op(A) as panels
 // of mr rows, panel q at dst[q·stride:].
 func (t *tier) packA(dst []float32, stride int, trans bool, a []float32, lda, i0, m, p0, kc int) {
-	for q := 0; q*mr < m; q++ {
-		packAPanel(dst[q*stride:], trans, a, lda, i0+q*mr, min(mr, m-q*mr), p0, kc)
+	q0 := 0
+	if full := m / mr; t.avx2 && trans && full > 0 {
+		// Row by row of the stored A, across up to 8 full panels at once
+		// (more would make the stores conflict in L1).
+		_ = a[(p0+kc-1)*lda+i0+full*mr-1]
+		_ = dst[(full-1)*stride+mr*kc-1]
+		for q := 0; q < full; q += 8 {
+			packA6T(&dst[q*stride], &a[p0*lda+i0+q*mr], lda, kc, min(8, full-q), stride)
+		}
+		q0 = full
+	}
+	for q := q0; q*mr < m; q++ {
+		packAPanel(t.avx2, dst[q*stride:], trans, a, lda, i0+q*mr, min(mr, m-q*mr), p0, kc)
 	}
 }
 
 // packB packs rows [p0, p0+kc) and columns [j0, j0+n) of op(B) as panels
 // of nr columns, panel q at dst[q·stride:].
 func (t *tier) packB(dst []float32, stride int, trans bool, b []float32, ldb, p0, kc, j0, n int) {
-	for q := 0; q*nr < n; q++ {
-		packBPanel(dst[q*stride:], trans, b, ldb, p0, kc, j0+q*nr, min(nr, n-q*nr))
+	q0 := 0
+	if full := n / nr; t.avx2 && !trans && full > 0 {
+		// Row by row of B, across up to 4 full panels at once (more would
+		// make the stores conflict in L1).
+		_ = b[(p0+kc-1)*ldb+j0+full*nr-1]
+		_ = dst[(full-1)*stride+nr*kc-1]
+		for q := 0; q < full; q += 4 {
+			packB16N(&dst[q*stride], &b[p0*ldb+j0+q*nr], ldb, kc, min(4, full-q), stride)
+		}
+		q0 = full
+	}
+	for q := q0; q*nr < n; q++ {
+		packBPanel(t.avx2, dst[q*stride:], trans, b, ldb, p0, kc, j0+q*nr, min(nr, n-q*nr))
 	}
 }
 

@@ -39,15 +39,6 @@
 	VMOVUPS hi, 32(R8) \
 	ADDQ BX, R8
 
-// FMAROW adds beta (Y1) times the C row at (R8) to lo, hi, stores them and
-// advances R8 by ldc.
-#define FMAROW(lo, hi) \
-	VFMADD231PS (R8), Y1, lo \
-	VFMADD231PS 32(R8), Y1, hi \
-	VMOVUPS lo, (R8) \
-	VMOVUPS hi, 32(R8) \
-	ADDQ BX, R8
-
 // func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool)
 //
 // With acc = Σ_{p<k} a[6p+i]·b[16p+j] (one FMA per term, p ascending), it
@@ -60,26 +51,6 @@ TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-49
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), BX
 	SHLQ $2, BX
-
-	// Bring the C tile towards L1 while the products are computed.
-	MOVQ DX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
 
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -150,12 +121,28 @@ done:
 	RET
 
 withbeta:
+	// All loads of C before any store: rows ldc apart may alias (4 KiB
+	// strides), and a load behind a store to an aliasing address waits.
 	VBROADCASTSS beta+44(FP), Y1
-	FMAROW(Y3, Y4)
-	FMAROW(Y5, Y6)
-	FMAROW(Y7, Y8)
-	FMAROW(Y9, Y10)
-	FMAROW(Y11, Y12)
-	FMAROW(Y13, Y14)
+	LEAQ (BX)(BX*2), R9
+	LEAQ (DX)(BX*4), R10
+	VFMADD231PS (DX), Y1, Y3
+	VFMADD231PS 32(DX), Y1, Y4
+	VFMADD231PS (DX)(BX*1), Y1, Y5
+	VFMADD231PS 32(DX)(BX*1), Y1, Y6
+	VFMADD231PS (DX)(BX*2), Y1, Y7
+	VFMADD231PS 32(DX)(BX*2), Y1, Y8
+	VFMADD231PS (DX)(R9*1), Y1, Y9
+	VFMADD231PS 32(DX)(R9*1), Y1, Y10
+	VFMADD231PS (R10), Y1, Y11
+	VFMADD231PS 32(R10), Y1, Y12
+	VFMADD231PS (R10)(BX*1), Y1, Y13
+	VFMADD231PS 32(R10)(BX*1), Y1, Y14
+	STOREROW(Y3, Y4)
+	STOREROW(Y5, Y6)
+	STOREROW(Y7, Y8)
+	STOREROW(Y9, Y10)
+	STOREROW(Y11, Y12)
+	STOREROW(Y13, Y14)
 	VZEROUPPER
 	RET

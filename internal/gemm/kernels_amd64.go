@@ -16,3 +16,17 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool)
+
+// Packing of whole panels (see pack_avx2_amd64.s).
+
+//go:noescape
+func packB16N(dst, src *float32, ld, kc, np, stride int)
+
+//go:noescape
+func packB16T(dst, src *float32, ld, kc4 int)
+
+//go:noescape
+func packA6N(dst, src *float32, ld, kc4 int)
+
+//go:noescape
+func packA6T(dst, src *float32, ld, kc, np, stride int)

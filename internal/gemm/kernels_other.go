@@ -7,3 +7,8 @@ const hasAVX2 = false
 func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool) {
 	panic("unreachable")
 }
+
+func packB16N(dst, src *float32, ld, kc, np, stride int) { panic("unreachable") }
+func packB16T(dst, src *float32, ld, kc4 int)            { panic("unreachable") }
+func packA6N(dst, src *float32, ld, kc4 int)             { panic("unreachable") }
+func packA6T(dst, src *float32, ld, kc, np, stride int)  { panic("unreachable") }

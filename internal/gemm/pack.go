@@ -10,9 +10,24 @@ package gemm
 
 // packAPanel writes rows [i0, i0+rows) (rows ≤ mr) and columns
 // [p0, p0+kc) of op(A) into dst[:mr·kc] in panel order, zero-padding rows
-// past rows. op(A)(i, p) is a[i·lda+p], or a[p·lda+i] when trans.
-func packAPanel(dst []float32, trans bool, a []float32, lda, i0, rows, p0, kc int) {
+// past rows. op(A)(i, p) is a[i·lda+p], or a[p·lda+i] when trans. With
+// avx2, full panels are packed by the assembly routines.
+func packAPanel(avx2 bool, dst []float32, trans bool, a []float32, lda, i0, rows, p0, kc int) {
 	dst = dst[:mr*kc]
+	if avx2 && rows == mr && !trans {
+		o := i0*lda + p0
+		_ = a[o+(mr-1)*lda+kc-1]
+		kc4 := kc / 4
+		if kc4 > 0 {
+			packA6N(&dst[0], &a[o], lda, kc4)
+		}
+		for p := 4 * kc4; p < kc; p++ {
+			for r := range mr {
+				dst[p*mr+r] = a[o+r*lda+p]
+			}
+		}
+		return
+	}
 	switch {
 	case !trans && rows == mr:
 		o := i0*lda + p0
@@ -48,13 +63,30 @@ func packAPanel(dst []float32, trans bool, a []float32, lda, i0, rows, p0, kc in
 // packBPanel writes rows [p0, p0+kc) and columns [j0, j0+cols)
 // (cols ≤ nr) of op(B) into dst[:nr·kc] in panel order, zero-padding
 // columns past cols. op(B)(p, j) is b[p·ldb+j], or b[j·ldb+p] when trans.
-func packBPanel(dst []float32, trans bool, b []float32, ldb, p0, kc, j0, cols int) {
+// With avx2, full panels are packed by the assembly routines.
+func packBPanel(avx2 bool, dst []float32, trans bool, b []float32, ldb, p0, kc, j0, cols int) {
 	dst = dst[:nr*kc]
+	if avx2 && cols == nr && trans {
+		o := j0*ldb + p0
+		_ = b[o+(nr-1)*ldb+kc-1]
+		kc4 := kc / 4
+		if kc4 > 0 {
+			packB16T(&dst[0], &b[o], ldb, kc4)
+		}
+		for p := 4 * kc4; p < kc; p++ {
+			for c := range nr {
+				dst[p*nr+c] = b[o+c*ldb+p]
+			}
+		}
+		return
+	}
 	switch {
 	case !trans && cols == nr:
 		for p := range kc {
 			o := (p0+p)*ldb + j0
-			*(*[nr]float32)(dst[p*nr:]) = *(*[nr]float32)(b[o : o+nr])
+			// Two 8-element copies: a 16-element one calls memmove.
+			*(*[8]float32)(dst[p*nr:]) = *(*[8]float32)(b[o : o+8])
+			*(*[8]float32)(dst[p*nr+8:]) = *(*[8]float32)(b[o+8 : o+nr])
 		}
 	case trans && cols == nr:
 		// Gather from 16 rows of b, four at a time.
