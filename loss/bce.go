@@ -1,0 +1,147 @@
+package loss
+
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/par"
+)
+
+// BCEWithLogits is binary cross-entropy on logits, PyTorch's
+// BCEWithLogitsLoss: every element is an independent binary problem with
+// target y ∈ [0, 1] (Input.Targets, the shape of the logits),
+//
+//	ℓ_ij = r_i·w_j·[p_j·y·softplus(−x) + (1 − y)·softplus(x)]
+//
+// with pos_weight p (one per column, default 1), class weights w (one per
+// column, PyTorch's weight; default 1) and row weights r. It is computed
+// as softplus(x) = max(x, 0) + log1p(exp(−|x|)), exact for any logit. The
+// gradient is r·w·[(1 − y)·σ(x) − p·y·σ(−x)].
+//
+// Mean divides by the number of elements (as PyTorch); Sum adds; None
+// writes each row's sum over its columns to Output.Rows. Accuracy: about
+// 1e-15 relative per element (float64 arithmetic), sums in float64.
+//
+// Errors: NaN logits or targets, and infinite logits whose loss would be
+// infinite (+Inf with y < 1, −Inf with y > 0), named by row and column.
+// Label smoothing, z-loss, soft-capping and the ignore index do not apply
+// and are rejected when set.
+type BCEWithLogits struct {
+	o         Options
+	posWeight []float64
+}
+
+// NewBCEWithLogits returns the loss; posWeight (nil: all 1) has one
+// positive-class weight per column.
+func NewBCEWithLogits(posWeight []float64, opts ...Option) (*BCEWithLogits, error) {
+	o, err := build("bce", opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.IgnoreIndex != -100 {
+		return nil, valueErr("bce", "label smoothing, z-loss, soft-capping and ignore index do not apply")
+	}
+	for j, p := range posWeight {
+		if !(p >= 0) || math.IsInf(p, 0) {
+			return nil, valueErr("bce", "pos_weight %v at column %d, want a finite number ≥ 0", p, j)
+		}
+	}
+	return &BCEWithLogits{o, posWeight}, nil
+}
+
+// Name returns "bce".
+func (*BCEWithLogits) Name() string { return "bce" }
+
+// Eval32 evaluates the loss on float32 inputs.
+func (b *BCEWithLogits) Eval32(in Input[float32], out Output[float32]) (float64, error) {
+	return evalBCE(b, in, out)
+}
+
+// Eval64 evaluates the loss on float64 inputs.
+func (b *BCEWithLogits) Eval64(in Input[float64], out Output[float64]) (float64, error) {
+	return evalBCE(b, in, out)
+}
+
+// softplus returns log(1 + eˣ) without overflow or cancellation.
+func softplus(x float64) float64 {
+	return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// sigmoid returns 1/(1 + e^−x) without overflow.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, error) {
+	const name = "bce"
+	rows, err := checkMatrix(name, in, out, b.o.Reduction)
+	if err != nil {
+		return 0, err
+	}
+	cols := in.Cols
+	switch {
+	case in.Labels != nil || in.Labels64 != nil || in.Teacher != nil:
+		return 0, shapeErr(name, "takes Targets only (no labels, no teacher)")
+	case len(in.Targets) != len(in.Logits):
+		return 0, shapeErr(name, "len(Targets) = %d, want %d (the shape of Logits)", len(in.Targets), len(in.Logits))
+	case b.posWeight != nil && len(b.posWeight) != cols:
+		return 0, shapeErr(name, "%d pos_weight values for %d columns", len(b.posWeight), cols)
+	case b.o.ClassWeights != nil && len(b.o.ClassWeights) != cols:
+		return 0, shapeErr(name, "%d class weights for %d columns", len(b.o.ClassWeights), cols)
+	}
+	sc := 1.0
+	if b.o.Reduction == Mean && len(in.Logits) > 0 {
+		sc = 1 / float64(len(in.Logits))
+	}
+	grain := max(1, blockElems/cols)
+	nb := par.Blocks(rows, grain)
+	parts := make([]float64, nb)
+	errs := make([]error, nb)
+	par.For(rows, grain, par.Threads(b.o.Threads), func(blk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := rowWeight(in, i)
+			var rowSum float64
+			for j := 0; j < cols; j++ {
+				x, y := float64(in.Logits[i*cols+j]), float64(in.Targets[i*cols+j])
+				if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(y, 0) ||
+					math.IsInf(x, 1) && y < 1 || math.IsInf(x, -1) && y > 0 {
+					errs[blk] = valueErr(name, "logit %v with target %v at row %d, column %d", x, y, i, j)
+					return
+				}
+				p, w := 1.0, r
+				if b.posWeight != nil {
+					p = b.posWeight[j]
+				}
+				if b.o.ClassWeights != nil {
+					w *= b.o.ClassWeights[j]
+				}
+				var l float64
+				if y != 0 {
+					l += p * y * softplus(-x)
+				}
+				if y != 1 {
+					l += (1 - y) * softplus(x)
+				}
+				rowSum += w * l
+				if out.Grad != nil {
+					out.Grad[i*cols+j] = E(sc * w * ((1-y)*sigmoid(x) - p*y*sigmoid(-x)))
+				}
+			}
+			if out.Rows != nil {
+				out.Rows[i] = E(rowSum)
+			}
+			parts[blk] += rowSum
+		}
+	})
+	total := 0.0
+	for blk := range parts {
+		if errs[blk] != nil {
+			return 0, errs[blk]
+		}
+		total += parts[blk]
+	}
+	return total * sc, nil
+}

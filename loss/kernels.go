@@ -1,0 +1,76 @@
+package loss
+
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/vek"
+)
+
+// kernels is the set of vector kernels one element type needs.
+type kernels[E exact] struct {
+	maxNaN    func([]E) (E, bool)
+	expSum    func(x []E, m, s E) float64
+	expAffine func(dst, x []E, m, s, c, b E)
+	axpy      func(dst, x []E, a E)
+	sum       func([]E) float64
+}
+
+var (
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpAffine32, vek.Axpy32, vek.Sum32}
+	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpAffine64, vek.Axpy64, vek.Sum64}
+)
+
+// chunkCols is the fixed piece a row's exp-sum is accumulated in, so the
+// sum does not depend on how rows are split among threads.
+const chunkCols = 16384
+
+func (k *kernels[E]) rowExpSum(z []E, m E) float64 {
+	var s float64
+	for c := 0; c < len(z); c += chunkCols {
+		s += k.expSum(z[c:min(len(z), c+chunkCols)], m, 1)
+	}
+	return s
+}
+
+// tailThreshold is the size of Σ_{j≠argmax} exp(z_j − max) below which it
+// is recomputed without the argmax term: accumulated beside the 1 of the
+// maximum, such a tail keeps only its leading digits.
+const tailThreshold = 0x1p-10
+
+// rowStats holds a row's reduction: max m, S = Σ exp(z − m), the tail
+// T = S − 1 = Σ_{j≠argmax} exp(z_j − m) computed to full relative
+// precision, and log S = log1p(T).
+type rowStats[E exact] struct {
+	m      E
+	s, t   float64
+	logS   float64
+	argmax int // first index of the maximum, or −1 when not looked up
+}
+
+func (r rowStats[E]) lse() float64 { return float64(r.m) + r.logS }
+
+// stats reduces a row with a finite maximum m. The tail is recomputed
+// without the maximum's term when it is small, so that a confidently right
+// row keeps a loss of e.g. 1e-30 to full precision (no Softmax Collapse).
+func (k *kernels[E]) stats(z []E, m E) rowStats[E] {
+	st := rowStats[E]{m: m, argmax: -1}
+	st.s = k.rowExpSum(z, m)
+	st.t = st.s - 1
+	if st.t < tailThreshold {
+		a := argmaxOf(z, m)
+		st.argmax = a
+		st.t = k.rowExpSum(z[:a], m) + k.rowExpSum(z[a+1:], m)
+		st.s = 1 + st.t
+	}
+	st.logS = math.Log1p(st.t)
+	return st
+}
+
+func argmaxOf[E exact](z []E, m E) int {
+	for j, v := range z {
+		if v == m {
+			return j
+		}
+	}
+	return 0
+}

@@ -1,0 +1,320 @@
+// Package loss holds xent's loss functions: cross-entropy with PyTorch's
+// options and no Softmax Collapse, binary cross-entropy with logits,
+// distillation KL, and the research catalog built on the same pattern.
+//
+// # The pattern
+//
+// Every loss implements Loss: it reads an Input (logits row-major with a
+// column count, and whatever targets it needs) and returns the reduced
+// value; when Output.Grad is set it writes ∂loss/∂logits there in the same
+// pass over memory (Grad may be Input.Logits itself, to save memory), and
+// when Output.Rows is set, one value per row. float32 and float64 go
+// through Eval32 and Eval64; the generic Eval picks one.
+//
+// Options common to many losses — reduction, ignore index, class weights,
+// label smoothing, z-loss, soft-capping, threads — are functional Options
+// with PyTorch's defaults; row weights are part of the Input.
+//
+// # Errors
+//
+// Shapes, labels out of range and non-finite values where they make the
+// result undefined are reported as errors naming the row (and column);
+// no loss panics on bad input or returns NaN as if it were a value.
+package loss
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// Float is the element type of logits and targets.
+type Float interface{ ~float32 | ~float64 }
+
+// Input is one batch of a loss's inputs. Which fields a loss reads is
+// stated in its documentation; the others must be nil.
+type Input[T Float] struct {
+	// Logits is the [rows, Cols] matrix of scores, row-major.
+	Logits []T
+	Cols   int
+	// Labels holds one class index per row (or Labels64; not both).
+	Labels   []int32
+	Labels64 []int64
+	// Targets holds soft targets of the logits' shape (probabilities), or
+	// one scalar per row for losses that say so.
+	Targets []T
+	// Teacher holds a teacher's logits of the logits' shape.
+	Teacher []T
+	// RowWeights scales each row's loss (one per row; nil means 1).
+	RowWeights []T
+}
+
+// Output receives what a loss computes besides its value. Nil fields are
+// not computed.
+type Output[T Float] struct {
+	// Grad receives ∂loss/∂logits, the shape of the logits; it may be
+	// Input.Logits itself. It is overwritten, not accumulated.
+	Grad []T
+	// Rows receives each row's loss (before reduction; 0 for ignored rows).
+	Rows []T
+	// LSE receives each row's log-sum-exp of the (soft-capped) logits,
+	// where the loss computes one.
+	LSE []T
+}
+
+// Loss is implemented by every loss of the package.
+type Loss interface {
+	// Name is the loss's registry name.
+	Name() string
+	// Eval32 evaluates the loss on float32 inputs.
+	Eval32(in Input[float32], out Output[float32]) (float64, error)
+	// Eval64 evaluates the loss on float64 inputs.
+	Eval64(in Input[float64], out Output[float64]) (float64, error)
+}
+
+// Eval evaluates l on inputs of either precision.
+func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return l.Eval32(convertInput[T, float32](in), convertOutput[T, float32](out))
+	}
+	return l.Eval64(convertInput[T, float64](in), convertOutput[T, float64](out))
+}
+
+func convertInput[T Float, E exact](in Input[T]) Input[E] {
+	return Input[E]{
+		Logits: asExact[T, E](in.Logits), Cols: in.Cols,
+		Labels: in.Labels, Labels64: in.Labels64,
+		Targets: asExact[T, E](in.Targets), Teacher: asExact[T, E](in.Teacher),
+		RowWeights: asExact[T, E](in.RowWeights),
+	}
+}
+
+func convertOutput[T Float, E exact](out Output[T]) Output[E] {
+	return Output[E]{Grad: asExact[T, E](out.Grad), Rows: asExact[T, E](out.Rows), LSE: asExact[T, E](out.LSE)}
+}
+
+type exact interface{ float32 | float64 }
+
+func asExact[T Float, E exact](x []T) []E {
+	if x == nil {
+		return nil
+	}
+	if len(x) == 0 {
+		return []E{}
+	}
+	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// Reduction says how per-row losses combine into the returned value.
+type Reduction int
+
+const (
+	// Mean divides the weighted sum by the total weight of the rows that
+	// count (PyTorch's "mean"; with class weights, their sum over the
+	// non-ignored targets). A batch with no weight gives 0.
+	Mean Reduction = iota
+	// Sum adds the per-row losses.
+	Sum
+	// None also adds them for the returned value, and requires
+	// Output.Rows, which receives the per-row losses; the gradient is that
+	// of the sum.
+	None
+)
+
+func (r Reduction) String() string {
+	switch r {
+	case Mean:
+		return "mean"
+	case Sum:
+		return "sum"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Reduction(%d)", int(r))
+}
+
+// ParseReduction reads "mean", "sum" or "none".
+func ParseReduction(s string) (Reduction, error) {
+	switch s {
+	case "mean":
+		return Mean, nil
+	case "sum":
+		return Sum, nil
+	case "none":
+		return None, nil
+	}
+	return 0, fmt.Errorf("loss: unknown reduction %q (want mean, sum or none)", s)
+}
+
+// Options holds the settings shared by the losses. Build it with
+// functional Options; the zero Options is not the default (see Defaults).
+type Options struct {
+	Reduction      Reduction
+	IgnoreIndex    int64     // rows whose label equals it are skipped (default −100)
+	ClassWeights   []float64 // one weight per class (nil: all 1)
+	LabelSmoothing float64   // ε in [0, 1]
+	ZLoss          float64   // coefficient of lse² per counted row (≥ 0)
+	SoftCap        float64   // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
+	Threads        int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
+}
+
+// Defaults returns PyTorch's defaults: mean reduction, ignore index −100,
+// no weights, no smoothing, no z-loss, no soft-capping.
+func Defaults() Options { return Options{IgnoreIndex: -100} }
+
+// Option changes one setting.
+type Option func(*Options)
+
+// WithReduction sets the reduction (default Mean).
+func WithReduction(r Reduction) Option { return func(o *Options) { o.Reduction = r } }
+
+// WithIgnoreIndex sets the label whose rows are skipped (default −100).
+func WithIgnoreIndex(i int64) Option { return func(o *Options) { o.IgnoreIndex = i } }
+
+// WithClassWeights sets one weight per class (PyTorch's weight argument).
+func WithClassWeights(w []float64) Option { return func(o *Options) { o.ClassWeights = w } }
+
+// WithLabelSmoothing sets ε: the target becomes (1−ε)·target + ε/C.
+func WithLabelSmoothing(eps float64) Option { return func(o *Options) { o.LabelSmoothing = eps } }
+
+// WithZLoss adds s·lse² per counted row (PaLM's z-loss regulariser).
+func WithZLoss(s float64) Option { return func(o *Options) { o.ZLoss = s } }
+
+// WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
+func WithSoftCap(c float64) Option { return func(o *Options) { o.SoftCap = c } }
+
+// WithThreads sets the number of goroutines (≤ 0: GOMAXPROCS).
+func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
+
+// build applies opts to the defaults and validates the common settings.
+func build(name string, opts []Option) (Options, error) {
+	o := Defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	switch {
+	case o.Reduction < Mean || o.Reduction > None:
+		return o, fmt.Errorf("%s: unknown reduction %d", name, o.Reduction)
+	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
+		return o, fmt.Errorf("%s: label smoothing %v outside [0, 1]", name, o.LabelSmoothing)
+	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
+		return o, fmt.Errorf("%s: z-loss coefficient %v, want a finite number ≥ 0", name, o.ZLoss)
+	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
+		return o, fmt.Errorf("%s: soft cap %v, want a finite number > 0 (or 0 to disable)", name, o.SoftCap)
+	}
+	for c, w := range o.ClassWeights {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return o, fmt.Errorf("%s: class weight %v at class %d, want a finite number ≥ 0", name, w, c)
+		}
+	}
+	return o, nil
+}
+
+// ErrShape is wrapped by every error about the shape of the arguments.
+var ErrShape = errors.New("bad shape")
+
+// ErrValue is wrapped by every error about a value (a label out of range,
+// a NaN or infinite logit where the loss is undefined).
+var ErrValue = errors.New("bad value")
+
+func shapeErr(name, format string, args ...any) error {
+	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrShape)
+}
+
+func valueErr(name, format string, args ...any) error {
+	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrValue)
+}
+
+// checkMatrix validates Logits/Cols and the Output buffers shared by every
+// row-wise loss and returns the number of rows.
+func checkMatrix[E exact](name string, in Input[E], out Output[E], red Reduction) (int, error) {
+	if in.Cols <= 0 {
+		return 0, shapeErr(name, "Cols = %d, want ≥ 1", in.Cols)
+	}
+	if len(in.Logits)%in.Cols != 0 {
+		return 0, shapeErr(name, "len(Logits) = %d is not a multiple of Cols = %d", len(in.Logits), in.Cols)
+	}
+	rows := len(in.Logits) / in.Cols
+	if out.Grad != nil && len(out.Grad) != len(in.Logits) {
+		return 0, shapeErr(name, "len(Grad) = %d, want %d (the shape of Logits)", len(out.Grad), len(in.Logits))
+	}
+	if out.Grad != nil && overlapPartially(out.Grad, in.Logits) {
+		return 0, shapeErr(name, "Grad overlaps Logits without being Logits")
+	}
+	if out.Rows != nil && len(out.Rows) != rows {
+		return 0, shapeErr(name, "len(Rows) = %d, want %d (one per row)", len(out.Rows), rows)
+	}
+	if red == None && out.Rows == nil {
+		return 0, shapeErr(name, "reduction none needs Output.Rows (one value per row)")
+	}
+	if out.LSE != nil && len(out.LSE) != rows {
+		return 0, shapeErr(name, "len(LSE) = %d, want %d (one per row)", len(out.LSE), rows)
+	}
+	if in.RowWeights != nil {
+		if len(in.RowWeights) != rows {
+			return 0, shapeErr(name, "len(RowWeights) = %d, want %d (one per row)", len(in.RowWeights), rows)
+		}
+		for i, w := range in.RowWeights {
+			if !(w >= 0) || math.IsInf(float64(w), 0) {
+				return 0, valueErr(name, "row weight %v at row %d, want a finite number ≥ 0", w, i)
+			}
+		}
+	}
+	return rows, nil
+}
+
+// labelAt returns row i's label from whichever label slice is set.
+func labelAt[E exact](in Input[E], i int) int64 {
+	if in.Labels != nil {
+		return int64(in.Labels[i])
+	}
+	return in.Labels64[i]
+}
+
+func checkLabels[E exact](name string, in Input[E], rows int) error {
+	switch {
+	case in.Labels != nil && in.Labels64 != nil:
+		return shapeErr(name, "both Labels and Labels64 are set")
+	case in.Labels == nil && in.Labels64 == nil:
+		return shapeErr(name, "no labels (Labels or Labels64)")
+	case in.Labels != nil && len(in.Labels) != rows:
+		return shapeErr(name, "len(Labels) = %d, want %d (one per row)", len(in.Labels), rows)
+	case in.Labels64 != nil && len(in.Labels64) != rows:
+		return shapeErr(name, "len(Labels64) = %d, want %d (one per row)", len(in.Labels64), rows)
+	}
+	return nil
+}
+
+func rowWeight[E exact](in Input[E], i int) float64 {
+	if in.RowWeights == nil {
+		return 1
+	}
+	return float64(in.RowWeights[i])
+}
+
+// overlapPartially reports whether a and b share memory without starting
+// at the same element.
+func overlapPartially[E exact](a, b []E) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	size := unsafe.Sizeof(a[0])
+	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	if pa == pb {
+		return false
+	}
+	return pa < pb+uintptr(len(b))*size && pb < pa+uintptr(len(a))*size
+}
+
+// firstNonFinite returns the column of the first NaN or +Inf in x (−Inf
+// is allowed), or −1.
+func firstNonFinite[E exact](x []E) int {
+	for j, v := range x {
+		if v != v || math.IsInf(float64(v), 1) {
+			return j
+		}
+	}
+	return -1
+}
