@@ -356,3 +356,18 @@ func probRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOut
 	}
 	return nil
 }
+
+// Validate checks a logit matrix the way every function of this package
+// does: cols ≥ 1 dividing len(logits), no NaN or +Inf logit, at least one
+// finite logit per row and, when labels is not nil, one label per row in
+// [0, cols). It reads each logit once.
+func Validate[T Float](logits []T, cols int, labels []int32, opts ...Option) error {
+	cfg, err := configure("Validate", opts)
+	if err != nil {
+		return err
+	}
+	if _, err := checkShape("Validate", len(logits), cols, labels, labels != nil); err != nil {
+		return err
+	}
+	return logitPass("Validate", logits, cols, labels, &rowOut{}, cfg.threads)
+}

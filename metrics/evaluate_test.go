@@ -439,3 +439,22 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate(t *testing.T) {
+	x := []float64{1, 2, 3, 4}
+	if err := Validate(x, 2, []int32{0, 1}); err != nil {
+		t.Error(err)
+	}
+	if err := Validate(x, 2, nil); err != nil {
+		t.Error(err)
+	}
+	if err := Validate(x, 2, []int32{0, 2}); !errors.Is(err, ErrValue) {
+		t.Errorf("label 2 of 2: %v", err)
+	}
+	if err := Validate(x, 3, nil); !errors.Is(err, ErrShape) {
+		t.Errorf("cols 3: %v", err)
+	}
+	if err := Validate([]float32{1, float32(math.Inf(1))}, 2, nil); !errors.Is(err, ErrValue) {
+		t.Errorf("+Inf: %v", err)
+	}
+}
