@@ -31,6 +31,14 @@
 // option when reading the test file, and its labels are mapped to the
 // same classes (an unknown label is an error).
 //
+// # Helpers
+//
+// Subset and Split take examples off the front of a set; Shuffle and Perm
+// reorder examples deterministically from a seed; FitScaler and
+// Scaler.Apply standardize features with statistics fitted on the
+// training set only. Subset, Split, Row and Apply expect a valid set (see
+// Validate), as the readers return.
+//
 // # Errors
 //
 // Readers return errors, never panic, and name the line (and column)

@@ -107,11 +107,10 @@ type Kind byte
 
 // The dtype kinds the package reads.
 const (
-	Bool     Kind = 'b' // numpy.bool_, one byte, 0 or 1
-	Int      Kind = 'i' // signed integer
-	Uint     Kind = 'u' // unsigned integer
-	Float    Kind = 'f' // IEEE 754 binary floating point
-	kindNone Kind = 0
+	Bool  Kind = 'b' // numpy.bool_, one byte, 0 or 1
+	Int   Kind = 'i' // signed integer
+	Uint  Kind = 'u' // unsigned integer
+	Float Kind = 'f' // IEEE 754 binary floating point
 )
 
 // DType is the element type of a stored array: its kind, its size in

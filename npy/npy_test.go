@@ -493,6 +493,20 @@ func TestReadConsecutive(t *testing.T) {
 	}
 }
 
+func TestReadDataBadHeader(t *testing.T) {
+	for _, h := range []Header{
+		{DType: DType{Kind: Int, Size: 3}, Shape: []int{2}},
+		{DType: DType{Kind: 'c', Size: 8}, Shape: []int{2}},
+		{DType: DType{}, Shape: []int{2}},
+		{DType: Float32, Shape: []int{-1}},
+	} {
+		_, err := ReadData[float64](bytes.NewReader(make([]byte, 64)), h)
+		if !errors.Is(err, ErrDType) && !errors.Is(err, ErrShape) {
+			t.Errorf("%+v: err = %v", h, err)
+		}
+	}
+}
+
 func TestReadFileSize(t *testing.T) {
 	dir := t.TempDir()
 	f4 := fixture(t, "f4_vec.npy")

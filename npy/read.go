@@ -108,7 +108,10 @@ func Read[T Elem](r io.Reader) ([]T, Header, error) {
 // ReadData reads the data described by h from r, which must be positioned
 // just after the header (as ReadHeader leaves it), converting it to T.
 func ReadData[T Elem](r io.Reader, h Header) ([]T, error) {
-	n, err := checkShape(h.Shape, max(h.DType.Size, 1))
+	if _, err := parseDType(h.DType.String()); err != nil {
+		return nil, err // a Header built by hand with a dtype not read here
+	}
+	n, err := checkShape(h.Shape, h.DType.Size)
 	if err != nil {
 		return nil, err
 	}
