@@ -30,9 +30,9 @@ type BCEWithLogits struct {
 	posWeight []float64
 }
 
-// NewBCEWithLogits returns the loss; posWeight (nil: all 1) has one
-// positive-class weight per column.
-func NewBCEWithLogits(posWeight []float64, opts ...Option) (*BCEWithLogits, error) {
+// NewBCEWithLogits returns the loss; WithPosWeight sets one
+// positive-class weight per column (default 1).
+func NewBCEWithLogits(opts ...Option) (*BCEWithLogits, error) {
 	o, err := build("bce", opts)
 	if err != nil {
 		return nil, err
@@ -40,12 +40,7 @@ func NewBCEWithLogits(posWeight []float64, opts ...Option) (*BCEWithLogits, erro
 	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.IgnoreIndex != -100 {
 		return nil, valueErr("bce", "label smoothing, z-loss, soft-capping and ignore index do not apply")
 	}
-	for j, p := range posWeight {
-		if !(p >= 0) || math.IsInf(p, 0) {
-			return nil, valueErr("bce", "pos_weight %v at column %d, want a finite number ≥ 0", p, j)
-		}
-	}
-	return &BCEWithLogits{o, posWeight}, nil
+	return &BCEWithLogits{o, o.PosWeight}, nil
 }
 
 // Name returns "bce".

@@ -54,7 +54,7 @@ func TestBCEFiniteDifferences(t *testing.T) {
 				rw = []float64{1, 2, 0, 0.5}
 				opts = append(opts, WithClassWeights(w))
 			}
-			b, err := NewBCEWithLogits(pw, opts...)
+			b, err := NewBCEWithLogits(append(opts, WithPosWeight(pw))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestBCEFiniteDifferences(t *testing.T) {
 		}
 	}
 	// Extreme logits stay exact: softplus(−40) = e^−40.
-	b, _ := NewBCEWithLogits(nil, WithReduction(Sum))
+	b, _ := NewBCEWithLogits(WithReduction(Sum))
 	v, err := b.Eval32(Input[float32]{Logits: []float32{40, -40}, Cols: 2, Targets: []float32{1, 0}}, Output[float32]{})
 	if err != nil || math.Abs(v-2*math.Exp(-40)) > 1e-6*2*math.Exp(-40) {
 		t.Fatalf("extreme logits: %v, %v", v, err)
@@ -83,7 +83,7 @@ func TestBCEFiniteDifferences(t *testing.T) {
 	if _, err := b.Eval32(Input[float32]{Logits: []float32{float32(math.Inf(1))}, Cols: 1, Targets: []float32{0}}, Output[float32]{}); !errors.Is(err, ErrValue) {
 		t.Fatalf("+Inf logit with target 0: %v", err)
 	}
-	if _, err := NewBCEWithLogits(nil, WithLabelSmoothing(0.1)); err == nil {
+	if _, err := NewBCEWithLogits(WithLabelSmoothing(0.1)); err == nil {
 		t.Fatal("label smoothing accepted by bce")
 	}
 }

@@ -129,7 +129,7 @@ func TestGoldenBCE(t *testing.T) {
 		if raw, ok := c.Inputs["pos_weight"]; ok {
 			pw, _ = golden.Floats(raw)
 		}
-		b, err := NewBCEWithLogits(pw, WithReduction(reductionOf(t, c)))
+		b, err := NewBCEWithLogits(WithPosWeight(pw), WithReduction(reductionOf(t, c)))
 		if err != nil {
 			t.Fatal(err)
 		}

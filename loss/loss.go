@@ -157,6 +157,7 @@ type Options struct {
 	LabelSmoothing float64   // ε in [0, 1]
 	ZLoss          float64   // coefficient of lse² per counted row (≥ 0)
 	SoftCap        float64   // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
+	PosWeight      []float64 // binary losses: one positive-class weight per column (nil: all 1)
 	Threads        int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
 }
 
@@ -185,6 +186,10 @@ func WithZLoss(s float64) Option { return func(o *Options) { o.ZLoss = s } }
 // WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
 func WithSoftCap(c float64) Option { return func(o *Options) { o.SoftCap = c } }
 
+// WithPosWeight sets one positive-class weight per column (binary losses,
+// PyTorch's pos_weight).
+func WithPosWeight(w []float64) Option { return func(o *Options) { o.PosWeight = w } }
+
 // WithThreads sets the number of goroutines (≤ 0: GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
 
@@ -207,6 +212,11 @@ func build(name string, opts []Option) (Options, error) {
 	for c, w := range o.ClassWeights {
 		if !(w >= 0) || math.IsInf(w, 0) {
 			return o, fmt.Errorf("%s: class weight %v at class %d, want a finite number ≥ 0", name, w, c)
+		}
+	}
+	for c, w := range o.PosWeight {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return o, fmt.Errorf("%s: pos_weight %v at column %d, want a finite number ≥ 0", name, w, c)
 		}
 	}
 	return o, nil

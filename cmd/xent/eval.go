@@ -1,0 +1,361 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/xentlab/xent/loss"
+	"github.com/xentlab/xent/metrics"
+	"github.com/xentlab/xent/npy"
+)
+
+func init() {
+	register(&command{
+		name:    "eval",
+		summary: "evaluate a loss (and its gradient) on .npy logits and targets",
+		run:     runEval,
+	})
+	register(&command{
+		name:    "losses",
+		summary: "list every registered loss with its parameters and catalog reference",
+		run:     runLosses,
+	})
+}
+
+const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NAME[:key=value,...]]
+       [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
+       [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
+       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]`
+
+type evalFlags struct {
+	logits, targets, teacher, lossName     string
+	weights, posWeight, grad, lse          string
+	ignore                                 int64
+	smoothing, zloss, softcap, temperature float64
+	reduction                              string
+	threads                                int
+	asJSON                                 bool
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", evalUsage, stderr)
+	var f evalFlags
+	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols] (required)")
+	fs.StringVar(&f.targets, "targets", "", "integer labels [rows], or float targets [rows, cols] (soft targets; bce targets)")
+	fs.StringVar(&f.teacher, "teacher", "", "teacher logits [rows, cols] for distillation losses")
+	fs.StringVar(&f.lossName, "loss", "cross-entropy", "loss name with optional parameters, e.g. kd:temperature=4 (see xent losses)")
+	fs.Int64Var(&f.ignore, "ignore-index", -100, "label whose rows are skipped")
+	fs.Float64Var(&f.smoothing, "label-smoothing", 0, "label smoothing ε in [0, 1]")
+	fs.StringVar(&f.weights, "weights", "", "class weights, .npy of shape [cols]")
+	fs.StringVar(&f.posWeight, "pos-weight", "", "bce: positive-class weights, .npy of shape [cols]")
+	fs.StringVar(&f.reduction, "reduction", "mean", "mean, sum or none")
+	fs.Float64Var(&f.zloss, "z-loss", 0, "z-loss coefficient (adds S·lse² per row)")
+	fs.Float64Var(&f.softcap, "softcap", 0, "soft-cap c: logits become c·tanh(z/c) (0: off)")
+	fs.Float64Var(&f.temperature, "temperature", 0, "kd: softening temperature (same as --loss kd:temperature=T)")
+	fs.StringVar(&f.grad, "grad", "", "write dLoss/dLogits here (float32 .npy, the logits' shape)")
+	fs.StringVar(&f.lse, "lse", "", "write each row's log-sum-exp here (float32 .npy [rows])")
+	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.logits == "" {
+		return usagef("--logits is required")
+	}
+	return evalLogits(f, stdout)
+}
+
+// readMatrix reads a 2-D float .npy and says whether it is stored in
+// float64.
+func readMatrix(path, what string) ([]float64, int, int, bool, error) {
+	h, err := npy.ReadFileHeader(path)
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(h.Shape) != 2 {
+		return nil, 0, 0, false, fmt.Errorf("%s %s: shape %v, want 2-D [rows, cols]", what, path, h.Shape)
+	}
+	if h.DType.Kind != npy.Float {
+		return nil, 0, 0, false, fmt.Errorf("%s %s: dtype %s, want float32 or float64", what, path, h.DType)
+	}
+	x, _, err := npy.ReadFile[float64](path)
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
+	}
+	return x, h.Shape[0], h.Shape[1], h.DType.Size == 8, nil
+}
+
+func readVector(path, what string, n int) ([]float64, error) {
+	x, h, err := npy.ReadFile[float64](path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(h.Shape) != 1 || h.Shape[0] != n {
+		return nil, fmt.Errorf("%s %s: shape %v, want [%d]", what, path, h.Shape, n)
+	}
+	return x, nil
+}
+
+func evalLogits(f evalFlags, stdout io.Writer) error {
+	x, rows, cols, wide, err := readMatrix(f.logits, "logits")
+	if err != nil {
+		return err
+	}
+	red, err := loss.ParseReduction(f.reduction)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	opts := []loss.Option{loss.WithReduction(red), loss.WithThreads(f.threads)}
+	if f.ignore != -100 {
+		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
+	}
+	if f.smoothing != 0 {
+		opts = append(opts, loss.WithLabelSmoothing(f.smoothing))
+	}
+	if f.zloss != 0 {
+		opts = append(opts, loss.WithZLoss(f.zloss))
+	}
+	if f.softcap != 0 {
+		opts = append(opts, loss.WithSoftCap(f.softcap))
+	}
+	if f.weights != "" {
+		w, err := readVector(f.weights, "weights", cols)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, loss.WithClassWeights(w))
+	}
+	if f.posWeight != "" {
+		w, err := readVector(f.posWeight, "pos-weight", cols)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, loss.WithPosWeight(w))
+	}
+	spec := f.lossName
+	if f.temperature != 0 {
+		if strings.Contains(spec, ":") {
+			return usagef("give the temperature either in --loss or with --temperature, not both")
+		}
+		spec += fmt.Sprintf(":temperature=%g", f.temperature)
+	}
+	l, s, err := loss.Parse(spec, opts...)
+	if err != nil {
+		return err
+	}
+
+	in := loss.Input[float64]{Logits: x, Cols: cols}
+	var labels []int64
+	switch {
+	case s.Needs&loss.NeedsTeacher != 0:
+		if f.teacher == "" {
+			return usagef("loss %s needs --teacher", s.Name)
+		}
+		t, tr, tc, _, err := readMatrix(f.teacher, "teacher")
+		if err != nil {
+			return err
+		}
+		if tr != rows || tc != cols {
+			return fmt.Errorf("teacher shape [%d, %d] differs from the logits' [%d, %d]", tr, tc, rows, cols)
+		}
+		in.Teacher = t
+	default:
+		if f.targets == "" {
+			return usagef("loss %s needs --targets", s.Name)
+		}
+		h, err := npy.ReadFileHeader(f.targets)
+		if err != nil {
+			return fmt.Errorf("targets: %w", err)
+		}
+		switch {
+		case h.DType.Kind != npy.Float:
+			if s.Needs&loss.NeedsLabels == 0 {
+				return fmt.Errorf("targets %s: integer labels, but loss %s needs float targets", f.targets, s.Name)
+			}
+			if len(h.Shape) != 1 || h.Shape[0] != rows {
+				return fmt.Errorf("targets %s: labels of shape %v, want [%d]", f.targets, h.Shape, rows)
+			}
+			labels, _, err = npy.ReadFile[int64](f.targets)
+			if err != nil {
+				return fmt.Errorf("targets: %w", err)
+			}
+			in.Labels64 = labels
+		case s.Needs&loss.NeedsScalarTargets != 0:
+			if in.Targets, err = readVector(f.targets, "targets", rows); err != nil {
+				return err
+			}
+		default:
+			if s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0 {
+				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
+			}
+			t, tr, tc, _, err := readMatrix(f.targets, "targets")
+			if err != nil {
+				return err
+			}
+			if tr != rows || tc != cols {
+				return fmt.Errorf("targets shape [%d, %d] differs from the logits' [%d, %d]", tr, tc, rows, cols)
+			}
+			in.Targets = t
+		}
+	}
+	if f.teacher != "" && in.Teacher == nil {
+		return usagef("loss %s does not take --teacher", s.Name)
+	}
+
+	out := loss.Output[float64]{Rows: make([]float64, rows)}
+	if f.grad != "" {
+		out.Grad = make([]float64, len(x))
+	}
+	if f.lse != "" {
+		if s.Name != "cross-entropy" {
+			return usagef("--lse is available for cross-entropy only")
+		}
+		out.LSE = make([]float64, rows)
+	}
+	var value float64
+	if wide {
+		value, err = l.Eval64(in, out)
+	} else {
+		// float32 logits: evaluate in float32, as a float32 program would.
+		value, err = evalAs32(l, in, out)
+	}
+	if err != nil {
+		return err
+	}
+	if f.grad != "" {
+		if err := npy.WriteFile(f.grad, toF32(out.Grad), rows, cols); err != nil {
+			return err
+		}
+	}
+	if f.lse != "" {
+		if err := npy.WriteFile(f.lse, toF32(out.LSE), rows); err != nil {
+			return err
+		}
+	}
+
+	res := map[string]any{"loss": value, "rows": rows, "cols": cols}
+	if red == loss.None {
+		res["loss"] = out.Rows
+	}
+	if labels != nil {
+		acc, top5, err := accuracies(x, cols, labels, f.ignore)
+		if err != nil {
+			return err
+		}
+		res["accuracy"], res["top5"] = acc, top5
+	}
+	if f.asJSON {
+		return writeJSON(stdout, res)
+	}
+	if red == loss.None {
+		fmt.Fprintf(stdout, "loss (%s, per row):\n", s.Name)
+		for i, v := range out.Rows {
+			fmt.Fprintf(stdout, "  %d\t%.9g\n", i, v)
+		}
+	} else {
+		fmt.Fprintf(stdout, "loss %.9g (%s, %s over %d rows × %d columns)\n", value, s.Name, red, rows, cols)
+	}
+	if labels != nil {
+		fmt.Fprintf(stdout, "accuracy %.6f  top-5 %.6f\n", res["accuracy"], res["top5"])
+	}
+	return nil
+}
+
+// evalAs32 rounds the inputs to float32, evaluates in float32 and widens
+// the outputs back.
+func evalAs32(l loss.Loss, in loss.Input[float64], out loss.Output[float64]) (float64, error) {
+	in32 := loss.Input[float32]{Logits: toF32(in.Logits), Cols: in.Cols, Labels64: in.Labels64,
+		Targets: toF32(in.Targets), Teacher: toF32(in.Teacher), RowWeights: toF32(in.RowWeights)}
+	out32 := loss.Output[float32]{Grad: toF32(out.Grad), Rows: toF32(out.Rows), LSE: toF32(out.LSE)}
+	v, err := l.Eval32(in32, out32)
+	copyF64(out.Grad, out32.Grad)
+	copyF64(out.Rows, out32.Rows)
+	copyF64(out.LSE, out32.LSE)
+	return v, err
+}
+
+func toF32(x []float64) []float32 {
+	if x == nil {
+		return nil
+	}
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
+func copyF64(dst []float64, src []float32) {
+	for i, v := range src {
+		dst[i] = float64(v)
+	}
+}
+
+// accuracies returns top-1 and top-5 accuracy over the rows whose label
+// is not the ignore index.
+func accuracies(x []float64, cols int, labels []int64, ignore int64) (float64, float64, error) {
+	var keptX []float64
+	var keptY []int32
+	for i, y := range labels {
+		if y == ignore {
+			continue
+		}
+		if y < 0 || y >= int64(cols) || y > math.MaxInt32 {
+			return 0, 0, fmt.Errorf("label %d at row %d outside [0, %d)", y, i, cols)
+		}
+		keptX = append(keptX, x[i*cols:(i+1)*cols]...)
+		keptY = append(keptY, int32(y))
+	}
+	if len(keptY) == 0 {
+		return 0, 0, nil
+	}
+	a1, err := metrics.Accuracy(keptX, cols, keptY, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	a5, err := metrics.Accuracy(keptX, cols, keptY, min(5, cols))
+	return a1, a5, err
+}
+
+func runLosses(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("losses", "", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return err
+	}
+	for _, s := range loss.Specs() {
+		cat := s.Catalog
+		if cat == "" {
+			cat = "-"
+		}
+		fmt.Fprintf(stdout, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
+		fmt.Fprintf(stdout, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
+	}
+	return nil
+}
+
+func needsText(n loss.Needs) string {
+	var parts []string
+	if n&loss.NeedsLabels != 0 {
+		parts = append(parts, "labels")
+	}
+	if n&loss.AcceptsSoftTargets != 0 {
+		parts = append(parts, "or soft targets")
+	}
+	if n&loss.NeedsTargets != 0 {
+		parts = append(parts, "float targets [rows, cols]")
+	}
+	if n&loss.NeedsScalarTargets != 0 {
+		parts = append(parts, "float targets [rows]")
+	}
+	if n&loss.NeedsTeacher != 0 {
+		parts = append(parts, "teacher logits")
+	}
+	return strings.Join(parts, " ")
+}
