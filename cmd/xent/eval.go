@@ -34,12 +34,17 @@ const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NA
 type evalFlags struct {
 	logits, targets, teacher, lossName     string
 	weights, posWeight, grad, lse          string
+	embeddings, positives, labels          string
 	ignore                                 int64
 	smoothing, zloss, softcap, temperature float64
 	reduction                              string
 	threads                                int
 	asJSON                                 bool
 }
+
+// evalEmbeddings evaluates an embedding loss (set by the file that
+// implements that path); nil until then.
+var evalEmbeddings func(f evalFlags, stdout io.Writer) error
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalUsage, stderr)
@@ -58,10 +63,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.temperature, "temperature", 0, "kd: softening temperature (same as --loss kd:temperature=T)")
 	fs.StringVar(&f.grad, "grad", "", "write dLoss/dLogits here (float32 .npy, the logits' shape)")
 	fs.StringVar(&f.lse, "lse", "", "write each row's log-sum-exp here (float32 .npy [rows])")
+	fs.StringVar(&f.embeddings, "embeddings", "", "embedding losses: embeddings [N, D] .npy")
+	fs.StringVar(&f.positives, "positives", "", "embedding losses: positive embeddings [N, D] .npy")
+	fs.StringVar(&f.labels, "labels", "", "embedding losses: integer labels [N] .npy")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.embeddings != "" {
+		if evalEmbeddings == nil {
+			return usagef("--embeddings: no embedding losses are built in")
+		}
+		return evalEmbeddings(f, stdout)
 	}
 	if f.logits == "" {
 		return usagef("--logits is required")
