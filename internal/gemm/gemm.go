@@ -295,21 +295,32 @@ func (t *tier) macro(m, n, kc int, pa []float32, sa int, pb []float32, sb int, a
 	}
 }
 
-// grid chooses the task blocks of an m×n product for threads workers:
-// tasks are rs rows (a multiple of mcBlock, or all of m) by cs columns (a
-// multiple of nr). The choice changes speed only, never results.
-func grid(m, n, threads int) (rs, cs int) {
-	cs = min(roundUp(n, nr), ncBlock)
+// grid chooses how an m×n product is cut into tasks for threads workers:
+// rb row blocks by cb column blocks, each a whole number of micro-panels,
+// their sizes as equal as the panels allow. The choice changes speed only,
+// never results.
+func grid(m, n, threads int) (rb, cb int) {
+	cb = ceilDiv(n, ncBlock) // B of one task for one k block stays in L3
 	if threads <= 1 {
-		return roundUp(m, mr), cs
+		return 1, cb
 	}
-	rs = mcBlock
-	rb, cb := ceilDiv(m, rs), ceilDiv(n, cs)
-	if want := 4 * threads; rb*cb < want {
-		// Too few blocks to balance: cut the columns finer.
-		cs = max(roundUp(ceilDiv(n, ceilDiv(want, rb)), nr), nr)
+	// Row blocks of about mcBlock rows, at least one per worker when m
+	// allows; then enough column blocks for about eight tasks per worker,
+	// their number a multiple of threads so that equal tasks balance.
+	rp, cp := ceilDiv(m, mr), ceilDiv(n, nr)
+	rb = min(rp, max(ceilDiv(m, mcBlock), threads))
+	cb = max(cb, ceilDiv(8*threads, rb))
+	for cb < cp && (rb*cb)%threads != 0 {
+		cb++
 	}
-	return rs, cs
+	return rb, min(cb, cp)
+}
+
+// span returns the panel-aligned range of block b of nb blocks over size
+// elements in panels of w.
+func span(b, nb, size, w int) (lo, hi int) {
+	p := ceilDiv(size, w)
+	return b * p / nb * w, min(size, (b+1)*p/nb*w)
 }
 
 // mulPacked is MulPacked for this tier; the arguments are checked.
@@ -324,25 +335,24 @@ func (t *tier) mulPacked(m, n, k int, alpha float32, pa, pb []float32, beta floa
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	rs, cs := grid(m, n, threads)
-	rb, cb := ceilDiv(m, rs), ceilDiv(n, cs)
+	rb, cb := grid(m, n, threads)
 	if threads <= 1 || rb*cb == 1 {
 		for b := range rb * cb {
-			t.task(b, rb, rs, cs, m, n, k, alpha, pa, pb, beta, c, ldc)
+			t.task(b, rb, cb, m, n, k, alpha, pa, pb, beta, c, ldc)
 		}
 		return
 	}
 	par.For(rb*cb, 1, threads, func(b, _, _ int) {
-		t.task(b, rb, rs, cs, m, n, k, alpha, pa, pb, beta, c, ldc)
+		t.task(b, rb, cb, m, n, k, alpha, pa, pb, beta, c, ldc)
 	})
 }
 
-// task computes block b of the grid (column-block major, so consecutive
-// tasks share their B panels): all k blocks in order, each over the task's
-// rows in L2-sized row blocks.
-func (t *tier) task(b, rb, rs, cs, m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
-	i0, j0 := (b%rb)*rs, (b/rb)*cs
-	i1, j1 := min(m, i0+rs), min(n, j0+cs)
+// task computes block b of the rb×cb grid (column-block major, so that
+// tasks running together share their B panels): all k blocks in order,
+// each over the task's rows in L2-sized row blocks.
+func (t *tier) task(b, rb, cb, m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
+	i0, i1 := span(b%rb, rb, m, mr)
+	j0, j1 := span(b/rb, cb, n, nr)
 	for pc := 0; pc < k; pc += kcBlock {
 		kc := min(kcBlock, k-pc)
 		for ic := i0; ic < i1; ic += mcBlock {
