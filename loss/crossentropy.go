@@ -197,14 +197,15 @@ func (c *ceCall[E]) block(lo, hi int) (float64, error) {
 			g = c.out.Grad[i*cols : (i+1)*cols]
 		}
 		if c.in.Targets == nil && labelAt(c.in, i) == c.o.IgnoreIndex {
+			// The log-sum-exp first: g may be x itself.
+			if c.out.LSE != nil {
+				c.out.LSE[i] = E(c.plainLSE(x, scratch, deriv))
+			}
 			if g != nil {
 				clear(g)
 			}
 			if c.out.Rows != nil {
 				c.out.Rows[i] = 0
-			}
-			if c.out.LSE != nil {
-				c.out.LSE[i] = E(c.plainLSE(x, scratch, deriv))
 			}
 			continue
 		}

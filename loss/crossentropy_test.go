@@ -426,11 +426,24 @@ func TestCEDeterministic(t *testing.T) {
 			}
 		}
 	}
+	// An ignored row's log-sum-exp is read before its gradient (zero)
+	// overwrites it in place.
+	labels[5] = -100
 	ce, _ := NewCrossEntropy(WithThreads(2), WithLabelSmoothing(0.1))
+	lseOut := make([]float32, rows)
+	outOfPlace := make([]float32, len(x))
+	wantV, _ = ce.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: labels}, Output[float32]{Grad: outOfPlace, LSE: lseOut})
+	wantG = outOfPlace
 	inPlace := append([]float32(nil), x...)
-	v, err := ce.Eval32(Input[float32]{Logits: inPlace, Cols: cols, Labels: labels}, Output[float32]{Grad: inPlace})
+	lseIn := make([]float32, rows)
+	v, err := ce.Eval32(Input[float32]{Logits: inPlace, Cols: cols, Labels: labels}, Output[float32]{Grad: inPlace, LSE: lseIn})
 	if err != nil || math.Float64bits(v) != math.Float64bits(wantV) {
 		t.Fatalf("in place: %v, %v", v, err)
+	}
+	for i := range lseIn {
+		if math.Float32bits(lseIn[i]) != math.Float32bits(lseOut[i]) {
+			t.Fatalf("in place: LSE of row %d %v, want %v", i, lseIn[i], lseOut[i])
+		}
 	}
 	for i := range inPlace {
 		if math.Float32bits(inPlace[i]) != math.Float32bits(wantG[i]) {

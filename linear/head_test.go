@@ -1,0 +1,373 @@
+package linear
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/xentlab/xent/internal/gradcheck"
+	"github.com/xentlab/xent/loss"
+)
+
+// problem is one random head.
+type problem struct {
+	in Input
+}
+
+func newProblem(rng *rand.Rand, n, d, v int, bias bool, scale float64) problem {
+	in := Input{N: n, D: d, V: v, Hidden: make([]float32, n*d), Weight: make([]float32, v*d), Targets: make([]int32, n)}
+	for i := range in.Hidden {
+		in.Hidden[i] = float32(rng.NormFloat64() * scale)
+	}
+	for i := range in.Weight {
+		in.Weight[i] = float32(rng.NormFloat64() / math.Sqrt(float64(d)))
+	}
+	if bias {
+		in.Bias = make([]float32, v)
+		for i := range in.Bias {
+			in.Bias[i] = float32(rng.NormFloat64())
+		}
+	}
+	for i := range in.Targets {
+		in.Targets[i] = int32(rng.IntN(v))
+	}
+	return problem{in}
+}
+
+// reference computes the head the materialized way in float64: logits,
+// loss.CrossEntropy.Eval64 with the same options, then the products.
+func reference(t *testing.T, h Head, in Input) (lossV float64, rowsOut, lse, dh, dw, db []float64) {
+	t.Helper()
+	n, d, v := in.N, in.D, in.V
+	z := make([]float64, n*v)
+	for i := 0; i < n; i++ {
+		for j := 0; j < v; j++ {
+			var s float64
+			for k := 0; k < d; k++ {
+				s += float64(in.Hidden[i*d+k]) * float64(in.Weight[j*d+k])
+			}
+			if in.Bias != nil {
+				s += float64(in.Bias[j])
+			}
+			z[i*v+j] = s
+		}
+	}
+	ce, err := loss.NewCrossEntropy(h.Loss...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := make([]int64, n)
+	for i := range labels {
+		j := i + h.Shift
+		switch {
+		case j >= n:
+			labels[i] = ce.Options().IgnoreIndex
+		case in.Targets != nil:
+			labels[i] = int64(in.Targets[j])
+		default:
+			labels[i] = in.Targets64[j]
+		}
+	}
+	var rw []float64
+	if in.RowWeights != nil {
+		rw = make([]float64, n)
+		for i, w := range in.RowWeights {
+			rw[i] = float64(w)
+		}
+	}
+	g := make([]float64, n*v)
+	rowsOut = make([]float64, n)
+	lse = make([]float64, n)
+	lossV, err = ce.Eval64(loss.Input[float64]{Logits: z, Cols: v, Labels64: labels, RowWeights: rw}, loss.Output[float64]{Grad: g, Rows: rowsOut, LSE: lse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dh, dw, db = make([]float64, n*d), make([]float64, v*d), make([]float64, v)
+	for i := 0; i < n; i++ {
+		for j := 0; j < v; j++ {
+			gij := g[i*v+j]
+			if gij == 0 {
+				continue
+			}
+			db[j] += gij
+			for k := 0; k < d; k++ {
+				dh[i*d+k] += gij * float64(in.Weight[j*d+k])
+				dw[j*d+k] += gij * float64(in.Hidden[i*d+k])
+			}
+		}
+	}
+	return
+}
+
+func closeAll(t *testing.T, ctx, what string, got []float32, want []float64, tol float64) {
+	t.Helper()
+	scale := 0.0
+	for _, w := range want {
+		scale = max(scale, math.Abs(w))
+	}
+	for i := range want {
+		if math.Abs(float64(got[i])-want[i]) > tol*max(scale, 1e-30) {
+			t.Fatalf("%s: %s[%d] = %v, want %v (scale %v)", ctx, what, i, got[i], want[i], scale)
+		}
+	}
+}
+
+type headCase struct {
+	name string
+	head Head
+	bias bool
+	rowW bool
+}
+
+func headCases() []headCase {
+	return []headCase{
+		{name: "plain", head: Head{}},
+		{name: "bias", head: Head{}, bias: true},
+		{name: "sum", head: Head{Loss: []loss.Option{loss.WithReduction(loss.Sum)}}},
+		{name: "none", head: Head{Loss: []loss.Option{loss.WithReduction(loss.None)}}},
+		{name: "smoothing+zloss", head: Head{Loss: []loss.Option{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-3)}}},
+		{name: "softcap", head: Head{Loss: []loss.Option{loss.WithSoftCap(3)}}, bias: true},
+		{name: "ignore+rowweights", head: Head{Loss: []loss.Option{loss.WithIgnoreIndex(-1)}}, rowW: true},
+		{name: "shift", head: Head{Shift: 1}},
+		{name: "small blocks", head: Head{BlockRows: 7, Loss: []loss.Option{loss.WithLabelSmoothing(0.2)}}},
+		{name: "filter-tiny", head: Head{FilterEps: 1e-30, TileCols: 64}},
+	}
+}
+
+// TestFusedVsMaterialized compares the fused head with the float64
+// materialized reference on ragged shapes for every option.
+func TestFusedVsMaterialized(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {64, 16, 129}}
+	if !testing.Short() {
+		shapes = append(shapes, [3]int{257, 67, 5003})
+	}
+	for _, sh := range shapes {
+		for _, hc := range headCases() {
+			p := newProblem(rng, sh[0], sh[1], sh[2], hc.bias, 1)
+			in := p.in
+			if hc.name == "ignore+rowweights" {
+				in.RowWeights = make([]float32, in.N)
+				for i := range in.RowWeights {
+					in.RowWeights[i] = float32(rng.Float64() * 2)
+				}
+				in.Targets[0] = -1
+			}
+			n, d, v := in.N, in.D, in.V
+			out := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d), GradBias: make([]float32, v),
+				Rows: make([]float32, n), LSE: make([]float32, n)}
+			st, err := hc.head.Eval(in, out)
+			if err != nil {
+				t.Fatalf("%v %s: %v", sh, hc.name, err)
+			}
+			wl, wrows, wlse, wdh, wdw, wdb := reference(t, hc.head, in)
+			ctx := fmt.Sprintf("%v %s", sh, hc.name)
+			if math.Abs(st.Loss-wl) > 2e-5*max(math.Abs(wl), 1e-30) {
+				t.Errorf("%s: loss %v, want %v", ctx, st.Loss, wl)
+			}
+			closeAll(t, ctx, "rows", out.Rows, wrows, 2e-5)
+			closeAll(t, ctx, "lse", out.LSE, wlse, 2e-5)
+			closeAll(t, ctx, "dH", out.GradHidden, wdh, 1e-4)
+			closeAll(t, ctx, "dW", out.GradWeight, wdw, 1e-4)
+			closeAll(t, ctx, "db", out.GradBias, wdb, 1e-4)
+		}
+	}
+}
+
+// TestGradientFiniteDifferences differentiates the fused loss itself
+// (float32 inputs, small shapes) with central differences in float64 of
+// the materialized reference loss.
+func TestGradientFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	p := newProblem(rng, 4, 3, 5, true, 1)
+	in := p.in
+	head := Head{Loss: []loss.Option{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-2)}}
+	out := Output{GradHidden: make([]float32, 12), GradWeight: make([]float32, 15), GradBias: make([]float32, 5)}
+	if _, err := head.Eval(in, out); err != nil {
+		t.Fatal(err)
+	}
+	f := func(which []float32) func(x []float64) float64 {
+		return func(x []float64) float64 {
+			old := append([]float32(nil), which...)
+			for i := range x {
+				which[i] = float32(x[i])
+			}
+			// The reference evaluates in float64 from the float32 values;
+			// steps of 1e-2 keep float32 rounding of x out of the way.
+			v, _, _, _, _, _ := reference(t, head, in)
+			copy(which, old)
+			return v
+		}
+	}
+	for _, c := range []struct {
+		name string
+		x    []float32
+		g    []float32
+	}{{"dH", in.Hidden, out.GradHidden}, {"dW", in.Weight, out.GradWeight}, {"db", in.Bias, out.GradBias}} {
+		x := make([]float64, len(c.x))
+		for i, v := range c.x {
+			x[i] = float64(v)
+		}
+		// Exactly representable steps: x ± 2⁻⁷.
+		num := gradcheck.Numeric(f(c.x), x, 0x1p-7/max(1, 4))
+		g := make([]float64, len(c.g))
+		for i, v := range c.g {
+			g[i] = float64(v)
+		}
+		if err := gradcheck.Compare(g, num, 1e-4, 2e-3); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	runGolden(t)
+}
+
+func TestDeterministicAcrossThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	p := newProblem(rng, 100, 40, 777, true, 1)
+	in := p.in
+	var want Output
+	var wantLoss float64
+	for _, th := range []int{1, 2, 3} {
+		out := Output{GradHidden: make([]float32, 100*40), GradWeight: make([]float32, 777*40), GradBias: make([]float32, 777)}
+		st, err := Head{Threads: th, BlockRows: 32}.Eval(in, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.GradHidden == nil {
+			want, wantLoss = out, st.Loss
+			continue
+		}
+		if math.Float64bits(st.Loss) != math.Float64bits(wantLoss) {
+			t.Fatalf("threads %d: loss differs", th)
+		}
+		for _, pair := range [][2][]float32{{out.GradHidden, want.GradHidden}, {out.GradWeight, want.GradWeight}, {out.GradBias, want.GradBias}} {
+			for i := range pair[0] {
+				if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+					t.Fatalf("threads %d: gradient differs at %d", th, i)
+				}
+			}
+		}
+	}
+}
+
+// TestMemory: the head never allocates anything of size N×V.
+func TestMemory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	n, d, v := 2048, 16, 2048
+	if testing.Short() {
+		n = 1024
+	}
+	p := newProblem(rng, n, d, v, true, 1)
+	out := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d), GradBias: make([]float32, v)}
+	head := Head{BlockRows: 64, Threads: 1}
+	var st Stats
+	var err error
+	bytes := measureAlloc(func() { st, err = head.Eval(p.in, out) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv := int64(4 * n * v)
+	if bytes > nv/4 {
+		t.Fatalf("allocated %d bytes; the N×V logits would be %d", bytes, nv)
+	}
+	if st.ExtraBytes > bytes {
+		t.Fatalf("reported %d extra bytes, measured %d", st.ExtraBytes, bytes)
+	}
+	t.Logf("allocated %d bytes (N×V×4 = %d)", bytes, nv)
+}
+
+func TestFiltering(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	// Peaked: hidden states aligned with their target's weight row, so
+	// most softmax mass sits on the target.
+	n, d, v := 64, 32, 1024
+	p := newProblem(rng, n, d, v, false, 1)
+	in := p.in
+	for i := 0; i < n; i++ {
+		y := int(in.Targets[i])
+		for k := 0; k < d; k++ {
+			in.Hidden[i*d+k] = 12 * in.Weight[y*d+k] * float32(math.Sqrt(float64(d)))
+		}
+	}
+	exact := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d)}
+	filt := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d)}
+	se, err := Head{}.Eval(in, exact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := Head{FilterEps: 0x1p-12, TileCols: 64}.Eval(in, filt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf.SkippedTiles == 0 || sf.SkippedTiles >= sf.Tiles {
+		t.Fatalf("skipped %d of %d tiles", sf.SkippedTiles, sf.Tiles)
+	}
+	if se.Loss != sf.Loss {
+		t.Fatalf("filtering changed the loss: %v vs %v", sf.Loss, se.Loss)
+	}
+	// The skipped entries are each below 2⁻¹²/N in the mean gradient; the
+	// difference in ∂W is bounded by that times Σ|h|.
+	var maxDiff, maxAbs float64
+	for i := range exact.GradWeight {
+		maxDiff = max(maxDiff, math.Abs(float64(exact.GradWeight[i]-filt.GradWeight[i])))
+		maxAbs = max(maxAbs, math.Abs(float64(exact.GradWeight[i])))
+	}
+	if maxDiff > 0.05*maxAbs {
+		t.Fatalf("filtered ∂W differs by %v (scale %v)", maxDiff, maxAbs)
+	}
+	t.Logf("skipped %d of %d tiles; max |Δ∂W| = %.3g (scale %.3g)", sf.SkippedTiles, sf.Tiles, maxDiff, maxAbs)
+}
+
+func TestErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	base := newProblem(rng, 4, 3, 5, true, 1).in
+	mod := func(f func(in *Input)) Input {
+		in := base
+		in.Hidden = append([]float32(nil), base.Hidden...)
+		in.Weight = append([]float32(nil), base.Weight...)
+		in.Targets = append([]int32(nil), base.Targets...)
+		f(&in)
+		return in
+	}
+	cases := []struct {
+		name    string
+		in      Input
+		out     Output
+		head    Head
+		kind    error
+		mention string
+	}{
+		{"target range", mod(func(in *Input) { in.Targets[2] = 5 }), Output{}, Head{}, ErrValue, "row 2"},
+		{"nan hidden", mod(func(in *Input) { in.Hidden[7] = float32(math.NaN()) }), Output{}, Head{}, ErrValue, "Hidden[2, 1]"},
+		{"inf weight", mod(func(in *Input) { in.Weight[4] = float32(math.Inf(1)) }), Output{}, Head{}, ErrValue, "Weight[1, 1]"},
+		{"hidden len", mod(func(in *Input) { in.Hidden = in.Hidden[:5] }), Output{}, Head{}, ErrShape, "Hidden"},
+		{"grad len", base, Output{GradWeight: make([]float32, 3)}, Head{}, ErrShape, "GradWeight"},
+		{"shift", base, Output{}, Head{Shift: -1}, ErrShape, "Shift"},
+		{"none", base, Output{}, Head{Loss: []loss.Option{loss.WithReduction(loss.None)}}, ErrShape, "Rows"},
+	}
+	for _, c := range cases {
+		_, err := c.head.Eval(c.in, c.out)
+		if !errors.Is(err, c.kind) || !containsStr(err.Error(), c.mention) {
+			t.Errorf("%s: err = %v, want %v mentioning %q", c.name, err, c.kind, c.mention)
+		}
+	}
+	// With Shift 1 no row reads Targets[0]: any value there is fine.
+	in := mod(func(in *Input) { in.Targets[0] = 99 })
+	if _, err := (Head{Shift: 1}).Eval(in, Output{}); err != nil {
+		t.Errorf("an unread target was range-checked: %v", err)
+	}
+}
+
+func containsStr(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
