@@ -74,7 +74,7 @@ func BenchmarkKernel(b *testing.B) {
 			pa, pb := randSlice(mr*k), randSlice(nr*k)
 			var c [mr * nr]float32
 			for b.Loop() {
-				tr.kernel(k, pa, pb, c[:], nr, 1, 1, true)
+				tr.kernel(k, pa, pb, c[:], nr, 1, 1, true, pb)
 			}
 			reportGFLOPS(b, mr, nr, k)
 		})

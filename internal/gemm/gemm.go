@@ -212,13 +212,14 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// kernel runs the tier's micro-kernel on one full tile.
-func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, accum bool) {
+// kernel runs the tier's micro-kernel on one full tile; pf is a prefetch
+// hint (the B panel of the next call).
+func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, accum bool, pf []float32) {
 	if t.avx2 {
 		_ = a[mr*k-1]
 		_ = b[nr*k-1]
 		_ = c[(mr-1)*ldc+nr-1]
-		kern6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, accum)
+		kern6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, accum, &pf[0])
 		return
 	}
 	kernelGo(k, a, b, c, ldc, alpha, beta, accum)
@@ -274,13 +275,18 @@ func (t *tier) macro(m, n, kc int, pa []float32, sa int, pb []float32, sb int, a
 		for i := 0; i < m; i += mr {
 			ap := pa[(i/mr)*sa:]
 			rows := min(mr, m-i)
+			// The last row panel warms up the next B panel.
+			pf := bp
+			if i+mr >= m && j+nr < n {
+				pf = pb[(j/nr+1)*sb:]
+			}
 			if rows == mr && cols == nr {
-				t.kernel(kc, ap, bp, c[i*ldc+j:], ldc, alpha, beta, accum)
+				t.kernel(kc, ap, bp, c[i*ldc+j:], ldc, alpha, beta, accum, pf)
 				continue
 			}
 			// Edge tile: compute the whole tile into buf, then update only
 			// the logical elements of C.
-			t.kernel(kc, ap, bp, buf[:], nr, alpha, 0, false)
+			t.kernel(kc, ap, bp, buf[:], nr, alpha, 0, false, pf)
 			for r := range rows {
 				row := c[(i+r)*ldc+j : (i+r)*ldc+j+cols]
 				src := buf[r*nr : r*nr+cols]

@@ -39,18 +39,41 @@
 	VMOVUPS hi, 32(R8) \
 	ADDQ BX, R8
 
-// func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool)
+// func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32)
 //
 // With acc = Σ_{p<k} a[6p+i]·b[16p+j] (one FMA per term, p ascending), it
 // sets c[i·ldc+j] = alpha·acc + beta·c[i·ldc+j] when accum, else alpha·acc
-// (c is not read), for i < 6, j < 16. k ≥ 1.
-TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-49
+// (c is not read), for i < 6, j < 16. k ≥ 1. The C tile is prefetched at
+// the start, and one cache line from pf onwards every four k steps (the
+// caller points pf at the B panel the next call will use, 16k values).
+TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), BX
 	SHLQ $2, BX
+	MOVQ pf+56(FP), R11
+
+	// Bring the C tile towards L1 while the products are computed.
+	MOVQ DX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
 
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -71,7 +94,9 @@ TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-49
 	TESTQ AX, AX
 	JZ   k1
 
-k4:
+kN:
+	PREFETCHT0 (R11)
+	ADDQ $64, R11
 	KSTEP(0, 0)
 	KSTEP(24, 64)
 	KSTEP(48, 128)
@@ -79,7 +104,7 @@ k4:
 	ADDQ $96, SI
 	ADDQ $256, DI
 	DECQ AX
-	JNZ  k4
+	JNZ  kN
 
 k1:
 	TESTQ CX, CX
@@ -109,7 +134,7 @@ done:
 	MOVQ DX, R8
 	MOVBLZX accum+48(FP), AX
 	TESTQ AX, AX
-	JNZ  withbeta
+	JNZ  beta
 
 	STOREROW(Y3, Y4)
 	STOREROW(Y5, Y6)
@@ -120,7 +145,7 @@ done:
 	VZEROUPPER
 	RET
 
-withbeta:
+beta:
 	// All loads of C before any store: rows ldc apart may alias (4 KiB
 	// strides), and a load behind a store to an aliasing address waits.
 	VBROADCASTSS beta+44(FP), Y1
