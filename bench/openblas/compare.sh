@@ -2,7 +2,9 @@
 # compare.sh runs xent's Gemm ("xent bench gemm") and OpenBLAS's
 # cblas_sgemm (this module) on the same shapes, alternating the two
 # processes for several rounds so that both see the same machine, and
-# prints the median GFLOP/s of each side and their ratio.
+# prints the median GFLOP/s of each side over the rounds (each round
+# itself the median of 5 calls), their ratio, and the best round of each
+# (a guide on a machine shared with other work).
 #
 #   sh bench/openblas/compare.sh [rounds] [threads...]
 #
@@ -26,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 gflops() { sed -n 's/.*"gflops":\([0-9.e+-]*\).*/\1/p'; }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-printf '%-28s %7s %10s %10s %7s\n' shape threads xent openblas ratio
+printf '%-26s %7s %9s %9s %7s   %9s %9s %7s\n' shape threads xent openblas ratio best-xent best-oblas ratio
 echo "$shapes" | tr ';' '\n' | while read -r m n k flag; do
 	[ -z "$m" ] && continue
 	fx="" fo=""
@@ -45,6 +47,9 @@ echo "$shapes" | tr ';' '\n' | while read -r m n k flag; do
 		done
 		x=$(median <"$tmp/x")
 		o=$(median <"$tmp/o")
-		printf '%-28s %7d %10.1f %10.1f %7.3f\n' "${m}x${n}x${k} $flag" "$t" "$x" "$o" "$(echo "$x $o" | awk '{print $1/$2}')"
+		bx=$(sort -g "$tmp/x" | tail -1)
+		bo=$(sort -g "$tmp/o" | tail -1)
+		printf '%-26s %7d %9.1f %9.1f %7.3f   %9.1f %9.1f %7.3f\n' "${m}x${n}x${k} $flag" "$t" "$x" "$o" \
+			"$(echo "$x $o" | awk '{print $1/$2}')" "$bx" "$bo" "$(echo "$bx $bo" | awk '{print $1/$2}')"
 	done
 done
