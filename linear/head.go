@@ -53,7 +53,7 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		dbBlock = make([]float32, v)
 		st.ExtraBytes += int64(12 * v)
 	}
-	tilesPerBlock := (v + c.tileCols - 1) / c.tileCols
+	colTiles := (v + c.tileCols - 1) / c.tileCols
 	for b0 := 0; b0 < n; b0 += nb {
 		rows := min(nb, n-b0)
 		z := buf[:rows*v]
@@ -68,10 +68,17 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		gemm.Gemm(false, true, rows, v, d, 1, hb, d, in.Weight, d, beta, z, v, c.threads)
 
 		for r := 0; r < rows; r++ {
-			if y, ok := c.target(in, b0+r); ok {
+			y, ok := c.target(in, b0+r)
+			if ok {
 				labels[r] = y
 			} else {
 				labels[r] = c.opts.IgnoreIndex
+			}
+			if out.TargetRank != nil {
+				out.TargetRank[b0+r] = -1
+				if ok {
+					out.TargetRank[b0+r] = rankOf(z[r*v:(r+1)*v], int(y))
+				}
 			}
 		}
 		ceIn := loss.Input[float32]{Logits: z, Cols: v, Labels64: labels[:rows]}
@@ -96,7 +103,7 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		if !wantGrad {
 			continue
 		}
-		st.Tiles += tilesPerBlock
+		st.Tiles += colTiles * ((rows + c.tileRows - 1) / c.tileRows)
 		st.SkippedTiles += c.backward(in, out, z, b0, rows, sc, dbBlock)
 		if dbAcc != nil {
 			for j, g := range dbBlock {
@@ -144,20 +151,37 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 	}
 	eps := float32(c.h.FilterEps)
 	skipped := 0
-	for t0 := 0; t0 < v; t0 += c.tileCols {
-		cols := min(c.tileCols, v-t0)
-		if tileBelow(g[t0:], v, rows, cols, eps) {
-			skipped++
-			continue
-		}
-		if dh != nil {
-			gemm.Gemm(false, false, rows, d, cols, alpha, g[t0:], v, in.Weight[t0*d:], d, 1, dh, d, c.threads)
-		}
-		if out.GradWeight != nil {
-			gemm.Gemm(true, false, cols, d, rows, alpha, g[t0:], v, hb, d, 1, out.GradWeight[t0*d:], d, c.threads)
+	for r0 := 0; r0 < rows; r0 += c.tileRows {
+		tr := min(c.tileRows, rows-r0)
+		gr := g[r0*v:]
+		hr := hb[r0*d:]
+		for t0 := 0; t0 < v; t0 += c.tileCols {
+			cols := min(c.tileCols, v-t0)
+			if tileBelow(gr[t0:], v, tr, cols, eps) {
+				skipped++
+				continue
+			}
+			if dh != nil {
+				gemm.Gemm(false, false, tr, d, cols, alpha, gr[t0:], v, in.Weight[t0*d:], d, 1, dh[r0*d:], d, c.threads)
+			}
+			if out.GradWeight != nil {
+				gemm.Gemm(true, false, cols, d, tr, alpha, gr[t0:], v, hr, d, 1, out.GradWeight[t0*d:], d, c.threads)
+			}
 		}
 	}
 	return skipped
+}
+
+// rankOf counts the entries of z strictly larger than z[y].
+func rankOf(z []float32, y int) int32 {
+	zy := z[y]
+	var n int32
+	for _, v := range z {
+		if v > zy {
+			n++
+		}
+	}
+	return n
 }
 
 // tileBelow reports whether every |g[r·ld + j]|, r < rows, j < cols, is

@@ -132,7 +132,7 @@ func headCases() []headCase {
 		{name: "ignore+rowweights", head: Head{Loss: []loss.Option{loss.WithIgnoreIndex(-1)}}, rowW: true},
 		{name: "shift", head: Head{Shift: 1}},
 		{name: "small blocks", head: Head{BlockRows: 7, Loss: []loss.Option{loss.WithLabelSmoothing(0.2)}}},
-		{name: "filter-tiny", head: Head{FilterEps: 1e-30, TileCols: 64}},
+		{name: "filter-tiny", head: Head{FilterEps: 1e-30, TileCols: 64, TileRows: 5}},
 	}
 }
 
@@ -157,7 +157,7 @@ func TestFusedVsMaterialized(t *testing.T) {
 			}
 			n, d, v := in.N, in.D, in.V
 			out := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d), GradBias: make([]float32, v),
-				Rows: make([]float32, n), LSE: make([]float32, n)}
+				Rows: make([]float32, n), LSE: make([]float32, n), TargetRank: make([]int32, n)}
 			st, err := hc.head.Eval(in, out)
 			if err != nil {
 				t.Fatalf("%v %s: %v", sh, hc.name, err)
@@ -172,6 +172,48 @@ func TestFusedVsMaterialized(t *testing.T) {
 			closeAll(t, ctx, "dH", out.GradHidden, wdh, 1e-4)
 			closeAll(t, ctx, "dW", out.GradWeight, wdw, 1e-4)
 			closeAll(t, ctx, "db", out.GradBias, wdb, 1e-4)
+			checkRanks(t, ctx, hc.head, in, out.TargetRank)
+		}
+	}
+}
+
+// checkRanks recomputes each counted row's target rank from float64
+// logits.
+func checkRanks(t *testing.T, ctx string, h Head, in Input, ranks []int32) {
+	t.Helper()
+	c, _ := h.config()
+	for i := 0; i < in.N; i++ {
+		y, ok := c.target(in, i)
+		if !ok {
+			if ranks[i] != -1 {
+				t.Fatalf("%s: ignored row %d has rank %d", ctx, i, ranks[i])
+			}
+			continue
+		}
+		logit := func(j int) float64 {
+			var s float64
+			for k := 0; k < in.D; k++ {
+				s += float64(in.Hidden[i*in.D+k]) * float64(in.Weight[j*in.D+k])
+			}
+			if in.Bias != nil {
+				s += float64(in.Bias[j])
+			}
+			return s
+		}
+		// Logits within 1e-4 of the target's may order either way in
+		// float32.
+		zy := logit(int(y))
+		var lo, hi int32
+		for j := 0; j < in.V; j++ {
+			if l := logit(j); l > zy+1e-4 {
+				lo++
+				hi++
+			} else if l > zy-1e-4 && j != int(y) {
+				hi++
+			}
+		}
+		if ranks[i] < lo || ranks[i] > hi {
+			t.Fatalf("%s: row %d rank %d, want within [%d, %d]", ctx, i, ranks[i], lo, hi)
 		}
 	}
 }
@@ -307,7 +349,7 @@ func TestFiltering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sf, err := Head{FilterEps: 0x1p-12, TileCols: 64}.Eval(in, filt)
+	sf, err := Head{FilterEps: 0x1p-12, TileCols: 64, TileRows: 8}.Eval(in, filt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,13 @@
 //
 // # Gradient filtering
 //
-// With FilterEps > 0 (catalog A10), the backward works on vocabulary tiles
-// of the block (TileCols columns); a tile whose every gradient entry
-// |∂ℓ_i/∂z_ij| is below FilterEps is skipped in both backward GEMMs. With
+// With FilterEps > 0 (catalog A10), the backward works on tiles of the
+// block (TileRows tokens × TileCols classes); a tile whose every gradient
+// entry |∂ℓ_i/∂z_ij| is below FilterEps is skipped in both backward GEMMs.
+// Tiles are small so that a token's target (whose gradient is never
+// small unless the row is ignored) rules out only its own tile; the price
+// is smaller, less efficient GEMMs, so filtering pays only when most
+// tiles are skipped. With
 // unit weights and no smoothing that entry is |softmax − target|, so the
 // skipped work is what a bf16 gradient would round to zero (FilterEps =
 // 2⁻¹² for that). The default 0 is exact.
@@ -80,6 +84,10 @@ type Output struct {
 	GradBias   []float32 // ∂loss/∂b, [V]
 	Rows       []float32 // each row's loss (0 for ignored rows)
 	LSE        []float32 // each row's log-sum-exp of the (soft-capped) logits
+	// TargetRank receives, for each counted row, the number of classes
+	// whose logit is strictly larger than the target's (0: the target is a
+	// top-1 prediction; < 5: top-5); −1 for ignored rows.
+	TargetRank []int32
 }
 
 // Head is the configuration of the fused head. The zero Head is the plain
@@ -95,8 +103,9 @@ type Head struct {
 	// FilterEps > 0 skips the backward work of vocabulary tiles whose
 	// gradient entries are all below it.
 	FilterEps float64
-	// TileCols is the vocabulary tile of gradient filtering (default 512).
-	TileCols int
+	// TileCols and TileRows are the tile of gradient filtering: TileCols
+	// vocabulary entries by TileRows tokens (defaults 512 and 32).
+	TileCols, TileRows int
 	// BlockRows overrides the token block (default: about 32 MiB of logits).
 	BlockRows int
 	// Threads sets the goroutines (≤ 0: GOMAXPROCS); results do not depend
@@ -107,8 +116,8 @@ type Head struct {
 // Stats reports one evaluation.
 type Stats struct {
 	Loss float64
-	// Tiles and SkippedTiles count the (token block × vocabulary tile)
-	// pieces of the backward and those skipped by gradient filtering.
+	// Tiles and SkippedTiles count the tiles of the backward (TileRows
+	// tokens × TileCols classes) and those skipped by gradient filtering.
 	Tiles, SkippedTiles int
 	// ExtraBytes is the size of the scratch memory the call allocated.
 	ExtraBytes int64
@@ -116,6 +125,7 @@ type Stats struct {
 
 const (
 	defaultTileCols = 512
+	defaultTileRows = 32
 	blockBytes      = 32 << 20
 	minBlockRows    = 16
 )
@@ -127,6 +137,7 @@ type config struct {
 	ce       *loss.CrossEntropy // reduction Sum: the head scales by itself
 	threads  int
 	tileCols int
+	tileRows int
 }
 
 func (h Head) config() (config, error) {
@@ -138,6 +149,10 @@ func (h Head) config() (config, error) {
 	c := config{h: h, opts: o, threads: par.Threads(h.Threads), tileCols: h.TileCols}
 	if c.tileCols <= 0 {
 		c.tileCols = defaultTileCols
+	}
+	c.tileRows = h.TileRows
+	if c.tileRows <= 0 {
+		c.tileRows = defaultTileRows
 	}
 	switch {
 	case h.Shift < 0:
@@ -197,6 +212,8 @@ func (c config) check(in Input, out Output, vocab int) error {
 		return shapeErr("len(Rows) = %d, want N = %d", len(out.Rows), n)
 	case out.LSE != nil && len(out.LSE) != n:
 		return shapeErr("len(LSE) = %d, want N = %d", len(out.LSE), n)
+	case out.TargetRank != nil && len(out.TargetRank) != n:
+		return shapeErr("len(TargetRank) = %d, want N = %d", len(out.TargetRank), n)
 	case c.opts.Reduction == loss.None && out.Rows == nil:
 		return shapeErr("reduction none needs Output.Rows")
 	case c.opts.ClassWeights != nil && len(c.opts.ClassWeights) != vocab:

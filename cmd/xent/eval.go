@@ -27,6 +27,8 @@ func init() {
 }
 
 const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NAME[:key=value,...]]
+   or: --hidden H.npy --classifier W.npy [--bias B.npy] --targets T.npy [--shift S] [--filter-eps E]
+       [--grad-hidden GH.npy] [--grad-classifier GW.npy] [--grad-bias GB.npy]
        [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
        [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
        [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]`
@@ -35,6 +37,10 @@ type evalFlags struct {
 	logits, targets, teacher, lossName     string
 	weights, posWeight, grad, lse          string
 	embeddings, positives, labels          string
+	hidden, classifier, bias               string
+	gradHidden, gradClassifier, gradBias   string
+	shift                                  int
+	filterEps                              float64
 	ignore                                 int64
 	smoothing, zloss, softcap, temperature float64
 	reduction                              string
@@ -66,6 +72,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.embeddings, "embeddings", "", "embedding losses: embeddings [N, D] .npy")
 	fs.StringVar(&f.positives, "positives", "", "embedding losses: positive embeddings [N, D] .npy")
 	fs.StringVar(&f.labels, "labels", "", "embedding losses: integer labels [N] .npy")
+	fs.StringVar(&f.hidden, "hidden", "", "fused head: hidden states [N, D] .npy (with --classifier; replaces --logits)")
+	fs.StringVar(&f.classifier, "classifier", "", "fused head: classifier weights [V, D] .npy")
+	fs.StringVar(&f.bias, "bias", "", "fused head: bias [V] .npy")
+	fs.IntVar(&f.shift, "shift", 0, "fused head: score row t against target t+shift")
+	fs.Float64Var(&f.filterEps, "filter-eps", 0, "fused head: gradient filtering threshold (0: exact)")
+	fs.StringVar(&f.gradHidden, "grad-hidden", "", "fused head: write dLoss/dH here (float32 .npy)")
+	fs.StringVar(&f.gradClassifier, "grad-classifier", "", "fused head: write dLoss/dW here (float32 .npy)")
+	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (float32 .npy)")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
@@ -77,8 +91,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		return evalEmbeddings(f, stdout)
 	}
+	if f.hidden != "" || f.classifier != "" {
+		if f.logits != "" {
+			return usagef("give either --logits or --hidden with --classifier, not both")
+		}
+		return evalHead(f, stdout)
+	}
 	if f.logits == "" {
-		return usagef("--logits is required")
+		return usagef("--logits (or --hidden with --classifier) is required")
 	}
 	return evalLogits(f, stdout)
 }
@@ -119,29 +139,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	red, err := loss.ParseReduction(f.reduction)
+	red, opts, err := lossOptions(f, cols)
 	if err != nil {
-		return usageError{err.Error()}
-	}
-	opts := []loss.Option{loss.WithReduction(red), loss.WithThreads(f.threads)}
-	if f.ignore != -100 {
-		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
-	}
-	if f.smoothing != 0 {
-		opts = append(opts, loss.WithLabelSmoothing(f.smoothing))
-	}
-	if f.zloss != 0 {
-		opts = append(opts, loss.WithZLoss(f.zloss))
-	}
-	if f.softcap != 0 {
-		opts = append(opts, loss.WithSoftCap(f.softcap))
-	}
-	if f.weights != "" {
-		w, err := readVector(f.weights, "weights", cols)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, loss.WithClassWeights(w))
+		return err
 	}
 	if f.posWeight != "" {
 		w, err := readVector(f.posWeight, "pos-weight", cols)
@@ -277,6 +277,35 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "accuracy %.6f  top-5 %.6f\n", res["accuracy"], res["top5"])
 	}
 	return nil
+}
+
+// lossOptions turns the shared cross-entropy flags into loss options.
+func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, error) {
+	red, err := loss.ParseReduction(f.reduction)
+	if err != nil {
+		return 0, nil, usageError{err.Error()}
+	}
+	opts := []loss.Option{loss.WithReduction(red), loss.WithThreads(f.threads)}
+	if f.ignore != -100 {
+		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
+	}
+	if f.smoothing != 0 {
+		opts = append(opts, loss.WithLabelSmoothing(f.smoothing))
+	}
+	if f.zloss != 0 {
+		opts = append(opts, loss.WithZLoss(f.zloss))
+	}
+	if f.softcap != 0 {
+		opts = append(opts, loss.WithSoftCap(f.softcap))
+	}
+	if f.weights != "" {
+		w, err := readVector(f.weights, "weights", cols)
+		if err != nil {
+			return 0, nil, err
+		}
+		opts = append(opts, loss.WithClassWeights(w))
+	}
+	return red, opts, nil
 }
 
 // evalAs32 rounds the inputs to float32, evaluates in float32 and widens

@@ -147,3 +147,52 @@ func TestBenchSmoke(t *testing.T) {
 		t.Error("unknown bench op accepted")
 	}
 }
+
+// TestEvalFusedHead: the fused path agrees with the logits path on the
+// same problem, and writes its gradients.
+func TestEvalFusedHead(t *testing.T) {
+	dir := t.TempDir()
+	n, d, v := 6, 4, 9
+	h := make([]float32, n*d)
+	w := make([]float32, v*d)
+	for i := range h {
+		h[i] = float32(math.Sin(float64(i)))
+	}
+	for i := range w {
+		w[i] = float32(math.Cos(float64(3 * i)))
+	}
+	z := make([]float64, n*v)
+	for i := 0; i < n; i++ {
+		for j := 0; j < v; j++ {
+			for k := 0; k < d; k++ {
+				z[i*v+j] += float64(h[i*d+k]) * float64(w[j*d+k])
+			}
+		}
+	}
+	y := []int64{0, 8, 3, 3, -100, 5}
+	hp := writeNPY(t, dir, "h.npy", h, n, d)
+	wp := writeNPY(t, dir, "w.npy", w, v, d)
+	yp := writeNPY(t, dir, "y.npy", y, n)
+	zp := writeNPY(t, dir, "z.npy", z, n, v)
+	gh := filepath.Join(dir, "gh.npy")
+	code, out, errs := runCLI(t, "eval", "--hidden", hp, "--classifier", wp, "--targets", yp, "--label-smoothing", "0.1", "--grad-hidden", gh, "--json")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	code2, out2, errs2 := runCLI(t, "eval", "--logits", zp, "--targets", yp, "--label-smoothing", "0.1", "--json")
+	if code2 != 0 {
+		t.Fatal(errs2)
+	}
+	var a, b map[string]float64
+	json.Unmarshal([]byte(out), &a)
+	json.Unmarshal([]byte(out2), &b)
+	if math.Abs(a["loss"]-b["loss"]) > 1e-5*b["loss"] || a["accuracy"] != b["accuracy"] || a["top5"] != b["top5"] || a["rows"] != 6 || a["cols"] != 9 {
+		t.Fatalf("fused %v vs logits %v", a, b)
+	}
+	if g, hd, err := npy.ReadFile[float32](gh); err != nil || len(g) != n*d || hd.Shape[1] != d {
+		t.Fatalf("grad-hidden: %v %v", hd, err)
+	}
+	if code, _, errs := runCLI(t, "eval", "--hidden", hp, "--classifier", zp, "--targets", yp); code != 1 || !strings.Contains(errs, "D = 4") {
+		t.Fatalf("mismatched D: exit %d %q", code, errs)
+	}
+}

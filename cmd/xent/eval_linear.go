@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/xentlab/xent/linear"
+	"github.com/xentlab/xent/loss"
+	"github.com/xentlab/xent/npy"
+)
+
+// evalHead evaluates the fused classifier head on .npy files.
+func evalHead(f evalFlags, stdout io.Writer) error {
+	if f.hidden == "" || f.classifier == "" {
+		return usagef("the fused head needs both --hidden and --classifier")
+	}
+	if f.targets == "" {
+		return usagef("the fused head needs --targets (integer labels [N])")
+	}
+	if f.lossName != "cross-entropy" || f.teacher != "" {
+		return usagef("the fused head computes cross-entropy only")
+	}
+	h64, n, d, _, err := readMatrix(f.hidden, "hidden")
+	if err != nil {
+		return err
+	}
+	w64, v, dw, _, err := readMatrix(f.classifier, "classifier")
+	if err != nil {
+		return err
+	}
+	if dw != d {
+		return fmt.Errorf("classifier %s: %d columns, but the hidden states have D = %d", f.classifier, dw, d)
+	}
+	in := linear.Input{Hidden: toF32(h64), N: n, D: d, Weight: toF32(w64), V: v}
+	if f.bias != "" {
+		b, err := readVector(f.bias, "bias", v)
+		if err != nil {
+			return err
+		}
+		in.Bias = toF32(b)
+	}
+	th, err := npy.ReadFileHeader(f.targets)
+	if err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	if th.DType.Kind == npy.Float || len(th.Shape) != 1 || th.Shape[0] != n {
+		return fmt.Errorf("targets %s: %s %v, want integer labels of shape [%d]", f.targets, th.DType, th.Shape, n)
+	}
+	if in.Targets64, _, err = npy.ReadFile[int64](f.targets); err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	red, opts, err := lossOptions(f, v)
+	if err != nil {
+		return err
+	}
+	head := linear.Head{Loss: opts, Shift: f.shift, FilterEps: f.filterEps, Threads: f.threads}
+	out := linear.Output{Rows: make([]float32, n), TargetRank: make([]int32, n)}
+	if f.gradHidden != "" {
+		out.GradHidden = make([]float32, n*d)
+	}
+	if f.gradClassifier != "" {
+		out.GradWeight = make([]float32, v*d)
+	}
+	if f.gradBias != "" {
+		if in.Bias == nil {
+			return usagef("--grad-bias needs --bias")
+		}
+		out.GradBias = make([]float32, v)
+	}
+	if f.lse != "" {
+		out.LSE = make([]float32, n)
+	}
+	st, err := head.Eval(in, out)
+	if err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		path  string
+		x     []float32
+		shape []int
+	}{{f.gradHidden, out.GradHidden, []int{n, d}}, {f.gradClassifier, out.GradWeight, []int{v, d}}, {f.gradBias, out.GradBias, []int{v}}, {f.lse, out.LSE, []int{n}}} {
+		if w.path == "" {
+			continue
+		}
+		if err := npy.WriteFile(w.path, w.x, w.shape...); err != nil {
+			return err
+		}
+	}
+	var counted, top1, top5 int
+	for _, r := range out.TargetRank {
+		if r < 0 {
+			continue
+		}
+		counted++
+		if r == 0 {
+			top1++
+		}
+		if r < 5 {
+			top5++
+		}
+	}
+	acc, acc5 := 0.0, 0.0
+	if counted > 0 {
+		acc, acc5 = float64(top1)/float64(counted), float64(top5)/float64(counted)
+	}
+	res := map[string]any{"loss": st.Loss, "rows": n, "cols": v, "accuracy": acc, "top5": acc5}
+	if red == loss.None {
+		res["loss"] = out.Rows
+	}
+	if f.asJSON {
+		return writeJSON(stdout, res)
+	}
+	if red == loss.None {
+		fmt.Fprintln(stdout, "loss (fused head, per row):")
+		for i, l := range out.Rows {
+			fmt.Fprintf(stdout, "  %d\t%.9g\n", i, l)
+		}
+	} else {
+		fmt.Fprintf(stdout, "loss %.9g (fused head, %s over %d rows, D = %d, V = %d)\n", st.Loss, red, n, d, v)
+	}
+	fmt.Fprintf(stdout, "accuracy %.6f  top-5 %.6f\n", acc, acc5)
+	if f.filterEps > 0 {
+		fmt.Fprintf(stdout, "gradient filtering skipped %d of %d tiles\n", st.SkippedTiles, st.Tiles)
+	}
+	return nil
+}
