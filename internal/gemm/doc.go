@@ -20,7 +20,8 @@
 // a 6×16 tile of C held in twelve 8-wide registers (broadcast one A value,
 // two B loads, two FMAs per row and k step). A 16×256 B panel (16 KiB)
 // stays in L1 while it meets the A panels of a 144-row block (144 KiB, in
-// L2); Gemm packs up to 4096 columns of B (4 MiB, L3) at a time. Edge
+// L2); Gemm packs up to 1024 columns of B (1 MiB per k block) at a time,
+// so that the C rows a task updates are still warm at the next k block. Edge
 // tiles are computed whole into a local buffer (the packing pads with
 // zeros) and only C's logical elements are updated, so no function reads
 // or writes outside the slices it is given.

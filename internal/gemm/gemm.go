@@ -14,7 +14,7 @@ const (
 	nr      = 16   // columns of the micro-tile
 	kcBlock = 256  // k block: a 16×256 B panel (16 KiB) stays in L1
 	mcBlock = 144  // rows per L2 block: a 144×256 A block is 144 KiB
-	ncBlock = 4096 // columns packed at once by Gemm (4 MiB of B in L3)
+	ncBlock = 1024 // columns per task: 1 MiB of B per k block, and C rows revisited while warm
 	mChunk  = 4032 // rows packed at once by Gemm (a multiple of mcBlock)
 
 	// smallWork is the flop count below which Gemm and MulPacked run on
