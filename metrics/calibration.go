@@ -87,6 +87,7 @@ const (
 	EqualMass
 )
 
+// String names the binning: "equal-width" or "equal-mass".
 func (b Binning) String() string {
 	switch b {
 	case EqualWidth:

@@ -15,10 +15,14 @@
 // # Speed and determinism
 //
 // The per-row work on logits (max, Σ exp(z − max), the rank of the label)
-// runs on the SIMD kernels of package softmax, in parallel over fixed row
-// blocks; per-row results are reduced in row order, so every number is the
-// same bits for any thread count. Accuracy and top-label calibration read
-// each logit from memory once.
+// runs on the vector kernels that package softmax uses (AVX2 on amd64, a
+// portable twin elsewhere and under the purego tag), plus an AVX2 count
+// of the entries above the label's logit, in parallel over fixed row
+// blocks; per-row results are reduced in row order, so every number is
+// the same bits for any thread count. Each logit is read from memory once:
+// accuracy@k runs close to memory bandwidth, and top-label calibration at
+// the speed of the exp-sum kernel. The Brier score costs a second exp-sum
+// over each (cached) row, entropy a scalar pass.
 //
 // # Errors
 //

@@ -81,8 +81,9 @@ func checkScores(fn, what string, s []float64) error {
 //
 // over all pairs, so tied scores count one half — the area under the ROC
 // curve drawn with its diagonal steps through tied groups. It is computed
-// exactly from integer counts (O((n⁺+n⁻) log(n⁺+n⁻))), with one rounding
-// at the final division. ±Inf scores are allowed, NaN is an error.
+// from integer counts after sorting (O((n⁺+n⁻) log(n⁺+n⁻))), exactly but
+// for the final division as long as n⁺·n⁻ < 2⁵¹. ±Inf scores are
+// allowed, NaN is an error.
 func AUROC(pos, neg []float64) (float64, error) {
 	if err := checkScores("AUROC", "positive", pos); err != nil {
 		return 0, err

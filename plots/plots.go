@@ -115,6 +115,7 @@ type rects struct {
 
 type rect struct{ x0, x1, y0, y1 float64 }
 
+// Plot draws the rectangles, clipped to the data area.
 func (b *rects) Plot(c draw.Canvas, p *plot.Plot) {
 	tx, ty := p.Transforms(&c)
 	for _, r := range b.r {
@@ -145,6 +146,7 @@ func (b *rects) Thumbnail(c *draw.Canvas) {
 	}
 }
 
+// DataRange returns the extent of the rectangles.
 func (b *rects) DataRange() (xmin, xmax, ymin, ymax float64) {
 	xmin, ymin = math.Inf(1), math.Inf(1)
 	xmax, ymax = math.Inf(-1), math.Inf(-1)
