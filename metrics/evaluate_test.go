@@ -458,3 +458,9 @@ func TestValidate(t *testing.T) {
 		t.Errorf("+Inf: %v", err)
 	}
 }
+
+// TestLargeOffsets: logits far from 0 lose nothing, as z − max is exact.
+func TestLargeOffsets(t *testing.T) {
+	x := []float32{1e4, 1e4 + 1, 1e4 - 0.5, -3e4, -3e4 + 2, -3e4 - 1}
+	checkReport(t, "offsets", x, 3, []int32{0, 2}, []int{1, 2}, 2e-6)
+}
