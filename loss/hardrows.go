@@ -234,3 +234,36 @@ func writeCEShape[E exact](k *kernels[E], g, z []E, m E, s float64, y int, st ta
 	k.expAffine(g, z, m, E(s), E(c/st.s), 0)
 	g[y] = E(-c * q)
 }
+
+// expTail replaces the scores v (held in e, float64, no NaN, a finite
+// maximum) by e_j = exp(v_j − m) and returns the maximum m and the
+// statistics S = Σ e_j, T = S − 1 summed without the first maximal entry
+// (to full relative precision).
+func expTail(e []float64) (m float64, st tailStats) {
+	m = math.Inf(-1)
+	arg := 0
+	for j, v := range e {
+		if v > m {
+			m, arg = v, j
+		}
+	}
+	var t float64
+	for j, v := range e {
+		e[j] = math.Exp(v - m)
+		if j != arg {
+			t += e[j]
+		}
+	}
+	return m, tailStats{s: 1 + t, t: t}
+}
+
+// targetTerms64 is targetTerms for float64 scores: vy the target's score,
+// m the maximum. It returns a = −log p_y and q = 1 − p_y.
+func targetTerms64(vy, m float64, st tailStats) (a, q float64) {
+	logS := math.Log1p(st.t)
+	if vy == m {
+		return logS, st.t / st.s
+	}
+	a = (m - vy) + logS
+	return a, -math.Expm1(-a)
+}
