@@ -1,0 +1,120 @@
+package vek
+
+// The two-pass softmax of catalog A14 (Dukhan and Ablavatski, "The
+// Two-Pass Softmax Algorithm", 2020): every exponential is carried as a
+// pair exp(x) = p·2ⁿ with n = round(x·log₂e) and p = exp(x − n·ln2) ∈
+// [√½, √2] from a degree-5 polynomial, so a sum of exponentials
+// accumulates as (M, E), Σ exp(x_i) = M·2ᴱ, without a max pass and
+// without overflow:
+//
+//	(M, E) ⊕ (p, n) = (M·2^(E−E') + p·2^(n−E'), E'),  E' = max(E, n).
+//
+// Pass 1 (ExtExpSum32) reads x once and returns (M, E); pass 2
+// (ExtExpScale32) writes c·p_i·2^(n_i−E), i.e. the softmax with c = 1/M.
+//
+// # Domain
+//
+// Inputs above TwoPassLimit (2²¹) or NaN are reported (ok = false) rather
+// than computed, and entries below −TwoPassLimit (−Inf masks among them)
+// count as 0; a row whose largest entry is below about −2.08·10⁶ (an
+// all-masked row among them) is reported too. The caller then takes the
+// max-shift path, which has the defined results for those rows.
+//
+// # Accuracy
+//
+// p is the polynomial of the paper (XNNPACK's p5 coefficients) evaluated
+// with FMA after a Cody–Waite reduction: within 2 ulp of exp(t). The
+// assembly sums blocks of 64 elements per lane in float32 (terms scaled by
+// exact powers of two) and the blocks in float64, so M has relative error
+// ≤ 10·2⁻²⁴ + n·2⁻⁵³; a softmax value has relative error ≤ 16·2⁻²⁴
+// (≈ 1e-6) wherever it is at least 2⁻¹²⁶, and values below 2⁻¹²⁶ flush to
+// 0. The portable twin accumulates in float64 directly.
+
+// TwoPassLimit bounds |x| for the two-pass kernels: larger inputs are
+// reported, smaller ones (below −TwoPassLimit) count as −Inf.
+const TwoPassLimit = 1 << 21
+
+// twoPassMinE is the smallest exponent E that pass 1 accepts: rows whose
+// maximum lies below about −2.08·10⁶ are reported, so that the entries
+// clamped at −TwoPassLimit (exponent −3025551) are certain to scale to 0.
+const twoPassMinE = -3.0e6
+
+// The p5 polynomial of the paper: exp(t) ≈ c0 + t(c1 + t(c2 + t(c3 + t(c4 + t·c5))))
+// on [−ln2/2, ln2/2], and the Cody–Waite split of ln 2.
+const (
+	tpC1    = 0x1.FFFFF6p-1
+	tpC2    = 0x1.FFFDC6p-2
+	tpC3    = 0x1.555A80p-3
+	tpC4    = 0x1.573A1Ap-5
+	tpC5    = 0x1.0F9F9Cp-7
+	tpLn2Hi = 0x1.62E43p-1
+	tpLn2Lo = -0x1.05C61p-29
+	tpLog2e = 0x1.715476p+0 // log₂e rounded to float32
+)
+
+// ExtExpSum32 returns (M, E) with Σ_i exp(x_i) = M·2ᴱ (E an integer), read
+// in one pass, and ok = false when the row is outside the kernel's domain
+// (a NaN, an entry above TwoPassLimit, or no entry above about −2.08·10⁶;
+// see the package's two-pass notes). An empty x gives ok = false.
+func ExtExpSum32(x []float32) (m, e float64, ok bool) {
+	if len(x) == 0 {
+		return 0, 0, false
+	}
+	var bad bool
+	if hasAVX2 {
+		var lm [8]float64
+		var le [8]float32
+		bad = extExpSum32AVX2(x, &lm, &le)
+		m, e = mergeLanes(&lm, &le)
+	} else {
+		m, e, bad = extExpSum32Go(x)
+	}
+	return m, e, !bad && m > 0 && e >= twoPassMinE
+}
+
+// ExtExpScale32 sets dst_i = c·p_i·2^(n_i − e) for exp(x_i) = p_i·2^(n_i),
+// i.e. c·exp(x_i)/2ᵉ, flushing results whose power of two is below 2⁻¹²⁶
+// to 0 (entries below −TwoPassLimit give 0). With (M, E) from ExtExpSum32
+// and c = 1/M it writes the softmax of x. Preconditions: the row was
+// accepted by ExtExpSum32 and e is its E. dst may be x; len(dst) ≥ len(x).
+func ExtExpScale32(dst, x []float32, e, c float32) {
+	dst = dst[:len(x)]
+	if hasAVX2 {
+		extExpScale32AVX2(dst, x, e, c)
+		return
+	}
+	extExpScale32Go(dst, x, e, c)
+}
+
+// ExtExpSum64 is ExtExpSum32 for float64 (portable Go, float64 throughout:
+// p = exp(t) from math.Exp on the reduced argument). Its domain bound is
+// also TwoPassLimit.
+func ExtExpSum64(x []float64) (m, e float64, ok bool) {
+	if len(x) == 0 {
+		return 0, 0, false
+	}
+	m, e, bad := extExpSum64Go(x)
+	return m, e, !bad && m > 0 && e >= twoPassMinE
+}
+
+// ExtExpScale64 is ExtExpScale32 for float64 (results below 2⁻¹⁰²² flush
+// to 0).
+func ExtExpScale64(dst, x []float64, e, c float64) {
+	extExpScale64Go(dst[:len(x)], x, e, c)
+}
+
+// mergeLanes combines the eight per-lane (M, E) states of the assembly in
+// lane order.
+func mergeLanes(lm *[8]float64, le *[8]float32) (float64, float64) {
+	e := float64(le[0])
+	for _, v := range le[1:] {
+		e = max(e, float64(v))
+	}
+	var m float64
+	for i, v := range lm {
+		if v != 0 {
+			m += ldexp(v, float64(le[i])-e)
+		}
+	}
+	return m, e
+}

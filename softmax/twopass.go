@@ -1,0 +1,106 @@
+package softmax
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/xentlab/xent/internal/vek"
+)
+
+// TwoPassSoftmax writes the row-wise softmax of x into dst, as Softmax
+// does, with the two-pass algorithm of catalog A14 (Dukhan and Ablavatski,
+// "The Two-Pass Softmax Algorithm", 2020): every exponential is carried as
+// a (mantissa, exponent) pair exp(x) = p·2ⁿ, so pass 1 sums the row as
+// (M, E) without first finding its maximum, and pass 2 writes
+// p_i·2^(n_i−E)/M. The input is read twice instead of three times
+// (max, sum, write); for float32 on amd64 both passes run in AVX2+FMA
+// assembly.
+//
+// Results and special rows are those of Softmax: a row the kernel cannot
+// take (NaN, an entry above 2²¹ in magnitude on the positive side, no
+// entry above about −2.08·10⁶, in particular all-masked rows) and every
+// row when a Temperature other than 1 is given run the max-shift path of
+// Softmax. −Inf entries are masks (0). Accuracy: every probability
+// p ≥ 2⁻¹²⁶ has relative error ≤ 16·2⁻²⁴ ≈ 1e-6 (float32; smaller ones
+// flush to 0) or 1e-13 (float64, portable Go). Rows are the unit of
+// parallel work (a long row is not split across threads); results do not
+// depend on the thread count. The backward pass is SoftmaxBackward.
+func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
+	rows, err := checkRowwise("TwoPassSoftmax", dst, x, cols)
+	if err != nil {
+		return err
+	}
+	c, err := configure(opts)
+	if err != nil {
+		return err
+	}
+	if c.temperature != 1 {
+		return Softmax(dst, x, cols, opts...)
+	}
+	if isF32[T]() {
+		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
+		forRows(rows, cols, c.threads, func(r int) {
+			row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+			m, e, ok := vek.ExtExpSum32(row)
+			if !ok {
+				run(k32, opSoftmax, out, row, cols, 1, 1)
+				return
+			}
+			vek.ExtExpScale32(out, row, float32(e), float32(1/m))
+		})
+		return nil
+	}
+	d, xx := asExact[T, float64](dst), asExact[T, float64](x)
+	forRows(rows, cols, c.threads, func(r int) {
+		row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+		m, e, ok := vek.ExtExpSum64(row)
+		if !ok {
+			run(k64, opSoftmax, out, row, cols, 1, 1)
+			return
+		}
+		vek.ExtExpScale64(out, row, e, 1/m)
+	})
+	return nil
+}
+
+// TwoPassLogSumExp writes log Σ_j exp(x_ij) for every row of x into dst
+// (one value per row), as LogSumExp does, from pass 1 of the two-pass
+// algorithm alone: LSE = log M + E·ln 2, one read of the row. Special rows
+// and the Temperature option fall back as in TwoPassSoftmax. Accuracy:
+// absolute error ≤ 12·2⁻²⁴ + 2⁻⁵³·|LSE| (float32 input) or 1e-13·max(1,
+// |LSE|) (float64).
+func TwoPassLogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
+	const name = "TwoPassLogSumExp"
+	if cols <= 0 {
+		return fmt.Errorf("softmax.%s: cols = %d, want ≥ 1: %w", name, cols, ErrShape)
+	}
+	if len(x)%cols != 0 {
+		return fmt.Errorf("softmax.%s: len(x) = %d is not a multiple of cols = %d: %w", name, len(x), cols, ErrShape)
+	}
+	rows := len(x) / cols
+	if len(dst) != rows {
+		return fmt.Errorf("softmax.%s: len(dst) = %d, want %d (one per row): %w", name, len(dst), rows, ErrShape)
+	}
+	c, err := configure(opts)
+	if err != nil {
+		return err
+	}
+	if c.temperature != 1 {
+		return LogSumExp(dst, x, cols, opts...)
+	}
+	forRows(rows, cols, c.threads, func(r int) {
+		var m, e float64
+		var ok bool
+		if isF32[T]() {
+			m, e, ok = vek.ExtExpSum32(asExact[T, float32](x[r*cols : (r+1)*cols]))
+		} else {
+			m, e, ok = vek.ExtExpSum64(asExact[T, float64](x[r*cols : (r+1)*cols]))
+		}
+		if !ok {
+			_ = LogSumExp(dst[r:r+1], x[r*cols:(r+1)*cols], cols, Threads(1))
+			return
+		}
+		dst[r] = T(math.Log(m) + e*math.Ln2)
+	})
+	return nil
+}
