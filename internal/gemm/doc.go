@@ -20,11 +20,11 @@
 // a 6×16 tile of C held in twelve 8-wide registers (broadcast one A value,
 // two B loads, two FMAs per row and k step). A 16×256 B panel (16 KiB)
 // stays in L1 while it meets the A panels of a 144-row block (144 KiB, in
-// L2); Gemm packs up to 1024 columns of B (1 MiB per k block) at a time,
-// so that the C rows a task updates are still warm at the next k block. Edge
-// tiles are computed whole into a local buffer (the packing pads with
-// zeros) and only C's logical elements are updated, so no function reads
-// or writes outside the slices it is given.
+// L2). Work is cut into blocks of at most 1024 columns (1 MiB of packed B
+// per k block), so that the C rows a block updates are still warm at its
+// next k block. Edge tiles are computed whole into a local buffer (the
+// packing pads with zeros) and only C's logical elements are updated, so
+// no function reads or writes outside the slices it is given.
 //
 // # Determinism and threads
 //

@@ -434,3 +434,78 @@ func TestGrid(t *testing.T) {
 		}
 	}
 }
+
+// TestPack checks every tier's packing against the layout's definition,
+// element by element (zero padding included), for all tail lengths.
+func TestPack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	nan := float32(math.NaN())
+	for _, tr := range tiers() {
+		for _, trans := range []bool{false, true} {
+			for _, rows := range []int{1, 5, 6, 7, 16, 17, 31, 50, 97} {
+				for _, k := range []int{1, 2, 3, 4, 5, 8, 9, 255, 257} {
+					// A: rows×k (stored k×rows when trans), B: k×rows (stored rows×k when trans).
+					sr, sc := rows, k
+					if trans {
+						sr, sc = k, rows
+					}
+					ld := sc + rng.IntN(3)
+					src := make([]float32, (sr-1)*ld+sc)
+					for i := range src {
+						src[i] = randVal(rng)
+					}
+					at := func(i, p int) float32 { // op(A)(i, p) = op(B)(p, i) for the transposed flag
+						if trans {
+							return src[p*ld+i]
+						}
+						return src[i*ld+p]
+					}
+					pa := make([]float32, PackASize(rows, k)+5)
+					for i := range pa {
+						pa[i] = nan
+					}
+					tr.packA(pa, mr*k, trans, src, ld, 0, rows, 0, k)
+					for i := range roundUp(rows, mr) {
+						for p := range k {
+							want := float32(0)
+							if i < rows {
+								want = at(i, p)
+							}
+							if got := pa[(i/mr)*mr*k+p*mr+i%mr]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s packA trans=%v %dx%d: (%d, %d) = %v, want %v", tr.name, trans, rows, k, i, p, got, want)
+							}
+						}
+					}
+					for i := PackASize(rows, k); i < len(pa); i++ {
+						if !math.IsNaN(float64(pa[i])) {
+							t.Fatalf("%s packA trans=%v %dx%d: wrote past the end", tr.name, trans, rows, k)
+						}
+					}
+					// The same source read as B: op(B)(p, j) with j < rows is
+					// src[j·ld+p] when !trans (transB layout) and src[p·ld+j] when trans.
+					pb := make([]float32, PackBSize(k, rows)+5)
+					for i := range pb {
+						pb[i] = nan
+					}
+					tr.packB(pb, nr*k, !trans, src, ld, 0, k, 0, rows)
+					for j := range roundUp(rows, nr) {
+						for p := range k {
+							want := float32(0)
+							if j < rows {
+								want = at(j, p)
+							}
+							if got := pb[(j/nr)*nr*k+p*nr+j%nr]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s packB transB=%v %dx%d: (%d, %d) = %v, want %v", tr.name, !trans, k, rows, p, j, got, want)
+							}
+						}
+					}
+					for i := PackBSize(k, rows); i < len(pb); i++ {
+						if !math.IsNaN(float64(pb[i])) {
+							t.Fatalf("%s packB transB=%v %dx%d: wrote past the end", tr.name, !trans, k, rows)
+						}
+					}
+				}
+			}
+		}
+	}
+}
