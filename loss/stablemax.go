@@ -199,7 +199,6 @@ func softmaxCollapse[E exact](in Input[E], ignoreIndex int64) (CollapseStats, er
 	return st, nil
 }
 
-
 func init() {
 	Register(Spec{
 		Name:    "stablemax-ce",
