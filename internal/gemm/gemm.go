@@ -22,6 +22,10 @@ const (
 	smallWork = 1 << 22
 )
 
+// packBudget bounds the float32 values Gemm packs at once (8 MiB). A
+// variable only so that tests can make it small.
+var packBudget = 1 << 21
+
 // A tier is one implementation of the kernels.
 type tier struct {
 	name string
@@ -230,12 +234,13 @@ func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, ac
 func (t *tier) packA(dst []float32, stride int, trans bool, a []float32, lda, i0, m, p0, kc int) {
 	q0 := 0
 	if full := m / mr; t.avx2 && trans && full > 0 {
-		// Row by row of the stored A, across up to 8 full panels at once
-		// (more would make the stores conflict in L1).
+		// Row by row of the stored A, across up to 4 full panels at once
+		// (more would make the stores conflict in L1 when the panel
+		// stride is a multiple of 4 KiB).
 		_ = a[(p0+kc-1)*lda+i0+full*mr-1]
 		_ = dst[(full-1)*stride+mr*kc-1]
-		for q := 0; q < full; q += 8 {
-			packA6T(&dst[q*stride], &a[p0*lda+i0+q*mr], lda, kc, min(8, full-q), stride)
+		for q := 0; q < full; q += 4 {
+			packA6T(&dst[q*stride], &a[p0*lda+i0+q*mr], lda, kc, min(4, full-q), stride)
 		}
 		q0 = full
 	}
@@ -393,17 +398,22 @@ func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	kcMax, ncMax, mcMax := min(k, kcBlock), min(n, ncBlock), min(m, mChunk)
-	pbBuf := getBuf(roundUp(ncMax, nr) * kcMax)
-	paBuf := getBuf(roundUp(mcMax, mr) * kcMax)
+	// k is packed in super-blocks of ks (a multiple of kcBlock, as large as
+	// packBudget allows), so that threads meet at a barrier once per super-
+	// block rather than once per k block; results do not depend on ks.
+	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
+	ks := min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
+	ksMax := min(k, ks)
+	pbBuf := getBuf(ncMax * ksMax)
+	paBuf := getBuf(mcMax * ksMax)
 	defer bufPool.Put(pbBuf)
 	defer bufPool.Put(paBuf)
 	pa, pb := *paBuf, *pbBuf
 
 	for jc := 0; jc < n; jc += ncBlock {
 		nc := min(ncBlock, n-jc)
-		for pc := 0; pc < k; pc += kcBlock {
-			kc := min(kcBlock, k-pc)
+		for pc := 0; pc < k; pc += ks {
+			kc := min(ks, k-pc)
 			bb := beta
 			if pc > 0 {
 				bb = 1

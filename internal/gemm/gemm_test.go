@@ -271,6 +271,8 @@ func TestGemmSpecial(t *testing.T) {
 // thread count, and that MulPacked on packed operands gives the same bits
 // as Gemm.
 func TestDeterminism(t *testing.T) {
+	defaultBudget := packBudget
+	defer func() { packBudget = defaultBudget }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tr := range tiers() {
 		for _, tc := range transCombos {
@@ -280,16 +282,20 @@ func TestDeterminism(t *testing.T) {
 			}
 			p := newProblem(rng, tc[0], tc[1], m, n, k, 1, 1.5, 0.5)
 			var want []float32
-			for _, threads := range []int{1, 2, 3, 4, 8} {
-				copy(p.c, p.c0)
-				p.run(tr, threads)
-				if want == nil {
-					want = append([]float32(nil), p.c...)
-					continue
-				}
-				for i := range want {
-					if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
-						t.Fatalf("%s %v threads=%d: element %d = %v, threads=1 gave %v", tr.name, tc, threads, i, p.c[i], want[i])
+			for _, budget := range []int{defaultBudget, 1 << 12} {
+				// The small budget packs k in several super-blocks.
+				packBudget = budget
+				for _, threads := range []int{1, 2, 3, 4, 8} {
+					copy(p.c, p.c0)
+					p.run(tr, threads)
+					if want == nil {
+						want = append([]float32(nil), p.c...)
+						continue
+					}
+					for i := range want {
+						if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
+							t.Fatalf("%s %v budget=%d threads=%d: element %d = %v, threads=1 gave %v", tr.name, tc, budget, threads, i, p.c[i], want[i])
+						}
 					}
 				}
 			}
