@@ -57,9 +57,6 @@ func TestMNIST(t *testing.T) {
 			}
 		}
 	}
-	if elapsed > 2*time.Second && !raceEnabled {
-		t.Errorf("MNIST took %v, want well under a second", elapsed)
-	}
 }
 
 func BenchmarkMNIST(b *testing.B) {
