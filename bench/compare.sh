@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of xent with PyTorch and oneDNN on the softmax
+# family, cross-entropy and the fused head, at each baseline's best
+# settings. Prints one JSON object per measurement.
+#
+# Needs Debian's python3-torch and libdnnl-dev (apt-get install -y
+# python3-torch libdnnl-dev). Usage:
+#   bench/compare.sh [softmax|ce|head|all] [THREADS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+shift || true
+threads=("$@")
+[ ${#threads[@]} -gt 0 ] || threads=(1 2)
+
+go build -o /tmp/xent-bench ./cmd/xent
+gcc -O2 -o /tmp/onednn-softmax bench/onednn/softmax.c -ldnnl
+py=/usr/bin/python3
+# OpenBLAS (used by PyTorch's GEMMs) at its best: let it pick its kernels.
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+
+run_threads() { # T command...
+	local t=$1
+	shift
+	OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t "$@"
+}
+
+if [ "$what" = softmax ] || [ "$what" = all ]; then
+	for shape in "4096 32768" "32768 1024" "16 262144" "256 1024"; do
+		set -- $shape
+		for t in "${threads[@]}"; do
+			for op in softmax logsoftmax lse; do
+				run_threads "$t" /tmp/xent-bench bench "$op" --rows "$1" --cols "$2" --threads "$t" --reps 7 --json
+				run_threads "$t" $py bench/pytorch/bench.py "$op" --rows "$1" --cols "$2" --threads "$t" --reps 7
+			done
+			run_threads "$t" /tmp/onednn-softmax softmax "$1" "$2" 7
+			run_threads "$t" /tmp/onednn-softmax logsoftmax "$1" "$2" 7
+		done
+	done
+fi
+if [ "$what" = ce ] || [ "$what" = all ]; then
+	for t in "${threads[@]}"; do
+		run_threads "$t" /tmp/xent-bench bench ce --rows 4096 --cols 32768 --threads "$t" --reps 5 --json
+		run_threads "$t" $py bench/pytorch/bench.py ce --rows 4096 --cols 32768 --threads "$t" --reps 5
+	done
+fi
+if [ "$what" = head ] || [ "$what" = all ]; then
+	for t in "${threads[@]}"; do
+		run_threads "$t" /tmp/xent-bench bench linear-ce --tokens 4096 --dim 1024 --vocab 32768 --threads "$t" --reps 2 --baseline none --json
+		run_threads "$t" $py bench/pytorch/bench.py head --tokens 4096 --dim 1024 --vocab 32768 --threads "$t" --reps 2
+	done
+fi
