@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/xentlab/xent/data"
+	"github.com/xentlab/xent/lab"
+)
+
+func init() {
+	register(&command{
+		name:    "lab",
+		summary: "train several losses side by side on MNIST under label noise; tables and a report with plots",
+		run:     runLab,
+	})
+}
+
+// labWorkloads holds the lab's other workloads, run as "xent lab NAME
+// [flags]"; each registers itself from its own file. The default
+// workload (no name) is the noisy-label comparison on MNIST.
+var labWorkloads = map[string]*command{}
+
+const labUsage = `[flags]
+
+Trains every loss of --losses at every rate of --noise on MNIST (60 000
+training images, 10 000 test images, embedded in xent), all from the same
+initial weights and batches, and evaluates on the clean test set: accuracy,
+NLL, ECE (15 equal-width bins) and ECE after temperature scaling fitted on a
+held-out slice of the noisy training set, and the wall time of an epoch.
+Prints a table per noise rate and writes a report (report.md with PNG plots,
+the JSON of every plot, results.json) to --out.
+
+Symmetric noise changes exactly rate·n labels, chosen at random, to another
+class chosen uniformly. Asymmetric noise flips rate·n_c labels of each of the
+digits 2→7, 3→8, 5→6, 6→5, 7→1 (after Patrini et al. 2017).
+
+A loss of --losses that is not registered yet is skipped with a warning. The
+same --seed gives the same numbers for any --threads.
+
+Other workloads will run as "xent lab NAME [flags]".`
+
+type labFlags struct {
+	seed                    uint64
+	threads, epochs         int
+	noise, noiseType        string
+	losses, model, opt, out string
+	hidden, batch           int
+	lr, momentum, wd        float64
+	holdout, trainN, testN  int
+	quick, quiet, force     bool
+}
+
+func runLab(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if w, ok := labWorkloads[args[0]]; ok {
+			return w.run(args[1:], stdout, stderr)
+		}
+		var names []string
+		for n := range labWorkloads {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		avail := "none yet besides the default"
+		if len(names) > 0 {
+			avail = strings.Join(names, ", ")
+		}
+		return usagef("unknown lab workload %q (workloads: %s)", args[0], avail)
+	}
+	def := lab.DefaultConfig()
+	fs := newFlags("lab", labUsage, stderr)
+	var f labFlags
+	fs.Uint64Var(&f.seed, "seed", def.Train.Seed, "random seed: initial weights, batch order, hold-out split and label noise")
+	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores); results do not depend on it")
+	fs.IntVar(&f.epochs, "epochs", def.Train.Epochs, "passes over the training set (--quick: 4)")
+	fs.StringVar(&f.noise, "noise", "0,0.2,0.4", "comma-separated label-noise rates in [0, 1]")
+	fs.StringVar(&f.noiseType, "noise-type", "symmetric", "symmetric or asymmetric")
+	fs.StringVar(&f.losses, "losses", strings.Join(lab.DefaultLosses, ","), "comma-separated registered losses, each NAME or NAME:key=value,... (see xent losses)")
+	fs.StringVar(&f.model, "model", def.Train.Model, "mlp (one ReLU hidden layer) or linear (softmax regression)")
+	fs.IntVar(&f.hidden, "hidden", def.Train.Hidden, "hidden units of the mlp")
+	fs.StringVar(&f.opt, "optimizer", def.Train.Optimizer.Name, "adam or sgd (with momentum)")
+	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: 0.001 for adam, 0.05 for sgd)")
+	fs.Float64Var(&f.momentum, "momentum", def.Train.Optimizer.Momentum, "sgd momentum in [0, 1)")
+	fs.IntVar(&f.batch, "batch", def.Train.Batch, "mini-batch size")
+	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay of the weight matrices (adam: decoupled, AdamW; sgd: L2)")
+	fs.IntVar(&f.holdout, "holdout", def.Holdout, "noisy training images held out to fit temperature scaling (--quick: 2000)")
+	fs.IntVar(&f.trainN, "train-size", 0, "use at most this many training images besides the hold-out (0: all; --quick: 10000)")
+	fs.IntVar(&f.testN, "test-size", 0, "use the first this many test images (0: all 10 000)")
+	fs.BoolVar(&f.quick, "quick", false, "a short run (under a minute): 10 000 training images, 4 epochs")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or per-epoch lines: one line per run")
+	fs.StringVar(&f.out, "out", "lab-report", "report directory (written atomically)")
+	fs.BoolVar(&f.force, "force", false, "replace an existing report in --out")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	c, err := labConfig(f, set)
+	if err != nil {
+		return err
+	}
+	if f.out == "" {
+		return usagef("--out is empty")
+	}
+	// Fail now, not after minutes of training.
+	if err := lab.CheckOutput(f.out, f.force); err != nil {
+		return err
+	}
+	train, test, err := data.MNIST()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	p := newLabProgress(stderr, f.quiet)
+	res, err := lab.Run(ctx, c, train, test, p.events())
+	p.close()
+	if err != nil {
+		return err
+	}
+	for _, r := range c.Noise {
+		fmt.Fprintf(stdout, "\n%s%% %s noise (%s, %d epochs):\n\n", strconv.FormatFloat(100*r, 'f', -1, 64), res.Noise, c.Train.Model, c.Train.Epochs)
+		if err := lab.WriteTable(stdout, res, r); err != nil {
+			return err
+		}
+		if name, acc, gain, ok := lab.Best(res, r); ok {
+			fmt.Fprintf(stdout, "best other than cross-entropy: %s %.2f%% (%+.2f points)\n", name, 100*acc, gain)
+		}
+	}
+	cmd := "xent lab"
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)
+	return nil
+}
+
+// labConfig turns the flags into an experiment; set holds the flags given
+// on the command line (they override --quick).
+func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
+	c := lab.DefaultConfig()
+	if f.quick {
+		c.Quick()
+	}
+	var err error
+	if c.Noise, err = parseRates(f.noise); err != nil {
+		return c, err
+	}
+	if c.NoiseType, err = lab.ParseNoiseType(f.noiseType); err != nil {
+		return c, usagef("--noise-type: %v", err)
+	}
+	c.Losses = lab.ParseLosses(f.losses)
+	if len(c.Losses) == 0 {
+		return c, usagef("--losses is empty")
+	}
+	if _, _, err := lab.CheckLosses(c.Losses); err != nil {
+		return c, usagef("--losses: %v", err)
+	}
+	t := &c.Train
+	t.Seed, t.Threads = f.seed, f.threads
+	if f.threads < 0 {
+		return c, usagef("--threads %d, want ≥ 0", f.threads)
+	}
+	if set["epochs"] || !f.quick {
+		t.Epochs = f.epochs
+	}
+	switch f.model {
+	case "mlp", "linear":
+		t.Model = f.model
+	default:
+		return c, usagef("--model %q: want mlp or linear", f.model)
+	}
+	t.Hidden, t.Batch = f.hidden, f.batch
+	switch strings.ToLower(f.opt) {
+	case "adam", "sgd":
+		t.Optimizer.Name = strings.ToLower(f.opt)
+	default:
+		return c, usagef("--optimizer %q: want adam or sgd", f.opt)
+	}
+	t.Optimizer.LR = f.lr
+	if !set["lr"] {
+		t.Optimizer.LR = lab.DefaultLR(t.Optimizer.Name)
+	}
+	t.Optimizer.Momentum, t.Optimizer.WeightDecay = f.momentum, f.wd
+	if set["holdout"] || !f.quick {
+		c.Holdout = f.holdout
+	}
+	if set["train-size"] || !f.quick {
+		c.TrainSize = f.trainN
+	}
+	c.TestSize = f.testN
+	if err := c.Validate(); err != nil {
+		return c, usagef("%v", flagWords(err))
+	}
+	return c, nil
+}
+
+// flagWords turns a configuration error into the flag's words where the
+// message names a setting.
+func flagWords(err error) string {
+	s := err.Error()
+	for _, r := range [][2]string{
+		{"epochs ", "--epochs "}, {"batch size ", "--batch "}, {"hidden units ", "--hidden "},
+		{"learning rate ", "--lr "}, {"weight decay ", "--weight-decay "}, {"momentum ", "--momentum "},
+	} {
+		if strings.Contains(s, r[0]) {
+			return strings.Replace(strings.TrimPrefix(s, "lab: "), r[0], r[1], 1)
+		}
+	}
+	return strings.TrimPrefix(s, "lab: ")
+}
+
+// parseRates reads a comma-separated list of noise rates in [0, 1].
+func parseRates(s string) ([]float64, error) {
+	var out []float64
+	seen := map[float64]bool{}
+	for _, f := range lab.ParseList(s) {
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(r >= 0 && r <= 1) {
+			return nil, usagef("--noise: %q is not a rate in [0, 1]", f)
+		}
+		if seen[r] {
+			return nil, usagef("--noise: rate %g listed twice", r)
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--noise is empty")
+	}
+	return out, nil
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+var isTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// labProgress shows the lab's progress on stderr: a progress bar per run
+// on a terminal; otherwise (and with --quiet) plain log lines.
+type labProgress struct {
+	w      io.Writer
+	quiet  bool
+	bar    *progressbar.ProgressBar
+	useBar bool
+}
+
+func newLabProgress(w io.Writer, quiet bool) *labProgress {
+	return &labProgress{w: w, quiet: quiet, useBar: !quiet && isTerminal(w)}
+}
+
+func runTag(r lab.RunInfo) string {
+	width := len(strconv.Itoa(r.Total))
+	return fmt.Sprintf("[%*d/%d] %s, %s%% noise", width, r.Index, r.Total, r.Loss, strconv.FormatFloat(100*r.Noise, 'f', -1, 64))
+}
+
+func (p *labProgress) events() lab.Events {
+	ev := lab.Events{
+		Warn: func(msg string) {
+			p.clearBar()
+			fmt.Fprintln(p.w, "xent lab: "+msg)
+		},
+		Done: func(r lab.RunInfo, res lab.RunResult) {
+			p.clearBar()
+			ts := ""
+			if res.Scaled != nil {
+				ts = fmt.Sprintf(" → %.2f%% after TS (T %.3f)", 100*res.Scaled.ECE, res.Temperature)
+			}
+			fmt.Fprintf(p.w, "%s: test acc %.2f%%, NLL %.4f, ECE %.2f%%%s, %.2f s/epoch\n",
+				runTag(r), 100*res.Test.Accuracy, res.Test.NLL, 100*res.Test.ECE, ts, res.EpochSeconds)
+		},
+	}
+	switch {
+	case p.useBar:
+		ev.Start = func(r lab.RunInfo) {
+			p.clearBar()
+			p.bar = progressbar.NewOptions(r.Epochs,
+				progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription(runTag(r)),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("epochs"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		ev.Batch = func(r lab.RunInfo, epoch, batch, batches int) {
+			if p.bar == nil {
+				return
+			}
+			if epoch == 1 && batch == 1 {
+				p.bar.ChangeMax(r.Epochs * batches)
+				p.bar.Describe(runTag(r))
+			}
+			p.bar.Add(1)
+		}
+		ev.Epoch = func(r lab.RunInfo, s lab.EpochStats) {
+			if p.bar != nil {
+				p.bar.Describe(fmt.Sprintf("%s, epoch %d: %.2f%%", runTag(r), s.Epoch, 100*s.TestAccuracy))
+			}
+		}
+	case !p.quiet:
+		ev.Epoch = func(r lab.RunInfo, s lab.EpochStats) {
+			fmt.Fprintf(p.w, "%s: epoch %*d/%d, train loss %.4f, test acc %.2f%%, %.2f s\n",
+				runTag(r), len(strconv.Itoa(r.Epochs)), s.Epoch, r.Epochs, s.TrainLoss, 100*s.TestAccuracy, s.Seconds)
+		}
+	}
+	return ev
+}
+
+func (p *labProgress) clearBar() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar.Clear()
+		p.bar = nil
+	}
+}
+
+func (p *labProgress) close() { p.clearBar() }

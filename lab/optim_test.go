@@ -1,0 +1,114 @@
+package lab
+
+import (
+	"math"
+	"testing"
+)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
+
+func TestSGD(t *testing.T) {
+	o, err := NewOptimizer(OptimizerConfig{Name: "sgd", LR: 0.1, Momentum: 0.5, WeightDecay: 0.01}, 2, []Span{{0, 1}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := []float32{1, 1}
+	g := []float32{0.5, 0.5}
+	// Step 1: v = g + wd·p (weights only); p −= lr·v.
+	o.Step(p, g)
+	v0, v1 := 0.5+0.01*1.0, 0.5
+	p0, p1 := 1-0.1*v0, 1-0.1*v1
+	if !near(float64(p[0]), p0, 1e-6) || !near(float64(p[1]), p1, 1e-6) {
+		t.Fatalf("after step 1: %v, want [%v %v]", p, p0, p1)
+	}
+	// Step 2: v = μ·v + g + wd·p.
+	o.Step(p, g)
+	v0 = 0.5*v0 + 0.5 + 0.01*p0
+	v1 = 0.5*v1 + 0.5
+	p0, p1 = p0-0.1*v0, p1-0.1*v1
+	if !near(float64(p[0]), p0, 1e-6) || !near(float64(p[1]), p1, 1e-6) {
+		t.Fatalf("after step 2: %v, want [%v %v]", p, p0, p1)
+	}
+}
+
+func TestAdam(t *testing.T) {
+	const lr, wd = 0.01, 0.1
+	o, err := NewOptimizer(OptimizerConfig{Name: "adam", LR: lr, WeightDecay: wd}, 3, []Span{{1, 3}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := []float32{1, -2, 3}
+	ref := []float64{1, -2, 3}
+	m, v := make([]float64, 3), make([]float64, 3)
+	grads := [][]float32{{0.1, -0.2, 0.3}, {1, 0, -1}, {-0.5, 0.25, 2}}
+	for step, g := range grads {
+		o.Step(p, g)
+		tt := float64(step + 1)
+		for i := range ref {
+			gi := float64(g[i])
+			m[i] = 0.9*m[i] + 0.1*gi
+			v[i] = 0.999*v[i] + 0.001*gi*gi
+			mh := m[i] / (1 - math.Pow(0.9, tt))
+			vh := v[i] / (1 - math.Pow(0.999, tt))
+			if i >= 1 {
+				ref[i] -= lr * wd * ref[i] // decoupled, weights only
+			}
+			ref[i] -= lr * mh / (math.Sqrt(vh) + 1e-8)
+		}
+		for i := range ref {
+			if !near(float64(p[i]), ref[i], 1e-5) {
+				t.Fatalf("step %d: %v, want %v", step+1, p, ref)
+			}
+		}
+	}
+}
+
+// TestOptimizerThreads checks that the update does not depend on the
+// number of goroutines.
+func TestOptimizerThreads(t *testing.T) {
+	const n = 3*stepGrain + 17
+	run := func(name string, threads int) []float32 {
+		o, err := NewOptimizer(OptimizerConfig{Name: name, LR: 0.01, Momentum: 0.9, WeightDecay: 0.01}, n, []Span{{5, n - 9}}, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newRNG(1)
+		p, g := make([]float32, n), make([]float32, n)
+		for i := range p {
+			p[i] = float32(r.float64())
+		}
+		for k := 0; k < 3; k++ {
+			for i := range g {
+				g[i] = float32(r.float64() - 0.5)
+			}
+			o.Step(p, g)
+		}
+		return p
+	}
+	for _, name := range []string{"adam", "sgd"} {
+		a, b := run(name, 1), run(name, 4)
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s: parameter %d differs between 1 and 4 threads: %v, %v", name, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+func TestOptimizerErrors(t *testing.T) {
+	for _, c := range []OptimizerConfig{
+		{Name: "adam", LR: 0},
+		{Name: "adam", LR: math.Inf(1)},
+		{Name: "sgd", LR: 0.1, Momentum: 1},
+		{Name: "adam", LR: 0.1, WeightDecay: -1},
+		{Name: "adam", LR: 0.1, Beta1: 1.5},
+		{Name: "rmsprop", LR: 0.1},
+	} {
+		if _, err := NewOptimizer(c, 4, nil, 1); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	if _, err := NewOptimizer(OptimizerConfig{Name: "sgd", LR: 0.1}, 4, []Span{{2, 6}}, 1); err == nil {
+		t.Error("decay span past the end: no error")
+	}
+}

@@ -1,0 +1,399 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrExists is wrapped by the error for an output directory that exists
+// and may not be replaced.
+var ErrExists = errors.New("output exists")
+
+// ReportFile is the name of the report's Markdown file, the mark by
+// which a directory is recognised as a report that --force may replace.
+const ReportFile = "report.md"
+
+// ReportOptions configures WriteReport.
+type ReportOptions struct {
+	// Force replaces an existing report (a directory holding report.md)
+	// or an empty directory. Any other existing path is never replaced.
+	Force bool
+	// Command is the command line that produced the results, quoted in
+	// the report.
+	Command string
+}
+
+// CheckOutput reports whether a report may be written to dir: dir must
+// not exist or, with force, be an earlier report or an empty directory.
+// Call it before a long run, so that it fails early; WriteReport checks
+// again.
+func CheckOutput(dir string, force bool) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		parent := filepath.Dir(dir)
+		if pst, err := os.Stat(parent); err != nil || !pst.IsDir() {
+			return fmt.Errorf("output %s: parent directory %s does not exist", dir, parent)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output %s: %w and is not a directory", dir, ErrExists)
+	}
+	if !force {
+		return fmt.Errorf("output %s: %w (use --force to replace it)", dir, ErrExists)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ReportFile)); err != nil {
+		return fmt.Errorf("output %s: %w and holds no %s: not replacing a directory that is not a lab report", dir, ErrExists, ReportFile)
+	}
+	return nil
+}
+
+// WriteReport writes the report of res into the directory dir: report.md
+// with the tables and the embedded figures, NAME.png and NAME.json for
+// every figure, and results.json with every number of the run. The files
+// are written into a temporary directory beside dir, which is renamed to
+// dir only when all of them are complete, so dir is never a half-written
+// report; an existing dir is replaced only as CheckOutput allows.
+func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
+	dir = filepath.Clean(dir)
+	if err := CheckOutput(dir, opt.Force); err != nil {
+		return err
+	}
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	figs := Figures(res)
+	for i := range figs {
+		f := &figs[i]
+		if err := writeFile(filepath.Join(tmp, f.Name+".png"), f.WritePNG); err != nil {
+			return fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+		if err := writeFile(filepath.Join(tmp, f.Name+".json"), jsonWriter(f)); err != nil {
+			return fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+	}
+	if err := writeFile(filepath.Join(tmp, "results.json"), jsonWriter(res)); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(tmp, ReportFile), func(w io.Writer) error {
+		return WriteMarkdown(w, res, figs, opt.Command)
+	}); err != nil {
+		return err
+	}
+	return replaceDir(tmp, dir)
+}
+
+// replaceDir renames the complete directory tmp to dir, moving an
+// existing dir aside first and removing it after.
+func replaceDir(tmp, dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(tmp, dir); err != nil {
+			return fmt.Errorf("output %s: %w", dir, err)
+		}
+		return nil
+	}
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	old, err := os.MkdirTemp(parent, "."+base+".old-*")
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if err := os.Remove(old); err != nil { // keep the unique name only
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if err := os.Rename(dir, old); err != nil {
+		return fmt.Errorf("output %s: moving the old report aside: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if rerr := os.Rename(old, dir); rerr != nil {
+			return fmt.Errorf("output %s: %w (and the old report could not be restored from %s: %v)", dir, err, old, rerr)
+		}
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("output %s: written, but the old report in %s could not be removed: %w", dir, old, err)
+	}
+	return nil
+}
+
+// writeFile creates path, fills it, and syncs it.
+func writeFile(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if err := fill(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func jsonWriter(v any) func(io.Writer) error {
+	return func(w io.Writer) error {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(v)
+	}
+}
+
+// rateTag formats a noise rate for file names: 0.2 → "20".
+func rateTag(r float64) string {
+	return strconv.FormatFloat(100*r, 'f', -1, 64)
+}
+
+// Figures returns the figures of a report on res: test accuracy and ECE
+// against the noise rate, and for every rate the learning curves (test
+// accuracy after each epoch) and the reliability diagrams of the losses.
+func Figures(res *Results) []Figure {
+	losses := res.Losses()
+	noiseName := res.Noise + " label noise rate (%)"
+	acc := Figure{Name: "accuracy-vs-noise", Title: "Test accuracy under " + res.Noise + " label noise",
+		XLabel: noiseName, YLabel: "clean test accuracy (%)"}
+	ece := Figure{Name: "ece-vs-noise", Title: "Calibration error under " + res.Noise + " label noise",
+		XLabel: noiseName, YLabel: fmt.Sprintf("ECE, %d bins (%%)", res.Config.Bins)}
+	for _, l := range losses {
+		var a, e Series
+		a.Name, e.Name = l, l
+		for _, r := range res.Config.Noise {
+			if run, ok := res.Find(l, r); ok {
+				a.X, a.Y = append(a.X, 100*r), append(a.Y, 100*run.Test.Accuracy)
+				e.X, e.Y = append(e.X, 100*r), append(e.Y, 100*run.Test.ECE)
+			}
+		}
+		acc.Series, ece.Series = append(acc.Series, a), append(ece.Series, e)
+	}
+	figs := []Figure{acc, ece}
+	unit := [2]float64{0, 1}
+	for _, r := range res.Config.Noise {
+		tag := rateTag(r)
+		curves := Figure{Name: "learning-curves-noise-" + tag,
+			Title:  fmt.Sprintf("Learning curves, %s%% %s noise", tag, res.Noise),
+			XLabel: "epoch", YLabel: "clean test accuracy (%)"}
+		rel := Figure{Name: "reliability-noise-" + tag,
+			Title:  fmt.Sprintf("Reliability diagram, %s%% %s noise", tag, res.Noise),
+			XLabel: "confidence (mean of bin)", YLabel: "accuracy of bin", Diagonal: true, XRange: &unit, YRange: &unit}
+		for _, l := range losses {
+			run, ok := res.Find(l, r)
+			if !ok {
+				continue
+			}
+			c := Series{Name: l}
+			for _, s := range run.Curve {
+				c.X, c.Y = append(c.X, float64(s.Epoch)), append(c.Y, 100*s.TestAccuracy)
+			}
+			curves.Series = append(curves.Series, c)
+			d := Series{Name: l}
+			for _, b := range run.Test.Reliability {
+				if b.Count > 0 {
+					d.X, d.Y, d.Counts = append(d.X, b.Conf), append(d.Y, b.Acc), append(d.Counts, b.Count)
+				}
+			}
+			rel.Series = append(rel.Series, d)
+		}
+		figs = append(figs, curves, rel)
+	}
+	return figs
+}
+
+// WriteTable writes the results at one noise rate as a Markdown table:
+// test accuracy, NLL, ECE, ECE after temperature scaling with T, and the
+// wall time of an epoch.
+func WriteTable(w io.Writer, res *Results, noise float64) error {
+	head := []string{"loss", "test acc", "NLL", "ECE", "ECE after TS", "T", "s/epoch"}
+	rows := [][]string{}
+	for _, l := range res.Losses() {
+		run, ok := res.Find(l, noise)
+		if !ok {
+			continue
+		}
+		ts, t := "–", "–"
+		if run.Scaled != nil {
+			ts, t = pct(run.Scaled.ECE), fmt.Sprintf("%.3f", run.Temperature)
+		}
+		rows = append(rows, []string{l, pct(run.Test.Accuracy), fmt.Sprintf("%.4f", run.Test.NLL), pct(run.Test.ECE),
+			ts, t, fmt.Sprintf("%.2f", run.EpochSeconds)})
+	}
+	width := make([]int, len(head))
+	for _, r := range append([][]string{head}, rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b bytes.Buffer
+	line := func(cells []string) {
+		b.WriteString("|")
+		for i, c := range cells {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(" " + c + pad + " |")
+			} else {
+				b.WriteString(" " + pad + c + " |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(head)
+	b.WriteString("|")
+	for i := range head {
+		if i == 0 {
+			b.WriteString(":" + strings.Repeat("-", width[i]+1) + "|")
+		} else {
+			b.WriteString(strings.Repeat("-", width[i]+1) + ":|")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		line(r)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
+
+// Best returns the loss with the highest test accuracy at a noise rate
+// and its margin in points over cross-entropy (ok is false when
+// cross-entropy or no other loss ran at that rate).
+func Best(res *Results, noise float64) (name string, acc, gain float64, ok bool) {
+	ce, haveCE := res.Find("cross-entropy", noise)
+	acc = -1
+	for _, l := range res.Losses() {
+		if l == "cross-entropy" {
+			continue
+		}
+		if run, found := res.Find(l, noise); found && run.Test.Accuracy > acc {
+			name, acc = l, run.Test.Accuracy
+		}
+	}
+	if !haveCE || name == "" {
+		return name, acc, 0, false
+	}
+	return name, acc, 100 * (acc - ce.Test.Accuracy), true
+}
+
+// WriteMarkdown writes report.md: the set-up, a table per noise rate,
+// and the figures (as PNG files of the same directory).
+func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) error {
+	var b bytes.Buffer
+	c := res.Config
+	fmt.Fprintf(&b, "# xent lab: losses under label noise on %s\n\n", c.Dataset)
+	if command != "" {
+		fmt.Fprintf(&b, "Produced by `%s` in %.0f s.\n\n", command, res.Seconds)
+	}
+	fmt.Fprintf(&b, "## Set-up\n\n")
+	t := c.Train
+	model := fmt.Sprintf("softmax regression (%d→%d)", res.Features, res.Classes)
+	if t.Model == "mlp" {
+		model = fmt.Sprintf("MLP %d→%d→%d with ReLU", res.Features, t.Hidden, res.Classes)
+	}
+	opt := t.Optimizer.Name
+	if opt == "sgd" {
+		opt = fmt.Sprintf("SGD with momentum %g", t.Optimizer.Momentum)
+	} else {
+		opt = "Adam"
+	}
+	fmt.Fprintf(&b, "- Model: %s, trained with %s (learning rate %g, weight decay %g) in batches of %d for %d epochs, seed %d, %d threads.\n",
+		model, opt, t.Optimizer.LR, t.Optimizer.WeightDecay, t.Batch, t.Epochs, t.Seed, res.Threads)
+	fmt.Fprintf(&b, "- Data: %d training images with noisy labels; %d more, with their noisy labels, held out to fit temperature scaling (TS); evaluation on %d clean test images.\n",
+		res.TrainRows, res.HoldoutRows, res.TestRows)
+	switch c.NoiseType {
+	case Symmetric:
+		fmt.Fprintf(&b, "- Noise: symmetric — at rate r, exactly r·n labels chosen at random are changed to one of the other classes, uniformly.\n")
+	case Asymmetric:
+		fmt.Fprintf(&b, "- Noise: asymmetric — at rate r, exactly r·n_c labels of each source class c are flipped to its pair (%s); other classes are clean.\n", pairsText(c.Pairs))
+	}
+	fmt.Fprintf(&b, "- Metrics: top-1 accuracy, mean negative log-likelihood (NLL), expected calibration error (ECE) with %d equal-width bins, before and after dividing the logits by the temperature T fitted on the held-out slice; s/epoch is the wall time of an epoch's training steps.\n", c.Bins)
+	fmt.Fprintf(&b, "- Losses: %s (registry names with parameters; defaults from `xent losses`).\n", strings.Join(quoteAll(res.Losses()), ", "))
+	for _, s := range res.Skipped {
+		fmt.Fprintf(&b, "- Skipped: `%s` — %s.\n", s.Loss, s.Reason)
+	}
+	fmt.Fprintf(&b, "- Environment: %s, %s, kernels: %s.\n\n", res.GoVersion, res.Platform, res.Kernels)
+
+	for _, r := range c.Noise {
+		fmt.Fprintf(&b, "## %s%% %s noise\n\n", rateTag(r), res.Noise)
+		if err := WriteTable(&b, res, r); err != nil {
+			return err
+		}
+		if name, acc, gain, ok := Best(res, r); ok {
+			fmt.Fprintf(&b, "\nBest other than cross-entropy: `%s`, %s (%+.2f points over cross-entropy).\n", name, pct(acc), gain)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Figures\n\n")
+	for _, f := range figs {
+		fmt.Fprintf(&b, "### %s\n\n![%s](%s.png)\n\nData: [%s.json](%s.json)\n\n", f.Title, f.Title, f.Name, f.Name, f.Name)
+	}
+	b.WriteString("Every number of the run is in [results.json](results.json).\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = "`" + x + "`"
+	}
+	return out
+}
+
+func pairsText(p map[int32]int32) string {
+	if p == nil {
+		p = MNISTPairs
+	}
+	src := make([]int, 0, len(p))
+	for s := range p {
+		src = append(src, int(s))
+	}
+	sort.Ints(src)
+	parts := make([]string, len(src))
+	for i, s := range src {
+		parts[i] = fmt.Sprintf("%d→%d", s, p[int32(s)])
+	}
+	return strings.Join(parts, ", ")
+}
