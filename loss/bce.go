@@ -21,8 +21,9 @@ import (
 // writes each row's sum over its columns to Output.Rows. Accuracy: about
 // 1e-15 relative per element (float64 arithmetic), sums in float64.
 //
-// Errors: NaN logits or targets, and infinite logits whose loss would be
-// infinite (+Inf with y < 1, −Inf with y > 0), named by row and column.
+// Errors: NaN logits, targets outside [0, 1], infinite logits whose loss
+// would be infinite (+Inf with y < 1, −Inf with y > 0), and gradients that
+// overflow the element type, named by row and column.
 // Label smoothing, z-loss, soft-capping and the ignore index do not apply
 // and are rejected when set.
 type BCEWithLogits struct {
@@ -101,9 +102,9 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 			var rowSum float64
 			for j := 0; j < cols; j++ {
 				x, y := float64(in.Logits[i*cols+j]), float64(in.Targets[i*cols+j])
-				if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(y, 0) ||
+				if math.IsNaN(x) || !(y >= 0 && y <= 1) ||
 					math.IsInf(x, 1) && y < 1 || math.IsInf(x, -1) && y > 0 {
-					errs[blk] = valueErr(name, "logit %v with target %v at row %d, column %d", x, y, i, j)
+					errs[blk] = valueErr(name, "logit %v with target %v at row %d, column %d (targets lie in [0, 1])", x, y, i, j)
 					return
 				}
 				p, w := 1.0, r
@@ -122,7 +123,12 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 				}
 				rowSum += w * l
 				if out.Grad != nil {
-					out.Grad[i*cols+j] = E(sc * w * ((1-y)*sigmoid(x) - p*y*sigmoid(-x)))
+					g := E(sc * w * ((1-y)*sigmoid(x) - p*y*sigmoid(-x)))
+					if math.IsInf(float64(g), 0) {
+						errs[blk] = valueErr(name, "the gradient overflows at row %d, column %d", i, j)
+						return
+					}
+					out.Grad[i*cols+j] = g
 				}
 			}
 			if out.Rows != nil {

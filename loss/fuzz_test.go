@@ -57,3 +57,64 @@ func FuzzCrossEntropy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBCE: arbitrary logits, targets and pos_weight give an error or a
+// finite loss and gradient.
+func FuzzBCE(f *testing.F) {
+	f.Add(2, []byte{0, 0, 128, 63, 0, 0, 0, 0}, []byte{0, 0, 128, 63, 0, 0, 0, 0}, 1.5)
+	f.Add(1, []byte{0, 0, 128, 127}, []byte{0, 0, 0, 0}, 0.0)
+	f.Fuzz(func(t *testing.T, cols int, rawX, rawY []byte, pw float64) {
+		x, y := floatsFrom(rawX), floatsFrom(rawY)
+		var pws []float64
+		if cols > 0 && cols < 64 {
+			pws = make([]float64, cols)
+			for i := range pws {
+				pws[i] = pw
+			}
+		}
+		b, err := NewBCEWithLogits(WithPosWeight(pws))
+		if err != nil {
+			return
+		}
+		g := make([]float32, len(x))
+		v, err := b.Eval32(Input[float32]{Logits: x, Cols: cols, Targets: y}, Output[float32]{Grad: g})
+		if err != nil {
+			return
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("non-finite loss %v without an error", v)
+		}
+		for i, e := range g {
+			if e != e || math.IsInf(float64(e), 0) {
+				t.Fatalf("non-finite gradient %v at %d", e, i)
+			}
+		}
+	})
+}
+
+// FuzzKD: arbitrary student and teacher logits and temperature give an
+// error or a finite loss and gradient.
+func FuzzKD(f *testing.F) {
+	f.Add(2, []byte{0, 0, 128, 63, 0, 0, 0, 0}, []byte{0, 0, 0, 64, 0, 0, 128, 191}, 2.0)
+	f.Add(1, []byte{0, 0, 128, 255}, []byte{0, 0, 0, 0}, 1e-30)
+	f.Fuzz(func(t *testing.T, cols int, rawS, rawT []byte, temp float64) {
+		s, te := floatsFrom(rawS), floatsFrom(rawT)
+		k, err := NewKD(temp)
+		if err != nil {
+			return
+		}
+		g := make([]float32, len(s))
+		v, err := k.Eval32(Input[float32]{Logits: s, Cols: cols, Teacher: te}, Output[float32]{Grad: g})
+		if err != nil {
+			return
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("non-finite loss %v without an error", v)
+		}
+		for i, e := range g {
+			if e != e || math.IsInf(float64(e), 0) {
+				t.Fatalf("non-finite gradient %v at %d", e, i)
+			}
+		}
+	})
+}
