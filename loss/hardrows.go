@@ -27,6 +27,10 @@ type hardCfg struct {
 	teacher bool
 	// rowTargets: the loss may read Input.Targets as one value per row.
 	rowTargets bool
+	// columnWeights: the class weights are one weight per column that the
+	// loss applies itself (ordinal's importance weights); the driver does
+	// not scale rows by them.
+	columnWeights bool
 }
 
 // hardRowFn evaluates one counted row: x the logits, m their maximum (a
@@ -84,8 +88,16 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 		return 0, shapeErr(name, "Targets are not used by this loss (it takes hard labels)")
 	case in.Targets != nil && len(in.Targets) != rows:
 		return 0, shapeErr(name, "len(Targets) = %d, want %d (one value per row)", len(in.Targets), rows)
-	case o.ClassWeights != nil && len(o.ClassWeights) != classes:
+	case o.ClassWeights != nil && !cfg.columnWeights && len(o.ClassWeights) != classes:
 		return 0, shapeErr(name, "%d class weights for %d classes", len(o.ClassWeights), classes)
+	case o.ClassWeights != nil && cfg.columnWeights && len(o.ClassWeights) != cols:
+		return 0, shapeErr(name, "%d weights for %d columns", len(o.ClassWeights), cols)
+	}
+	cw := func(y int) float64 {
+		if cfg.columnWeights {
+			return 1
+		}
+		return classWeight(o, y)
 	}
 	if err := checkLabels(name, in, rows); err != nil {
 		return 0, err
@@ -99,7 +111,7 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 		if y < 0 || y >= int64(classes) {
 			return 0, valueErr(name, "label %d at row %d outside [0, %d)", y, i, classes)
 		}
-		den += rowWeight(in, i) * classWeight(o, int(y))
+		den += rowWeight(in, i) * cw(int(y))
 	}
 	sc := 1.0
 	if o.Reduction == Mean {
@@ -135,7 +147,7 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 				errs[b] = err
 				return
 			}
-			w := rowWeight(in, i) * classWeight(o, int(y))
+			w := rowWeight(in, i) * cw(int(y))
 			l, err := row(i, x, m, int(y), g, sc*w)
 			if err != nil {
 				errs[b] = err
