@@ -250,30 +250,35 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 			return nil, shapeErr(name, "len(Relevance) = %d, want %d ([N, C])", len(in.Relevance), n*b.c)
 		}
 	}
-	for what, g := range map[string]struct {
+	for _, g := range []struct {
+		what string
 		buf  []E
 		want int
 		ok   bool
 	}{
-		"Grad":          {out.Grad, n * d, true},
-		"GradPositives": {out.GradPositives, len(in.Positives), in.Positives != nil},
-		"GradClasses":   {out.GradClasses, len(in.Classes), in.Classes != nil},
+		{"Grad", out.Grad, n * d, true},
+		{"GradPositives", out.GradPositives, len(in.Positives), in.Positives != nil},
+		{"GradClasses", out.GradClasses, len(in.Classes), in.Classes != nil},
 	} {
 		if g.buf == nil {
 			continue
 		}
 		if !g.ok {
-			return nil, shapeErr(name, "%s set for an input the loss does not have", what)
+			return nil, shapeErr(name, "%s set for an input the loss does not have", g.what)
 		}
 		if len(g.buf) != g.want {
-			return nil, shapeErr(name, "len(%s) = %d, want %d", what, len(g.buf), g.want)
+			return nil, shapeErr(name, "len(%s) = %d, want %d", g.what, len(g.buf), g.want)
 		}
 	}
 	b.z, b.pos, b.cls, b.rel = toF64(in.Embeddings), toF64(in.Positives), toF64(in.Classes), toF64(in.Relevance)
-	for what, x := range map[string][]float64{"Embeddings": b.z, "Positives": b.pos, "Classes": b.cls, "Relevance": b.rel} {
-		for i, v := range x {
+	for _, in := range []struct {
+		what string
+		x    []float64
+		cols int
+	}{{"Embeddings", b.z, d}, {"Positives", b.pos, d}, {"Classes", b.cls, d}, {"Relevance", b.rel, max(b.c, 1)}} {
+		for i, v := range in.x {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, valueErr(name, "%s has %v at index %d (row %d)", what, v, i, i/max(d, 1))
+				return nil, valueErr(name, "%s has %v at row %d, column %d", in.what, v, i/in.cols, i%in.cols)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package softmax
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/xentlab/xent/internal/par"
 )
@@ -28,10 +29,16 @@ func checkRowwise[T Float](name string, dst, x []T, cols int) (int, error) {
 	return len(x) / cols, nil
 }
 
-// checkSameLen reports an error unless every slice has length n.
+// checkSameLen reports an error unless every slice has length n (checked
+// in the order of the names).
 func checkSameLen[T Float](name string, n int, named map[string][]T) error {
-	for what, s := range named {
-		if len(s) != n {
+	names := make([]string, 0, len(named))
+	for what := range named {
+		names = append(names, what)
+	}
+	sort.Strings(names)
+	for _, what := range names {
+		if s := named[what]; len(s) != n {
 			return fmt.Errorf("softmax.%s: len(%s) = %d, want %d: %w", name, what, len(s), n, ErrShape)
 		}
 	}

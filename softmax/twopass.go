@@ -43,7 +43,7 @@ func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 			row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
 			m, e, ok := vek.ExtExpSum32(row)
 			if !ok {
-				run(k32, opSoftmax, out, row, cols, 1, 1)
+				_ = Softmax(out, row, cols, Threads(1)) // cannot fail: shapes checked
 				return
 			}
 			vek.ExtExpScale32(out, row, float32(e), float32(1/m))
@@ -55,7 +55,7 @@ func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 		row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
 		m, e, ok := vek.ExtExpSum64(row)
 		if !ok {
-			run(k64, opSoftmax, out, row, cols, 1, 1)
+			_ = Softmax(out, row, cols, Threads(1))
 			return
 		}
 		vek.ExtExpScale64(out, row, e, 1/m)
