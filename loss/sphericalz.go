@@ -20,11 +20,13 @@ import (
 //	∂ℓ/∂o_k = −(g/σ)·(δ_kc − 1/D − z_c·z_k/D).
 //
 // Stable form: the mean and the variance by two passes in float64 (not
-// E[o²] − μ²), softplus as max(u, 0) + log1p(exp(−|u|)) and the logistic
+// E[o²] − μ²; the mean as o₀ + mean(o − o₀), exact for equal logits), softplus as max(u, 0) + log1p(exp(−|u|)) and the logistic
 // function without overflow, so any finite logits work, 1e4 and beyond.
 // A row whose logits are all equal (σ = 0, always so for D = 1) has no
 // defined z; it is given z = 0, ℓ = softplus(a·b)/a and gradient 0 (the
-// limit depends on the direction of approach).
+// limit depends on the direction of approach). Logits that differ only
+// in their last bits have a tiny σ and gradients of order 1/σ; where that
+// exceeds the element type's range, the row is an overflow error.
 //
 // Options: reduction, ignore index, class weights (row i's loss is
 // w_{y_i}·ℓ_i, Mean divides by Σ r_i·w_{y_i}), row weights. −Inf logits
@@ -72,11 +74,13 @@ func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
 			D := float64(len(x))
+			// The mean as x₀ + mean(x − x₀): exact for equal logits.
+			x0 := float64(x[0])
 			var mu float64
 			for _, v := range x {
-				mu += float64(v)
+				mu += float64(v) - x0
 			}
-			mu /= D
+			mu = x0 + mu/D
 			var v2 float64
 			for _, v := range x {
 				d := float64(v) - mu
@@ -96,6 +100,9 @@ func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64
 			u := A * (B - zc)
 			if g != nil {
 				c := -gs * sigmoid(u) / sigma
+				if math.IsInf(float64(E(c)), 0) {
+					return 0, valueErr("spherical-z", "the gradient overflows at row %d (the logits' standard deviation is %g)", i, sigma)
+				}
 				for k, v := range x {
 					zk := (float64(v) - mu) / sigma
 					gk := -1/D - zc*zk/D
