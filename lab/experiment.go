@@ -101,8 +101,11 @@ type Skip struct {
 
 // RunResult is the outcome of one loss at one noise rate.
 type RunResult struct {
-	Loss  string  `json:"loss"`
-	Noise float64 `json:"noise"`
+	Loss string `json:"loss"`
+	// Effective is the loss's text with the parameters the lab added
+	// (see LabelDefaults).
+	Effective string  `json:"effective"`
+	Noise     float64 `json:"noise"`
 	// Flipped is the number of training labels the noise changed.
 	Flipped int `json:"flipped"`
 	// Test holds the metrics on the clean test set after the last epoch.
@@ -120,8 +123,10 @@ type RunResult struct {
 
 // Results is the outcome of an experiment.
 type Results struct {
-	Config  Config      `json:"config"`
-	Noise   string      `json:"noise_type"`
+	Config Config `json:"config"`
+	Noise  string `json:"noise_type"`
+	// Pairs is the asymmetric noise table ("2→7, 3→8, ...").
+	Pairs   string      `json:"noise_pairs,omitempty"`
 	Runs    []RunResult `json:"runs"`
 	Skipped []Skip      `json:"skipped,omitempty"`
 	// Features and Classes are the model's inputs and outputs.
@@ -254,6 +259,9 @@ func Run(ctx context.Context, c Config, train, test data.Set, ev Events) (*Resul
 	res := &Results{Config: c, Noise: c.NoiseType.String(), Skipped: skipped, Threads: par.Threads(c.Train.Threads),
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Kernels: vek.Accelerated(), Started: time.Now()}
 
+	if c.NoiseType == Asymmetric {
+		res.Pairs = pairsText(c.Pairs)
+	}
 	// Split: hold-out first, then the training examples.
 	if c.Holdout >= train.Rows {
 		return nil, fmt.Errorf("lab: hold-out of %d leaves no training example out of %d", c.Holdout, train.Rows)
@@ -331,7 +339,7 @@ func Run(ctx context.Context, c Config, train, test data.Set, ev Events) (*Resul
 			if err != nil {
 				return nil, fmt.Errorf("lab: %s at noise %g: %w", name, rate, err)
 			}
-			rr := RunResult{Loss: name, Noise: rate, Flipped: flipped, Curve: curve}
+			rr := RunResult{Loss: name, Effective: obj.Effective, Noise: rate, Flipped: flipped, Curve: curve}
 			for _, s := range curve {
 				rr.EpochSeconds += s.Seconds / float64(len(curve))
 			}

@@ -1,45 +1,93 @@
 package lab
 
-// This file is the lab's only contact with the plotting library.
+// This file is the lab's only contact with the plotting libraries: the
+// line figures are drawn with gonum.org/v1/plot directly, the
+// reliability diagrams by package plots.
 
 import (
+	"bufio"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
+	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/xentlab/xent/metrics"
+	"github.com/xentlab/xent/plots"
 )
 
 // Figure is the data of one plot of a report: line series over shared
-// axes. A report writes it twice, as NAME.png and as NAME.json (this
-// struct), so that runs can be compared by their numbers.
+// axes, or a pair of reliability diagrams. A report writes it twice, as
+// NAME.png and as NAME.json (this struct), so that runs can be compared
+// by their numbers.
 type Figure struct {
 	// Name is the file name without extension.
-	Name   string `json:"name"`
-	Title  string `json:"title"`
-	XLabel string `json:"x_label"`
-	YLabel string `json:"y_label"`
+	Name string `json:"name"`
+	// Kind is "lines" (or ""), or "recalibration": two reliability
+	// diagrams with their confidence histograms, of Series[0].Bins before
+	// and Series[1].Bins after a calibration map.
+	Kind string `json:"kind,omitempty"`
+	// Caption heads the figure in the report (default: Title).
+	Caption string `json:"caption,omitempty"`
+	Title   string `json:"title"`
+	XLabel  string `json:"x_label"`
+	YLabel  string `json:"y_label"`
 	// Diagonal draws the line y = x (a reliability diagram's perfect
 	// calibration).
 	Diagonal bool `json:"diagonal,omitempty"`
 	// XRange and YRange, when not nil, fix the axes to [min, max].
 	XRange *[2]float64 `json:"x_range,omitempty"`
 	YRange *[2]float64 `json:"y_range,omitempty"`
-	Series []Series    `json:"series"`
+	// Legend places the legend: "top-right" (or ""), "top-left",
+	// "bottom-left" or "bottom-right".
+	Legend string   `json:"legend,omitempty"`
+	Series []Series `json:"series"`
 }
 
 // Series is one named line of a figure. Counts, when set, holds the
 // number of examples behind each point (the bins of a reliability
-// diagram).
+// diagram); Bins, the bins of a recalibration figure.
 type Series struct {
 	Name   string    `json:"name"`
-	X      []float64 `json:"x"`
-	Y      []float64 `json:"y"`
+	X      []float64 `json:"x,omitempty"`
+	Y      []float64 `json:"y,omitempty"`
 	Counts []int     `json:"counts,omitempty"`
+	Bins   []Bin     `json:"bins,omitempty"`
+}
+
+// SavePNG renders the figure into the PNG file path.
+func (f *Figure) SavePNG(path string) error {
+	if f.Kind == "recalibration" {
+		if len(f.Series) != 2 {
+			return fmt.Errorf("lab: figure %s: a recalibration figure has 2 series, not %d", f.Name, len(f.Series))
+		}
+		conv := func(bs []Bin) []metrics.Bin {
+			out := make([]metrics.Bin, len(bs))
+			for i, b := range bs {
+				out[i] = metrics.Bin{Lo: b.Lo, Hi: b.Hi, Count: b.Count, Conf: b.Conf, Acc: b.Acc}
+			}
+			return out
+		}
+		return plots.Recalibration(path, conv(f.Series[0].Bins), conv(f.Series[1].Bins), plots.Title(f.Title))
+	}
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(file)
+	err = f.WritePNG(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // figure sizes in points.
@@ -48,15 +96,25 @@ const (
 	figHeight = 4.4 * vg.Inch
 )
 
-// WritePNG renders the figure as a PNG image.
+// WritePNG renders a line figure as a PNG image.
 func (f *Figure) WritePNG(w io.Writer) error {
+	if f.Kind != "" && f.Kind != "lines" {
+		return fmt.Errorf("lab: figure %s: WritePNG draws line figures, not %q", f.Name, f.Kind)
+	}
 	p := plot.New()
 	p.Title.Text = f.Title
 	p.X.Label.Text = f.XLabel
 	p.Y.Label.Text = f.YLabel
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.Left = f.Diagonal // reliability: the top right is where the curves are
+	switch f.Legend {
+	case "top-left":
+		p.Legend.Top, p.Legend.Left = true, true
+	case "bottom-left":
+		p.Legend.Left = true
+	case "bottom-right":
+	default:
+		p.Legend.Top = true
+	}
 	if f.Diagonal {
 		d, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 		if err != nil {

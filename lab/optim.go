@@ -14,6 +14,9 @@ type Optimizer interface {
 	Name() string
 	// Step applies one update to params given grad (same length).
 	Step(params, grad []float32)
+	// SetLR changes the learning rate of the following steps (a
+	// schedule).
+	SetLR(lr float64)
 }
 
 // OptimizerConfig selects and configures an optimizer.
@@ -97,6 +100,8 @@ type sgd struct {
 
 func (*sgd) Name() string { return "sgd" }
 
+func (o *sgd) SetLR(lr float64) { o.lr = float32(lr) }
+
 func (o *sgd) Step(params, grad []float32) {
 	par.For(len(params), stepGrain, o.threads, func(_, lo, hi int) {
 		forSegments(o.segs, lo, hi, func(lo, hi int, decay bool) {
@@ -126,6 +131,8 @@ type adam struct {
 }
 
 func (*adam) Name() string { return "adam" }
+
+func (o *adam) SetLR(lr float64) { o.lr = lr }
 
 // Step is Adam (Kingma & Ba) with bias correction folded into the step
 // size, lr·√(1−β₂ᵗ)/(1−β₁ᵗ), and ε added to √v̂ as in PyTorch.

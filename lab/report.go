@@ -99,7 +99,7 @@ func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
 	figs := Figures(res)
 	for i := range figs {
 		f := &figs[i]
-		if err := writeFile(filepath.Join(tmp, f.Name+".png"), f.WritePNG); err != nil {
+		if err := f.SavePNG(filepath.Join(tmp, f.Name+".png")); err != nil {
 			return fmt.Errorf("figure %s: %w", f.Name, err)
 		}
 		if err := writeFile(filepath.Join(tmp, f.Name+".json"), jsonWriter(f)); err != nil {
@@ -114,8 +114,15 @@ func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
 	}); err != nil {
 		return err
 	}
+	if err := beforeRename(tmp); err != nil {
+		return err
+	}
 	return replaceDir(tmp, dir)
 }
+
+// beforeRename runs after the report is complete in its temporary
+// directory, before it is renamed into place (a seam for tests).
+var beforeRename = func(tmp string) error { return nil }
 
 // replaceDir renames the complete directory tmp to dir, moving an
 // existing dir aside first and removing it after.
@@ -182,6 +189,20 @@ func jsonWriter(v any) func(io.Writer) error {
 	}
 }
 
+// fileTag makes a loss's text safe in a file name: "gce:q=0.7" →
+// "gce_q-0.7".
+func fileTag(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			return r
+		case r == '=':
+			return '-'
+		}
+		return '_'
+	}, s)
+}
+
 // rateTag formats a noise rate for file names: 0.2 → "20".
 func rateTag(r float64) string {
 	return strconv.FormatFloat(100*r, 'f', -1, 64)
@@ -194,9 +215,9 @@ func Figures(res *Results) []Figure {
 	losses := res.Losses()
 	noiseName := res.Noise + " label noise rate (%)"
 	acc := Figure{Name: "accuracy-vs-noise", Title: "Test accuracy under " + res.Noise + " label noise",
-		XLabel: noiseName, YLabel: "clean test accuracy (%)"}
+		XLabel: noiseName, YLabel: "clean test accuracy (%)", Legend: "bottom-left"}
 	ece := Figure{Name: "ece-vs-noise", Title: "Calibration error under " + res.Noise + " label noise",
-		XLabel: noiseName, YLabel: fmt.Sprintf("ECE, %d bins (%%)", res.Config.Bins)}
+		XLabel: noiseName, YLabel: fmt.Sprintf("ECE, %d bins (%%)", res.Config.Bins), Legend: "top-left"}
 	for _, l := range losses {
 		var a, e Series
 		a.Name, e.Name = l, l
@@ -214,10 +235,12 @@ func Figures(res *Results) []Figure {
 		tag := rateTag(r)
 		curves := Figure{Name: "learning-curves-noise-" + tag,
 			Title:  fmt.Sprintf("Learning curves, %s%% %s noise", tag, res.Noise),
-			XLabel: "epoch", YLabel: "clean test accuracy (%)"}
+			XLabel: "epoch", YLabel: "clean test accuracy (%)", Legend: "bottom-right"}
 		rel := Figure{Name: "reliability-noise-" + tag,
 			Title:  fmt.Sprintf("Reliability diagram, %s%% %s noise", tag, res.Noise),
-			XLabel: "confidence (mean of bin)", YLabel: "accuracy of bin", Diagonal: true, XRange: &unit, YRange: &unit}
+			XLabel: "confidence (mean of bin)", YLabel: "accuracy of bin", Diagonal: true, XRange: &unit, YRange: &unit,
+			Legend: "top-left"}
+		var recal []Figure
 		for _, l := range losses {
 			run, ok := res.Find(l, r)
 			if !ok {
@@ -235,8 +258,15 @@ func Figures(res *Results) []Figure {
 				}
 			}
 			rel.Series = append(rel.Series, d)
+			if run.Scaled != nil {
+				recal = append(recal, Figure{Name: "recalibration-" + fileTag(l) + "-noise-" + tag, Kind: "recalibration",
+					Title:   fmt.Sprintf("TS, T=%.2f", run.Temperature),
+					Caption: fmt.Sprintf("%s, %s%% %s noise: reliability before and after temperature scaling", l, tag, res.Noise),
+					Series:  []Series{{Name: "before", Bins: run.Test.Reliability}, {Name: "after", Bins: run.Scaled.Reliability}}})
+			}
 		}
 		figs = append(figs, curves, rel)
+		figs = append(figs, recal...)
 	}
 	return figs
 }
@@ -350,6 +380,11 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 	}
 	fmt.Fprintf(&b, "- Metrics: top-1 accuracy, mean negative log-likelihood (NLL), expected calibration error (ECE) with %d equal-width bins, before and after dividing the logits by the temperature T fitted on the held-out slice; s/epoch is the wall time of an epoch's training steps.\n", c.Bins)
 	fmt.Fprintf(&b, "- Losses: %s (registry names with parameters; defaults from `xent losses`).\n", strings.Join(quoteAll(res.Losses()), ", "))
+	for _, l := range res.Losses() {
+		if run, ok := res.Find(l, c.Noise[0]); ok && run.Effective != "" && run.Effective != l {
+			fmt.Fprintf(&b, "- `%s` ran as `%s` (the lab's settings for training on labels).\n", l, run.Effective)
+		}
+	}
 	for _, s := range res.Skipped {
 		fmt.Fprintf(&b, "- Skipped: `%s` — %s.\n", s.Loss, s.Reason)
 	}
@@ -366,10 +401,16 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 		b.WriteString("\n")
 	}
 	b.WriteString("## Figures\n\n")
+	b.WriteString("Each figure's numbers are in the JSON file of the same name.\n\n")
 	for _, f := range figs {
-		fmt.Fprintf(&b, "### %s\n\n![%s](%s.png)\n\nData: [%s.json](%s.json)\n\n", f.Title, f.Title, f.Name, f.Name, f.Name)
+		caption := f.Caption
+		if caption == "" {
+			caption = f.Title
+		}
+		fmt.Fprintf(&b, "### %s\n\n![%s](%s.png)\n\n[%s.json](%s.json)\n\n", caption, caption, f.Name, f.Name, f.Name)
 	}
-	b.WriteString("Every number of the run is in [results.json](results.json).\n")
+	b.WriteString(readingNotes)
+	b.WriteString("\nEvery number of the run is in [results.json](results.json).\n")
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -397,3 +438,20 @@ func pairsText(p map[int32]int32) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// readingNotes explains what the calibration numbers mean under label
+// noise.
+const readingNotes = `## Reading the calibration numbers
+
+ECE is measured on the clean test labels. A model trained with
+cross-entropy on labels of which a fraction r is wrong learns the noisy
+label distribution, so on clean data it is underconfident: its
+confidence tracks the chance that a noisy label agrees with it, about
+1 − r, while its accuracy on clean labels is higher. That shows as a
+large ECE with the reliability curve above the diagonal. Temperature
+scaling fitted on the held-out noisy labels calibrates the model to
+those noisy labels (T rises for the robust losses, whose confident
+predictions disagree with r of the held-out labels), which is the right
+map for noisy test labels and the wrong one for clean ones: ECE after
+TS is the calibration a practitioner would get without clean data.
+`

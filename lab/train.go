@@ -18,6 +18,9 @@ type TrainConfig struct {
 	Hidden int
 	// Optimizer selects and configures the optimizer.
 	Optimizer OptimizerConfig
+	// Schedule is "constant" (or "") or "cosine": the learning rate
+	// follows lr·(1 + cos(π·t/T))/2 over the T steps of the run.
+	Schedule string
 	// Batch is the mini-batch size; the last batch of an epoch may be
 	// smaller.
 	Batch int
@@ -55,6 +58,11 @@ func (c TrainConfig) Validate() error {
 	case "linear":
 	default:
 		return fmt.Errorf("unknown model %q (linear, mlp)", c.Model)
+	}
+	switch c.Schedule {
+	case "", "constant", "cosine":
+	default:
+		return fmt.Errorf("unknown schedule %q (constant, cosine)", c.Schedule)
 	}
 	if c.Batch < 1 {
 		return fmt.Errorf("batch size %d, want ≥ 1", c.Batch)
@@ -116,8 +124,8 @@ type Hooks struct {
 	Epoch func(m *Model, s *EpochStats) error
 }
 
-// Train trains m on set with the objective o, as c says (c.Model and
-// c.Hidden are not read: the model is given), and returns the statistics
+// Train trains m on set with the objective o, as c says (the model is
+// given, but c must be valid as a whole), and returns the statistics
 // of every epoch. It stops with ctx's error when ctx is cancelled, and
 // with an error naming the epoch and batch when the loss fails (a
 // diverged model gives non-finite logits, which the losses reject).
@@ -128,8 +136,8 @@ func Train(ctx context.Context, m *Model, set data.Set, o *Objective, c TrainCon
 	if set.Classes > m.Out {
 		return nil, fmt.Errorf("lab: %d classes for a model of %d outputs", set.Classes, m.Out)
 	}
-	if c.Batch < 1 || c.Epochs < 1 {
-		return nil, fmt.Errorf("lab: batch %d and epochs %d, want ≥ 1", c.Batch, c.Epochs)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
 	}
 	m.Threads = c.Threads
 	opt, err := NewOptimizer(c.Optimizer, len(m.Params), m.Decayed(), c.Threads)
@@ -154,6 +162,10 @@ func Train(ctx context.Context, m *Model, set data.Set, o *Objective, c TrainCon
 		for b := 0; b < batches; b++ {
 			if err := ctx.Err(); err != nil {
 				return stats, err
+			}
+			if c.Schedule == "cosine" {
+				t := float64((epoch-1)*batches + b)
+				opt.SetLR(c.Optimizer.LR * (1 + math.Cos(math.Pi*t/float64(c.Epochs*batches))) / 2)
 			}
 			idx := order[b*bs : min(set.Rows, (b+1)*bs)]
 			n := len(idx)

@@ -16,13 +16,15 @@ import (
 )
 
 // syntheticSet returns rows examples of cols features in classes
-// Gaussian-like clusters (uniform noise around a class centre).
+// clusters (uniform noise around class centres that depend only on cols
+// and classes, so sets drawn with different seeds share them).
 func syntheticSet(rows, cols, classes int, seed uint64) data.Set {
-	r := newRNG(seed)
+	rc := newRNG(uint64(cols*1000 + classes))
 	centres := make([]float32, classes*cols)
 	for i := range centres {
-		centres[i] = float32(4*r.float64() - 2)
+		centres[i] = float32(6*rc.float64() - 3)
 	}
+	r := newRNG(seed)
 	s := data.Set{X: make([]float32, rows*cols), Rows: rows, Cols: cols, Y: make([]int32, rows), Classes: classes}
 	for i := 0; i < rows; i++ {
 		y := r.intn(classes)

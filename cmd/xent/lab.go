@@ -16,6 +16,7 @@ import (
 
 	"github.com/xentlab/xent/data"
 	"github.com/xentlab/xent/lab"
+	"github.com/xentlab/xent/loss"
 )
 
 func init() {
@@ -25,6 +26,9 @@ func init() {
 		run:     runLab,
 	})
 }
+
+// labData loads the default workload's data (a seam for tests).
+var labData = data.MNIST
 
 // labWorkloads holds the lab's other workloads, run as "xent lab NAME
 // [flags]"; each registers itself from its own file. The default
@@ -55,6 +59,7 @@ type labFlags struct {
 	threads, epochs         int
 	noise, noiseType        string
 	losses, model, opt, out string
+	schedule                string
 	hidden, batch           int
 	lr, momentum, wd        float64
 	holdout, trainN, testN  int
@@ -91,6 +96,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.opt, "optimizer", def.Train.Optimizer.Name, "adam or sgd (with momentum)")
 	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: 0.001 for adam, 0.05 for sgd)")
 	fs.Float64Var(&f.momentum, "momentum", def.Train.Optimizer.Momentum, "sgd momentum in [0, 1)")
+	fs.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant or cosine (decays to 0 over the run)")
 	fs.IntVar(&f.batch, "batch", def.Train.Batch, "mini-batch size")
 	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay of the weight matrices (adam: decoupled, AdamW; sgd: L2)")
 	fs.IntVar(&f.holdout, "holdout", def.Holdout, "noisy training images held out to fit temperature scaling (--quick: 2000)")
@@ -116,7 +122,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	if err := lab.CheckOutput(f.out, f.force); err != nil {
 		return err
 	}
-	train, test, err := data.MNIST()
+	train, test, err := labData()
 	if err != nil {
 		return err
 	}
@@ -166,8 +172,16 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	if len(c.Losses) == 0 {
 		return c, usagef("--losses is empty")
 	}
-	if _, _, err := lab.CheckLosses(c.Losses); err != nil {
+	ok, _, err := lab.CheckLosses(c.Losses)
+	if err != nil {
 		return c, usagef("--losses: %v", err)
+	}
+	if len(ok) == 0 {
+		var names []string
+		for _, s := range loss.Specs() {
+			names = append(names, s.Name)
+		}
+		return c, usagef("--losses: none of the losses is registered (registered: %s)", strings.Join(names, ", "))
 	}
 	t := &c.Train
 	t.Seed, t.Threads = f.seed, f.threads
@@ -184,6 +198,12 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 		return c, usagef("--model %q: want mlp or linear", f.model)
 	}
 	t.Hidden, t.Batch = f.hidden, f.batch
+	switch f.schedule {
+	case "constant", "cosine":
+		t.Schedule = f.schedule
+	default:
+		return c, usagef("--schedule %q: want constant or cosine", f.schedule)
+	}
 	switch strings.ToLower(f.opt) {
 	case "adam", "sgd":
 		t.Optimizer.Name = strings.ToLower(f.opt)
@@ -304,7 +324,6 @@ func (p *labProgress) events() lab.Events {
 				progressbar.OptionSetDescription(runTag(r)),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionShowCount(),
-				progressbar.OptionSetItsString("epochs"),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
 			)

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xentlab/xent/data"
+)
+
+// tinyLabData replaces MNIST with a small synthetic set of 10 classes
+// in 20 features for the duration of a test.
+func tinyLabData(t *testing.T) {
+	t.Helper()
+	gen := func(rows int, seed uint64) data.Set {
+		s := data.Set{X: make([]float32, rows*20), Rows: rows, Cols: 20, Y: make([]int32, rows), Classes: 10}
+		x := seed
+		next := func() float32 { // a small LCG is enough here
+			x = x*6364136223846793005 + 1442695040888963407
+			return float32(x>>40) / (1 << 24)
+		}
+		for i := 0; i < rows; i++ {
+			y := i % 10
+			s.Y[i] = int32(y)
+			for j := 0; j < 20; j++ {
+				c := float32(0)
+				if j%10 == y {
+					c = 3
+				}
+				s.X[i*20+j] = c + next()
+			}
+		}
+		return s
+	}
+	old := labData
+	labData = func() (data.Set, data.Set, error) { return gen(600, 1), gen(200, 2), nil }
+	t.Cleanup(func() { labData = old })
+}
+
+func tinyLabArgs(out string, extra ...string) []string {
+	return append([]string{"lab", "--quiet", "--epochs", "2", "--hidden", "16", "--holdout", "100",
+		"--noise", "0,0.4", "--losses", "cross-entropy,not-a-loss-yet", "--out", out}, extra...)
+}
+
+func TestLabRun(t *testing.T) {
+	tinyLabData(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rep")
+	code, stdout, stderr := runCLI(t, tinyLabArgs(out)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"0% symmetric noise", "40% symmetric noise", "| cross-entropy", "report: " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "warning: skipping loss not-a-loss-yet") || !strings.Contains(stderr, "[1/2] cross-entropy, 0% noise: test acc") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "epoch 1/2") {
+		t.Errorf("--quiet printed epoch lines:\n%s", stderr)
+	}
+	for _, f := range []string{"report.md", "results.json", "accuracy-vs-noise.png", "accuracy-vs-noise.json", "reliability-noise-40.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// The report is not overwritten without --force.
+	code, _, stderr = runCLI(t, tinyLabArgs(out)...)
+	if code != 1 || !strings.Contains(stderr, "exists") || !strings.Contains(stderr, "--force") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("second run: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, tinyLabArgs(out, "--force")...)
+	if code != 0 {
+		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d entries beside the report (temporary directories left?)", len(entries))
+	}
+}
+
+func TestLabLogLines(t *testing.T) {
+	tinyLabData(t)
+	out := filepath.Join(t.TempDir(), "rep")
+	args := tinyLabArgs(out)[2:] // drop "lab", "--quiet"
+	code, _, stderr := runCLI(t, append([]string{"lab"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "[1/2] cross-entropy, 0% noise: epoch 1/2, train loss") {
+		t.Errorf("no epoch lines on a non-terminal:\n%s", stderr)
+	}
+}
+
+func TestLabProgressBar(t *testing.T) {
+	tinyLabData(t)
+	old := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	defer func() { isTerminal = old }()
+	out := filepath.Join(t.TempDir(), "rep")
+	args := tinyLabArgs(out)[2:]
+	code, _, stderr := runCLI(t, append([]string{"lab"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "epoch 1/2, train loss") || !strings.Contains(stderr, "[2/2] cross-entropy, 40% noise: test acc") {
+		t.Errorf("stderr with a progress bar:\n%s", stderr)
+	}
+}
+
+func TestLabBadFlags(t *testing.T) {
+	tinyLabData(t)
+	out := filepath.Join(t.TempDir(), "rep")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--noise", "0,1.5"}, "--noise"},
+		{[]string{"--noise", "abc"}, "--noise"},
+		{[]string{"--noise", ""}, "--noise"},
+		{[]string{"--noise", "0.2,0.2"}, "twice"},
+		{[]string{"--noise-type", "pairs"}, "--noise-type"},
+		{[]string{"--model", "cnn"}, "--model"},
+		{[]string{"--optimizer", "lbfgs"}, "--optimizer"},
+		{[]string{"--losses", "cross-entropy:q=1"}, "--losses"},
+		{[]string{"--losses", ","}, "--losses"},
+		{[]string{"--losses", "nope,nada"}, "none of the losses"},
+		{[]string{"--epochs", "0"}, "--epochs"},
+		{[]string{"--batch", "0"}, "--batch"},
+		{[]string{"--hidden", "0"}, "--hidden"},
+		{[]string{"--lr", "-1"}, "--lr"},
+		{[]string{"--lr", "0"}, "--lr"},
+		{[]string{"--weight-decay", "-1"}, "--weight-decay"},
+		{[]string{"--optimizer", "sgd", "--momentum", "1"}, "--momentum"},
+		{[]string{"--threads", "-1"}, "--threads"},
+		{[]string{"--schedule", "step"}, "--schedule"},
+		{[]string{"--holdout", "-1"}, "hold-out"},
+		{[]string{"--seed", "x"}, "seed"},
+		{[]string{"--epochs"}, "epochs"},
+		{[]string{"--bogus"}, "bogus"},
+		{[]string{"--out", ""}, "--out"},
+	} {
+		args := append([]string{"lab", "--out", out}, c.args...)
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q", c.args, code, stderr, stdout)
+		}
+	}
+	// A workload that does not exist yet.
+	code, _, stderr := runCLI(t, "lab", "lm")
+	if code != 2 || !strings.Contains(stderr, `unknown lab workload "lm"`) {
+		t.Errorf("lab lm: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a rejected command line wrote a report")
+	}
+}
+
+func TestLabHelp(t *testing.T) {
+	code, _, stderr := runCLI(t, "lab", "-h")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"-seed", "-threads", "-epochs", "-noise", "-noise-type", "-losses", "-model", "-hidden",
+		"-optimizer", "-lr", "-batch", "-weight-decay", "-quick", "-quiet", "-out", "-force", "-schedule", "-holdout"} {
+		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+}
