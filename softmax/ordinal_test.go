@@ -2,6 +2,7 @@ package softmax
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -115,4 +116,19 @@ func TestOrdinalSoftmaxStable(t *testing.T) {
 	if err := OrdinalSoftmax(buf[2:6], buf[:3], 3); !errors.Is(err, ErrShape) {
 		t.Errorf("overlap: %v", err)
 	}
+}
+
+func ExampleOrdinalSoftmax() {
+	// Three cumulative logits z_k (P(y > k) = σ(z_k)) give four classes.
+	z := []float64{1.5, 0.5, -0.5}
+	p := make([]float64, 4)
+	if err := OrdinalSoftmax(p, z, 3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	pred := make([]int32, 1)
+	_ = OrdinalPredict(pred, z, 3)
+	fmt.Printf("%.4f, predicted class %d\n", p, pred[0])
+	// Output:
+	// [0.1824 0.1951 0.2449 0.3775], predicted class 2
 }

@@ -2,6 +2,7 @@ package softmax
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -191,4 +192,16 @@ func TestSparsemaxJVP(t *testing.T) {
 		}
 		near(t, "in place over p", pp, want, 0)
 	}
+}
+
+func ExampleSparsemax() {
+	x := []float32{1, 0.5, -1, 3, 0, 0}
+	p := make([]float32, len(x))
+	if err := Sparsemax(p, x, 3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p)
+	// Output:
+	// [0.75 0.25 0 1 0 0]
 }
