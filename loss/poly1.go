@@ -4,7 +4,7 @@ import (
 	"math"
 )
 
-// Poly1 is the Poly-1 loss of Leng, Xu, Tan et al., "PolyLoss: A
+// Poly1 is the Poly-1 loss of Leng, Tan, Liu, Cubuk et al., "PolyLoss: A
 // Polynomial Expansion Perspective of Classification Loss Functions"
 // (ICLR 2022): cross-entropy plus ε times the first term of its Taylor
 // expansion in (1 − p_y),

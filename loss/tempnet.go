@@ -5,9 +5,9 @@ import (
 	"unsafe"
 )
 
-// TempNet is the temperature-scaled robust cross-entropy of Qiu, Guo,
-// Wang, Zhang and Yang, "To Cool or not to Cool? Temperature Network Meets
-// Large Foundation Models via DRO" (ICML 2024), catalog B32: for a row
+// TempNet is the temperature-scaled robust cross-entropy of Qiu et al.,
+// "To Cool or not to Cool? Temperature Network Meets Large Foundation
+// Models via DRO" (ICML 2024), catalog B32: for a row
 // with K classes, temperature τ > 0 and KL budget ρ,
 //
 //	ℓ = τ·CE(z/τ, y) + τ·(ρ − log K) = τ·log((1/K)·Σ_j exp((z_j − z_y)/τ)) + τ·ρ
