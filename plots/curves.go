@@ -155,7 +155,7 @@ func PowerLaw(path string, fit *scaling.PowerLawFit, n, loss []float64, nMax flo
 	}
 	dropNaNBand(&c)
 	law := fit.Law
-	title := fmt.Sprintf("L = %.4g + (%.3g/N)^%.3g;  α ∈ [%.3g, %.3g], L∞ ∈ [%.3g, %.3g]",
+	title := fmt.Sprintf("L = %.4g + (%.3g/N)^%.3g;  α in [%.3g, %.3g], L∞ in [%.3g, %.3g]",
 		law.Linf, law.N0, law.Alpha, fit.Alpha.Lo, fit.Alpha.Hi, fit.Linf.Lo, fit.Linf.Hi)
 	if err := c.check(fn); err != nil {
 		return err

@@ -93,8 +93,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	}
 	eb, ea := metrics.BinErrors(before), metrics.BinErrors(after)
 	if *plotPath != "" {
-		title := fmt.Sprintf("temperature scaling, T = %.4g", t)
-		if err := plots.Recalibration(*plotPath, before, after, plots.Title(title)); err != nil {
+		if err := plots.Recalibration(*plotPath, before, after); err != nil {
 			return err
 		}
 	}
