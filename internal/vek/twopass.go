@@ -1,5 +1,7 @@
 package vek
 
+import "math"
+
 // The two-pass softmax of catalog A14 (Dukhan and Ablavatski, "The
 // Two-Pass Softmax Algorithm", 2020): every exponential is carried as a
 // pair exp(x) = p·2ⁿ with n = round(x·log₂e) and p = exp(x − n·ln2) ∈
@@ -39,6 +41,10 @@ const TwoPassLimit = 1 << 21
 // clamped at −TwoPassLimit (exponent −3025551) are certain to scale to 0.
 const twoPassMinE = -3.0e6
 
+// twoPassMaxE is the exponent n of TwoPassLimit; a larger E means an
+// entry above the limit (the assembly detects such entries this way).
+const twoPassMaxE = 3025551
+
 // The p5 polynomial of the paper: exp(t) ≈ c0 + t(c1 + t(c2 + t(c3 + t(c4 + t·c5))))
 // on [−ln2/2, ln2/2], and the Cody–Waite split of ln 2.
 const (
@@ -64,12 +70,19 @@ func ExtExpSum32(x []float32) (m, e float64, ok bool) {
 	if hasAVX2 {
 		var lm [8]float64
 		var le [8]float32
-		bad = extExpSum32AVX2(x, &lm, &le)
+		extExpSum32AVX2(x, &lm, &le)
 		m, e = mergeLanes(&lm, &le)
 	} else {
 		m, e, bad = extExpSum32Go(x)
 	}
-	return m, e, !bad && m > 0 && e >= twoPassMinE
+	return m, e, !bad && accept(m, e)
+}
+
+// accept reports whether a pass-1 result is in the kernels' domain: a
+// finite positive sum and an exponent between twoPassMinE and
+// twoPassMaxE (false for NaN).
+func accept(m, e float64) bool {
+	return m > 0 && m <= math.MaxFloat64 && e >= twoPassMinE && e <= twoPassMaxE
 }
 
 // ExtExpScale32 sets dst_i = c·p_i·2^(n_i − e) for exp(x_i) = p_i·2^(n_i),
@@ -94,7 +107,7 @@ func ExtExpSum64(x []float64) (m, e float64, ok bool) {
 		return 0, 0, false
 	}
 	m, e, bad := extExpSum64Go(x)
-	return m, e, !bad && m > 0 && e >= twoPassMinE
+	return m, e, !bad && accept(m, e)
 }
 
 // ExtExpScale64 is ExtExpScale32 for float64 (results below 2⁻¹⁰²² flush

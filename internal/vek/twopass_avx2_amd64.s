@@ -7,7 +7,10 @@
 // Registers: Y8 shifter, Y9 log2e, Y10 −ln2hi, Y11 −ln2lo, Y12 c5, Y13 c4,
 // Y14 −TwoPassLimit; Y4..Y7 scratch. Pass 1 keeps the per-lane running
 // state in Y0 (exponent E, float32) and Y1:Y2 (mantissa sum M, float64,
-// lanes 0-3 and 4-7), and the domain flag in Y3. Y15 is never touched.
+// lanes 0-3 and 4-7). Inputs outside the domain are not flagged here: a
+// NaN or +Inf makes M NaN, an entry above the limit makes E larger than
+// any in-domain exponent, and the caller checks both. Y15 is never
+// touched.
 
 #define TPB(name, bits) \
 	DATA name<>+0(SB)/4, $bits \
@@ -30,7 +33,6 @@ TPB(tpc2, 0x3efffee3)
 TPB(tpc3, 0x3e2aad40)
 TPB(tpc4, 0x3d2b9d0d)
 TPB(tpc5, 0x3c07cfce)
-TPB(tplimit, 0x4a000000)
 TPB(tpnlimit, 0xca000000)
 TPB(tpm127, 0xc2fe0000)
 TPB(tpi127, 0x0000007f)
@@ -66,9 +68,11 @@ GLOBL tptail<>(SB), RODATA|NOPTR, $64
 	VBROADCASTSS tpnlimit<>(SB), Y14
 
 // EXPCORE turns x in Y4 into p (Y6) and n (Y5, an integer-valued float)
-// with exp(max(x, −limit)) ≈ p·2ⁿ; Y4 is destroyed.
+// with exp(max(x, −limit)) ≈ p·2ⁿ; Y4 is destroyed. A NaN x stays NaN (the
+// clamp returns its second operand, x, when either is NaN), so it reaches
+// the sums.
 #define EXPCORE \
-	VMAXPS Y14, Y4, Y4 \
+	VMAXPS Y4, Y14, Y4 \
 	VMOVAPS Y8, Y5 \
 	VFMADD231PS Y9, Y4, Y5 \
 	VSUBPS Y8, Y5, Y5 \
@@ -80,13 +84,6 @@ GLOBL tptail<>(SB), RODATA|NOPTR, $64
 	VFMADD213PS tpc2<>(SB), Y4, Y6 \
 	VFMADD213PS tpc1<>(SB), Y4, Y6 \
 	VFMADD213PS tpone<>(SB), Y4, Y6
-
-// EXPFLAG is EXPCORE that also ORs into Y3 the lanes where x is NaN or
-// above the limit.
-#define EXPFLAG \
-	VCMPPS $0x16, tplimit<>(SB), Y4, Y5 \
-	VORPS Y5, Y3, Y3 \
-	EXPCORE
 
 // POW2(Y) turns the integer-valued floats d ≤ 0 in Y into 2^d, or 0 for
 // d < −126.
@@ -100,7 +97,7 @@ GLOBL tptail<>(SB), RODATA|NOPTR, $64
 // the block's per-lane max exponent into Y7.
 #define PA(xoff, poff, noff) \
 	VMOVUPS xoff(SI), Y4 \
-	EXPFLAG \
+	EXPCORE \
 	VMOVUPS Y6, poff(SP) \
 	VMOVUPS Y5, noff(SP) \
 	VMAXPS Y5, Y7, Y7
@@ -131,15 +128,14 @@ GLOBL tptail<>(SB), RODATA|NOPTR, $64
 	VFMADD213PD Y6, Y7, Y1 \
 	VFMADD213PD Y5, Y4, Y2
 
-// func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32) bool
+// func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32)
 // Frame: p of a 64-element block at 0..255(SP), n at 256..511(SP).
-TEXT ·extExpSum32AVX2(SB), NOSPLIT, $512-41
+TEXT ·extExpSum32AVX2(SB), NOSPLIT, $512-40
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	VBROADCASTSS tpninf<>(SB), Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	TPCONSTS
 
 tp1block:
@@ -172,7 +168,7 @@ tp1vec:
 	CMPQ CX, $8
 	JB   tp1tail
 	VMOVUPS (SI), Y4
-	EXPFLAG
+	EXPCORE
 	VMOVAPS Y5, Y7
 	VMOVAPS Y6, Y5
 	MERGE
@@ -187,7 +183,7 @@ tp1tail:
 	VMASKMOVPS (SI), Y6, Y4
 	VBROADCASTSS tpninf<>(SB), Y5
 	VBLENDVPS Y6, Y4, Y5, Y4
-	EXPFLAG
+	EXPCORE
 	VMOVAPS Y5, Y7
 	VMOVAPS Y6, Y5
 	MERGE
@@ -198,9 +194,6 @@ tp1done:
 	VMOVUPD Y2, 32(DI)
 	MOVQ e+32(FP), DI
 	VMOVUPS Y0, (DI)
-	VMOVMSKPS Y3, AX
-	TESTL AX, AX
-	SETNE ret+40(FP)
 	VZEROUPPER
 	RET
 

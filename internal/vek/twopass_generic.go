@@ -106,7 +106,10 @@ func extExpScale64Go(dst, x []float64, e, c float64) {
 // ldexp returns v·2ᵈ for an integral d ≤ 0 given as a float64 (−Inf and
 // very negative d give 0).
 func ldexp(v, d float64) float64 {
-	if d < -2000 {
+	switch {
+	case d >= -1022:
+		return v * math.Float64frombits(uint64(1023+int64(d))<<52)
+	case d < -2000:
 		return 0
 	}
 	return math.Ldexp(v, int(d))

@@ -2,5 +2,5 @@
 
 package vek
 
-func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32) bool { panic("unreachable") }
-func extExpScale32AVX2(dst, x []float32, e, c float32)               { panic("unreachable") }
+func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32) { panic("unreachable") }
+func extExpScale32AVX2(dst, x []float32, e, c float32)          { panic("unreachable") }

@@ -20,7 +20,7 @@ func twoPassTiers() []twoPassTier {
 			return 0, 0, false
 		}
 		m, e, bad := extExpSum32Go(x)
-		return m, e, !bad && m > 0 && e >= twoPassMinE
+		return m, e, !bad && accept(m, e)
 	}, extExpScale32Go}
 	t := []twoPassTier{generic}
 	if hasAVX2 {
@@ -30,9 +30,9 @@ func twoPassTiers() []twoPassTier {
 			}
 			var lm [8]float64
 			var le [8]float32
-			bad := extExpSum32AVX2(x, &lm, &le)
+			extExpSum32AVX2(x, &lm, &le)
 			m, e := mergeLanes(&lm, &le)
-			return m, e, !bad && m > 0 && e >= twoPassMinE
+			return m, e, accept(m, e)
 		}, extExpScale32AVX2})
 	}
 	return t
@@ -210,6 +210,13 @@ func TestTwoPassDomain(t *testing.T) {
 			{[]float32{-2e6, -inf, -2.5e6}, true},
 			{[]float32{TwoPassLimit, 0}, true},
 			{[]float32{-inf, 5, -inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf}, true},
+			{[]float32{1, 3e38, 2}, false},
+			{[]float32{-3e38, 1}, true},
+			{[]float32{2.5e6, 1}, false},
+			{[]float32{0, 1, 2, 3, 4, 5, 6, 7, nan}, false},
+			{[]float32{0, 1, 2, 3, 4, 5, 6, 7, inf}, false},
+			{append(make([]float32, 64), nan, 1), false},
+			{append(make([]float32, 70), -inf), true},
 		} {
 			m, e, ok := tier.sum(c.x)
 			if ok != c.ok {
