@@ -137,7 +137,7 @@ func evalALDRKL[E exact](l *ALDRKL, in Input[E], out Output[E], state []float64)
 			}
 			K := float64(len(x))
 			pen := -l.alpha * math.Log(K) / (2 * l.lambda0) * (lam - l.lambda0) * (lam - l.lambda0)
-			return ldrRow(e, x, y, lam, l.margin, g, gs) + pen, nil
+			return ldrRow(e, x, m, y, lam, l.margin, g, gs) + pen, nil
 		}
 	})
 }

@@ -2,6 +2,7 @@ package loss
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
 )
@@ -175,7 +176,18 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 }
 
 // hardRowMax checks row i's logits as cfg says and returns their maximum.
+// For losses that take masks, the SIMD max decides, and only a row with a
+// NaN or +Inf is scanned again to name the column.
 func hardRowMax[E exact](cfg hardCfg, i int, x []E, y int) (E, error) {
+	if cfg.masks && !cfg.infinities {
+		m, nan := kernelsOf[E]().maxNaN(x)
+		if !nan && !math.IsInf(float64(m), 1) {
+			if math.IsInf(float64(x[y]), -1) {
+				return 0, valueErr(cfg.name, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
+			}
+			return m, nil
+		}
+	}
 	m := E(math.Inf(-1))
 	for j, v := range x {
 		switch {
@@ -278,4 +290,13 @@ func targetTerms64(vy, m float64, st tailStats) (a, q float64) {
 	}
 	a = (m - vy) + logS
 	return a, -math.Expm1(-a)
+}
+
+// kernelsOf returns the vector kernels of the element type E.
+func kernelsOf[E exact]() *kernels[E] {
+	var z E
+	if unsafe.Sizeof(z) == 4 {
+		return any(k32).(*kernels[E])
+	}
+	return any(k64).(*kernels[E])
 }

@@ -19,10 +19,13 @@ import (
 // Defaults λ = 1, margin 0.1 (the official experiments search λ over
 // {0.1, 1, 10}).
 //
-// Stable form: ψ = λ·(a − log K) with a = −log w_y = (max − u_y/λ) +
-// log1p(T), T the tail of the max-shifted exponentials summed without the
-// maximum's term, all in float64; the target's gradient is −(1 − w_y)
-// computed from the tail. Small λ sharpens the softmax; float64 keeps it
+// Stable form: ψ = λ·(a − log K) with a = −log w_y. With f = exp(c/λ) and
+// E_k = exp((z_k − max)/λ) (the vector kernels), a = log1p(f·T) when the
+// target holds the maximum (T the tail summed without the maximum's term,
+// to full precision) and log(f·(S − E_y) + E_y) + (max − z_y)/λ otherwise;
+// the target's gradient is −f·(S − E_y)/(f·(S − E_y) + E_y), never 1 − w_y.
+// When |c/λ| > 30 (f beyond 1e13) the row is evaluated in float64 on the
+// shifted scores u/λ instead. Small λ sharpens the softmax; it stays
 // exact down to λ of about 1e-300/|z|.
 //
 // Difference from the official code (ICML2023_LDR, loss.py, LDRLoss_V1):
@@ -80,14 +83,40 @@ func evalLDRKL[E exact](l *LDRKL, in Input[E], out Output[E]) (float64, error) {
 			if len(e) != len(x) {
 				e = make([]float64, len(x))
 			}
-			return ldrRow(e, x, y, l.lambda, l.margin, g, gs), nil
+			return ldrRow(e, x, m, y, l.lambda, l.margin, g, gs), nil
 		}
 	})
 }
 
 // ldrRow returns ψ_λ(x, y) with margin c and, when g is not nil, writes
-// gs·(w − e_y) into it; e is float64 scratch of the row's length.
-func ldrRow[E exact](e []float64, x []E, y int, lambda, c float64, g []E, gs float64) float64 {
+// gs·(w − e_y) into it; m is the row's maximum and e float64 scratch of
+// the row's length.
+func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, gs float64) float64 {
+	logK := math.Log(float64(len(x)))
+	if cl := c / lambda; math.Abs(cl) <= 30 {
+		// With E_k = exp((z_k − max)/λ) from the vector kernels and
+		// f = exp(c/λ), Σ_k exp(u_k/λ) ∝ f·(S − E_y) + E_y.
+		k := kernelsOf[E]()
+		s := 1 / lambda
+		st := scaledTail(k, x, m, s)
+		f := math.Exp(cl)
+		var other, ey, a float64
+		if x[y] == m {
+			other, ey = st.t, 1
+			a = math.Log1p(f * other)
+		} else {
+			d := s * (float64(m) - float64(x[y]))
+			ey = math.Exp(-d)
+			other = st.s - ey // ≥ 1: the maximum is another column
+			a = math.Log(f*other+ey) + d
+		}
+		if g != nil {
+			den := f*other + ey
+			k.expAffine(g, x, m, E(s), E(gs*f/den), 0)
+			g[y] = E(-gs * f * other / den)
+		}
+		return lambda * (a - logK)
+	}
 	for j, v := range x {
 		u := float64(v)
 		if j != y {
@@ -96,15 +125,15 @@ func ldrRow[E exact](e []float64, x []E, y int, lambda, c float64, g []E, gs flo
 		e[j] = u / lambda
 	}
 	vy := e[y]
-	m, st := expTail(e)
-	a, q := targetTerms64(vy, m, st)
+	mv, st := expTail(e)
+	a, q := targetTerms64(vy, mv, st)
 	if g != nil {
 		for j := range g {
 			g[j] = E(gs * e[j] / st.s)
 		}
 		g[y] = E(-gs * q)
 	}
-	return lambda * (a - math.Log(float64(len(x))))
+	return lambda * (a - logK)
 }
 
 func init() {

@@ -31,7 +31,7 @@ func refLDR(lambda, c float64) hardRef {
 }
 
 func TestLDRKLSuite(t *testing.T) {
-	for _, p := range [][2]float64{{1, 0.1}, {10, 0.1}, {0.1, 0}, {1, 2}} {
+	for _, p := range [][2]float64{{1, 0.1}, {10, 0.1}, {0.1, 0}, {1, 2}, {0.01, 1}, {0.05, -2}} {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
 			hardSuite{
 				build:   func(opts ...Option) (Loss, error) { return NewLDRKL(p[0], p[1], opts...) },

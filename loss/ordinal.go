@@ -72,13 +72,19 @@ func evalOrdinal[E exact](l *Ordinal, in Input[E], out Output[E]) (float64, erro
 				if lw != nil {
 					w = lw[k]
 				}
-				up := k < y // l_k = [y > k]
-				var term, grad float64
-				if up {
-					term, grad = softplus(-z), -sigmoid(-z)
-				} else {
-					term, grad = softplus(z), sigmoid(z)
+				// The term is softplus(t) with t = −z for l_k = 1 and z for
+				// l_k = 0; the gradient ∓σ(t). One exponential serves both.
+				t, sign := z, 1.0
+				if k < y { // l_k = [y > k]
+					t, sign = -z, -1
 				}
+				e := math.Exp(-math.Abs(t))
+				term := max(t, 0) + math.Log1p(e)
+				grad := e / (1 + e)
+				if t >= 0 {
+					grad = 1 / (1 + e)
+				}
+				grad *= sign
 				if math.IsInf(term, 1) {
 					return 0, valueErr(name, "logit %v at row %d, column %d gives an infinite loss for label %d", x[k], i, k, y)
 				}
