@@ -45,6 +45,9 @@ type hardSuite struct {
 	// columnWeights: the class weights are per-column weights of the
 	// loss's own (ordinal), so the shared weight tests do not apply.
 	columnWeights bool
+	// equalUndefined: the loss is not defined on a row of equal logits
+	// (spherical-z: σ = 0); its own test checks the convention used.
+	equalUndefined bool
 }
 
 // refTotal applies the reduction and weights to the reference rows, the
@@ -98,6 +101,7 @@ func (h hardSuite) run(t *testing.T) {
 	t.Run("ignored", h.testIgnored)
 	t.Run("errors", h.testErrors)
 	t.Run("deterministic", h.testDeterministic)
+	t.Run("ties", h.testTies)
 	if h.masks {
 		t.Run("masks", h.testMasks)
 	}
@@ -353,6 +357,39 @@ func (h hardSuite) testMasks(t *testing.T) {
 	_, err := l.Eval64(Input[float64]{Logits: x, Cols: 5, Labels: []int32{1}}, Output[float64]{})
 	if !errors.Is(err, ErrValue) || !strings.Contains(err.Error(), "row 0, column 1") {
 		t.Errorf("masked target: %v", err)
+	}
+}
+
+// testTies: rows whose maximum is shared (by the target or not) and a
+// row of equal logits match the reference; the gradient too where the
+// loss is smooth there.
+func (h hardSuite) testTies(t *testing.T) {
+	rows := [][]float64{{2, 2, 1, 2, -1}, {0.5, 0.5, 0.5, 0.5, 0.5}, {-3, 4, 4, 0, 4}}
+	l, _ := h.build(WithReduction(Sum))
+	for r, x := range rows {
+		if r == 1 && h.equalUndefined {
+			continue
+		}
+		for _, y := range []int{0, 1, 3} {
+			if y >= h.nclasses(len(x)) {
+				continue
+			}
+			g := make([]float64, len(x))
+			v, err := l.Eval64(Input[float64]{Logits: x, Cols: len(x), Labels: []int32{int32(y)}}, Output[float64]{Grad: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := h.ref(x, y); !near(v, want, 1e-12) {
+				t.Errorf("%v label %d: loss %v, reference %v", x, y, v, want)
+			}
+			if h.kinks || h.detached {
+				continue
+			}
+			num := gradcheck.Numeric(func(x []float64) float64 { return h.ref(x, y) }, append([]float64(nil), x...), 1e-6)
+			if err := gradcheck.Compare(g, num, 1e-7, 1e-5); err != nil {
+				t.Errorf("%v label %d: %v", x, y, err)
+			}
+		}
 	}
 }
 

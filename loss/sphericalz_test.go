@@ -29,7 +29,7 @@ func TestSphericalZSuite(t *testing.T) {
 			hardSuite{
 				build:   func(opts ...Option) (Loss, error) { return NewSphericalZ(p[0], p[1], opts...) },
 				ref:     refSphericalZ(p[0], p[1]),
-				weights: true,
+				weights: true, equalUndefined: true,
 			}.run(t)
 		})
 	}
