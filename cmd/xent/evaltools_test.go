@@ -612,6 +612,8 @@ func TestFitErrors(t *testing.T) {
 		{f("--law", "power", "--data", power, "--bootstrap", "-1"), 2, "--bootstrap -1"},
 		{f("--law", "lr-anneal", "--data", curve, "--decay", "1"), 2, "--decay 1"},
 		{f("--law", "power", "--data", power, "--n-max", "1e3"), 2, "--n-max 1000"},
+		{f("--law", "nmt", "--data", power, "--n-max", "1e12"), 2, "--n-max applies to --law power only"},
+		{f("--law", "power", "--data", power, "--decay", "0.99"), 2, "--decay applies to --law lr-anneal only"},
 		{[]string{"fit", "--law", "power", "--data", power, "--plot", filepath.Join(dir, "f.gif")}, 2, ".png or .svg"},
 		{f("--law", "power", "--data", filepath.Join(dir, "missing.csv")), 1, "missing.csv"},
 		{f("--law", "power", "--data", badRow), 1, "line 4"},

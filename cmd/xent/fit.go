@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -94,6 +95,18 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("--decay %v, want λ in [0, 1)", *decay)
 	case !(*nMax >= 0) || math.IsInf(*nMax, 1):
 		return usagef("--n-max %v, want a finite number ≥ 0", *nMax)
+	}
+	var misplaced error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == "n-max" && *law != "power":
+			misplaced = usagef("--n-max applies to --law power only")
+		case f.Name == "decay" && *law != "lr-anneal":
+			misplaced = usagef("--decay applies to --law lr-anneal only")
+		}
+	})
+	if misplaced != nil {
+		return misplaced
 	}
 	if *plotPath != "" {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
