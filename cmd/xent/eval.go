@@ -164,11 +164,10 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 
 	in := loss.Input[float64]{Logits: x, Cols: cols}
 	var labels []int64
-	switch {
-	case s.Needs&loss.NeedsTeacher != 0:
-		if f.teacher == "" {
-			return usagef("loss %s needs --teacher", s.Name)
-		}
+	takesTeacher := s.Needs&loss.NeedsTeacher != 0
+	takesTargets := s.Needs&(loss.NeedsLabels|loss.AcceptsSoftTargets|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
+	needsTargets := s.Needs&(loss.NeedsLabels|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
+	if takesTeacher && f.teacher != "" {
 		t, tr, tc, _, err := readMatrix(f.teacher, "teacher")
 		if err != nil {
 			return err
@@ -177,10 +176,16 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 			return fmt.Errorf("teacher shape [%d, %d] differs from the logits' [%d, %d]", tr, tc, rows, cols)
 		}
 		in.Teacher = t
-	default:
-		if f.targets == "" {
-			return usagef("loss %s needs --targets", s.Name)
-		}
+	}
+	switch {
+	case takesTeacher && in.Teacher == nil && !(s.Needs&loss.AcceptsSoftTargets != 0 && f.targets != ""):
+		return usagef("loss %s needs --teacher", s.Name)
+	case needsTargets && f.targets == "" || !takesTeacher && f.targets == "":
+		return usagef("loss %s needs --targets", s.Name)
+	case f.targets != "" && !takesTargets:
+		return usagef("loss %s does not take --targets", s.Name)
+	}
+	if f.targets != "" {
 		h, err := npy.ReadFileHeader(f.targets)
 		if err != nil {
 			return fmt.Errorf("targets: %w", err)

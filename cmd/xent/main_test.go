@@ -196,3 +196,24 @@ func TestEvalFusedHead(t *testing.T) {
 		t.Fatalf("mismatched D: exit %d %q", code, errs)
 	}
 }
+
+// TestEvalLabelsAndTeacher: a loss that reads labels and a teacher (nkd)
+// gets both; flags a loss does not take are refused.
+func TestEvalLabelsAndTeacher(t *testing.T) {
+	dir := t.TempDir()
+	s := writeNPY(t, dir, "s.npy", []float32{1, 2, 0, 0, 1, 3}, 2, 3)
+	te := writeNPY(t, dir, "t.npy", []float32{2, 1, 0, 1, 0, 2}, 2, 3)
+	y := writeNPY(t, dir, "y.npy", []int64{1, 2}, 2)
+	if code, out, errs := runCLI(t, "eval", "--logits", s, "--teacher", te, "--targets", y, "--loss", "nkd", "--json"); code != 0 || !strings.Contains(out, `"loss"`) {
+		t.Fatalf("nkd: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "eval", "--logits", s, "--teacher", te, "--loss", "nkd"); code != 2 || !strings.Contains(errs, "--targets") {
+		t.Fatalf("nkd without labels: exit %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "eval", "--logits", s, "--targets", y, "--loss", "kd"); code != 2 || !strings.Contains(errs, "--teacher") {
+		t.Fatalf("kd without teacher: exit %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "eval", "--logits", s, "--targets", y, "--teacher", te); code != 2 || !strings.Contains(errs, "--teacher") {
+		t.Fatalf("cross-entropy with a teacher: exit %d %q", code, errs)
+	}
+}
