@@ -37,6 +37,9 @@ type cosHead struct {
 }
 
 func (h *cosHead) evalCos(b *batch, cls []float64, gcls []float64) (float64, error) {
+	if h.kind != headMadaCos && !(h.scale > 0) {
+		return 0, valueErr(b.name, "scale %v; build the loss with its constructor", h.scale)
+	}
 	c := len(cls) / b.d
 	if err := checkClassLabels(b.name, b.labels, c); err != nil {
 		return 0, err

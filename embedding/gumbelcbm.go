@@ -54,7 +54,9 @@ func (l *GumbelCBM) eval(b *batch) (float64, error) {
 	var g []float64
 	if l.Noise {
 		g = make([]float64, len(b.z))
-		softmax.GumbelNoise(g, rand.New(rand.NewPCG(l.Seed, 0xCB)))
+		if err := softmax.GumbelNoise(g, rand.New(rand.NewPCG(l.Seed, 0xCB))); err != nil {
+			return 0, err
+		}
 	}
 	loss, grad := gumbelCBM(b.z, b.n, b.d, g, l.Tau)
 	if b.gz != nil {

@@ -11,13 +11,17 @@ import (
 // g_i = −log(−log U_i), U_i uniform on the open interval (0, 1) (never 0
 // or 1, so every sample is finite, |g_i| < 38), drawn from rng in order.
 // The same generator state gives the same bits on every machine: seed it
-// with rand.New(rand.NewPCG(seed, stream)).
-func GumbelNoise[T Float](g []T, rng *rand.Rand) {
+// with rand.New(rand.NewPCG(seed, stream)). A nil rng is an error.
+func GumbelNoise[T Float](g []T, rng *rand.Rand) error {
+	if rng == nil {
+		return errors.New("softmax.GumbelNoise: nil random source")
+	}
 	for i := range g {
 		// 53 random bits, offset by half a step: U ∈ [2⁻⁵⁴, 1 − 2⁻⁵⁴].
 		u := (float64(rng.Uint64()>>11) + 0.5) * 0x1p-53
 		g[i] = T(-math.Log(-math.Log(u)))
 	}
+	return nil
 }
 
 // GumbelSoftmax writes one Gumbel-softmax sample (the Concrete relaxation
@@ -103,7 +107,7 @@ func gumbel[T Float](name string, dst, x []T, cols int, tau float64, rng *rand.R
 		return errors.New("softmax." + name + ": the Temperature option is not accepted (tau is the temperature)")
 	}
 	g := make([]T, len(x))
-	GumbelNoise(g, rng)
+	_ = GumbelNoise(g, rng) // rng checked above
 	for i, v := range x {
 		dst[i] = v + g[i]
 	}

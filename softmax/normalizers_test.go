@@ -367,7 +367,12 @@ func TestGumbelSoftmax(t *testing.T) {
 	}
 	// The same noise by hand: softmax((x + g)/τ).
 	g := make([]float64, len(x))
-	GumbelNoise(g, rand.New(rand.NewPCG(42, 1)))
+	if err := GumbelNoise(g, rand.New(rand.NewPCG(42, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := GumbelNoise(g, nil); err == nil {
+		t.Error("GumbelNoise: nil rng accepted")
+	}
 	for r := 0; r < 2; r++ {
 		z := make([]float64, 4)
 		for j := range z {
