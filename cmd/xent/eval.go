@@ -266,6 +266,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 			return err
 		}
 		res["accuracy"], res["top5"] = acc, top5
+		if err := addCalibrationKeys(res, x, cols, labels, f.ignore); err != nil {
+			return err
+		}
 	}
 	if f.asJSON {
 		return writeJSON(stdout, res)
@@ -280,6 +283,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	if labels != nil {
 		fmt.Fprintf(stdout, "accuracy %.6f  top-5 %.6f\n", res["accuracy"], res["top5"])
+		printCalibrationKeys(stdout, res)
 	}
 	return nil
 }
