@@ -100,10 +100,11 @@ func evalOrdinal[E exact](l *Ordinal, in Input[E], out Output[E]) (float64, erro
 
 func init() {
 	Register(Spec{
-		Name:    "ordinal",
-		Catalog: "A3",
-		Summary: "ordinal (CORAL cumulative-logit) cross-entropy over K−1 logits; labels in [0, K−1]; class weights = importance weights per logit",
-		Needs:   NeedsLabels,
+		Name:           "ordinal",
+		Catalog:        "A3",
+		Summary:        "ordinal (CORAL cumulative-logit) cross-entropy over K−1 logits; labels in [0, K−1]; class weights = importance weights per logit",
+		Needs:          NeedsLabels,
+		NotClassScores: true,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {
 			return NewOrdinal(opts...)
 		},

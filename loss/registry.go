@@ -42,6 +42,10 @@ type Spec struct {
 	// New builds the loss; p holds every parameter of Params, defaults
 	// filled in.
 	New func(p map[string]float64, opts []Option) (Loss, error)
+	// NotClassScores marks a loss whose logits are not one score per
+	// class with labels indexing them (ordinal regression's cumulative
+	// logits), so accuracy and calibration do not apply.
+	NotClassScores bool
 }
 
 var registry = map[string]Spec{}

@@ -260,7 +260,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if red == loss.None {
 		res["loss"] = out.Rows
 	}
-	if labels != nil {
+	if labels != nil && !s.NotClassScores {
 		acc, top5, err := accuracies(x, cols, labels, f.ignore)
 		if err != nil {
 			return err
@@ -281,7 +281,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "loss %.9g (%s, %s over %d rows × %d columns)\n", value, s.Name, red, rows, cols)
 	}
-	if labels != nil {
+	if labels != nil && !s.NotClassScores {
 		fmt.Fprintf(stdout, "accuracy %.6f  top-5 %.6f\n", res["accuracy"], res["top5"])
 		printCalibrationKeys(stdout, res)
 	}

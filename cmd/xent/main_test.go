@@ -217,3 +217,15 @@ func TestEvalLabelsAndTeacher(t *testing.T) {
 		t.Fatalf("cross-entropy with a teacher: exit %d %q", code, errs)
 	}
 }
+
+// TestEvalOrdinal: ordinal labels run from 0 to K−1 = Cols; no accuracy
+// or calibration keys are printed for cumulative logits.
+func TestEvalOrdinal(t *testing.T) {
+	dir := t.TempDir()
+	z := writeNPY(t, dir, "z.npy", []float32{2, -1, 3, 1, -2, -3}, 3, 2)
+	y := writeNPY(t, dir, "y.npy", []int64{1, 2, 0}, 3)
+	code, out, errs := runCLI(t, "eval", "--logits", z, "--targets", y, "--loss", "ordinal", "--json")
+	if code != 0 || strings.Contains(out, "accuracy") || !strings.Contains(out, `"loss"`) {
+		t.Fatalf("exit %d %q %q", code, out, errs)
+	}
+}
