@@ -32,6 +32,8 @@ type ReportOptions struct {
 	// Command is the command line that produced the results, quoted in
 	// the report.
 	Command string
+	// Render draws a figure into a PNG file; nil means Figure.SavePNG.
+	Render func(f *Figure, path string) error
 }
 
 // CheckOutput reports whether a report may be written to dir: dir must
@@ -96,10 +98,14 @@ func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
+	render := opt.Render
+	if render == nil {
+		render = (*Figure).SavePNG
+	}
 	figs := Figures(res)
 	for i := range figs {
 		f := &figs[i]
-		if err := f.SavePNG(filepath.Join(tmp, f.Name+".png")); err != nil {
+		if err := render(f, filepath.Join(tmp, f.Name+".png")); err != nil {
 			return fmt.Errorf("figure %s: %w", f.Name, err)
 		}
 		if err := writeFile(filepath.Join(tmp, f.Name+".json"), jsonWriter(f)); err != nil {

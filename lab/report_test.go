@@ -121,11 +121,59 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// fakePNG stands in for the renderer where drawing every figure would
+// dominate a test's time (under the race detector, a figure takes
+// seconds); TestFiguresRender draws real ones.
+func fakePNG(f *Figure, path string) error {
+	return os.WriteFile(path, []byte("\x89PNG\r\n\x1a\n"+f.Name), 0o644)
+}
+
+// testRender returns the renderer of the report tests: the real one,
+// or the stand-in under -short.
+func testRender() func(*Figure, string) error {
+	if testing.Short() {
+		return fakePNG
+	}
+	return nil
+}
+
+func TestFiguresRender(t *testing.T) {
+	c := tinyConfig()
+	c.Noise = c.Noise[:1]
+	c.Losses = c.Losses[:2]
+	res := tinyRun(t, c)
+	figs := Figures(res)
+	kinds := map[string]bool{}
+	dir := t.TempDir()
+	for i := range figs {
+		f := &figs[i]
+		if kinds[f.Kind] && testing.Short() {
+			continue // one of each kind is enough under -short
+		}
+		kinds[f.Kind] = true
+		path := filepath.Join(dir, f.Name+".png")
+		if err := f.SavePNG(path); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) < 1000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s: %d bytes, %v", f.Name, len(b), err)
+		}
+	}
+	if !kinds[""] || !kinds["recalibration"] {
+		t.Errorf("figure kinds %v", kinds)
+	}
+	bad := Figure{Name: "bad", Series: []Series{{Name: "s", X: []float64{1}, Y: nil}}}
+	if err := bad.SavePNG(filepath.Join(dir, "bad.png")); err == nil {
+		t.Error("mismatched series: no error")
+	}
+}
+
 func TestWriteReport(t *testing.T) {
 	res := tinyRun(t, tinyConfig())
 	dir := t.TempDir()
 	out := filepath.Join(dir, "report")
-	if err := WriteReport(out, res, ReportOptions{Command: "xent lab --test"}); err != nil {
+	if err := WriteReport(out, res, ReportOptions{Command: "xent lab --test", Render: testRender()}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(out, ReportFile))
@@ -163,7 +211,7 @@ func TestWriteReport(t *testing.T) {
 	}
 
 	// An existing report is kept without Force.
-	err = WriteReport(out, res, ReportOptions{})
+	err = WriteReport(out, res, ReportOptions{Render: fakePNG})
 	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("second write without force: %v", err)
 	}
@@ -172,7 +220,7 @@ func TestWriteReport(t *testing.T) {
 	if err := os.WriteFile(stale, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteReport(out, res, ReportOptions{Force: true}); err != nil {
+	if err := WriteReport(out, res, ReportOptions{Force: true, Render: fakePNG}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
@@ -215,7 +263,7 @@ func TestWriteReportAtomic(t *testing.T) {
 		return fail
 	}
 	defer func() { beforeRename = func(string) error { return nil } }()
-	if err := WriteReport(out, res, ReportOptions{}); !errors.Is(err, fail) {
+	if err := WriteReport(out, res, ReportOptions{Render: fakePNG}); !errors.Is(err, fail) {
 		t.Fatalf("err %v", err)
 	}
 	if len(seen) != 2*len(Figures(res))+2 {
@@ -225,13 +273,13 @@ func TestWriteReportAtomic(t *testing.T) {
 
 	// An earlier report survives a failed --force.
 	beforeRename = func(string) error { return nil }
-	if err := WriteReport(out, res, ReportOptions{}); err != nil {
+	if err := WriteReport(out, res, ReportOptions{Render: fakePNG}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(out, ReportFile))
 	beforeRename = func(string) error { return fail }
 	res.Seconds = 12345
-	if err := WriteReport(out, res, ReportOptions{Force: true, Command: "changed"}); !errors.Is(err, fail) {
+	if err := WriteReport(out, res, ReportOptions{Force: true, Command: "changed", Render: fakePNG}); !errors.Is(err, fail) {
 		t.Fatalf("err %v", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(out, ReportFile))

@@ -98,13 +98,13 @@ func mnist(t testing.TB, train, test int) (data.Set, data.Set) {
 // test accuracy floor well below what the run reaches, so that it only
 // fails when training is broken.
 func TestTrainMNISTFloor(t *testing.T) {
-	n, nt, epochs, floor := 5000, 5000, 5, 0.90
+	n, nt, hidden, epochs, floor := 5000, 5000, 256, 5, 0.90
 	if testing.Short() {
-		n, nt, epochs, floor = 2000, 2000, 4, 0.85
+		n, nt, hidden, epochs, floor = 2000, 2000, 128, 4, 0.80
 	}
 	tr, te := mnist(t, n, nt)
 	c := DefaultTrainConfig()
-	c.Hidden, c.Batch, c.Epochs = 256, 32, epochs
+	c.Hidden, c.Batch, c.Epochs = hidden, 32, epochs
 	m, err := c.NewModel(tr.Cols, 10)
 	if err != nil {
 		t.Fatal(err)

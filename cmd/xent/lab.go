@@ -27,8 +27,12 @@ func init() {
 	})
 }
 
-// labData loads the default workload's data (a seam for tests).
-var labData = data.MNIST
+// labData loads the default workload's data, and labRender draws the
+// report's figures (nil: the lab's renderer); both are seams for tests.
+var (
+	labData   = data.MNIST
+	labRender func(f *lab.Figure, path string) error
+)
 
 // labWorkloads holds the lab's other workloads, run as "xent lab NAME
 // [flags]"; each registers itself from its own file. The default
@@ -147,7 +151,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	for _, a := range args {
 		cmd += " " + shellQuote(a)
 	}
-	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd}); err != nil {
+	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd, Render: labRender}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)

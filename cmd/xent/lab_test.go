@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xentlab/xent/data"
+	"github.com/xentlab/xent/lab"
 )
 
 // tinyLabData replaces MNIST with a small synthetic set of 10 classes
@@ -35,9 +36,16 @@ func tinyLabData(t *testing.T) {
 		}
 		return s
 	}
-	old := labData
+	oldData, oldRender := labData, labRender
 	labData = func() (data.Set, data.Set, error) { return gen(600, 1), gen(200, 2), nil }
-	t.Cleanup(func() { labData = old })
+	if testing.Short() {
+		// Drawing the figures takes seconds each under the race
+		// detector; package lab tests the drawing.
+		labRender = func(f *lab.Figure, path string) error {
+			return os.WriteFile(path, []byte("\x89PNG\r\n\x1a\n"), 0o644)
+		}
+	}
+	t.Cleanup(func() { labData, labRender = oldData, oldRender })
 }
 
 func tinyLabArgs(out string, extra ...string) []string {
