@@ -146,27 +146,18 @@ func evalBag[E exact](b *Bag, in Input[E], out Output[E]) (float64, error) {
 		sc = 1 / float64(len(groups))
 	}
 	grain := max(1, blockElems/max(1, len(in.Logits)/max(1, len(groups))))
-	nb := par.Blocks(len(groups), grain)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(len(groups), grain, par.Threads(b.o.Threads), func(blk, lo, hi int) {
+	total, err := sumBlocks(len(groups), grain, par.Threads(b.o.Threads), func(lo, hi int) (float64, error) {
+		var part float64
 		for k := lo; k < hi; k++ {
 			l, err := bagOne(b, in, out, groups[k], sc)
 			if err != nil {
-				errs[blk] = err
-				return
+				return 0, err
 			}
-			parts[blk] += l
+			part += l
 		}
+		return part, nil
 	})
-	total := 0.0
-	for blk := range parts {
-		if errs[blk] != nil {
-			return 0, errs[blk]
-		}
-		total += parts[blk]
-	}
-	return total * sc, nil
+	return total * sc, err
 }
 
 // bagOne evaluates one bag, writes its rows' gradients (scaled by sc) and

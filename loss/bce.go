@@ -93,10 +93,8 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 		sc = 1 / float64(len(in.Logits))
 	}
 	grain := max(1, blockElems/cols)
-	nb := par.Blocks(rows, grain)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(rows, grain, par.Threads(b.o.Threads), func(blk, lo, hi int) {
+	total, err := sumBlocks(rows, grain, par.Threads(b.o.Threads), func(lo, hi int) (float64, error) {
+		var part float64
 		for i := lo; i < hi; i++ {
 			r := rowWeight(in, i)
 			var rowSum float64
@@ -104,8 +102,7 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 				x, y := float64(in.Logits[i*cols+j]), float64(in.Targets[i*cols+j])
 				if math.IsNaN(x) || !(y >= 0 && y <= 1) ||
 					math.IsInf(x, 1) && y < 1 || math.IsInf(x, -1) && y > 0 {
-					errs[blk] = valueErr(name, "logit %v with target %v at row %d, column %d (targets lie in [0, 1])", x, y, i, j)
-					return
+					return 0, valueErr(name, "logit %v with target %v at row %d, column %d (targets lie in [0, 1])", x, y, i, j)
 				}
 				p, w := 1.0, r
 				if b.posWeight != nil {
@@ -125,8 +122,7 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 				if out.Grad != nil {
 					g := E(sc * w * ((1-y)*sigmoid(x) - p*y*sigmoid(-x)))
 					if math.IsInf(float64(g), 0) {
-						errs[blk] = valueErr(name, "the gradient overflows at row %d, column %d", i, j)
-						return
+						return 0, valueErr(name, "the gradient overflows at row %d, column %d", i, j)
 					}
 					out.Grad[i*cols+j] = g
 				}
@@ -134,15 +130,9 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 			if out.Rows != nil {
 				out.Rows[i] = E(rowSum)
 			}
-			parts[blk] += rowSum
+			part += rowSum
 		}
+		return part, nil
 	})
-	total := 0.0
-	for blk := range parts {
-		if errs[blk] != nil {
-			return 0, errs[blk]
-		}
-		total += parts[blk]
-	}
-	return total * sc, nil
+	return total * sc, err
 }

@@ -131,20 +131,8 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 
 	c := ceCall[E]{k: k, o: o, in: in, out: out, sc: sc, cols: cols}
 	c.prepare()
-	nb := par.Blocks(rows, max(1, blockElems/cols))
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(rows, max(1, blockElems/cols), par.Threads(o.Threads), func(b, lo, hi int) {
-		parts[b], errs[b] = c.block(lo, hi)
-	})
-	total := 0.0
-	for b := range parts {
-		if errs[b] != nil {
-			return 0, errs[b]
-		}
-		total += parts[b]
-	}
-	return total * sc, nil
+	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
+	return total * sc, err
 }
 
 // blockElems is about how many logits one parallel block of rows holds.

@@ -166,27 +166,18 @@ func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
 	if e.o.Reduction == Mean && len(seqs) > 0 {
 		sc = 1 / float64(len(seqs))
 	}
-	nb := par.Blocks(len(seqs), 1)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(len(seqs), 1, par.Threads(e.o.Threads), func(blk, lo, hi int) {
+	total, err := sumBlocks(len(seqs), 1, par.Threads(e.o.Threads), func(lo, hi int) (float64, error) {
+		var part float64
 		for k := lo; k < hi; k++ {
 			l, err := eislOne(e, in, out, seqs[k], sc)
 			if err != nil {
-				errs[blk] = err
-				return
+				return 0, err
 			}
-			parts[blk] += l
+			part += l
 		}
+		return part, nil
 	})
-	total := 0.0
-	for blk := range parts {
-		if errs[blk] != nil {
-			return 0, errs[blk]
-		}
-		total += parts[blk]
-	}
-	return total * sc, nil
+	return total * sc, err
 }
 
 // eislOne evaluates one sequence (its rows in order), writes its

@@ -122,10 +122,8 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 		}
 	}
 	grain := max(1, blockElems/cols)
-	nb := par.Blocks(rows, grain)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(rows, grain, par.Threads(o.Threads), func(b, lo, hi int) {
+	total, err := sumBlocks(rows, grain, par.Threads(o.Threads), func(lo, hi int) (float64, error) {
+		var part float64
 		row := newRow()
 		for i := lo; i < hi; i++ {
 			x := in.Logits[i*cols : (i+1)*cols]
@@ -145,34 +143,25 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 			}
 			m, err := hardRowMax(cfg, i, x, int(y))
 			if err != nil {
-				errs[b] = err
-				return
+				return 0, err
 			}
 			w := rowWeight(in, i) * cw(int(y))
 			l, err := row(i, x, m, int(y), g, sc*w)
 			if err != nil {
-				errs[b] = err
-				return
+				return 0, err
 			}
 			l *= w
 			if f := float64(E(l)); math.IsInf(f, 0) || math.IsNaN(f) {
-				errs[b] = valueErr(name, "the loss overflows at row %d (%g)", i, l)
-				return
+				return 0, valueErr(name, "the loss overflows at row %d (%g)", i, l)
 			}
 			if out.Rows != nil {
 				out.Rows[i] = E(l)
 			}
-			parts[b] += l
+			part += l
 		}
+		return part, nil
 	})
-	total := 0.0
-	for b := range parts {
-		if errs[b] != nil {
-			return 0, errs[b]
-		}
-		total += parts[b]
-	}
-	return total * sc, nil
+	return total * sc, err
 }
 
 // hardRowMax checks row i's logits as cfg says and returns their maximum.

@@ -111,26 +111,21 @@ func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
 	}
 	T := k.t
 	grain := max(1, blockElems/cols)
-	nb := par.Blocks(rows, grain)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(rows, grain, par.Threads(k.o.Threads), func(blk, lo, hi int) {
+	total, err := sumBlocks(rows, grain, par.Threads(k.o.Threads), func(lo, hi int) (float64, error) {
+		var part float64
 		lp := make([]float64, cols)
 		lq := make([]float64, cols)
 		for i := lo; i < hi; i++ {
 			s := in.Logits[i*cols : (i+1)*cols]
 			t := in.Teacher[i*cols : (i+1)*cols]
 			if j := logSoftmaxRow(lp, s, T); j >= 0 {
-				errs[blk] = valueErr(name, "student logit %v at row %d, column %d", s[j], i, j)
-				return
+				return 0, valueErr(name, "student logit %v at row %d, column %d", s[j], i, j)
 			}
 			if j := logSoftmaxRow(lq, t, T); j >= 0 {
-				errs[blk] = valueErr(name, "teacher logit %v at row %d, column %d", t[j], i, j)
-				return
+				return 0, valueErr(name, "teacher logit %v at row %d, column %d", t[j], i, j)
 			}
 			if math.IsInf(lq[0], -1) && math.IsInf(float64(t[0]), -1) && allNegInf(t) {
-				errs[blk] = valueErr(name, "teacher row %d is entirely −Inf (no distribution)", i)
-				return
+				return 0, valueErr(name, "teacher row %d is entirely −Inf (no distribution)", i)
 			}
 			r := rowWeight(in, i)
 			var kl float64
@@ -140,20 +135,18 @@ func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
 					continue
 				}
 				if math.IsInf(lp[j], -1) {
-					errs[blk] = valueErr(name, "student logit −Inf where the teacher has mass, row %d, column %d", i, j)
-					return
+					return 0, valueErr(name, "student logit −Inf where the teacher has mass, row %d, column %d", i, j)
 				}
 				kl += q * (lq[j] - lp[j])
 			}
 			l := r * T * T * kl
 			if math.IsInf(l, 0) || math.IsNaN(l) {
-				errs[blk] = valueErr(name, "the loss overflows at row %d", i)
-				return
+				return 0, valueErr(name, "the loss overflows at row %d", i)
 			}
 			if out.Rows != nil {
 				out.Rows[i] = E(l)
 			}
-			parts[blk] += l
+			part += l
 			if out.Grad != nil {
 				g := out.Grad[i*cols : (i+1)*cols]
 				for j := range g {
@@ -161,15 +154,9 @@ func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
 				}
 			}
 		}
+		return part, nil
 	})
-	total := 0.0
-	for blk := range parts {
-		if errs[blk] != nil {
-			return 0, errs[blk]
-		}
-		total += parts[blk]
-	}
-	return total * sc, nil
+	return total * sc, err
 }
 
 func allNegInf[E exact](x []E) bool {

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/par"
 )
 
 // Float is the element type of logits and targets.
@@ -327,4 +329,23 @@ func firstNonFinite[E exact](x []E) int {
 		}
 	}
 	return -1
+}
+
+// sumBlocks evaluates f on the fixed blocks of [0, n) (grain indices
+// each) on up to threads goroutines and returns the blocks' values added
+// in block order — the same bits for any thread count — or the error of
+// the first failing block in block order.
+func sumBlocks(n, grain, threads int, f func(lo, hi int) (float64, error)) (float64, error) {
+	nb := par.Blocks(n, grain)
+	parts := make([]float64, nb)
+	errs := make([]error, nb)
+	par.For(n, grain, threads, func(b, lo, hi int) { parts[b], errs[b] = f(lo, hi) })
+	var total float64
+	for b := range parts {
+		if errs[b] != nil {
+			return 0, errs[b]
+		}
+		total += parts[b]
+	}
+	return total, nil
 }

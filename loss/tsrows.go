@@ -129,20 +129,10 @@ func tsrEval[E exact](c tsrCfg, in Input[E], out Output[E], row tsrFunc) (float6
 	}
 
 	grain := max(1, blockElems/cols)
-	nb := par.Blocks(rows, grain)
-	parts := make([]float64, nb)
-	errs := make([]error, nb)
-	par.For(rows, grain, par.Threads(c.o.Threads), func(blk, lo, hi int) {
-		parts[blk], errs[blk] = tsrBlock(c, in, out, row, soft, sc, lo, hi)
+	total, err := sumBlocks(rows, grain, par.Threads(c.o.Threads), func(lo, hi int) (float64, error) {
+		return tsrBlock(c, in, out, row, soft, sc, lo, hi)
 	})
-	total := 0.0
-	for blk := range parts {
-		if errs[blk] != nil {
-			return 0, errs[blk]
-		}
-		total += parts[blk]
-	}
-	return total * sc, nil
+	return total * sc, err
 }
 
 // tsrBlock evaluates rows [lo, hi) and returns their summed weighted loss.
