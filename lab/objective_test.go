@@ -223,3 +223,47 @@ func TestCheckLosses(t *testing.T) {
 		t.Error("duplicate: no error")
 	}
 }
+
+// TestRegisteredLabelLosses checks the lab's wiring of the registered
+// losses that need more than labels, when they are registered: aldr-kl
+// must keep its per-example temperatures (a change of its API would
+// otherwise make it run without state), and sce must train on one-hot
+// targets with the lab's log floor.
+func TestRegisteredLabelLosses(t *testing.T) {
+	if _, ok := loss.Lookup("aldr-kl"); ok {
+		o, err := NewObjective("aldr-kl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Stateful() {
+			t.Fatal("aldr-kl is registered but has no InitialState/Step32: update the state wiring in objective.go")
+		}
+		set := syntheticSet(64, 5, 3, 4)
+		c := DefaultTrainConfig()
+		c.Hidden, c.Batch, c.Epochs = 8, 16, 1
+		m, _ := c.NewModel(5, 3)
+		if _, err := Train(t.Context(), m, set, o, c, Hooks{}); err != nil {
+			t.Fatal(err)
+		}
+		init := o.step.InitialState(1)[0]
+		moved := 0
+		for _, s := range o.state {
+			if s != init {
+				moved++
+			}
+		}
+		if moved == 0 {
+			t.Error("aldr-kl: no example's state changed after an epoch")
+		}
+	}
+	if _, ok := loss.Lookup("sce"); ok {
+		o, err := NewObjective("sce")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := make([]float32, 6)
+		if _, err := o.eval([]float32{5, -5, 0, 0, 9, -9}, 3, []int32{2, 0}, []int{0, 1}, g); err != nil {
+			t.Errorf("sce on labels: %v", err)
+		}
+	}
+}

@@ -149,21 +149,33 @@ func (o *adam) Step(params, grad []float32) {
 	decay := float32(o.lr) * o.wd
 	par.For(len(params), stepGrain, o.threads, func(_, lo, hi int) {
 		forSegments(o.segs, lo, hi, func(lo, hi int, decayed bool) {
-			p, g, m, v := params[lo:hi], grad[lo:hi], o.m[lo:hi], o.v[lo:hi]
-			g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
-			keep := float32(1)
+			k := adamConsts{b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2, step: step, eps: eps, keep: 1}
 			if decayed {
-				keep -= decay
+				k.keep -= decay
 			}
-			for i := range p {
-				gi := g[i]
-				mi := b1*m[i] + (1-b1)*gi
-				vi := b2*v[i] + (1-b2)*gi*gi
-				m[i], v[i] = mi, vi
-				p[i] = keep*p[i] - step*mi/(sqrt32(vi)+eps)
-			}
+			adamKernel(params[lo:hi], grad[lo:hi], o.m[lo:hi], o.v[lo:hi], &k)
 		})
 	})
+}
+
+// adamConsts are the scalars of one Adam update (the layout adamAVX2
+// reads).
+type adamConsts struct {
+	b1, c1, b2, c2, step, eps, keep float32
+}
+
+// adamGeneric applies one Adam update element by element:
+//
+//	m = b1·m + c1·g,  v = b2·v + c2·(g·g),  p = keep·p − (step·m)/(√v + eps)
+func adamGeneric(p, g, m, v []float32, k *adamConsts) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i]
+		mi := k.b1*m[i] + k.c1*gi
+		vi := k.b2*v[i] + k.c2*(gi*gi)
+		m[i], v[i] = mi, vi
+		p[i] = k.keep*p[i] - (k.step*mi)/(sqrt32(vi)+k.eps)
+	}
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
