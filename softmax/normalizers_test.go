@@ -443,3 +443,46 @@ func TestSoftmaxBackwardShapes(t *testing.T) {
 		t.Errorf("in place: %v %v", g, err)
 	}
 }
+
+// TestSigmoidAccuracy compares Sigmoid with a float64 reference on a
+// sweep of inputs, within the documented bound.
+func TestSigmoidAccuracy(t *testing.T) {
+	var x32 []float32
+	var x64 []float64
+	for v := -100.0; v <= 100; v += 0.0173 {
+		x32 = append(x32, float32(v))
+		x64 = append(x64, v)
+	}
+	y32, y64 := make([]float32, len(x32)), make([]float64, len(x64))
+	if err := Sigmoid(y32, x32, 7, 0.25); !errors.Is(err, ErrShape) && len(x32)%7 != 0 {
+		t.Fatalf("shape: %v", err)
+	}
+	if err := Sigmoid(y32, x32, 1, 0.25, Temperature(1.5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sigmoid(y64, x64, 1, 0.25, Temperature(1.5)); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range x32 {
+		z := float64(v)/1.5 + 0.25
+		want := 1 / (1 + math.Exp(-z))
+		if want < 0x1p-126 {
+			if y32[i] != 0 && math.Abs(float64(y32[i])-want) > 0x1p-126 {
+				t.Fatalf("float32 σ(%v) = %v, want %v", z, y32[i], want)
+			}
+			continue
+		}
+		if tol := (4 + 3*math.Abs(z)) * 0x1p-24 * want; math.Abs(float64(y32[i])-want) > tol {
+			t.Fatalf("float32 σ(%v) = %v, want %v", z, y32[i], want)
+		}
+		z = x64[i]/1.5 + 0.25
+		want = 1 / (1 + math.Exp(-z))
+		if tol := (6 + 3*math.Abs(z)) * 0x1p-53 * want; math.Abs(y64[i]-want) > tol { // 4 ulp + 2 of the reference
+			t.Fatalf("float64 σ(%v) = %v, want %v", z, y64[i], want)
+		}
+	}
+	nan := []float32{float32(math.NaN())}
+	if err := Sigmoid(nan, nan, 1, 0); err != nil || nan[0] == nan[0] {
+		t.Errorf("NaN: %v %v", nan, err)
+	}
+}
