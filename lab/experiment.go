@@ -7,6 +7,8 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xentlab/xent/data"
@@ -44,6 +46,10 @@ type Config struct {
 	// Bins is the number of equal-width bins of the ECE and the
 	// reliability diagrams.
 	Bins int `json:"bins"`
+	// Jobs is the number of runs trained at once, sharing Train.Threads
+	// (0: one run per thread). Runs are independent, so the results do
+	// not depend on it; the time of an epoch does.
+	Jobs int `json:"jobs"`
 }
 
 // DefaultConfig returns the default lab run on MNIST: the MLP of
@@ -89,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bins < 1 {
 		return fmt.Errorf("bins %d, want ≥ 1", c.Bins)
+	}
+	if c.Jobs < 0 {
+		return fmt.Errorf("jobs %d, want ≥ 0", c.Jobs)
 	}
 	return c.Train.Validate()
 }
@@ -136,8 +145,10 @@ type Results struct {
 	TrainRows   int `json:"train_rows"`
 	HoldoutRows int `json:"holdout_rows"`
 	TestRows    int `json:"test_rows"`
-	// Environment of the run.
+	// Environment of the run: Threads goroutines in all, Jobs runs at
+	// once.
 	Threads   int       `json:"threads"`
+	Jobs      int       `json:"jobs"`
 	GoVersion string    `json:"go_version"`
 	Platform  string    `json:"platform"`
 	Kernels   string    `json:"kernels"`
@@ -178,7 +189,9 @@ type RunInfo struct {
 }
 
 // Events are the progress callbacks of an experiment; nil fields are
-// skipped. They are called on the goroutine that runs the experiment.
+// skipped. When several runs train at once (Config.Jobs), the callbacks
+// come from their goroutines, one at a time (never concurrently), and
+// the events of different runs interleave.
 type Events struct {
 	// Warn reports a loss that is skipped and other non-fatal problems.
 	Warn func(msg string)
@@ -236,6 +249,11 @@ func ParseLosses(s string) []string {
 // once (seeded), the first c.Holdout are held out; for each rate the
 // noise is drawn once (seeded by the rate) and shared by every loss,
 // which all start from the same weights and see the same batches.
+//
+// Runs are independent: c.Jobs of them train at once, each on its share
+// of the threads (on two cores, two runs of one thread each make better
+// use of the machine than one run whose matrix products are split in
+// two). The results are the same for any Jobs and Threads.
 func Run(ctx context.Context, c Config, train, test data.Set, ev Events) (*Results, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
@@ -285,17 +303,18 @@ func Run(ctx context.Context, c Config, train, test data.Set, ev Events) (*Resul
 	res.TrainRows, res.HoldoutRows, res.TestRows = n, c.Holdout, test.Rows
 	res.Features, res.Classes = train.Cols, classes
 
-	total := len(c.Noise) * len(names)
-	var testLogits, scaled []float32
+	// One job per (rate, loss), in report order; every loss at a rate
+	// shares the rate's noisy labels.
+	var jobs []job
 	for _, rate := range c.Noise {
 		noise := Noise{Type: c.NoiseType, Rate: rate, Pairs: c.Pairs}
 		noisy, _, err := noise.Apply(pool.Y, classes, subSeed(c.Train.Seed, seedNoise, math.Float64bits(rate)))
 		if err != nil {
 			return nil, err
 		}
-		hold, tr := pool, pool
+		hold := pool
 		hold.Y = noisy
-		hold, tr = hold.Split(c.Holdout)
+		hold, tr := hold.Split(c.Holdout)
 		flipped := 0
 		for i, y := range tr.Y {
 			if y != pool.Y[c.Holdout+i] {
@@ -303,75 +322,175 @@ func Run(ctx context.Context, c Config, train, test data.Set, ev Events) (*Resul
 			}
 		}
 		for _, name := range names {
-			info := RunInfo{Index: len(res.Runs) + 1, Total: total, Loss: name, Noise: rate, Epochs: c.Train.Epochs}
-			if ev.Start != nil {
-				ev.Start(info)
-			}
-			obj, err := NewObjective(name)
-			if err != nil {
-				return nil, err
-			}
-			m, err := c.Train.NewModel(train.Cols, classes)
-			if err != nil {
-				return nil, err
-			}
-			hooks := Hooks{
-				Epoch: func(m *Model, s *EpochStats) error {
-					var err error
-					if testLogits, err = m.Logits(test.X, test.Rows, testLogits); err != nil {
-						return err
-					}
-					sc, err := score(testLogits, classes, test.Y, 0, c.Train.Threads)
-					if err != nil {
-						return err
-					}
-					s.TestAccuracy, s.TestNLL = sc.Accuracy, sc.NLL
-					if ev.Epoch != nil {
-						ev.Epoch(info, *s)
-					}
-					return nil
-				},
-			}
-			if ev.Batch != nil {
-				hooks.Batch = func(epoch, batch, batches int) { ev.Batch(info, epoch, batch, batches) }
-			}
-			curve, err := Train(ctx, m, tr, obj, c.Train, hooks)
-			if err != nil {
-				return nil, fmt.Errorf("lab: %s at noise %g: %w", name, rate, err)
-			}
-			rr := RunResult{Loss: name, Effective: obj.Effective, Noise: rate, Flipped: flipped, Curve: curve}
-			for _, s := range curve {
-				rr.EpochSeconds += s.Seconds / float64(len(curve))
-			}
-			if rr.Test, err = score(testLogits, classes, test.Y, c.Bins, c.Train.Threads); err != nil {
-				return nil, fmt.Errorf("lab: %s at noise %g: test metrics: %w", name, rate, err)
-			}
-			if hold.Rows > 0 {
-				hl, err := m.Logits(hold.X, hold.Rows, nil)
-				if err != nil {
-					return nil, err
-				}
-				if rr.Temperature, err = fitTemperature(hl, classes, hold.Y, c.Train.Threads); err != nil {
-					return nil, fmt.Errorf("lab: %s at noise %g: temperature scaling: %w", name, rate, err)
-				}
-				scaled = grow(scaled, len(testLogits))
-				if err := applyTemperature(scaled, testLogits, classes, rr.Temperature); err != nil {
-					return nil, err
-				}
-				sc, err := score(scaled, classes, test.Y, c.Bins, c.Train.Threads)
-				if err != nil {
-					return nil, fmt.Errorf("lab: %s at noise %g: scaled test metrics: %w", name, rate, err)
-				}
-				rr.Scaled = &sc
-			}
-			res.Runs = append(res.Runs, rr)
-			if ev.Done != nil {
-				ev.Done(info, rr)
-			}
+			jobs = append(jobs, job{loss: name, rate: rate, train: tr, hold: hold, flipped: flipped})
 		}
+	}
+	workers, threads := c.parallelism(len(jobs))
+	res.Jobs = workers
+	tc := c.Train
+	tc.Threads = threads
+	ev = ev.serialized()
+	res.Runs = make([]RunResult, len(jobs))
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+	)
+	work := func() {
+		defer wg.Done()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(jobs) || ctx.Err() != nil {
+				return
+			}
+			info := RunInfo{Index: i + 1, Total: len(jobs), Loss: jobs[i].loss, Noise: jobs[i].rate, Epochs: tc.Epochs}
+			rr, err := runOne(ctx, tc, c.Bins, classes, test, jobs[i], info, ev)
+			if err != nil {
+				errMu.Lock()
+				// The first failure cancels the others: report it, not
+				// their cancellations.
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+				cancel()
+				return
+			}
+			res.Runs[i] = rr
+		}
+	}
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go work()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := parent.Err(); err != nil {
+		return nil, err
 	}
 	res.Seconds = time.Since(res.Started).Seconds()
 	return res, nil
+}
+
+// job is one run of an experiment: a loss at a noise rate.
+type job struct {
+	loss        string
+	rate        float64
+	train, hold data.Set
+	flipped     int
+}
+
+// parallelism returns how many runs to train at once and the threads
+// each gets: Jobs runs (0: as many as there are threads, at most one per
+// run), sharing Train.Threads (≤ 0: GOMAXPROCS) between them.
+func (c Config) parallelism(runs int) (workers, threads int) {
+	total := par.Threads(c.Train.Threads)
+	workers = c.Jobs
+	if workers <= 0 {
+		workers = total
+	}
+	workers = max(1, min(workers, runs))
+	return workers, max(1, total/workers)
+}
+
+// serialized returns events whose callbacks never run concurrently.
+func (ev Events) serialized() Events {
+	var mu sync.Mutex
+	out := Events{}
+	if f := ev.Warn; f != nil {
+		out.Warn = func(m string) { mu.Lock(); defer mu.Unlock(); f(m) }
+	}
+	if f := ev.Start; f != nil {
+		out.Start = func(r RunInfo) { mu.Lock(); defer mu.Unlock(); f(r) }
+	}
+	if f := ev.Done; f != nil {
+		out.Done = func(r RunInfo, res RunResult) { mu.Lock(); defer mu.Unlock(); f(r, res) }
+	}
+	if f := ev.Batch; f != nil {
+		out.Batch = func(r RunInfo, e, b, n int) { mu.Lock(); defer mu.Unlock(); f(r, e, b, n) }
+	}
+	if f := ev.Epoch; f != nil {
+		out.Epoch = func(r RunInfo, s EpochStats) { mu.Lock(); defer mu.Unlock(); f(r, s) }
+	}
+	return out
+}
+
+// runOne trains and evaluates one run.
+func runOne(ctx context.Context, tc TrainConfig, bins, classes int, test data.Set, j job, info RunInfo, ev Events) (RunResult, error) {
+	fail := func(what string, err error) (RunResult, error) {
+		return RunResult{}, fmt.Errorf("lab: %s at noise %g: %s%w", j.loss, j.rate, what, err)
+	}
+	if ev.Start != nil {
+		ev.Start(info)
+	}
+	obj, err := NewObjective(j.loss)
+	if err != nil {
+		return fail("", err)
+	}
+	m, err := tc.NewModel(test.Cols, classes)
+	if err != nil {
+		return fail("", err)
+	}
+	var testLogits []float32
+	hooks := Hooks{
+		Epoch: func(m *Model, s *EpochStats) error {
+			var err error
+			if testLogits, err = m.Logits(test.X, test.Rows, testLogits); err != nil {
+				return err
+			}
+			sc, err := score(testLogits, classes, test.Y, 0, tc.Threads)
+			if err != nil {
+				return err
+			}
+			s.TestAccuracy, s.TestNLL = sc.Accuracy, sc.NLL
+			if ev.Epoch != nil {
+				ev.Epoch(info, *s)
+			}
+			return nil
+		},
+	}
+	if ev.Batch != nil {
+		hooks.Batch = func(epoch, batch, batches int) { ev.Batch(info, epoch, batch, batches) }
+	}
+	curve, err := Train(ctx, m, j.train, obj, tc, hooks)
+	if err != nil {
+		return fail("", err)
+	}
+	rr := RunResult{Loss: j.loss, Effective: obj.Effective, Noise: j.rate, Flipped: j.flipped, Curve: curve}
+	for _, s := range curve {
+		rr.EpochSeconds += s.Seconds / float64(len(curve))
+	}
+	if rr.Test, err = score(testLogits, classes, test.Y, bins, tc.Threads); err != nil {
+		return fail("test metrics: ", err)
+	}
+	if j.hold.Rows > 0 {
+		hl, err := m.Logits(j.hold.X, j.hold.Rows, nil)
+		if err != nil {
+			return fail("", err)
+		}
+		if rr.Temperature, err = fitTemperature(hl, classes, j.hold.Y, tc.Threads); err != nil {
+			return fail("temperature scaling: ", err)
+		}
+		scaled := make([]float32, len(testLogits))
+		if err := applyTemperature(scaled, testLogits, classes, rr.Temperature); err != nil {
+			return fail("temperature scaling: ", err)
+		}
+		sc, err := score(scaled, classes, test.Y, bins, tc.Threads)
+		if err != nil {
+			return fail("scaled test metrics: ", err)
+		}
+		rr.Scaled = &sc
+	}
+	if ev.Done != nil {
+		ev.Done(info, rr)
+	}
+	return rr, nil
 }
 
 // scalarStats returns the mean and standard deviation of all values of x,

@@ -91,6 +91,21 @@ func (c countingLoss) Step32(in loss.Input[float32], out loss.Output[float32], s
 	return c.ce.Eval32(in, out)
 }
 
+// failingLoss is cross-entropy that fails on batches of more than two
+// rows (it passes the objective's probe, then fails in training).
+type failingLoss struct{ ce loss.Loss }
+
+func (failingLoss) Name() string { return "lab-test-failing" }
+func (f failingLoss) Eval32(in loss.Input[float32], out loss.Output[float32]) (float64, error) {
+	if len(in.Labels) > 2 {
+		return 0, errors.New("lab-test-failing: too many rows")
+	}
+	return f.ce.Eval32(in, out)
+}
+func (f failingLoss) Eval64(in loss.Input[float64], out loss.Output[float64]) (float64, error) {
+	return f.ce.Eval64(in, out)
+}
+
 // teacherOnly rejects anything but a teacher.
 type teacherOnly struct{}
 
@@ -122,6 +137,11 @@ func init() {
 				return nil, fmt.Errorf("a = %v, want the lab default 5", p["a"])
 			}
 			return loss.NewCrossEntropy(opts...)
+		}})
+	loss.Register(loss.Spec{Name: "lab-test-failing", Summary: "test", Needs: loss.NeedsLabels,
+		New: func(_ map[string]float64, opts []loss.Option) (loss.Loss, error) {
+			ce, err := loss.NewCrossEntropy(opts...)
+			return failingLoss{ce}, err
 		}})
 	LabelDefaults["lab-test-defaults"] = "a=5,zz=3"
 }

@@ -374,8 +374,12 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 	} else {
 		opt = "Adam"
 	}
-	fmt.Fprintf(&b, "- Model: %s, trained with %s (learning rate %g, weight decay %g) in batches of %d for %d epochs, seed %d, %d threads.\n",
-		model, opt, t.Optimizer.LR, t.Optimizer.WeightDecay, t.Batch, t.Epochs, t.Seed, res.Threads)
+	sched := ""
+	if t.Schedule == "cosine" {
+		sched = ", cosine schedule"
+	}
+	fmt.Fprintf(&b, "- Model: %s, trained with %s (learning rate %g%s, weight decay %g) in batches of %d for %d epochs, seed %d; %d threads, %d runs at once.\n",
+		model, opt, t.Optimizer.LR, sched, t.Optimizer.WeightDecay, t.Batch, t.Epochs, t.Seed, res.Threads, res.Jobs)
 	fmt.Fprintf(&b, "- Data: %d training images with noisy labels; %d more, with their noisy labels, held out to fit temperature scaling (TS); evaluation on %d clean test images.\n",
 		res.TrainRows, res.HoldoutRows, res.TestRows)
 	switch c.NoiseType {
@@ -384,7 +388,7 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 	case Asymmetric:
 		fmt.Fprintf(&b, "- Noise: asymmetric — at rate r, exactly r·n_c labels of each source class c are flipped to its pair (%s); other classes are clean.\n", pairsText(c.Pairs))
 	}
-	fmt.Fprintf(&b, "- Metrics: top-1 accuracy, mean negative log-likelihood (NLL), expected calibration error (ECE) with %d equal-width bins, before and after dividing the logits by the temperature T fitted on the held-out slice; s/epoch is the wall time of an epoch's training steps.\n", c.Bins)
+	fmt.Fprintf(&b, "- Metrics: top-1 accuracy, mean negative log-likelihood (NLL), expected calibration error (ECE) with %d equal-width bins, before and after dividing the logits by the temperature T fitted on the held-out slice; s/epoch is the wall time of an epoch's training steps (with the other runs training at the same time).\n", c.Bins)
 	fmt.Fprintf(&b, "- Losses: %s (registry names with parameters; defaults from `xent losses`).\n", strings.Join(quoteAll(res.Losses()), ", "))
 	for _, l := range res.Losses() {
 		if run, ok := res.Find(l, c.Noise[0]); ok && run.Effective != "" && run.Effective != l {

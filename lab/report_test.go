@@ -74,8 +74,8 @@ func TestRunResults(t *testing.T) {
 	}
 }
 
-// TestRunDeterministic runs the experiment with 1 and 3 threads and
-// requires the same numbers, times aside.
+// TestRunDeterministic runs the experiment with several threads and runs
+// at once and requires the same numbers, times aside.
 func TestRunDeterministic(t *testing.T) {
 	strip := func(r *Results) []RunResult {
 		runs := append([]RunResult(nil), r.Runs...)
@@ -89,12 +89,17 @@ func TestRunDeterministic(t *testing.T) {
 		return runs
 	}
 	c := tinyConfig()
-	c.Train.Threads = 1
+	c.Train.Threads, c.Jobs = 1, 1
 	a := tinyRun(t, c)
-	c.Train.Threads = 3
-	b := tinyRun(t, c)
-	if !reflect.DeepEqual(strip(a), strip(b)) {
-		t.Error("results differ between 1 and 3 threads")
+	for _, tj := range [][2]int{{3, 1}, {3, 0}, {4, 2}} {
+		c.Train.Threads, c.Jobs = tj[0], tj[1]
+		b := tinyRun(t, c)
+		if !reflect.DeepEqual(strip(a), strip(b)) {
+			t.Errorf("results differ between 1 thread and %d threads in %d jobs", tj[0], tj[1])
+		}
+		if w, th := c.parallelism(4); b.Jobs != w || w*th > max(tj[0], w) {
+			t.Errorf("%d threads, %d jobs: %d workers of %d threads", tj[0], tj[1], w, th)
+		}
 	}
 }
 
@@ -118,6 +123,17 @@ func TestRunErrors(t *testing.T) {
 	c := tinyConfig()
 	if _, err := Run(context.Background(), c, train, syntheticSet(50, 6, 3, 2), Events{}); err == nil {
 		t.Error("test set with other features: no error")
+	}
+	// A run that fails stops the others and names itself.
+	c.Losses = []string{"cross-entropy", "lab-test-failing"}
+	c.Jobs, c.Train.Threads = 2, 2
+	if _, err := Run(context.Background(), c, train, test, Events{}); err == nil || !strings.Contains(err.Error(), "lab-test-failing") {
+		t.Errorf("failing run: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, tinyConfig(), train, test, Events{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
 	}
 }
 

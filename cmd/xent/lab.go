@@ -53,8 +53,9 @@ Symmetric noise changes exactly rate·n labels, chosen at random, to another
 class chosen uniformly. Asymmetric noise flips rate·n_c labels of each of the
 digits 2→7, 3→8, 5→6, 6→5, 7→1 (after Patrini et al. 2017).
 
-A loss of --losses that is not registered yet is skipped with a warning. The
-same --seed gives the same numbers for any --threads.
+A loss of --losses that is not registered yet is skipped with a warning.
+Runs train --jobs at a time, sharing --threads. The same --seed gives the
+same numbers for any --threads and --jobs.
 
 Other workloads will run as "xent lab NAME [flags]".`
 
@@ -64,7 +65,7 @@ type labFlags struct {
 	noise, noiseType        string
 	losses, model, opt, out string
 	schedule                string
-	hidden, batch           int
+	hidden, batch, jobs     int
 	lr, momentum, wd        float64
 	holdout, trainN, testN  int
 	quick, quiet, force     bool
@@ -90,7 +91,8 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("lab", labUsage, stderr)
 	var f labFlags
 	fs.Uint64Var(&f.seed, "seed", def.Train.Seed, "random seed: initial weights, batch order, hold-out split and label noise")
-	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores); results do not depend on it")
+	fs.IntVar(&f.threads, "threads", 0, "goroutines in all (0: all cores); results do not depend on it")
+	fs.IntVar(&f.jobs, "jobs", 0, "runs trained at once, sharing --threads (0: one per thread); results do not depend on it")
 	fs.IntVar(&f.epochs, "epochs", def.Train.Epochs, "passes over the training set (--quick: 4)")
 	fs.StringVar(&f.noise, "noise", "0,0.2,0.4", "comma-separated label-noise rates in [0, 1]")
 	fs.StringVar(&f.noiseType, "noise-type", "symmetric", "symmetric or asymmetric")
@@ -226,6 +228,10 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 		c.TrainSize = f.trainN
 	}
 	c.TestSize = f.testN
+	if f.jobs < 0 {
+		return c, usagef("--jobs %d, want ≥ 0", f.jobs)
+	}
+	c.Jobs = f.jobs
 	if err := c.Validate(); err != nil {
 		return c, usagef("%v", flagWords(err))
 	}
@@ -285,17 +291,19 @@ var isTerminal = func(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// labProgress shows the lab's progress on stderr: a progress bar per run
-// on a terminal; otherwise (and with --quiet) plain log lines.
+// labProgress shows the lab's progress on stderr: one progress bar over
+// all runs on a terminal (the runs training at the moment in its
+// description); otherwise, and with --quiet, plain log lines.
 type labProgress struct {
 	w      io.Writer
 	quiet  bool
-	bar    *progressbar.ProgressBar
 	useBar bool
+	bar    *progressbar.ProgressBar
+	active map[int]string // runs in training, by index
 }
 
 func newLabProgress(w io.Writer, quiet bool) *labProgress {
-	return &labProgress{w: w, quiet: quiet, useBar: !quiet && isTerminal(w)}
+	return &labProgress{w: w, quiet: quiet, useBar: !quiet && isTerminal(w), active: map[int]string{}}
 }
 
 func runTag(r lab.RunInfo) string {
@@ -303,49 +311,70 @@ func runTag(r lab.RunInfo) string {
 	return fmt.Sprintf("[%*d/%d] %s, %s%% noise", width, r.Index, r.Total, r.Loss, strconv.FormatFloat(100*r.Noise, 'f', -1, 64))
 }
 
+// describe sets the bar's description to the runs in training.
+func (p *labProgress) describe() {
+	if p.bar == nil {
+		return
+	}
+	idx := make([]int, 0, len(p.active))
+	for i := range p.active {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	parts := make([]string, len(idx))
+	for k, i := range idx {
+		parts[k] = p.active[i]
+	}
+	p.bar.Describe(strings.Join(parts, "; "))
+}
+
+// println prints a line above the bar.
+func (p *labProgress) println(line string) {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintln(p.w, line)
+	if p.bar != nil {
+		p.bar.RenderBlank()
+	}
+}
+
 func (p *labProgress) events() lab.Events {
 	ev := lab.Events{
-		Warn: func(msg string) {
-			p.clearBar()
-			fmt.Fprintln(p.w, "xent lab: "+msg)
-		},
+		Warn: func(msg string) { p.println("xent lab: " + msg) },
 		Done: func(r lab.RunInfo, res lab.RunResult) {
-			p.clearBar()
+			delete(p.active, r.Index)
 			ts := ""
 			if res.Scaled != nil {
 				ts = fmt.Sprintf(" → %.2f%% after TS (T %.3f)", 100*res.Scaled.ECE, res.Temperature)
 			}
-			fmt.Fprintf(p.w, "%s: test acc %.2f%%, NLL %.4f, ECE %.2f%%%s, %.2f s/epoch\n",
-				runTag(r), 100*res.Test.Accuracy, res.Test.NLL, 100*res.Test.ECE, ts, res.EpochSeconds)
+			p.println(fmt.Sprintf("%s: test acc %.2f%%, NLL %.4f, ECE %.2f%%%s, %.2f s/epoch",
+				runTag(r), 100*res.Test.Accuracy, res.Test.NLL, 100*res.Test.ECE, ts, res.EpochSeconds))
+			p.describe()
 		},
 	}
 	switch {
 	case p.useBar:
 		ev.Start = func(r lab.RunInfo) {
-			p.clearBar()
-			p.bar = progressbar.NewOptions(r.Epochs,
-				progressbar.OptionSetWriter(p.w),
-				progressbar.OptionSetDescription(runTag(r)),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionShowCount(),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-			)
+			p.active[r.Index] = fmt.Sprintf("%d/%d %s %s%%", r.Index, r.Total, r.Loss, strconv.FormatFloat(100*r.Noise, 'f', -1, 64))
+			p.describe()
 		}
 		ev.Batch = func(r lab.RunInfo, epoch, batch, batches int) {
 			if p.bar == nil {
-				return
-			}
-			if epoch == 1 && batch == 1 {
-				p.bar.ChangeMax(r.Epochs * batches)
-				p.bar.Describe(runTag(r))
+				p.bar = progressbar.NewOptions(r.Total*r.Epochs*batches,
+					progressbar.OptionSetWriter(p.w),
+					progressbar.OptionSetWidth(30),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionClearOnFinish(),
+				)
+				p.describe()
 			}
 			p.bar.Add(1)
 		}
 		ev.Epoch = func(r lab.RunInfo, s lab.EpochStats) {
-			if p.bar != nil {
-				p.bar.Describe(fmt.Sprintf("%s, epoch %d: %.2f%%", runTag(r), s.Epoch, 100*s.TestAccuracy))
-			}
+			p.active[r.Index] = fmt.Sprintf("%d/%d %s %s%% epoch %d: %.2f%%", r.Index, r.Total, r.Loss,
+				strconv.FormatFloat(100*r.Noise, 'f', -1, 64), s.Epoch, 100*s.TestAccuracy)
+			p.describe()
 		}
 	case !p.quiet:
 		ev.Epoch = func(r lab.RunInfo, s lab.EpochStats) {
@@ -356,12 +385,10 @@ func (p *labProgress) events() lab.Events {
 	return ev
 }
 
-func (p *labProgress) clearBar() {
+func (p *labProgress) close() {
 	if p.bar != nil {
 		p.bar.Finish()
 		p.bar.Clear()
 		p.bar = nil
 	}
 }
-
-func (p *labProgress) close() { p.clearBar() }

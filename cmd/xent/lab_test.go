@@ -146,6 +146,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--weight-decay", "-1"}, "--weight-decay"},
 		{[]string{"--optimizer", "sgd", "--momentum", "1"}, "--momentum"},
 		{[]string{"--threads", "-1"}, "--threads"},
+		{[]string{"--jobs", "-1"}, "--jobs"},
 		{[]string{"--schedule", "step"}, "--schedule"},
 		{[]string{"--holdout", "-1"}, "hold-out"},
 		{[]string{"--seed", "x"}, "seed"},
@@ -175,7 +176,7 @@ func TestLabHelp(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, f := range []string{"-seed", "-threads", "-epochs", "-noise", "-noise-type", "-losses", "-model", "-hidden",
-		"-optimizer", "-lr", "-batch", "-weight-decay", "-quick", "-quiet", "-out", "-force", "-schedule", "-holdout"} {
+		"-optimizer", "-lr", "-batch", "-weight-decay", "-quick", "-quiet", "-out", "-force", "-schedule", "-holdout", "-jobs"} {
 		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
