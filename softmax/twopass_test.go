@@ -108,3 +108,24 @@ func TestTwoPassMatchesSoftmax(t *testing.T) {
 		t.Errorf("bad cols: %v", err)
 	}
 }
+
+// TestTwoPassThreads: the same bits for any thread count.
+func TestTwoPassThreads(t *testing.T) {
+	x := benchMatrix(97, 333)
+	a, b := make([]float32, len(x)), make([]float32, len(x))
+	la, lb := make([]float32, 97), make([]float32, 97)
+	_ = TwoPassSoftmax(a, x, 333, Threads(1))
+	_ = TwoPassSoftmax(b, x, 333, Threads(3))
+	_ = TwoPassLogSumExp(la, x, 333, Threads(1))
+	_ = TwoPassLogSumExp(lb, x, 333, Threads(2))
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("softmax[%d]: %v vs %v", i, a[i], b[i])
+		}
+	}
+	for i := range la {
+		if math.Float32bits(la[i]) != math.Float32bits(lb[i]) {
+			t.Fatalf("lse[%d]: %v vs %v", i, la[i], lb[i])
+		}
+	}
+}
