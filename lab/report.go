@@ -333,6 +333,18 @@ func WriteTable(w io.Writer, res *Results, noise float64) error {
 
 func pct(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
 
+// thousands writes n with a space between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + " " + s[i:]
+	}
+	return s
+}
+
 // Best returns the loss with the highest test accuracy at a noise rate
 // and its margin in points over cross-entropy (ok is false when
 // cross-entropy or no other loss ran at that rate).
@@ -380,8 +392,8 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 	}
 	fmt.Fprintf(&b, "- Model: %s, trained with %s (learning rate %g%s, weight decay %g) in batches of %d for %d epochs, seed %d; %d threads, %d runs at once.\n",
 		model, opt, t.Optimizer.LR, sched, t.Optimizer.WeightDecay, t.Batch, t.Epochs, t.Seed, res.Threads, res.Jobs)
-	fmt.Fprintf(&b, "- Data: %d training images with noisy labels; %d more, with their noisy labels, held out to fit temperature scaling (TS); evaluation on %d clean test images.\n",
-		res.TrainRows, res.HoldoutRows, res.TestRows)
+	fmt.Fprintf(&b, "- Data: %s training images with noisy labels; %s more, with their noisy labels, held out to fit temperature scaling (TS); evaluation on %s clean test images.\n",
+		thousands(res.TrainRows), thousands(res.HoldoutRows), thousands(res.TestRows))
 	switch c.NoiseType {
 	case Symmetric:
 		fmt.Fprintf(&b, "- Noise: symmetric — at rate r, exactly r·n labels chosen at random are changed to one of the other classes, uniformly.\n")
@@ -400,6 +412,21 @@ func WriteMarkdown(w io.Writer, res *Results, figs []Figure, command string) err
 	}
 	fmt.Fprintf(&b, "- Environment: %s, %s, kernels: %s.\n\n", res.GoVersion, res.Platform, res.Kernels)
 
+	b.WriteString("## Summary\n\n")
+	for _, r := range c.Noise {
+		fmt.Fprintf(&b, "- %s%% noise:", rateTag(r))
+		if ce, ok := res.Find("cross-entropy", r); ok {
+			fmt.Fprintf(&b, " cross-entropy %s;", pct(ce.Test.Accuracy))
+		}
+		if name, acc, gain, ok := Best(res, r); ok {
+			fmt.Fprintf(&b, " best other loss `%s` %s (%+.2f points).\n", name, pct(acc), gain)
+		} else if name != "" {
+			fmt.Fprintf(&b, " best `%s` %s.\n", name, pct(acc))
+		} else {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("\n")
 	for _, r := range c.Noise {
 		fmt.Fprintf(&b, "## %s%% %s noise\n\n", rateTag(r), res.Noise)
 		if err := WriteTable(&b, res, r); err != nil {

@@ -196,7 +196,7 @@ func TestWriteReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"xent lab --test", "## 30% symmetric noise", "not-registered-yet", "![", "| cross-entropy"} {
+	for _, want := range []string{"xent lab --test", "## 30% symmetric noise", "## Summary", "- 30% noise: cross-entropy", "not-registered-yet", "![", "| cross-entropy"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -340,5 +340,10 @@ func TestFileTags(t *testing.T) {
 	}
 	if got := rateTag(0.2); got != "20" {
 		t.Errorf("rateTag(0.2) = %q", got)
+	}
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1 000", 55000: "55 000", 1234567: "1 234 567", -5000: "-5 000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
