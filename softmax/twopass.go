@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -12,9 +13,11 @@ import (
 // "The Two-Pass Softmax Algorithm", 2020): every exponential is carried as
 // a (mantissa, exponent) pair exp(x) = p·2ⁿ, so pass 1 sums the row as
 // (M, E) without first finding its maximum, and pass 2 writes
-// p_i·2^(n_i−E)/M. The input is read twice instead of three times
-// (max, sum, write); for float32 on amd64 both passes run in AVX2+FMA
-// assembly.
+// p_i·2^(n_i−E)/M. For float32, pass 1 also stores each p_i·2^(n_i−r)
+// (r the largest exponent of its 64-element block and SIMD lane) into dst,
+// so pass 2 only rescales dst by 2^(r−E)/M instead of evaluating the
+// exponential again; in place (dst = x) pass 2 recomputes the exponentials
+// from x, as in the paper. On amd64 both passes run in AVX2+FMA assembly.
 //
 // Results and special rows are those of Softmax: a row the kernel cannot
 // take (NaN, an entry above 2²¹ in magnitude on the positive side, no
@@ -39,14 +42,34 @@ func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 	}
 	if isF32[T]() {
 		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
-		forRows(rows, cols, c.threads, func(r int) {
-			row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
-			m, e, ok := vek.ExtExpSum32(row)
-			if !ok {
-				_ = Softmax(out, row, cols, Threads(1)) // cannot fail: shapes checked
-				return
+		if shares(d, xx) {
+			// In place: pass 1 must not write, so that a row outside the
+			// kernel's domain can still take the max-shift path; pass 2
+			// evaluates the exponentials again (the paper's form).
+			forRows(rows, cols, c.threads, func(r int) {
+				row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+				m, e, ok := vek.ExtExpSum32(row)
+				if !ok {
+					_ = Softmax(out, row, cols, Threads(1)) // cannot fail: shapes checked
+					return
+				}
+				vek.ExtExpScale32(out, row, float32(e), float32(1/m))
+			})
+			return nil
+		}
+		// Pass 1 stores every mantissa relative to its block's exponent;
+		// pass 2 rescales them, without a second exponential.
+		par.For(rows, max(1, blockElems/cols), c.threads, func(_, lo, hi int) {
+			refs := make([]float32, vek.TwoPassRefs(cols))
+			for r := lo; r < hi; r++ {
+				row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+				m, e, ok := vek.ExtExpSumStore32(out, row, refs)
+				if !ok {
+					_ = Softmax(out, row, cols, Threads(1))
+					continue
+				}
+				vek.ExtRescale32(out, refs, float32(e), float32(1/m))
 			}
-			vek.ExtExpScale32(out, row, float32(e), float32(1/m))
 		})
 		return nil
 	}

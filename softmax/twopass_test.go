@@ -129,3 +129,26 @@ func TestTwoPassThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoPassInPlace: dst = x, with rows that fall back to the max-shift
+// path (which needs x intact).
+func TestTwoPassInPlace(t *testing.T) {
+	x := benchMatrix(5, 77)
+	x[0] = float32(math.NaN())
+	x[77] = 3e6
+	for i := 2 * 77; i < 3*77; i++ {
+		x[i] = float32(math.Inf(-1))
+	}
+	want := make([]float32, len(x))
+	_ = Softmax(want, x, 77)
+	got := append([]float32(nil), x...)
+	if err := TwoPassSoftmax(got, got, 77); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if math.IsNaN(float64(want[i])) != math.IsNaN(float64(got[i])) ||
+			math.Abs(float64(got[i]-want[i])) > 2e-6*float64(want[i])+0x1p-125 {
+			t.Fatalf("in place [%d]: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -12,7 +12,11 @@ import "math"
 //	(M, E) ⊕ (p, n) = (M·2^(E−E') + p·2^(n−E'), E'),  E' = max(E, n).
 //
 // Pass 1 (ExtExpSum32) reads x once and returns (M, E); pass 2
-// (ExtExpScale32) writes c·p_i·2^(n_i−E), i.e. the softmax with c = 1/M.
+// (ExtExpScale32) writes c·p_i·2^(n_i−E), i.e. the softmax with c = 1/M,
+// evaluating the exponentials again as the paper does. The stored form
+// (ExtExpSumStore32, ExtRescale32) keeps each p_i·2^(n_i−r) from pass 1,
+// r being the largest exponent of the element's group (64-element block)
+// in its SIMD lane, so that pass 2 is one multiplication per element.
 //
 // # Domain
 //
@@ -130,4 +134,57 @@ func mergeLanes(lm *[8]float64, le *[8]float32) (float64, float64) {
 		}
 	}
 	return m, e
+}
+
+// TwoPassRefs returns how many reference exponents ExtExpSumStore32
+// writes for a row of n elements: eight per group, the groups being the
+// row's 64-element blocks, then its remaining whole 8-element vectors,
+// then its tail.
+func TwoPassRefs(n int) int {
+	g := n/64 + n%64/8
+	if n%8 != 0 {
+		g++
+	}
+	return 8 * g
+}
+
+// ExtExpSumStore32 is pass 1 of the stored form of the two-pass softmax:
+// it returns (M, E, ok) as ExtExpSum32 does and also writes
+// dst_i = p_i·2^(n_i − r), r being the largest exponent of i's group in
+// i's lane (the references, written to refs), so that pass 2
+// (ExtRescale32) only multiplies instead of evaluating exp again.
+// Mantissas below 2⁻¹²⁶ of their reference flush to 0. len(dst) ≥ len(x),
+// len(refs) ≥ TwoPassRefs(len(x)); dst may be x.
+func ExtExpSumStore32(dst, x, refs []float32) (m, e float64, ok bool) {
+	if len(x) == 0 {
+		return 0, 0, false
+	}
+	dst, refs = dst[:len(x)], refs[:TwoPassRefs(len(x))]
+	var bad bool
+	if hasAVX2 {
+		var lm [8]float64
+		var le [8]float32
+		extExpSumStore32AVX2(dst, x, &lm, &le, &refs[0])
+		m, e = mergeLanes(&lm, &le)
+	} else {
+		m, e, bad = extExpSumStore32Go(dst, x, refs)
+	}
+	return m, e, !bad && accept(m, e)
+}
+
+// ExtRescale32 is pass 2 of the stored form: dst_i ·= c·2^(r − e) with the
+// references refs of ExtExpSumStore32 (the factor flushes to 0 below
+// 2⁻¹²⁶). With (M, E) from ExtExpSumStore32 and c = 1/M, dst becomes the
+// softmax of the row. Preconditions: dst and refs as ExtExpSumStore32 left
+// them, and the row was accepted.
+func ExtRescale32(dst, refs []float32, e, c float32) {
+	if len(dst) == 0 {
+		return
+	}
+	refs = refs[:TwoPassRefs(len(dst))]
+	if hasAVX2 {
+		extRescale32AVX2(dst, &refs[0], e, c)
+		return
+	}
+	extRescale32Go(dst, refs, e, c)
 }

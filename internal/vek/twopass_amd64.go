@@ -14,3 +14,16 @@ func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32)
 //
 //go:noescape
 func extExpScale32AVX2(dst, x []float32, e, c float32)
+
+// extExpSumStore32AVX2 is extExpSum32AVX2 that also writes each element's
+// mantissa relative to its group's reference exponent into dst, and the
+// references (eight per group) at refs.
+//
+//go:noescape
+func extExpSumStore32AVX2(dst, x []float32, m *[8]float64, e *[8]float32, refs *float32)
+
+// extRescale32AVX2 multiplies dst_i by c·2^(r − e), r the reference of
+// i's group and lane.
+//
+//go:noescape
+func extRescale32AVX2(dst []float32, refs *float32, e, c float32)

@@ -252,3 +252,161 @@ tp2tail:
 tp2done:
 	VZEROUPPER
 	RET
+
+// PBS(poff, noff, doff): as PB, and also stores p·2^(n − blockmax) at
+// doff(DI).
+#define PBS(poff, noff, doff) \
+	VMOVUPS noff(SP), Y4 \
+	VSUBPS Y7, Y4, Y4 \
+	POW2(Y4) \
+	VMULPS poff(SP), Y4, Y6 \
+	VMOVUPS Y6, doff(DI) \
+	VADDPS Y6, Y5, Y5
+
+// func extExpSumStore32AVX2(dst, x []float32, m *[8]float64, e *[8]float32, refs *float32)
+// Pass 1 that also writes dst_i = p_i·2^(n_i − r) with r the per-lane
+// reference exponent of i's group (a 64-element block, then single
+// vectors, then the tail), and the references, eight per group, at refs.
+TEXT ·extExpSumStore32AVX2(SB), NOSPLIT, $512-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ refs+64(FP), R8
+	VBROADCASTSS tpninf<>(SB), Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	TPCONSTS
+
+tps1block:
+	CMPQ CX, $64
+	JB   tps1vec
+	VBROADCASTSS tpninf<>(SB), Y7
+	PA(0, 0, 256)
+	PA(32, 32, 288)
+	PA(64, 64, 320)
+	PA(96, 96, 352)
+	PA(128, 128, 384)
+	PA(160, 160, 416)
+	PA(192, 192, 448)
+	PA(224, 224, 480)
+	VXORPS Y5, Y5, Y5
+	PBS(0, 256, 0)
+	PBS(32, 288, 32)
+	PBS(64, 320, 64)
+	PBS(96, 352, 96)
+	PBS(128, 384, 128)
+	PBS(160, 416, 160)
+	PBS(192, 448, 192)
+	PBS(224, 480, 224)
+	VMOVUPS Y7, (R8)
+	MERGE
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	SUBQ $64, CX
+	JMP  tps1block
+
+tps1vec:
+	CMPQ CX, $8
+	JB   tps1tail
+	VMOVUPS (SI), Y4
+	EXPCORE
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y5, (R8)
+	VMOVAPS Y5, Y7
+	VMOVAPS Y6, Y5
+	MERGE
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  tps1vec
+
+tps1tail:
+	TESTQ CX, CX
+	JZ    tps1done
+	TPMASK(Y3)
+	VMASKMOVPS (SI), Y3, Y4
+	VBROADCASTSS tpninf<>(SB), Y5
+	VBLENDVPS Y3, Y4, Y5, Y4
+	EXPCORE
+	VMASKMOVPS Y6, Y3, (DI)
+	VMOVUPS Y5, (R8)
+	VMOVAPS Y5, Y7
+	VMOVAPS Y6, Y5
+	MERGE
+
+tps1done:
+	MOVQ m+48(FP), DI
+	VMOVUPD Y1, (DI)
+	VMOVUPD Y2, 32(DI)
+	MOVQ e+56(FP), DI
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+
+// RESCALE(Y) sets Y = c·2^(r − e) from the eight references at (R8)
+// (Y0 = e, Y1 = c); scratch none.
+#define RESCALE(Y) \
+	VMOVUPS (R8), Y \
+	VSUBPS Y0, Y, Y \
+	POW2(Y) \
+	VMULPS Y1, Y, Y
+
+// func extRescale32AVX2(dst []float32, refs *float32, e, c float32)
+// Pass 2 of the stored form: dst_i *= c·2^(r_g(i) − e).
+TEXT ·extRescale32AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ refs+24(FP), R8
+	VBROADCASTSS e+32(FP), Y0
+	VBROADCASTSS c+36(FP), Y1
+
+tprblock:
+	CMPQ CX, $64
+	JB   tprvec
+	RESCALE(Y2)
+	VMULPS (DI), Y2, Y4
+	VMULPS 32(DI), Y2, Y5
+	VMULPS 64(DI), Y2, Y6
+	VMULPS 96(DI), Y2, Y7
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	VMULPS 128(DI), Y2, Y4
+	VMULPS 160(DI), Y2, Y5
+	VMULPS 192(DI), Y2, Y6
+	VMULPS 224(DI), Y2, Y7
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ $256, DI
+	ADDQ $32, R8
+	SUBQ $64, CX
+	JMP  tprblock
+
+tprvec:
+	CMPQ CX, $8
+	JB   tprtail
+	RESCALE(Y2)
+	VMULPS (DI), Y2, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  tprvec
+
+tprtail:
+	TESTQ CX, CX
+	JZ    tprdone
+	RESCALE(Y2)
+	TPMASK(Y3)
+	VMASKMOVPS (DI), Y3, Y4
+	VMULPS Y4, Y2, Y4
+	VMASKMOVPS Y4, Y3, (DI)
+
+tprdone:
+	VZEROUPPER
+	RET

@@ -114,3 +114,60 @@ func ldexp(v, d float64) float64 {
 	}
 	return math.Ldexp(v, int(d))
 }
+
+// twoPassGroups calls fn(lo, hi) for the groups of a row of n elements:
+// 64-element blocks, then single 8-element vectors, then the tail.
+func twoPassGroups(n int, fn func(g, lo, hi int)) {
+	g, i := 0, 0
+	for ; i+64 <= n; i += 64 {
+		fn(g, i, i+64)
+		g++
+	}
+	for ; i+8 <= n; i += 8 {
+		fn(g, i, i+8)
+		g++
+	}
+	if i < n {
+		fn(g, i, n)
+	}
+}
+
+// pow2f32 returns 2^d as a float32 for an integral d ≤ 0, 0 below −126.
+func pow2f32(d float64) float32 {
+	if d < -126 {
+		return 0
+	}
+	return math.Float32frombits(uint32(127+int32(d)) << 23)
+}
+
+func extExpSumStore32Go(dst, x, refs []float32) (m, e float64, bad bool) {
+	m, e, bad = extExpSum32Go(x)
+	_, nClamp := extExp32(-TwoPassLimit)
+	twoPassGroups(len(x), func(g, lo, hi int) {
+		var ref [8]float64
+		for l := range ref {
+			ref[l] = nClamp // a lane with no element, or only masked ones
+		}
+		for k := lo; k < hi; k++ {
+			_, n := extExp32(max(x[k], -TwoPassLimit))
+			ref[(k-lo)%8] = max(ref[(k-lo)%8], n)
+		}
+		for l, r := range ref {
+			refs[8*g+l] = float32(r)
+		}
+		for k := lo; k < hi; k++ {
+			p, n := extExp32(max(x[k], -TwoPassLimit))
+			dst[k] = p * pow2f32(n-ref[(k-lo)%8])
+		}
+	})
+	return m, e, bad
+}
+
+func extRescale32Go(dst, refs []float32, e, c float32) {
+	twoPassGroups(len(dst), func(g, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			f := c * pow2f32(float64(refs[8*g+(k-lo)%8])-float64(e))
+			dst[k] *= f
+		}
+	})
+}

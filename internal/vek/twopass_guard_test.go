@@ -32,3 +32,27 @@ func TestTwoPassNoAccessOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoPassStoreNoAccessOutside does the same for the stored form, with
+// dst, x and refs each against guard pages.
+func TestTwoPassStoreNoAccessOutside(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		for _, tier := range storeTiers() {
+			_, xb := guarded(t, 4*n)
+			_, db := guarded(t, 4*n)
+			_, rb := guarded(t, 4*TwoPassRefs(n))
+			x, dst, refs := f32s(xb), f32s(db), f32s(rb)
+			for i := range x {
+				x[i] = float32(i%5) - 2
+			}
+			if n == 0 {
+				continue
+			}
+			m, e, ok := tier.sum(dst, x, refs)
+			if !ok {
+				t.Fatalf("%s n=%d: rejected", tier.name, n)
+			}
+			tier.rescale(dst, refs, float32(e), float32(1/m))
+		}
+	}
+}

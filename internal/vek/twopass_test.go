@@ -259,3 +259,132 @@ func TestTwoPass64(t *testing.T) {
 		}
 	}
 }
+
+// storeTier is one implementation of the stored two-pass form.
+type storeTier struct {
+	name    string
+	sum     func(dst, x, refs []float32) (m, e float64, ok bool)
+	rescale func(dst, refs []float32, e, c float32)
+}
+
+func storeTiers() []storeTier {
+	t := []storeTier{{"generic", func(dst, x, refs []float32) (float64, float64, bool) {
+		if len(x) == 0 {
+			return 0, 0, false
+		}
+		m, e, bad := extExpSumStore32Go(dst, x, refs)
+		return m, e, !bad && accept(m, e)
+	}, extRescale32Go}}
+	if hasAVX2 {
+		t = append(t, storeTier{"avx2", func(dst, x, refs []float32) (float64, float64, bool) {
+			if len(x) == 0 {
+				return 0, 0, false
+			}
+			var lm [8]float64
+			var le [8]float32
+			extExpSumStore32AVX2(dst, x, &lm, &le, &refs[0])
+			m, e := mergeLanes(&lm, &le)
+			return m, e, accept(m, e)
+		}, func(dst, refs []float32, e, c float32) {
+			if len(dst) > 0 {
+				extRescale32AVX2(dst, &refs[0], e, c)
+			}
+		}})
+	}
+	return t
+}
+
+func TestTwoPassStoreAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	var lens []int
+	for n := 1; n <= 70; n++ {
+		lens = append(lens, n)
+	}
+	lens = append(lens, 127, 128, 129, 1000, 4099, 65537)
+	for _, tier := range storeTiers() {
+		for _, n := range lens {
+			for name, x := range twoPassInputs(rng, n) {
+				ctx := fmt.Sprintf("%s/n=%d/%s", tier.name, n, name)
+				dst := make([]float32, n+8)
+				for i := range dst {
+					dst[i] = 42
+				}
+				refs := make([]float32, TwoPassRefs(n)+8)
+				for i := range refs {
+					refs[i] = 42
+				}
+				m, e, ok := tier.sum(dst[:n], x, refs)
+				lse, p := refSoftmax(x)
+				if !ok {
+					t.Fatalf("%s: rejected", ctx)
+				}
+				if got := math.Log(m) + e*math.Ln2; math.Abs(got-lse) > 12*0x1p-24+1e-15*math.Abs(lse) {
+					t.Fatalf("%s: LSE %.10g, want %.10g", ctx, got, lse)
+				}
+				for i := TwoPassRefs(n); i < len(refs); i++ {
+					if refs[i] != 42 {
+						t.Fatalf("%s: wrote refs past the end", ctx)
+					}
+				}
+				tier.rescale(dst[:n], refs, float32(e), float32(1/m))
+				for i := range p {
+					if p[i] < 0x1p-125 {
+						if math.Abs(float64(dst[i])-p[i]) > 0x1p-125 {
+							t.Fatalf("%s: y[%d] = %g, want %g", ctx, i, dst[i], p[i])
+						}
+						continue
+					}
+					if math.Abs(float64(dst[i])-p[i]) > 16*0x1p-24*p[i] {
+						t.Fatalf("%s: y[%d] = %.9g, want %.9g (rel %.3g)", ctx, i, dst[i], p[i], math.Abs(float64(dst[i])-p[i])/p[i])
+					}
+				}
+				for i := n; i < len(dst); i++ {
+					if dst[i] != 42 {
+						t.Fatalf("%s: wrote past the end at %d", ctx, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTwoPassStoreTwin: the assembly and the twin store the same
+// references and nearly the same values.
+func TestTwoPassStoreTwin(t *testing.T) {
+	tiers := storeTiers()
+	if len(tiers) < 2 {
+		t.Skip("no assembly tier")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for n := 1; n <= 300; n += 7 {
+		for name, x := range twoPassInputs(rng, n) {
+			a, b := make([]float32, n), make([]float32, n)
+			ra, rb := make([]float32, TwoPassRefs(n)), make([]float32, TwoPassRefs(n))
+			m0, e0, ok0 := tiers[0].sum(a, x, ra)
+			_, _, ok1 := tiers[1].sum(b, x, rb)
+			if ok0 != ok1 {
+				t.Fatalf("n=%d %s: ok %v vs %v", n, name, ok0, ok1)
+			}
+			for i := range ra {
+				if ra[i] != rb[i] {
+					t.Fatalf("n=%d %s: refs[%d] %v vs %v", n, name, i, ra[i], rb[i])
+				}
+			}
+			tiers[0].rescale(a, ra, float32(e0), float32(1/m0))
+			tiers[1].rescale(b, rb, float32(e0), float32(1/m0))
+			for i := range a {
+				if math.Abs(float64(a[i]-b[i])) > 4*0x1p-24*float64(a[i])+0x1p-126 {
+					t.Fatalf("n=%d %s: y[%d] %g vs %g", n, name, i, a[i], b[i])
+				}
+			}
+		}
+	}
+}
+
+func TestTwoPassRefs(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{0, 0}, {1, 8}, {8, 8}, {9, 16}, {64, 8}, {65, 16}, {72, 16}, {127, 72}, {128, 16}} {
+		if got := TwoPassRefs(c.n); got != c.want {
+			t.Errorf("TwoPassRefs(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
