@@ -153,15 +153,16 @@ func MulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []f
 // B are not read. Invalid shapes, strides or lengths panic.
 //
 // Accuracy: each element is a sum of k products accumulated in float32 in
-// ascending p (fused multiply-adds in blocks of 256, each block's sum added
-// to C), so
+// ascending p, in blocks of 256 whose sums are added to C in turn (the
+// AVX2 kernel uses fused multiply-adds), so that with u = 2⁻²⁴
 //
-//	|C − C_exact| ≤ (2k+4)·2⁻²⁴·(|alpha|·Σ_p |op(A)(i,p)|·|op(B)(p,j)| + |beta|·|C₀(i,j)|)
+//	|C − C_exact| ≤ (2k+4)·u·(|alpha|·Σ_p |op(A)(i,p)|·|op(B)(p,j)| + |beta|·|C₀(i,j)|)
 //
-// (to first order; the factor 2 covers the portable kernel, which rounds
-// product and sum separately). threads < 1 means GOMAXPROCS; work is split
-// over blocks of C only, never over k, so the result is bit-identical for
-// every thread count.
+// to first order: no term meets more than 2·min(k, 256) + ⌈k/256⌉ + 2
+// roundings (half as many in the chain of fused multiply-adds; the factor
+// 2 covers the portable kernel, which rounds product and sum separately).
+// threads < 1 means GOMAXPROCS; work is split over blocks of C only, never
+// over k, so the result is bit-identical for any thread count.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	checkDims("Gemm", m, n, k)
 	if transA {
