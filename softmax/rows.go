@@ -10,18 +10,31 @@ import (
 type exact interface{ float32 | float64 }
 
 // kernels is the set of vector kernels one element type needs.
+// The exp kernels take the next row's piece to prefetch while they
+// compute (the float64 ones ignore it).
 type kernels[E exact] struct {
 	maxNaN      func([]E) (E, bool)
-	expSum      func(x []E, m, s E) float64
-	expStoreSum func(dst, x []E, m, s E) float64
+	expSum      func(x []E, m, s E, next []E) float64
+	expStoreSum func(dst, x []E, m, s E, next []E) float64
 	scale       func(dst, x []E, c E)
 	shiftScale  func(dst, x []E, m, s, c E)
 }
 
 var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpStoreSum32, vek.Scale32, vek.ShiftScale32}
-	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpStoreSum64, vek.Scale64, vek.ShiftScale64}
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSumNext32, vek.ExpStoreSumNext32, vek.Scale32, vek.ShiftScale32}
+	k64 = &kernels[float64]{vek.MaxNaN64,
+		func(x []float64, m, s float64, _ []float64) float64 { return vek.ExpSum64(x, m, s) },
+		func(dst, x []float64, m, s float64, _ []float64) float64 { return vek.ExpStoreSum64(dst, x, m, s) },
+		vek.Scale64, vek.ShiftScale64}
 )
+
+// nextPiece returns columns [c, e) of the row after r, or nil.
+func nextPiece[E exact](x []E, r, cols, c, e int) []E {
+	if (r+2)*cols > len(x) {
+		return nil
+	}
+	return x[(r+1)*cols+c : (r+1)*cols+e]
+}
 
 const (
 	// chunkCols is the fixed piece a row's sum is accumulated in: the row
@@ -78,11 +91,12 @@ func run[E exact](k *kernels[E], o op, dst, x []E, cols int, s E, threads int) {
 					out := dst[r*cols : (r+1)*cols]
 					for c := 0; c < cols; c += chunkCols {
 						e := min(cols, c+chunkCols)
-						sum += k.expStoreSum(out[c:e], row[c:e], m, s)
+						sum += k.expStoreSum(out[c:e], row[c:e], m, s, nextPiece(x, r, cols, c, e))
 					}
 				} else {
 					for c := 0; c < cols; c += chunkCols {
-						sum += k.expSum(row[c:min(cols, c+chunkCols)], m, s)
+						e := min(cols, c+chunkCols)
+						sum += k.expSum(row[c:e], m, s, nextPiece(x, r, cols, c, e))
 					}
 				}
 			}
@@ -160,11 +174,11 @@ func splitRow[E exact](k *kernels[E], o op, dst, row []E, r, cols int, s E, thre
 		if o == opSoftmax {
 			out := dst[r*cols : (r+1)*cols]
 			par.For(cols, chunkCols, threads, func(b, lo, hi int) {
-				sums[b] = k.expStoreSum(out[lo:hi], row[lo:hi], m, s)
+				sums[b] = k.expStoreSum(out[lo:hi], row[lo:hi], m, s, nil)
 			})
 		} else {
 			par.For(cols, chunkCols, threads, func(b, lo, hi int) {
-				sums[b] = k.expSum(row[lo:hi], m, s)
+				sums[b] = k.expSum(row[lo:hi], m, s, nil)
 			})
 		}
 		for _, v := range sums {

@@ -182,10 +182,13 @@ GLOBL tail32<>(SB), RODATA|NOPTR, $64
 	VADDPS Y2, Y2, Y2 \
 	VBLENDVPS Y7, Y2, Y6, Y6
 
-// func expSum32AVX2(x []float32, negm, s float32) float64
-TEXT ·expSum32AVX2(SB), NOSPLIT, $128-40
+// func expSum32AVX2(x []float32, negm, s float32, pf uintptr) float64
+// pf is an address the loop prefetches from, advancing with x (the next
+// row's data, say), so its load from memory overlaps this row's compute.
+TEXT ·expSum32AVX2(SB), NOSPLIT, $128-48
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
+	MOVQ pf+32(FP), R8
 	PROLOG32(negm+24(FP), s+28(FP))
 	TESTQ BX, BX
 	JZ   es32sblock
@@ -197,6 +200,8 @@ es32block:
 
 es32inner:
 	ES32LOAD(NOSCALE)
+	PREFETCHT0 (R8)
+	ADDQ $32, R8
 	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
 	DECQ DX
@@ -212,6 +217,8 @@ es32sblock:
 
 es32sinner:
 	ES32LOAD(SCALE32)
+	PREFETCHT0 (R8)
+	ADDQ $32, R8
 	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
 	DECQ DX
@@ -238,15 +245,16 @@ es32tail:
 es32done:
 	FLUSH32
 	HSUM32
-	VMOVSD X2, ret+32(FP)
+	VMOVSD X2, ret+40(FP)
 	VZEROUPPER
 	RET
 
-// func expStoreSum32AVX2(dst, x []float32, negm, s float32) float64
-TEXT ·expStoreSum32AVX2(SB), NOSPLIT, $128-64
+// func expStoreSum32AVX2(dst, x []float32, negm, s float32, pf uintptr) float64
+TEXT ·expStoreSum32AVX2(SB), NOSPLIT, $128-72
 	MOVQ dst_base+0(FP), DI
 	MOVQ x_base+24(FP), SI
 	MOVQ x_len+32(FP), CX
+	MOVQ pf+56(FP), R8
 	PROLOG32(negm+48(FP), s+52(FP))
 	TESTQ BX, BX
 	JZ   ess32sblock
@@ -258,6 +266,8 @@ ess32block:
 
 ess32inner:
 	ES32LOAD(NOSCALE)
+	PREFETCHT0 (R8)
+	ADDQ $32, R8
 	VMOVUPS Y6, (DI)
 	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
@@ -275,6 +285,8 @@ ess32sblock:
 
 ess32sinner:
 	ES32LOAD(SCALE32)
+	PREFETCHT0 (R8)
+	ADDQ $32, R8
 	VMOVUPS Y6, (DI)
 	VADDPS Y6, Y1, Y1
 	ADDQ $32, SI
@@ -307,7 +319,7 @@ ess32tail:
 ess32done:
 	FLUSH32
 	HSUM32
-	VMOVSD X2, ret+56(FP)
+	VMOVSD X2, ret+64(FP)
 	VZEROUPPER
 	RET
 

@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func expSum32AVX2(x []float32, negm, s float32) float64
+func expSum32AVX2(x []float32, negm, s float32, pf uintptr) float64
 
 //go:noescape
 func expAffine32AVX2(dst, x []float32, negm, s, c, b float32)
@@ -21,7 +21,7 @@ func axpy32AVX2(dst, x []float32, a float32)
 func axpy64AVX2(dst, x []float64, a float64)
 
 //go:noescape
-func expStoreSum32AVX2(dst, x []float32, negm, s float32) float64
+func expStoreSum32AVX2(dst, x []float32, negm, s float32, pf uintptr) float64
 
 //go:noescape
 func exp32AVX2(dst, x []float32)

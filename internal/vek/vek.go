@@ -1,6 +1,18 @@
 package vek
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
+
+// prefetchAddr returns the address the exp kernels prefetch from: next's
+// data if there is any, else x's own (already on its way).
+func prefetchAddr(x, next []float32) uintptr {
+	if len(next) > 0 {
+		return uintptr(unsafe.Pointer(unsafe.SliceData(next)))
+	}
+	return uintptr(unsafe.Pointer(unsafe.SliceData(x)))
+}
 
 // MaxNaN32 returns the largest non-NaN element of x (−Inf if there is none)
 // and whether x holds a NaN.
@@ -44,8 +56,16 @@ func Sum64(x []float64) float64 {
 // ExpSum32 returns Σ exp(s·(x_i − m)), accumulated in float64.
 // Preconditions: m finite, no NaN in x, x_i ≤ m, s > 0.
 func ExpSum32(x []float32, m, s float32) float64 {
+	return ExpSumNext32(x, m, s, nil)
+}
+
+// ExpSumNext32 is ExpSum32 that also prefetches next (typically the same
+// columns of the next row) into the cache while it computes, so that a
+// row-by-row pass over a matrix larger than the cache overlaps its memory
+// reads with its arithmetic. The result does not depend on next.
+func ExpSumNext32(x []float32, m, s float32, next []float32) float64 {
 	if hasAVX2 {
-		return expSum32AVX2(x, -m, s)
+		return expSum32AVX2(x, -m, s, prefetchAddr(x, next))
 	}
 	return expSum32Go(x, m, s)
 }
@@ -103,9 +123,15 @@ func Axpy64(dst, x []float64, a float64) {
 // ExpStoreSum32 sets dst_i = exp(s·(x_i − m)) and returns their sum,
 // accumulated in float64. dst may be x. Preconditions as for ExpSum32.
 func ExpStoreSum32(dst, x []float32, m, s float32) float64 {
+	return ExpStoreSumNext32(dst, x, m, s, nil)
+}
+
+// ExpStoreSumNext32 is ExpStoreSum32 that prefetches next while it
+// computes (see ExpSumNext32).
+func ExpStoreSumNext32(dst, x []float32, m, s float32, next []float32) float64 {
 	dst = dst[:len(x)]
 	if hasAVX2 {
-		return expStoreSum32AVX2(dst, x, -m, s)
+		return expStoreSum32AVX2(dst, x, -m, s, prefetchAddr(x, next))
 	}
 	return expStoreSum32Go(dst, x, m, s)
 }

@@ -43,10 +43,10 @@ func tiers32() []tier32 {
 				return maxNaN32AVX2(x)
 			},
 			sum32AVX2,
-			func(x []float32, m, s float32) float64 { return expSum32AVX2(x, -m, s) },
+			func(x []float32, m, s float32) float64 { return expSum32AVX2(x, -m, s, 0) },
 			func(dst, x []float32, m, s, c, b float32) { expAffine32AVX2(dst, x, -m, s, c, b) },
 			axpy32AVX2,
-			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s) },
+			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s, 0) },
 			scale32AVX2, shiftScale32AVX2})
 	}
 	return t
