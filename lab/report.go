@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -195,6 +196,27 @@ func jsonWriter(v any) func(io.Writer) error {
 	}
 }
 
+// padRange returns the range of the series' y values widened by the
+// fractions below and above of its span (nil for no finite value).
+func padRange(series []Series, below, above float64) *[2]float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, y := range s.Y {
+			if !math.IsNaN(y) && !math.IsInf(y, 0) {
+				lo, hi = math.Min(lo, y), math.Max(hi, y)
+			}
+		}
+	}
+	if lo > hi {
+		return nil
+	}
+	span := hi - lo
+	if span == 0 {
+		span = math.Max(math.Abs(hi)*0.01, 1e-3)
+	}
+	return &[2]float64{lo - below*span, hi + above*span}
+}
+
 // fileTag makes a loss's text safe in a file name: "gce:q=0.7" →
 // "gce_q-0.7".
 func fileTag(s string) string {
@@ -235,6 +257,7 @@ func Figures(res *Results) []Figure {
 		}
 		acc.Series, ece.Series = append(acc.Series, a), append(ece.Series, e)
 	}
+	acc.YRange = padRange(acc.Series, 0.7, 0.05) // room for the legend below
 	figs := []Figure{acc, ece}
 	unit := [2]float64{0, 1}
 	for _, r := range res.Config.Noise {
@@ -271,6 +294,7 @@ func Figures(res *Results) []Figure {
 					Series:  []Series{{Name: "before", Bins: run.Test.Reliability}, {Name: "after", Bins: run.Scaled.Reliability}}})
 			}
 		}
+		curves.YRange = padRange(curves.Series, 0.7, 0.05)
 		figs = append(figs, curves, rel)
 		figs = append(figs, recal...)
 	}
