@@ -270,7 +270,11 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	if math.IsInf(zy, -1) {
 		return 0, 0, valueErr(ceName, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
 	}
-	st := c.k.stats(z, m)
+	var next []E
+	if deriv == nil && (i+2)*c.cols <= len(c.in.Logits) {
+		next = c.in.Logits[(i+1)*c.cols : (i+2)*c.cols]
+	}
+	st := c.k.statsNext(z, m, next)
 	lse := st.lse()
 	wy := classWeight(o, y)
 	ce := (1 - eps) * wy * ((float64(m) - zy) + st.logS)

@@ -7,17 +7,22 @@ import (
 )
 
 // kernels is the set of vector kernels one element type needs.
+// expSumNext also prefetches the same columns of the next row while it
+// computes (the float64 kernel ignores it).
 type kernels[E exact] struct {
-	maxNaN    func([]E) (E, bool)
-	expSum    func(x []E, m, s E) float64
-	expAffine func(dst, x []E, m, s, c, b E)
-	axpy      func(dst, x []E, a E)
-	sum       func([]E) float64
+	maxNaN     func([]E) (E, bool)
+	expSum     func(x []E, m, s E) float64
+	expSumNext func(x []E, m, s E, next []E) float64
+	expAffine  func(dst, x []E, m, s, c, b E)
+	axpy       func(dst, x []E, a E)
+	sum        func([]E) float64
 }
 
 var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpAffine32, vek.Axpy32, vek.Sum32}
-	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpAffine64, vek.Axpy64, vek.Sum64}
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpSumNext32, vek.ExpAffine32, vek.Axpy32, vek.Sum32}
+	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64,
+		func(x []float64, m, s float64, _ []float64) float64 { return vek.ExpSum64(x, m, s) },
+		vek.ExpAffine64, vek.Axpy64, vek.Sum64}
 )
 
 // chunkCols is the fixed piece a row's exp-sum is accumulated in, so the
@@ -25,9 +30,19 @@ var (
 const chunkCols = 16384
 
 func (k *kernels[E]) rowExpSum(z []E, m E) float64 {
+	return k.rowExpSumNext(z, m, nil)
+}
+
+// rowExpSumNext is rowExpSum that prefetches next (the next row, or nil).
+func (k *kernels[E]) rowExpSumNext(z []E, m E, next []E) float64 {
 	var s float64
 	for c := 0; c < len(z); c += chunkCols {
-		s += k.expSum(z[c:min(len(z), c+chunkCols)], m, 1)
+		e := min(len(z), c+chunkCols)
+		var nx []E
+		if len(next) >= e {
+			nx = next[c:e]
+		}
+		s += k.expSumNext(z[c:e], m, 1, nx)
 	}
 	return s
 }
@@ -49,12 +64,16 @@ type rowStats[E exact] struct {
 
 func (r rowStats[E]) lse() float64 { return float64(r.m) + r.logS }
 
-// stats reduces a row with a finite maximum m. The tail is recomputed
-// without the maximum's term when it is small, so that a confidently right
-// row keeps a loss of e.g. 1e-30 to full precision (no Softmax Collapse).
-func (k *kernels[E]) stats(z []E, m E) rowStats[E] {
+// stats reduces a row with a finite maximum m (see statsNext).
+func (k *kernels[E]) stats(z []E, m E) rowStats[E] { return k.statsNext(z, m, nil) }
+
+// statsNext reduces a row with a finite maximum m, prefetching next. The
+// tail is recomputed without the maximum's term when it is small, so that
+// a confidently right row keeps a loss of e.g. 1e-30 to full precision (no
+// Softmax Collapse).
+func (k *kernels[E]) statsNext(z []E, m E, next []E) rowStats[E] {
 	st := rowStats[E]{m: m, argmax: -1}
-	st.s = k.rowExpSum(z, m)
+	st.s = k.rowExpSumNext(z, m, next)
 	st.t = st.s - 1
 	if st.t < tailThreshold {
 		a := argmaxOf(z, m)
