@@ -78,9 +78,29 @@ func CheckOutput(dir string, force bool) error {
 // are written into a temporary directory beside dir, which is renamed to
 // dir only when all of them are complete, so dir is never a half-written
 // report; an existing dir is replaced only as CheckOutput allows.
-func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
+func WriteReport(dir string, res *Results, opt ReportOptions) error {
+	return WriteDir(dir, opt.Force, func(tmp string) error {
+		figs := Figures(res)
+		if err := WriteFigures(tmp, figs, opt.Render); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(tmp, "results.json"), jsonWriter(res)); err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(tmp, ReportFile), func(w io.Writer) error {
+			return WriteMarkdown(w, res, figs, opt.Command)
+		})
+	})
+}
+
+// WriteDir writes a report directory atomically, for any workload: fill
+// writes the files into a temporary directory beside dir (and must write
+// ReportFile, the mark of a report), which is renamed to dir only when
+// fill succeeds; otherwise it is removed and dir is untouched. An
+// existing dir is replaced only as CheckOutput allows.
+func WriteDir(dir string, force bool, fill func(tmp string) error) (err error) {
 	dir = filepath.Clean(dir)
-	if err := CheckOutput(dir, opt.Force); err != nil {
+	if err := CheckOutput(dir, force); err != nil {
 		return err
 	}
 	parent, base := filepath.Split(dir)
@@ -99,32 +119,34 @@ func WriteReport(dir string, res *Results, opt ReportOptions) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	render := opt.Render
-	if render == nil {
-		render = (*Figure).SavePNG
-	}
-	figs := Figures(res)
-	for i := range figs {
-		f := &figs[i]
-		if err := render(f, filepath.Join(tmp, f.Name+".png")); err != nil {
-			return fmt.Errorf("figure %s: %w", f.Name, err)
-		}
-		if err := writeFile(filepath.Join(tmp, f.Name+".json"), jsonWriter(f)); err != nil {
-			return fmt.Errorf("figure %s: %w", f.Name, err)
-		}
-	}
-	if err := writeFile(filepath.Join(tmp, "results.json"), jsonWriter(res)); err != nil {
+	if err := fill(tmp); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(tmp, ReportFile), func(w io.Writer) error {
-		return WriteMarkdown(w, res, figs, opt.Command)
-	}); err != nil {
-		return err
+	if _, err := os.Stat(filepath.Join(tmp, ReportFile)); err != nil {
+		return fmt.Errorf("output %s: the report has no %s", dir, ReportFile)
 	}
 	if err := beforeRename(tmp); err != nil {
 		return err
 	}
 	return replaceDir(tmp, dir)
+}
+
+// WriteFigures writes every figure into dir as NAME.png, drawn by render
+// (nil: Figure.SavePNG), and NAME.json, its data.
+func WriteFigures(dir string, figs []Figure, render func(f *Figure, path string) error) error {
+	if render == nil {
+		render = (*Figure).SavePNG
+	}
+	for i := range figs {
+		f := &figs[i]
+		if err := render(f, filepath.Join(dir, f.Name+".png")); err != nil {
+			return fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+		if err := writeFile(filepath.Join(dir, f.Name+".json"), jsonWriter(f)); err != nil {
+			return fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+	}
+	return nil
 }
 
 // beforeRename runs after the report is complete in its temporary

@@ -347,3 +347,27 @@ func TestFileTags(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteDir(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "w")
+	if err := WriteDir(out, false, func(tmp string) error {
+		return os.WriteFile(filepath.Join(tmp, "other.txt"), nil, 0o644)
+	}); err == nil {
+		t.Error("a directory without report.md was accepted")
+	}
+	fail := errors.New("fill failed")
+	if err := WriteDir(out, false, func(string) error { return fail }); !errors.Is(err, fail) {
+		t.Errorf("fill error: %v", err)
+	}
+	onlyReport(t, dir)
+	if err := WriteDir(out, false, func(tmp string) error {
+		return os.WriteFile(filepath.Join(tmp, ReportFile), []byte("# r\n"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("report directory: %v, %v", st.Mode(), err)
+	}
+	onlyReport(t, dir, "w")
+}

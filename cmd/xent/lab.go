@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -137,6 +138,9 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	p := newLabProgress(stderr, f.quiet)
 	res, err := lab.Run(ctx, c, train, test, p.events())
 	p.close()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return errors.New("interrupted; no report written")
+	}
 	if err != nil {
 		return err
 	}
