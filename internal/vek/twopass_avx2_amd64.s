@@ -129,7 +129,9 @@ GLOBL tptail<>(SB), RODATA|NOPTR, $64
 	VFMADD213PD Y5, Y4, Y2
 
 // func extExpSum32AVX2(x []float32, m *[8]float64, e *[8]float32)
-// Frame: p of a 64-element block at 0..255(SP), n at 256..511(SP).
+// Frame: p of a 64-element block at 0..255(SP), n at 256..511(SP). The
+// input is prefetched 2 KiB ahead: the loop is compute-heavy, and without
+// it rows streamed from memory stall on misses (prefetches never fault).
 TEXT ·extExpSum32AVX2(SB), NOSPLIT, $512-40
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
@@ -141,6 +143,10 @@ TEXT ·extExpSum32AVX2(SB), NOSPLIT, $512-40
 tp1block:
 	CMPQ CX, $64
 	JB   tp1vec
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+	PREFETCHT0 2240(SI)
 	VBROADCASTSS tpninf<>(SB), Y7
 	PA(0, 0, 256)
 	PA(32, 32, 288)
@@ -280,6 +286,14 @@ TEXT ·extExpSumStore32AVX2(SB), NOSPLIT, $512-72
 tps1block:
 	CMPQ CX, $64
 	JB   tps1vec
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+	PREFETCHT0 2240(SI)
+	PREFETCHT0 2048(DI)
+	PREFETCHT0 2112(DI)
+	PREFETCHT0 2176(DI)
+	PREFETCHT0 2240(DI)
 	VBROADCASTSS tpninf<>(SB), Y7
 	PA(0, 0, 256)
 	PA(32, 32, 288)
