@@ -30,7 +30,7 @@ if [ "$what" = softmax ] || [ "$what" = all ]; then
 		set -- $shape
 		for t in "${threads[@]}"; do
 			for op in softmax logsoftmax lse; do
-				run_threads "$t" /tmp/xent-bench bench "$op" --rows "$1" --cols "$2" --threads "$t" --reps 7 --json
+				run_threads "$t" /tmp/xent-bench bench "$op" --rows "$1" --cols "$2" --threads "$t" --reps 7 --baseline none --json
 				run_threads "$t" $py bench/pytorch/bench.py "$op" --rows "$1" --cols "$2" --threads "$t" --reps 7
 			done
 			run_threads "$t" /tmp/onednn-softmax softmax "$1" "$2" 7
@@ -40,7 +40,7 @@ if [ "$what" = softmax ] || [ "$what" = all ]; then
 fi
 if [ "$what" = ce ] || [ "$what" = all ]; then
 	for t in "${threads[@]}"; do
-		run_threads "$t" /tmp/xent-bench bench ce --rows 4096 --cols 32768 --threads "$t" --reps 5 --json
+		run_threads "$t" /tmp/xent-bench bench ce --rows 4096 --cols 32768 --threads "$t" --reps 5 --baseline none --json
 		run_threads "$t" $py bench/pytorch/bench.py ce --rows 4096 --cols 32768 --threads "$t" --reps 5
 	done
 fi

@@ -24,9 +24,13 @@ func benchCE(args []string, stdout, stderr io.Writer) error {
 	cols := fs.Int("cols", 32768, "columns (classes)")
 	threads := fs.Int("threads", 1, "goroutines for both sides (0: all cores)")
 	reps := fs.Int("reps", 7, "timed repetitions of each side (after one warm-up)")
+	baseline := fs.String("baseline", "go-three-pass", "go-three-pass (plain Go, same threads) or none")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *baseline != "go-three-pass" && *baseline != "none" {
+		return usagef("--baseline %q: want go-three-pass or none", *baseline)
 	}
 	if *rows < 1 || *cols < 1 {
 		return usagef("--rows and --cols must be ≥ 1")
@@ -54,33 +58,25 @@ func benchCE(args []string, stdout, stderr io.Writer) error {
 	}
 	var failed error
 	var vOurs, vBase float64
+	var base func()
+	if *baseline != "none" {
+		base = func() { vBase = naiveCE(gBase, x, labels, *cols, th) }
+	}
 	t := measure(*reps, func() {
 		v, err := ce.Eval32(loss.Input[float32]{Logits: x, Cols: *cols, Labels: labels}, loss.Output[float32]{Grad: gOurs})
 		vOurs = v
 		if err != nil {
 			failed = err
 		}
-	}, func() { vBase = naiveCE(gBase, x, labels, *cols, th) })
+	}, base)
 	if failed != nil {
 		return failed
 	}
-	if math.Abs(vOurs-vBase) > 1e-4*math.Abs(vBase) {
+	if base != nil && math.Abs(vOurs-vBase) > 1e-4*math.Abs(vBase) {
 		return fmt.Errorf("the two sides disagree: loss %v vs baseline %v", vOurs, vBase)
 	}
-	bytes := float64(8 * len(x)) // one read and one write of the logits
-	gbps := bytes / t.ours / 1e9
-	if *asJSON {
-		return writeJSON(stdout, map[string]any{
-			"op": "ce", "rows": *rows, "cols": *cols, "threads": th,
-			"ours_s": t.ours, "baseline": "go-three-pass", "baseline_s": t.base,
-			"speedup": t.base / t.ours, "gbps": gbps,
-		})
-	}
-	fmt.Fprintf(stdout, "cross-entropy fwd+bwd [%d, %d] float32, %d thread(s), median of %d\n", *rows, *cols, th, *reps)
-	fmt.Fprintf(stdout, "  xent           %10.3f ms  %6.1f GB/s\n", t.ours*1e3, gbps)
-	fmt.Fprintf(stdout, "  go three-pass  %10.3f ms  %6.1f GB/s\n", t.base*1e3, bytes/t.base/1e9)
-	fmt.Fprintf(stdout, "  speed-up       %10.2fx\n", t.base/t.ours)
-	return nil
+	// One read and one write of the logits.
+	return printRowwise(stdout, *asJSON, "ce", *rows, *cols, th, *reps, *baseline, t, float64(8*len(x)))
 }
 
 // naiveCE is the baseline: per row the textbook max, sum of exp in

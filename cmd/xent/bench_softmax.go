@@ -32,9 +32,13 @@ func benchRowwise(op string, args []string, stdout, stderr io.Writer) error {
 	cols := fs.Int("cols", 32768, "columns of the matrix")
 	threads := fs.Int("threads", 1, "goroutines for both sides (0: all cores)")
 	reps := fs.Int("reps", 7, "timed repetitions of each side (after one warm-up)")
+	baseline := fs.String("baseline", "go-three-pass", "go-three-pass (plain Go, same threads) or none")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *baseline != "go-three-pass" && *baseline != "none" {
+		return usagef("--baseline %q: want go-three-pass or none", *baseline)
 	}
 	if *rows < 1 || *cols < 1 {
 		return usagef("--rows and --cols must be ≥ 1")
@@ -67,28 +71,40 @@ func benchRowwise(op string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var failed error
+	var base func()
+	if *baseline != "none" {
+		base = func() { naiveRowwise(op, bdst, x, *cols, th) }
+	}
 	t := measure(*reps, func() {
 		if err := ours(); err != nil {
 			failed = err
 		}
-	}, func() { naiveRowwise(op, bdst, x, *cols, th) })
+	}, base)
 	if failed != nil {
 		return failed
 	}
 	// Effective bandwidth: the input read once and the output written once.
 	bytes := float64(4 * (len(x) + n))
+	return printRowwise(stdout, *asJSON, op, *rows, *cols, th, *reps, *baseline, t, bytes)
+}
+
+// printRowwise prints a row-wise bench result: one JSON object, or a
+// small table. bytes is what one call reads and writes.
+func printRowwise(stdout io.Writer, asJSON bool, op string, rows, cols, th, reps int, baseline string, t timing, bytes float64) error {
 	gbps := bytes / t.ours / 1e9
-	if *asJSON {
-		return writeJSON(stdout, map[string]any{
-			"op": op, "rows": *rows, "cols": *cols, "threads": th,
-			"ours_s": t.ours, "baseline": "go-three-pass", "baseline_s": t.base,
-			"speedup": t.base / t.ours, "gbps": gbps,
-		})
+	res := map[string]any{"op": op, "rows": rows, "cols": cols, "threads": th, "ours_s": t.ours, "baseline": baseline, "gbps": gbps}
+	if baseline != "none" {
+		res["baseline_s"], res["speedup"] = t.base, t.base/t.ours
 	}
-	fmt.Fprintf(stdout, "%s [%d, %d] float32, %d thread(s), median of %d\n", op, *rows, *cols, th, *reps)
+	if asJSON {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "%s [%d, %d] float32, %d thread(s), median of %d\n", op, rows, cols, th, reps)
 	fmt.Fprintf(stdout, "  xent           %10.3f ms  %6.1f GB/s\n", t.ours*1e3, gbps)
-	fmt.Fprintf(stdout, "  go three-pass  %10.3f ms  %6.1f GB/s\n", t.base*1e3, bytes/t.base/1e9)
-	fmt.Fprintf(stdout, "  speed-up       %10.2fx\n", t.base/t.ours)
+	if baseline != "none" {
+		fmt.Fprintf(stdout, "  go three-pass  %10.3f ms  %6.1f GB/s\n", t.base*1e3, bytes/t.base/1e9)
+		fmt.Fprintf(stdout, "  speed-up       %10.2fx\n", t.base/t.ours)
+	}
 	return nil
 }
 
