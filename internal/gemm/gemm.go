@@ -399,11 +399,16 @@ func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	// k is packed in super-blocks of ks (a multiple of kcBlock, as large as
-	// packBudget allows), so that threads meet at a barrier once per super-
-	// block rather than once per k block; results do not depend on ks.
+	// With several threads, k is packed in super-blocks of ks (a multiple
+	// of kcBlock, as large as packBudget allows), so that the threads meet
+	// at a barrier once per super-block rather than once per k block. One
+	// thread packs each k block just before using it, while it is in L2.
+	// Results do not depend on ks.
 	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
-	ks := min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
+	ks := kcBlock
+	if threads > 1 {
+		ks = min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
+	}
 	ksMax := min(k, ks)
 	pbBuf := getBuf(ncMax * ksMax)
 	paBuf := getBuf(mcMax * ksMax)
