@@ -31,7 +31,8 @@ const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NA
        [--grad-hidden GH.npy] [--grad-classifier GW.npy] [--grad-bias GB.npy]
        [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
        [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
-       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]`
+       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]
+   or: --embeddings E.npy [--positives P.npy] [--labels L.npy] --loss NAME[:key=value,...] [--grad G.npy]`
 
 type evalFlags struct {
 	logits, targets, teacher, lossName     string
@@ -389,6 +390,7 @@ func runLosses(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
 		fmt.Fprintf(stdout, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
 	}
+	writeEmbeddingLosses(stdout)
 	return nil
 }
 
