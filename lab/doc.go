@@ -42,7 +42,21 @@
 // only when asked.
 //
 // The experiment is one workload of the lab; the command line gives each
-// workload its own subcommand ("xent lab NAME"), so others (a
-// large-vocabulary language-model head) can be added beside it and reuse
-// the training loop, the figures and the report writer.
+// workload its own subcommand ("xent lab NAME"), and the workloads share
+// the optimizers, the figures and the report writer (WriteDir,
+// WriteFigures).
+//
+// # The language-model workload
+//
+// "xent lab lm" runs RunLM: LoadCorpus tokenizes the Go standard
+// library's own source (GoSourceDir) with go/scanner into a vocabulary of
+// the most frequent tokens plus <unk>, split by package into training and
+// validation files (see Corpus for every choice); LM, a next-token model
+// (embeddings of the previous tokens → a ReLU layer → the classifier head
+// over the vocabulary), is trained with Adam three times from the same
+// weights on the same batches, once per head of LMHeads — the fused head
+// of package linear exact, the same with gradient filtering, and the
+// materialized head (full logits, package loss, two GEMMs) — and
+// WriteLMReport reports the time of a step, the head's scratch memory,
+// the validation perplexity and the loss curves of each.
 package lab

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -160,10 +161,10 @@ func TestLabBadFlags(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q, stdout %q", c.args, code, stderr, stdout)
 		}
 	}
-	// A workload that does not exist yet.
-	code, _, stderr := runCLI(t, "lab", "lm")
-	if code != 2 || !strings.Contains(stderr, `unknown lab workload "lm"`) {
-		t.Errorf("lab lm: exit %d, %q", code, stderr)
+	// A workload that does not exist.
+	code, _, stderr := runCLI(t, "lab", "nope")
+	if code != 2 || !strings.Contains(stderr, `unknown lab workload "nope" (workloads: lm)`) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("lab nope: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a rejected command line wrote a report")
@@ -180,5 +181,153 @@ func TestLabHelp(t *testing.T) {
 		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
+	}
+}
+
+// lmFixture writes a small corpus of Go packages for "xent lab lm
+// --corpus" and stubs the figure renderer under -short.
+func lmFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p := range 6 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "package p%d\n\n", p)
+		for k := range 8 {
+			fmt.Fprintf(&b, "func f%d(a int, b int) int {\n\tx := a + b*%d\n\tif x > %d {\n\t\treturn x - a\n\t}\n\treturn x\n}\n\n", k, k, p)
+		}
+		sub := filepath.Join(dir, fmt.Sprintf("p%d", p))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, "f.go"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if testing.Short() {
+		old := labRender
+		labRender = func(f *lab.Figure, path string) error {
+			return os.WriteFile(path, []byte("\x89PNG\r\n\x1a\n"), 0o644)
+		}
+		t.Cleanup(func() { labRender = old })
+	}
+	return dir
+}
+
+func tinyLMArgs(corpus, out string, extra ...string) []string {
+	return append([]string{"lab", "lm", "--corpus", corpus, "--vocab", "40", "--context", "3", "--embed", "4", "--hidden", "8",
+		"--batch", "16", "--steps", "12", "--val-tokens", "100", "--out", out}, extra...)
+}
+
+func TestLabLMRun(t *testing.T) {
+	corpus := lmFixture(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rep")
+	code, stdout, stderr := runCLI(t, tinyLMArgs(corpus, out, "--quiet")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"vocabulary 40, batch 16, 12 steps", "| fused ", "| fused, filter 2^-12 ", "| materialized ", "| unigram model ", "report: " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, want := range []string{"corpus " + corpus + ":", "[1/3] fused: val loss", "[2/3] fused, filter 2^-12: val loss", "tiles skipped", "[3/3] materialized: val loss"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "step  3/12") {
+		t.Errorf("--quiet printed validation lines:\n%s", stderr)
+	}
+	for _, f := range []string{"report.md", "results.json", "lm-train-loss.png", "lm-train-loss.json", "lm-val-loss.png", "lm-val-loss.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, _, stderr = runCLI(t, tinyLMArgs(corpus, out)...)
+	if code != 1 || !strings.Contains(stderr, "--force") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("second run: exit %d, stderr %q", code, stderr)
+	}
+	// Without --quiet, on a file: a line per validation.
+	code, _, stderr = runCLI(t, tinyLMArgs(corpus, out, "--force")...)
+	if code != 0 || !strings.Contains(stderr, "[1/3] fused: step  3/12, train loss") {
+		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d entries beside the report (temporary directories left?)", len(entries))
+	}
+}
+
+func TestLabLMProgressBar(t *testing.T) {
+	corpus := lmFixture(t)
+	old := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	defer func() { isTerminal = old }()
+	code, _, stderr := runCLI(t, tinyLMArgs(corpus, filepath.Join(t.TempDir(), "rep"))...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "step  3/12, train loss") || !strings.Contains(stderr, "[3/3] materialized: val loss") {
+		t.Errorf("stderr with a progress bar:\n%s", stderr)
+	}
+}
+
+func TestLabLMBadFlags(t *testing.T) {
+	corpus := lmFixture(t)
+	out := filepath.Join(t.TempDir(), "rep")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--vocab", "1"}, "--vocab"},
+		{[]string{"--context", "0"}, "--context"},
+		{[]string{"--embed", "0"}, "--embed"},
+		{[]string{"--hidden", "-3"}, "--hidden"},
+		{[]string{"--batch", "0"}, "--batch"},
+		{[]string{"--steps", "0"}, "--steps"},
+		{[]string{"--lr", "0"}, "--lr"},
+		{[]string{"--lr", "-1"}, "--lr"},
+		{[]string{"--lr", "NaN"}, "--lr"},
+		{[]string{"--filter-eps", "0"}, "--filter-eps"},
+		{[]string{"--filter-eps", "-1"}, "--filter-eps"},
+		{[]string{"--val-tokens", "-1"}, "--val-tokens"},
+		{[]string{"--threads", "-1"}, "--threads"},
+		{[]string{"--corpus", ""}, "--corpus"},
+		{[]string{"--out", ""}, "--out"},
+		{[]string{"--seed", "x"}, "seed"},
+		{[]string{"--steps"}, "steps"},
+		{[]string{"--bogus"}, "bogus"},
+		{[]string{"extra"}, "extra"},
+	} {
+		args := append([]string{"lab", "lm", "--corpus", corpus, "--out", out}, c.args...)
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q", c.args, code, stderr, stdout)
+		}
+	}
+	// A corpus that is not there fails (exit 1) with one line.
+	code, _, stderr := runCLI(t, "lab", "lm", "--corpus", filepath.Join(corpus, "missing"), "--out", out)
+	if code != 1 || !strings.Contains(stderr, "missing") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("missing corpus: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a rejected command line wrote a report")
+	}
+}
+
+func TestLabLMHelp(t *testing.T) {
+	code, _, stderr := runCLI(t, "lab", "lm", "-h")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"-vocab", "-context", "-embed", "-hidden", "-batch", "-steps", "-lr", "-seed", "-threads",
+		"-filter-eps", "-val-tokens", "-corpus", "-quick", "-quiet", "-out", "-force"} {
+		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+	if !strings.Contains(stderr, "Usage: xent lab lm") {
+		t.Errorf("help: %s", stderr)
 	}
 }

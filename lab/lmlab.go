@@ -1,0 +1,425 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/vek"
+)
+
+// BF16FilterEps is the gradient-filtering threshold 2⁻¹² at which the
+// skipped gradient entries are those a bf16 gradient would round away
+// next to the entries of order one (see package linear).
+const BF16FilterEps = 1.0 / 4096
+
+// LMConfig describes the language-model workload of the lab: one next-
+// token model (LM) trained three times on the same corpus, from the same
+// initial weights and with the same batches, once per head (LMHeads).
+type LMConfig struct {
+	// Corpus selects the Go source and the vocabulary size.
+	Corpus CorpusConfig `json:"corpus"`
+	// Context, Embed and Hidden shape the model (see LM).
+	Context int `json:"context"`
+	Embed   int `json:"embed"`
+	Hidden  int `json:"hidden"`
+	// Batch is the number of target tokens per step, Steps the number of
+	// steps.
+	Batch int `json:"batch"`
+	Steps int `json:"steps"`
+	// LR is Adam's learning rate (constant).
+	LR float64 `json:"lr"`
+	// Seed fixes the initial weights and the batches.
+	Seed uint64 `json:"seed"`
+	// Threads is the number of goroutines (≤ 0: GOMAXPROCS); the results,
+	// timings aside, do not depend on it.
+	Threads int `json:"threads"`
+	// FilterEps is the threshold of the filtered fused head.
+	FilterEps float64 `json:"filter_eps"`
+	// ValTokens is the number of validation targets scored, spread evenly
+	// over the validation split (0: all of them).
+	ValTokens int `json:"val_tokens"`
+	// ValPoints is the number of validations during training, evenly
+	// spaced, the last after the last step.
+	ValPoints int `json:"val_points"`
+	// LogEvery is the number of steps averaged into one point of the
+	// training-loss curve.
+	LogEvery int `json:"log_every"`
+}
+
+// DefaultLMConfig returns the default language-model run: a vocabulary of
+// 32 768 tokens of the Go standard library, 4 tokens of context embedded
+// in 64 dimensions each, 256 hidden units, batches of 512 tokens, 300
+// steps of Adam at 2·10⁻³, the filtered head at 2⁻¹², validation on 16 384
+// tokens at 4 points.
+func DefaultLMConfig() LMConfig {
+	return LMConfig{
+		Corpus:    CorpusConfig{Vocab: 32768, ValEvery: 20},
+		Context:   4,
+		Embed:     64,
+		Hidden:    256,
+		Batch:     512,
+		Steps:     300,
+		LR:        2e-3,
+		Seed:      1,
+		FilterEps: BF16FilterEps,
+		ValTokens: 16384,
+		ValPoints: 4,
+		LogEvery:  10,
+	}
+}
+
+// Quick shrinks c to a run of well under a minute on two cores: a
+// vocabulary of 8 192, batches of 256, 120 steps, 4 096 validation
+// tokens at 3 points.
+func (c *LMConfig) Quick() {
+	c.Corpus.Vocab = 16384
+	c.Batch = 128
+	c.Steps = 120
+	c.ValTokens = 4096
+	c.ValPoints = 3
+	c.LogEvery = 10
+}
+
+// Validate reports the first bad setting.
+func (c LMConfig) Validate() error {
+	switch {
+	case c.Corpus.Vocab < 2:
+		return fmt.Errorf("vocabulary %d, want ≥ 2", c.Corpus.Vocab)
+	case c.Corpus.ValEvery != 0 && c.Corpus.ValEvery < 2:
+		return fmt.Errorf("one validation package in %d, want ≥ 2", c.Corpus.ValEvery)
+	case c.Context < 1:
+		return fmt.Errorf("context %d, want ≥ 1", c.Context)
+	case c.Embed < 1:
+		return fmt.Errorf("embedding size %d, want ≥ 1", c.Embed)
+	case c.Hidden < 1:
+		return fmt.Errorf("hidden units %d, want ≥ 1", c.Hidden)
+	case c.Batch < 1:
+		return fmt.Errorf("batch size %d, want ≥ 1", c.Batch)
+	case c.Steps < 1:
+		return fmt.Errorf("steps %d, want ≥ 1", c.Steps)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("learning rate %g, want a positive number", c.LR)
+	case !(c.FilterEps > 0) || math.IsInf(c.FilterEps, 0):
+		return fmt.Errorf("filter threshold %g, want a positive number", c.FilterEps)
+	case c.ValTokens < 0:
+		return fmt.Errorf("validation tokens %d, want ≥ 0", c.ValTokens)
+	case c.ValPoints < 1:
+		return fmt.Errorf("validation points %d, want ≥ 1", c.ValPoints)
+	case c.LogEvery < 1:
+		return fmt.Errorf("log interval %d, want ≥ 1", c.LogEvery)
+	}
+	return nil
+}
+
+// LMHeads returns the three heads the workload compares: the fused head,
+// exact; the fused head with gradient filtering at eps; and the
+// materialized head.
+func LMHeads(eps float64) []LMHead {
+	return []LMHead{
+		{Name: "fused"},
+		{Name: fmt.Sprintf("fused, filter %s", epsText(eps)), FilterEps: eps},
+		{Name: "materialized", Materialized: true},
+	}
+}
+
+// epsText writes a threshold as a power of two when it is one.
+func epsText(eps float64) string {
+	if f, e := math.Frexp(eps); f == 0.5 && e <= 0 {
+		return fmt.Sprintf("2^%d", e-1)
+	}
+	return fmt.Sprintf("%g", eps)
+}
+
+// LMPoint is one point of a loss curve: the mean cross-entropy (nats)
+// after Step steps (for the training curve, of the LogEvery batches that
+// end at Step).
+type LMPoint struct {
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"`
+}
+
+// LMHeadResult is the outcome of training with one head.
+type LMHeadResult struct {
+	Head LMHead `json:"head"`
+	// StepSeconds is the median wall time of a training step (batch
+	// assembly, forward, head, backward, update), HeadSeconds the median
+	// of the head's part.
+	StepSeconds float64 `json:"step_seconds"`
+	HeadSeconds float64 `json:"head_seconds"`
+	// ScratchBytes is the largest scratch memory of the head in a step
+	// (LMStepStats.ScratchBytes).
+	ScratchBytes int64 `json:"scratch_bytes"`
+	// Tiles and SkippedTiles add up the fused head's gradient tiles and
+	// those skipped by filtering over the run.
+	Tiles        int64 `json:"tiles"`
+	SkippedTiles int64 `json:"skipped_tiles"`
+	// ValLoss is the validation cross-entropy (nats) after the last
+	// step, and ValPerplexity its exponential.
+	ValLoss       float64 `json:"val_loss"`
+	ValPerplexity float64 `json:"val_perplexity"`
+	// Train and Val are the loss curves.
+	Train []LMPoint `json:"train"`
+	Val   []LMPoint `json:"val"`
+	// Seconds is the wall time of the whole run, validations included.
+	Seconds float64 `json:"seconds"`
+}
+
+// CorpusStats summarises the corpus of a run.
+type CorpusStats struct {
+	Root          string  `json:"root"`
+	Vocab         int     `json:"vocab"`
+	Distinct      int     `json:"distinct"`
+	TrainFiles    int     `json:"train_files"`
+	ValFiles      int     `json:"val_files"`
+	TrainPackages int     `json:"train_packages"`
+	ValPackages   int     `json:"val_packages"`
+	TrainTokens   int     `json:"train_tokens"`
+	ValTokens     int     `json:"val_tokens"`
+	TrainUnk      int     `json:"train_unk"`
+	ValUnk        int     `json:"val_unk"`
+	Generated     int     `json:"generated_files"`
+	Rejected      int     `json:"rejected_files"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// Stats returns the summary of c.
+func (c *Corpus) Stats() CorpusStats {
+	return CorpusStats{Root: c.Config.Root, Vocab: len(c.Vocab), Distinct: c.Distinct,
+		TrainFiles: c.Train.Files(), ValFiles: c.Val.Files(), TrainPackages: c.Train.Packages, ValPackages: c.Val.Packages,
+		TrainTokens: len(c.Train.Tokens), ValTokens: len(c.Val.Tokens), TrainUnk: c.Train.Unk, ValUnk: c.Val.Unk,
+		Generated: c.Generated, Rejected: c.Rejected, Seconds: c.Seconds}
+}
+
+// LMResults is the outcome of the language-model workload.
+type LMResults struct {
+	Config LMConfig    `json:"config"`
+	Corpus CorpusStats `json:"corpus"`
+	// Params is the model's parameter count.
+	Params int `json:"params"`
+	// ValScored is the number of validation targets scored, and
+	// UnigramLoss the cross-entropy of the training split's unigram
+	// model on them (see Corpus.UnigramLoss).
+	ValScored   int     `json:"val_scored"`
+	UnigramLoss float64 `json:"unigram_loss"`
+	// Heads holds the runs in the order of LMHeads.
+	Heads []LMHeadResult `json:"heads"`
+	// MaxRSSBytes is the process's peak resident memory at the end (the
+	// corpus and all three runs together; 0 where the system does not
+	// report it).
+	MaxRSSBytes int64     `json:"max_rss_bytes"`
+	Threads     int       `json:"threads"`
+	GoVersion   string    `json:"go_version"`
+	Platform    string    `json:"platform"`
+	Kernels     string    `json:"kernels"`
+	Started     time.Time `json:"started"`
+	Seconds     float64   `json:"seconds"`
+}
+
+// LMRunInfo identifies a run of the workload in progress reports.
+type LMRunInfo struct {
+	// Index counts runs from 1 to Total.
+	Index, Total int
+	Head         LMHead
+	Steps        int
+}
+
+// LMEvents are the progress callbacks of the workload; nil fields are
+// skipped. They are called from the goroutine of RunLM.
+type LMEvents struct {
+	// Start and Done bracket each run.
+	Start func(r LMRunInfo)
+	Done  func(r LMRunInfo, res LMHeadResult)
+	// Step is called after every update (step counts from 1) with the
+	// batch's loss.
+	Step func(r LMRunInfo, step int, loss float64)
+	// Train is called with every point of the training curve, Val with
+	// every validation.
+	Train func(r LMRunInfo, p LMPoint)
+	Val   func(r LMRunInfo, p LMPoint)
+}
+
+// seed tags of the workload (see subSeed).
+const (
+	seedLMInit uint64 = iota + 101
+	seedLMBatch
+)
+
+// RunLM trains the model of c on the corpus once per head of
+// LMHeads(c.FilterEps), from the same initial weights and with the same
+// batches, and scores each on the validation split with the fused head's
+// forward pass.
+//
+// A step draws c.Batch target positions uniformly, with replacement, from
+// the training tokens that have c.Context tokens of their own file before
+// them (a generator seeded by the seed and the step), and updates every
+// parameter with Adam. The runs take turns on all c.Threads threads, so
+// their step times are comparable.
+func RunLM(ctx context.Context, c LMConfig, corp *Corpus, ev LMEvents) (*LMResults, error) {
+	start := time.Now()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	k := c.Context
+	trainPos := corp.Train.Positions(k)
+	valPos := corp.Val.Positions(k)
+	if len(trainPos) == 0 || len(valPos) == 0 {
+		return nil, fmt.Errorf("lab: the corpus has %d training and %d validation tokens with %d tokens of context in their file; need some of both", len(trainPos), len(valPos), k)
+	}
+	if c.ValTokens > 0 && c.ValTokens < len(valPos) {
+		sub := make([]int32, c.ValTokens)
+		for i := range sub {
+			sub[i] = valPos[int(int64(i)*int64(len(valPos))/int64(c.ValTokens))]
+		}
+		valPos = sub
+	}
+	valCtx, valTgt := gatherLM(&corp.Val, valPos, k, nil, nil)
+	vocab := len(corp.Vocab)
+	res := &LMResults{Config: c, Corpus: corp.Stats(), ValScored: len(valPos), Threads: par.Threads(c.Threads),
+		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Kernels: vek.Accelerated(), Started: start}
+	var err error
+	if res.UnigramLoss, err = corp.UnigramLoss(&corp.Val, valPos); err != nil {
+		return nil, err
+	}
+	m0, err := NewLM(vocab, k, c.Embed, c.Hidden, subSeed(c.Seed, seedLMInit))
+	if err != nil {
+		return nil, err
+	}
+	m0.Threads = c.Threads
+	res.Params = len(m0.Params)
+	valAt := map[int]bool{}
+	for i := 1; i <= c.ValPoints; i++ {
+		valAt[int(math.Round(float64(i)*float64(c.Steps)/float64(c.ValPoints)))] = true
+	}
+	heads := LMHeads(c.FilterEps)
+	for hi, head := range heads {
+		info := LMRunInfo{Index: hi + 1, Total: len(heads), Head: head, Steps: c.Steps}
+		r, err := trainLM(ctx, c, m0, head, corp, trainPos, valCtx, valTgt, valAt, info, ev)
+		if err != nil {
+			return nil, fmt.Errorf("lab: %s head: %w", head.Name, err)
+		}
+		res.Heads = append(res.Heads, r)
+	}
+	res.MaxRSSBytes = maxRSS()
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// gatherLM fills the contexts [len(pos)×k] and targets of the positions
+// of s (reusing the slices given when long enough).
+func gatherLM(s *Split, pos []int32, k int, ctx, tgt []int32) ([]int32, []int32) {
+	if cap(ctx) < len(pos)*k {
+		ctx = make([]int32, len(pos)*k)
+	}
+	if cap(tgt) < len(pos) {
+		tgt = make([]int32, len(pos))
+	}
+	ctx, tgt = ctx[:len(pos)*k], tgt[:len(pos)]
+	for i, t := range pos {
+		copy(ctx[i*k:(i+1)*k], s.Tokens[int(t)-k:t])
+		tgt[i] = s.Tokens[t]
+	}
+	return ctx, tgt
+}
+
+// trainLM is one run of RunLM.
+func trainLM(ctx context.Context, c LMConfig, m0 *LM, head LMHead, corp *Corpus, trainPos, valCtx, valTgt []int32,
+	valAt map[int]bool, info LMRunInfo, ev LMEvents) (LMHeadResult, error) {
+	start := time.Now()
+	r := LMHeadResult{Head: head}
+	if ev.Start != nil {
+		ev.Start(info)
+	}
+	m := *m0
+	m.Params = append([]float32(nil), m0.Params...)
+	opt, err := NewOptimizer(OptimizerConfig{Name: "adam", LR: c.LR}, len(m.Params), nil, c.Threads)
+	if err != nil {
+		return r, err
+	}
+	grad := make([]float32, len(m.Params))
+	var ws LMWorkspace
+	var bctx, btgt []int32
+	pos := make([]int32, c.Batch)
+	stepT := make([]float64, 0, c.Steps)
+	headT := make([]float64, 0, c.Steps)
+	var window float64
+	var inWindow int
+	for step := 1; step <= c.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		t0 := time.Now()
+		g := newRNG(subSeed(c.Seed, seedLMBatch, uint64(step)))
+		for i := range pos {
+			pos[i] = trainPos[g.intn(len(trainPos))]
+		}
+		bctx, btgt = gatherLM(&corp.Train, pos, c.Context, bctx, btgt)
+		st, err := m.Grad(&ws, bctx, btgt, head, grad)
+		if err != nil {
+			return r, fmt.Errorf("step %d: %w", step, err)
+		}
+		opt.Step(m.Params, grad)
+		stepT = append(stepT, time.Since(t0).Seconds())
+		headT = append(headT, st.HeadSeconds)
+		r.ScratchBytes = max(r.ScratchBytes, st.ScratchBytes)
+		r.Tiles += int64(st.Tiles)
+		r.SkippedTiles += int64(st.SkippedTiles)
+		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+			return r, fmt.Errorf("step %d: training loss %g (diverged; try a smaller learning rate)", step, st.Loss)
+		}
+		window += st.Loss
+		inWindow++
+		if ev.Step != nil {
+			ev.Step(info, step, st.Loss)
+		}
+		if step%c.LogEvery == 0 || step == c.Steps {
+			p := LMPoint{Step: step, Loss: window / float64(inWindow)}
+			r.Train = append(r.Train, p)
+			window, inWindow = 0, 0
+			if ev.Train != nil {
+				ev.Train(info, p)
+			}
+		}
+		if valAt[step] {
+			l, err := m.Loss(valCtx, valTgt)
+			if err != nil {
+				return r, fmt.Errorf("validation after step %d: %w", step, err)
+			}
+			p := LMPoint{Step: step, Loss: l}
+			r.Val = append(r.Val, p)
+			if ev.Val != nil {
+				ev.Val(info, p)
+			}
+		}
+	}
+	last := r.Val[len(r.Val)-1]
+	r.ValLoss, r.ValPerplexity = last.Loss, math.Exp(last.Loss)
+	r.StepSeconds, r.HeadSeconds = median(stepT), median(headT)
+	r.Seconds = time.Since(start).Seconds()
+	if ev.Done != nil {
+		ev.Done(info, r)
+	}
+	return r, nil
+}
+
+// median returns the median of x (the mean of the middle two for an even
+// count); x is reordered.
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	sort.Float64s(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return (x[n/2-1] + x[n/2]) / 2
+}
+
+// errNoHeads is returned by the report writers for results without runs.
+var errNoHeads = errors.New("lab: the results hold no run")

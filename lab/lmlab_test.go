@@ -1,0 +1,207 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// tinyLMConfig is a run of a second or so on the fixture corpus.
+func tinyLMConfig(root string) LMConfig {
+	c := DefaultLMConfig()
+	c.Corpus = CorpusConfig{Root: root, Vocab: 96, ValEvery: 4}
+	c.Context, c.Embed, c.Hidden = 4, 8, 32
+	c.Batch, c.Steps, c.LR = 64, 60, 1e-2
+	c.ValTokens, c.ValPoints, c.LogEvery = 300, 3, 10
+	return c
+}
+
+func loadFixture(t *testing.T, c LMConfig) *Corpus {
+	t.Helper()
+	corp, err := LoadCorpus(context.Background(), c.Corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return corp
+}
+
+func TestRunLM(t *testing.T) {
+	c := tinyLMConfig(writeLMFixture(t, 8, 3))
+	if testing.Short() {
+		c.Steps = 40
+	}
+	corp := loadFixture(t, c)
+	var starts, dones, steps, vals int
+	ev := LMEvents{
+		Start: func(r LMRunInfo) { starts++ },
+		Done:  func(r LMRunInfo, res LMHeadResult) { dones++ },
+		Step:  func(r LMRunInfo, step int, loss float64) { steps++ },
+		Val:   func(r LMRunInfo, p LMPoint) { vals++ },
+	}
+	res, err := RunLM(context.Background(), c, corp, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starts != 3 || dones != 3 || steps != 3*c.Steps || vals != 3*c.ValPoints {
+		t.Errorf("events: %d starts, %d dones, %d steps, %d validations", starts, dones, steps, vals)
+	}
+	if res.ValScored != c.ValTokens || res.Corpus.Vocab != len(corp.Vocab) || len(res.Heads) != 3 {
+		t.Fatalf("scored %d, vocabulary %d, %d heads", res.ValScored, res.Corpus.Vocab, len(res.Heads))
+	}
+	// The honest floor: a model that reads its context beats the unigram
+	// model of the training tokens on unseen packages.
+	if !(res.UnigramLoss > 1) {
+		t.Fatalf("unigram loss %v", res.UnigramLoss)
+	}
+	for _, h := range res.Heads {
+		if !(h.ValLoss < res.UnigramLoss) {
+			t.Errorf("%s: validation loss %.4f, not below the unigram model's %.4f", h.Head.Name, h.ValLoss, res.UnigramLoss)
+		}
+		if h.ValPerplexity != math.Exp(h.ValLoss) || len(h.Val) != c.ValPoints || h.Val[len(h.Val)-1].Step != c.Steps {
+			t.Errorf("%s: perplexity %v for loss %v, validations %v", h.Head.Name, h.ValPerplexity, h.ValLoss, h.Val)
+		}
+		if len(h.Train) != (c.Steps+c.LogEvery-1)/c.LogEvery || h.Train[0].Loss <= h.Train[len(h.Train)-1].Loss {
+			t.Errorf("%s: training curve %v", h.Head.Name, h.Train)
+		}
+		if h.ScratchBytes < int64(4*c.Batch*res.Corpus.Vocab) || !(h.StepSeconds > 0) || !(h.HeadSeconds > 0) {
+			t.Errorf("%s: scratch %d, step %v s, head %v s", h.Head.Name, h.ScratchBytes, h.StepSeconds, h.HeadSeconds)
+		}
+	}
+	t.Logf("unigram %.4f; validation: %.4f, %.4f, %.4f", res.UnigramLoss, res.Heads[0].ValLoss, res.Heads[1].ValLoss, res.Heads[2].ValLoss)
+	fused, filtered, mat := res.Heads[0], res.Heads[1], res.Heads[2]
+	if fused.Tiles == 0 || fused.SkippedTiles != 0 || filtered.Tiles != fused.Tiles || mat.Tiles != 0 {
+		t.Errorf("tiles: fused %d/%d, filtered %d/%d, materialized %d", fused.SkippedTiles, fused.Tiles, filtered.SkippedTiles, filtered.Tiles, mat.Tiles)
+	}
+	// Exact fused and materialized heads differ only by rounding.
+	for i := range fused.Val {
+		if d := math.Abs(fused.Val[i].Loss - mat.Val[i].Loss); d > 1e-3 {
+			t.Errorf("validation %d: fused %v, materialized %v", i, fused.Val[i].Loss, mat.Val[i].Loss)
+		}
+	}
+}
+
+func TestRunLMThreads(t *testing.T) {
+	c := tinyLMConfig(writeLMFixture(t, 8, 2))
+	c.Steps, c.ValPoints = 6, 2
+	corp := loadFixture(t, c)
+	curves := func(threads int) [][]LMPoint {
+		c.Threads = threads
+		res, err := RunLM(context.Background(), c, corp, LMEvents{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]LMPoint
+		for _, h := range res.Heads {
+			out = append(out, h.Train, h.Val)
+		}
+		return out
+	}
+	one, two := curves(1), curves(3)
+	if !reflect.DeepEqual(one, two) {
+		t.Errorf("the loss curves depend on the thread count:\n%v\n%v", one, two)
+	}
+}
+
+func TestRunLMErrors(t *testing.T) {
+	c := tinyLMConfig(writeLMFixture(t, 4, 1))
+	corp := loadFixture(t, c)
+	bad := c
+	bad.Steps = 0
+	if _, err := RunLM(context.Background(), bad, corp, LMEvents{}); err == nil || !strings.Contains(err.Error(), "steps") {
+		t.Errorf("0 steps: %v", err)
+	}
+	bad = c
+	bad.Context = 10000
+	if _, err := RunLM(context.Background(), bad, corp, LMEvents{}); err == nil || !strings.Contains(err.Error(), "context") {
+		t.Errorf("context longer than every file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := RunLM(ctx, c, corp, LMEvents{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	for _, f := range []func(*LMConfig){
+		func(c *LMConfig) { c.Corpus.Vocab = 1 },
+		func(c *LMConfig) { c.Corpus.ValEvery = 1 },
+		func(c *LMConfig) { c.Embed = 0 },
+		func(c *LMConfig) { c.Hidden = 0 },
+		func(c *LMConfig) { c.Batch = 0 },
+		func(c *LMConfig) { c.LR = math.NaN() },
+		func(c *LMConfig) { c.FilterEps = 0 },
+		func(c *LMConfig) { c.ValTokens = -1 },
+		func(c *LMConfig) { c.ValPoints = 0 },
+		func(c *LMConfig) { c.LogEvery = 0 },
+	} {
+		b := DefaultLMConfig()
+		f(&b)
+		if b.Validate() == nil {
+			t.Errorf("%+v: valid", b)
+		}
+	}
+	if err := DefaultLMConfig().Validate(); err != nil {
+		t.Error(err)
+	}
+	q := DefaultLMConfig()
+	q.Quick()
+	if err := q.Validate(); err != nil || q.Steps >= DefaultLMConfig().Steps {
+		t.Errorf("quick: %v, %d steps", err, q.Steps)
+	}
+}
+
+func TestWriteLMReport(t *testing.T) {
+	c := tinyLMConfig(writeLMFixture(t, 6, 1))
+	c.Steps, c.ValPoints = 4, 2
+	res, err := RunLM(context.Background(), c, loadFixture(t, c), LMEvents{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "rep")
+	var render func(f *Figure, path string) error
+	if testing.Short() {
+		render = func(f *Figure, path string) error { return os.WriteFile(path, []byte("png"), 0o644) }
+	}
+	if err := WriteLMReport(dir, res, ReportOptions{Command: "xent lab lm --steps 4", Render: render}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{ReportFile, "results.json", "lm-train-loss.png", "lm-train-loss.json", "lm-val-loss.png", "lm-val-loss.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"xent lab lm --steps 4", "| fused ", "| fused, filter 2^-12 ", "| materialized ", "| unigram model ", "head scratch", "(lm-val-loss.png)"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if err := WriteLMReport(dir, res, ReportOptions{Render: render}); !errors.Is(err, ErrExists) {
+		t.Errorf("second write without Force: %v", err)
+	}
+	if err := WriteLMReport(dir, res, ReportOptions{Render: render, Force: true}); err != nil {
+		t.Errorf("with Force: %v", err)
+	}
+	if err := WriteLMReport(filepath.Join(t.TempDir(), "x"), &LMResults{}, ReportOptions{}); err == nil {
+		t.Error("report of no run: no error")
+	}
+	var tab bytes.Buffer
+	if err := WriteLMTable(&tab, res); err != nil || strings.Count(tab.String(), "\n") != 6 {
+		t.Errorf("table (%v):\n%s", err, tab.String())
+	}
+}
+
+func TestEpsText(t *testing.T) {
+	for eps, want := range map[float64]string{BF16FilterEps: "2^-12", 0.5: "2^-1", 1: "1", 0.001: "0.001", 3: "3"} {
+		if got := epsText(eps); got != want {
+			t.Errorf("epsText(%g) = %q, want %q", eps, got, want)
+		}
+	}
+}
