@@ -102,7 +102,10 @@ func LogSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 }
 
 // LogSumExp writes log Σ_j exp(x_ij/T) for every row i of x into dst,
-// which holds one value per row.
+// which holds one value per row. For float32 rows shorter than 65536 at
+// T = 1 it uses the two-pass kernel of TwoPassLogSumExp (one read of each
+// row, no separate max pass), which is faster there; the accuracy bound
+// is the same.
 func LogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
 	return apply(opLogSumExp, dst, x, cols, opts)
 }
@@ -146,6 +149,13 @@ func apply[T Float](o op, dst, x []T, cols int, opts []Option) error {
 		return nil
 	}
 	if isF32[T]() {
+		if o == opLogSumExp && c.temperature == 1 && cols < splitCols {
+			// The two-pass kernel (catalog A14) reads each row once and
+			// measured faster on every shape; the choice depends on the
+			// shape only, so results stay the same for any thread count.
+			twoPassLSE32(asExact[T, float32](dst), asExact[T, float32](x), cols, c.threads)
+			return nil
+		}
 		run(k32, o, asExact[T, float32](dst), asExact[T, float32](x), cols, float32(1/c.temperature), c.threads)
 	} else {
 		run(k64, o, asExact[T, float64](dst), asExact[T, float64](x), cols, 1/c.temperature, c.threads)

@@ -111,19 +111,33 @@ func TwoPassLogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
 	if c.temperature != 1 {
 		return LogSumExp(dst, x, cols, opts...)
 	}
+	if isF32[T]() {
+		twoPassLSE32(asExact[T, float32](dst), asExact[T, float32](x), cols, c.threads)
+		return nil
+	}
 	forRows(rows, cols, c.threads, func(r int) {
-		var m, e float64
-		var ok bool
-		if isF32[T]() {
-			m, e, ok = vek.ExtExpSum32(asExact[T, float32](x[r*cols : (r+1)*cols]))
-		} else {
-			m, e, ok = vek.ExtExpSum64(asExact[T, float64](x[r*cols : (r+1)*cols]))
-		}
+		row := asExact[T, float64](x[r*cols : (r+1)*cols])
+		m, e, ok := vek.ExtExpSum64(row)
 		if !ok {
-			_ = LogSumExp(dst[r:r+1], x[r*cols:(r+1)*cols], cols, Threads(1))
+			run(k64, opLogSumExp, asExact[T, float64](dst[r:r+1]), row, cols, 1, 1)
 			return
 		}
 		dst[r] = T(math.Log(m) + e*math.Ln2)
 	})
 	return nil
+}
+
+// twoPassLSE32 is the float32 two-pass log-sum-exp of every row; a row the
+// kernel cannot take (special values, huge entries) takes the max-shift
+// path of LogSumExp.
+func twoPassLSE32(dst, x []float32, cols, threads int) {
+	forRows(len(dst), cols, threads, func(r int) {
+		row := x[r*cols : (r+1)*cols]
+		m, e, ok := vek.ExtExpSum32(row)
+		if !ok {
+			run(k32, opLogSumExp, dst[r:r+1], row, cols, 1, 1)
+			return
+		}
+		dst[r] = float32(math.Log(m) + e*math.Ln2)
+	})
 }
