@@ -41,36 +41,7 @@ func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 		return Softmax(dst, x, cols, opts...)
 	}
 	if isF32[T]() {
-		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
-		if shares(d, xx) {
-			// In place: pass 1 must not write, so that a row outside the
-			// kernel's domain can still take the max-shift path; pass 2
-			// evaluates the exponentials again (the paper's form).
-			forRows(rows, cols, c.threads, func(r int) {
-				row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
-				m, e, ok := vek.ExtExpSum32(row)
-				if !ok {
-					_ = Softmax(out, row, cols, Threads(1)) // cannot fail: shapes checked
-					return
-				}
-				vek.ExtExpScale32(out, row, float32(e), float32(1/m))
-			})
-			return nil
-		}
-		// Pass 1 stores every mantissa relative to its block's exponent;
-		// pass 2 rescales them, without a second exponential.
-		par.For(rows, max(1, blockElems/cols), c.threads, func(_, lo, hi int) {
-			refs := make([]float32, vek.TwoPassRefs(cols))
-			for r := lo; r < hi; r++ {
-				row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
-				m, e, ok := vek.ExtExpSumStore32(out, row, refs)
-				if !ok {
-					_ = Softmax(out, row, cols, Threads(1))
-					continue
-				}
-				vek.ExtRescale32(out, refs, float32(e), float32(1/m))
-			}
-		})
+		twoPassSoftmax32(asExact[T, float32](dst), asExact[T, float32](x), cols, c.threads)
 		return nil
 	}
 	d, xx := asExact[T, float64](dst), asExact[T, float64](x)
@@ -125,6 +96,41 @@ func TwoPassLogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
 		dst[r] = T(math.Log(m) + e*math.Ln2)
 	})
 	return nil
+}
+
+// twoPassSoftmax32 is the float32 two-pass softmax of every row; a row
+// the kernel cannot take takes the max-shift path of Softmax.
+func twoPassSoftmax32(d, xx []float32, cols, threads int) {
+	rows := len(xx) / cols
+	if shares(d, xx) {
+		// In place: pass 1 must not write, so that a row outside the
+		// kernel's domain can still take the max-shift path; pass 2
+		// evaluates the exponentials again (the paper's form).
+		forRows(rows, cols, threads, func(r int) {
+			row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+			m, e, ok := vek.ExtExpSum32(row)
+			if !ok {
+				run(k32, opSoftmax, out, row, cols, 1, 1)
+				return
+			}
+			vek.ExtExpScale32(out, row, float32(e), float32(1/m))
+		})
+		return
+	}
+	// Pass 1 stores every mantissa relative to its block's exponent; pass
+	// 2 rescales them, without a second exponential.
+	par.For(rows, max(1, blockElems/cols), threads, func(_, lo, hi int) {
+		refs := make([]float32, vek.TwoPassRefs(cols))
+		for r := lo; r < hi; r++ {
+			row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
+			m, e, ok := vek.ExtExpSumStore32(out, row, refs)
+			if !ok {
+				run(k32, opSoftmax, out, row, cols, 1, 1)
+				continue
+			}
+			vek.ExtRescale32(out, refs, float32(e), float32(1/m))
+		}
+	})
 }
 
 // twoPassLSE32 is the float32 two-pass log-sum-exp of every row; a row the
