@@ -278,7 +278,11 @@ func LoadCorpus(ctx context.Context, c CorpusConfig) (*Corpus, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("lab: corpus %s is not a directory", c.Root)
 	}
-	files, err := listGoFiles(c.Root)
+	walk := c.Root
+	if r, err := filepath.EvalSymlinks(walk); err == nil {
+		walk = r // WalkDir does not follow a root that is a symbolic link
+	}
+	files, err := listGoFiles(walk)
 	if err != nil {
 		return nil, fmt.Errorf("lab: corpus: %w", err)
 	}

@@ -217,6 +217,18 @@ func TestLoadCorpus(t *testing.T) {
 	if !reflect.DeepEqual(c1, c4) {
 		t.Error("the corpus depends on the number of threads")
 	}
+	// A root that is a symbolic link is followed.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err == nil {
+		cl, err := LoadCorpus(context.Background(), CorpusConfig{Root: link, Vocab: 40, ValEvery: 3, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.Seconds, cl.Config.Root = 0, dir
+		if !reflect.DeepEqual(c1, cl) {
+			t.Error("the corpus read through a symbolic link differs")
+		}
+	}
 	// A cancelled context stops the reading.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

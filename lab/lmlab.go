@@ -54,7 +54,7 @@ type LMConfig struct {
 
 // DefaultLMConfig returns the default language-model run: a vocabulary of
 // 32 768 tokens of the Go standard library, 4 tokens of context embedded
-// in 64 dimensions each, 256 hidden units, batches of 512 tokens, 300
+// in 64 dimensions each, 256 hidden units, batches of 512 tokens, 200
 // steps of Adam at 2·10⁻³, the filtered head at 2⁻¹², validation on 16 384
 // tokens at 4 points.
 func DefaultLMConfig() LMConfig {
@@ -64,7 +64,7 @@ func DefaultLMConfig() LMConfig {
 		Embed:     64,
 		Hidden:    256,
 		Batch:     512,
-		Steps:     300,
+		Steps:     200,
 		LR:        2e-3,
 		Seed:      1,
 		FilterEps: BF16FilterEps,
@@ -142,6 +142,9 @@ func epsText(eps float64) string {
 type LMPoint struct {
 	Step int     `json:"step"`
 	Loss float64 `json:"loss"`
+	// Skipped is, on the training curve of a fused head, the fraction of
+	// the gradient tiles of those batches that filtering skipped.
+	Skipped float64 `json:"skipped,omitempty"`
 }
 
 // LMHeadResult is the outcome of training with one head.
@@ -348,7 +351,7 @@ func trainLM(ctx context.Context, c LMConfig, m0 *LM, head LMHead, corp *Corpus,
 	stepT := make([]float64, 0, c.Steps)
 	headT := make([]float64, 0, c.Steps)
 	var window float64
-	var inWindow int
+	var inWindow, tiles, skipped int
 	for step := 1; step <= c.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return r, err
@@ -374,13 +377,18 @@ func trainLM(ctx context.Context, c LMConfig, m0 *LM, head LMHead, corp *Corpus,
 		}
 		window += st.Loss
 		inWindow++
+		tiles += st.Tiles
+		skipped += st.SkippedTiles
 		if ev.Step != nil {
 			ev.Step(info, step, st.Loss)
 		}
 		if step%c.LogEvery == 0 || step == c.Steps {
 			p := LMPoint{Step: step, Loss: window / float64(inWindow)}
+			if tiles > 0 {
+				p.Skipped = float64(skipped) / float64(tiles)
+			}
 			r.Train = append(r.Train, p)
-			window, inWindow = 0, 0
+			window, inWindow, tiles, skipped = 0, 0, 0, 0
 			if ev.Train != nil {
 				ev.Train(info, p)
 			}

@@ -75,6 +75,16 @@ func TestRunLM(t *testing.T) {
 	}
 	t.Logf("unigram %.4f; validation: %.4f, %.4f, %.4f", res.UnigramLoss, res.Heads[0].ValLoss, res.Heads[1].ValLoss, res.Heads[2].ValLoss)
 	fused, filtered, mat := res.Heads[0], res.Heads[1], res.Heads[2]
+	for _, p := range filtered.Train {
+		if p.Skipped < 0 || p.Skipped > 1 {
+			t.Errorf("filtered: %v of the tiles skipped at step %d", p.Skipped, p.Step)
+		}
+	}
+	for _, p := range append(fused.Train, mat.Train...) {
+		if p.Skipped != 0 {
+			t.Errorf("exact head: %v of the tiles skipped at step %d", p.Skipped, p.Step)
+		}
+	}
 	if fused.Tiles == 0 || fused.SkippedTiles != 0 || filtered.Tiles != fused.Tiles || mat.Tiles != 0 {
 		t.Errorf("tiles: fused %d/%d, filtered %d/%d, materialized %d", fused.SkippedTiles, fused.Tiles, filtered.SkippedTiles, filtered.Tiles, mat.Tiles)
 	}
@@ -169,7 +179,7 @@ func TestWriteLMReport(t *testing.T) {
 	if err := WriteLMReport(dir, res, ReportOptions{Command: "xent lab lm --steps 4", Render: render}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{ReportFile, "results.json", "lm-train-loss.png", "lm-train-loss.json", "lm-val-loss.png", "lm-val-loss.json"} {
+	for _, f := range []string{ReportFile, "results.json", "lm-train-loss.png", "lm-train-loss.json", "lm-val-loss.png", "lm-val-loss.json", "lm-skipped-tiles.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -178,7 +188,7 @@ func TestWriteLMReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"xent lab lm --steps 4", "| fused ", "| fused, filter 2^-12 ", "| materialized ", "| unigram model ", "head scratch", "(lm-val-loss.png)"} {
+	for _, want := range []string{"xent lab lm --steps 4", "`fused, filter 2^-12` skipped ", "| fused ", "| fused, filter 2^-12 ", "| materialized ", "| unigram model ", "head scratch", "(lm-val-loss.png)"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
