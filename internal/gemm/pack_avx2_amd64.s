@@ -10,8 +10,10 @@
 
 // func packB16N(dst, src *float32, ld, kc, np, stride int)
 //
-// Packs np panels: dst[q·stride+16p+j] = src[p·ld+16q+j] for p < kc,
-// q < np, j < 16. Each source row is read once, contiguously.
+// Packs np ≤ 4 panels: dst[q·stride+16p+j] = src[p·ld+16q+j] for p < kc,
+// q < np, j < 16. Each source row is read once, contiguously, and the same
+// 256 bytes twelve rows ahead are prefetched (rows ld·4 bytes apart are
+// on different pages, where the hardware prefetcher does not follow).
 TEXT ·packB16N(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -21,6 +23,8 @@ TEXT ·packB16N(SB), NOSPLIT, $0-48
 	MOVQ np+32(FP), R8
 	MOVQ stride+40(FP), R9
 	SHLQ $2, R9
+	LEAQ (BX)(BX*2), R12
+	SHLQ $2, R12
 	TESTQ CX, CX
 	JZ    bndone
 	TESTQ R8, R8
@@ -30,6 +34,10 @@ bnrow:
 	MOVQ SI, R10
 	MOVQ DI, R11
 	MOVQ R8, DX
+	PREFETCHT0 (SI)(R12*1)
+	PREFETCHT0 64(SI)(R12*1)
+	PREFETCHT0 128(SI)(R12*1)
+	PREFETCHT0 192(SI)(R12*1)
 
 bnpanel:
 	VMOVUPS (R10), Y0
@@ -168,8 +176,9 @@ andone:
 
 // func packA6T(dst, src *float32, ld, kc, np, stride int)
 //
-// Packs np panels: dst[q·stride+6p+i] = src[p·ld+6q+i] for p < kc,
-// q < np, i < 6. Each source row is read once, contiguously.
+// Packs np ≤ 4 panels: dst[q·stride+6p+i] = src[p·ld+6q+i] for p < kc,
+// q < np, i < 6. Each source row is read once, contiguously, and the same
+// 96 bytes twelve rows ahead are prefetched.
 TEXT ·packA6T(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -179,6 +188,8 @@ TEXT ·packA6T(SB), NOSPLIT, $0-48
 	MOVQ np+32(FP), R8
 	MOVQ stride+40(FP), R9
 	SHLQ $2, R9
+	LEAQ (BX)(BX*2), R12
+	SHLQ $2, R12
 	TESTQ CX, CX
 	JZ    atdone
 	TESTQ R8, R8
@@ -188,6 +199,9 @@ atrow:
 	MOVQ SI, R10
 	MOVQ DI, R11
 	MOVQ R8, DX
+	PREFETCHT0 (SI)(R12*1)
+	PREFETCHT0 48(SI)(R12*1)
+	PREFETCHT0 95(SI)(R12*1)
 
 atpanel:
 	VMOVUPS (R10), X0
