@@ -58,6 +58,13 @@ func NewLM(vocab, context, embed, hidden int, seed uint64) (*LM, error) {
 	return m, nil
 }
 
+// clone returns a deep copy of m.
+func (m *LM) clone() *LM {
+	c := *m
+	c.Params = append([]float32(nil), m.Params...)
+	return &c
+}
+
 func (m *LM) size() int {
 	in := m.Context * m.Embed
 	return m.Vocab*m.Embed + in*m.Hidden + m.Hidden + m.Vocab*m.Hidden + m.Vocab

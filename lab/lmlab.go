@@ -169,7 +169,8 @@ type LMHeadResult struct {
 	// Train and Val are the loss curves.
 	Train []LMPoint `json:"train"`
 	Val   []LMPoint `json:"val"`
-	// Seconds is the wall time of the whole run, validations included.
+	// Seconds is the wall time of the run's training steps (without
+	// validation).
 	Seconds float64 `json:"seconds"`
 }
 
@@ -233,7 +234,9 @@ type LMRunInfo struct {
 }
 
 // LMEvents are the progress callbacks of the workload; nil fields are
-// skipped. They are called from the goroutine of RunLM.
+// skipped. They are called from the goroutine of RunLM. The runs advance
+// together, one step of every run after the other, so the events of
+// different runs interleave.
 type LMEvents struct {
 	// Start and Done bracket each run.
 	Start func(r LMRunInfo)
@@ -261,8 +264,10 @@ const (
 // A step draws c.Batch target positions uniformly, with replacement, from
 // the training tokens that have c.Context tokens of their own file before
 // them (a generator seeded by the seed and the step), and updates every
-// parameter with Adam. The runs take turns on all c.Threads threads, so
-// their step times are comparable.
+// parameter with Adam. The runs advance in lockstep — step s of every
+// run, in the order of LMHeads, then step s+1 — each on all c.Threads
+// threads, so that a change in the machine's load between the start and
+// the end weighs on all of their step times alike.
 func RunLM(ctx context.Context, c LMConfig, corp *Corpus, ev LMEvents) (*LMResults, error) {
 	start := time.Now()
 	if err := c.Validate(); err != nil {
@@ -299,14 +304,64 @@ func RunLM(ctx context.Context, c LMConfig, corp *Corpus, ev LMEvents) (*LMResul
 	for i := 1; i <= c.ValPoints; i++ {
 		valAt[int(math.Round(float64(i)*float64(c.Steps)/float64(c.ValPoints)))] = true
 	}
+
 	heads := LMHeads(c.FilterEps)
-	for hi, head := range heads {
-		info := LMRunInfo{Index: hi + 1, Total: len(heads), Head: head, Steps: c.Steps}
-		r, err := trainLM(ctx, c, m0, head, corp, trainPos, valCtx, valTgt, valAt, info, ev)
-		if err != nil {
-			return nil, fmt.Errorf("lab: %s head: %w", head.Name, err)
+	runs := make([]*lmRun, len(heads))
+	for i, head := range heads {
+		r := &lmRun{info: LMRunInfo{Index: i + 1, Total: len(heads), Head: head, Steps: c.Steps}, m: m0.clone(),
+			res: LMHeadResult{Head: head}, stepT: make([]float64, 0, c.Steps), headT: make([]float64, 0, c.Steps)}
+		if r.opt, err = NewOptimizer(OptimizerConfig{Name: "adam", LR: c.LR}, len(r.m.Params), nil, c.Threads); err != nil {
+			return nil, err
 		}
-		res.Heads = append(res.Heads, r)
+		r.grad = make([]float32, len(r.m.Params))
+		runs[i] = r
+		if ev.Start != nil {
+			ev.Start(r.info)
+		}
+	}
+	pos := make([]int32, c.Batch)
+	var bctx, btgt []int32
+	for step := 1; step <= c.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		g := newRNG(subSeed(c.Seed, seedLMBatch, uint64(step)))
+		for i := range pos {
+			pos[i] = trainPos[g.intn(len(trainPos))]
+		}
+		bctx, btgt = gatherLM(&corp.Train, pos, k, bctx, btgt)
+		batchT := time.Since(t0).Seconds()
+		for _, r := range runs {
+			if err := r.step(step, bctx, btgt, batchT, c.LogEvery, c.Steps, ev); err != nil {
+				return nil, fmt.Errorf("lab: %s head: %w", r.info.Head.Name, err)
+			}
+		}
+		if !valAt[step] {
+			continue
+		}
+		for _, r := range runs {
+			l, err := r.m.Loss(valCtx, valTgt)
+			if err != nil {
+				return nil, fmt.Errorf("lab: %s head: validation after step %d: %w", r.info.Head.Name, step, err)
+			}
+			p := LMPoint{Step: step, Loss: l}
+			r.res.Val = append(r.res.Val, p)
+			if ev.Val != nil {
+				ev.Val(r.info, p)
+			}
+		}
+	}
+	for _, r := range runs {
+		h := &r.res
+		last := h.Val[len(h.Val)-1]
+		h.ValLoss, h.ValPerplexity = last.Loss, math.Exp(last.Loss)
+		h.StepSeconds, h.HeadSeconds = median(r.stepT), median(r.headT)
+		h.Seconds = r.seconds
+		res.Heads = append(res.Heads, *h)
+		if ev.Done != nil {
+			ev.Done(r.info, *h)
+		}
 	}
 	res.MaxRSSBytes = maxRSS()
 	res.Seconds = time.Since(start).Seconds()
@@ -330,89 +385,60 @@ func gatherLM(s *Split, pos []int32, k int, ctx, tgt []int32) ([]int32, []int32)
 	return ctx, tgt
 }
 
-// trainLM is one run of RunLM.
-func trainLM(ctx context.Context, c LMConfig, m0 *LM, head LMHead, corp *Corpus, trainPos, valCtx, valTgt []int32,
-	valAt map[int]bool, info LMRunInfo, ev LMEvents) (LMHeadResult, error) {
-	start := time.Now()
-	r := LMHeadResult{Head: head}
-	if ev.Start != nil {
-		ev.Start(info)
-	}
-	m := *m0
-	m.Params = append([]float32(nil), m0.Params...)
-	opt, err := NewOptimizer(OptimizerConfig{Name: "adam", LR: c.LR}, len(m.Params), nil, c.Threads)
+// lmRun is the state of one head's run in RunLM.
+type lmRun struct {
+	info         LMRunInfo
+	m            *LM
+	opt          Optimizer
+	grad         []float32
+	ws           LMWorkspace
+	res          LMHeadResult
+	stepT, headT []float64
+	seconds      float64 // training time so far
+	// The current window of the training curve.
+	window                   float64
+	inWindow, tiles, skipped int
+}
+
+// step trains r on one batch (whose assembly took batchT seconds) and
+// records the step.
+func (r *lmRun) step(step int, bctx, btgt []int32, batchT float64, logEvery, steps int, ev LMEvents) error {
+	t0 := time.Now()
+	st, err := r.m.Grad(&r.ws, bctx, btgt, r.info.Head, r.grad)
 	if err != nil {
-		return r, err
+		return fmt.Errorf("step %d: %w", step, err)
 	}
-	grad := make([]float32, len(m.Params))
-	var ws LMWorkspace
-	var bctx, btgt []int32
-	pos := make([]int32, c.Batch)
-	stepT := make([]float64, 0, c.Steps)
-	headT := make([]float64, 0, c.Steps)
-	var window float64
-	var inWindow, tiles, skipped int
-	for step := 1; step <= c.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return r, err
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return fmt.Errorf("step %d: training loss %g (diverged; try a smaller learning rate)", step, st.Loss)
+	}
+	r.opt.Step(r.m.Params, r.grad)
+	dt := batchT + time.Since(t0).Seconds()
+	r.seconds += dt
+	r.stepT = append(r.stepT, dt)
+	r.headT = append(r.headT, st.HeadSeconds)
+	h := &r.res
+	h.ScratchBytes = max(h.ScratchBytes, st.ScratchBytes)
+	h.Tiles += int64(st.Tiles)
+	h.SkippedTiles += int64(st.SkippedTiles)
+	r.window += st.Loss
+	r.inWindow++
+	r.tiles += st.Tiles
+	r.skipped += st.SkippedTiles
+	if ev.Step != nil {
+		ev.Step(r.info, step, st.Loss)
+	}
+	if step%logEvery == 0 || step == steps {
+		p := LMPoint{Step: step, Loss: r.window / float64(r.inWindow)}
+		if r.tiles > 0 {
+			p.Skipped = float64(r.skipped) / float64(r.tiles)
 		}
-		t0 := time.Now()
-		g := newRNG(subSeed(c.Seed, seedLMBatch, uint64(step)))
-		for i := range pos {
-			pos[i] = trainPos[g.intn(len(trainPos))]
-		}
-		bctx, btgt = gatherLM(&corp.Train, pos, c.Context, bctx, btgt)
-		st, err := m.Grad(&ws, bctx, btgt, head, grad)
-		if err != nil {
-			return r, fmt.Errorf("step %d: %w", step, err)
-		}
-		opt.Step(m.Params, grad)
-		stepT = append(stepT, time.Since(t0).Seconds())
-		headT = append(headT, st.HeadSeconds)
-		r.ScratchBytes = max(r.ScratchBytes, st.ScratchBytes)
-		r.Tiles += int64(st.Tiles)
-		r.SkippedTiles += int64(st.SkippedTiles)
-		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
-			return r, fmt.Errorf("step %d: training loss %g (diverged; try a smaller learning rate)", step, st.Loss)
-		}
-		window += st.Loss
-		inWindow++
-		tiles += st.Tiles
-		skipped += st.SkippedTiles
-		if ev.Step != nil {
-			ev.Step(info, step, st.Loss)
-		}
-		if step%c.LogEvery == 0 || step == c.Steps {
-			p := LMPoint{Step: step, Loss: window / float64(inWindow)}
-			if tiles > 0 {
-				p.Skipped = float64(skipped) / float64(tiles)
-			}
-			r.Train = append(r.Train, p)
-			window, inWindow, tiles, skipped = 0, 0, 0, 0
-			if ev.Train != nil {
-				ev.Train(info, p)
-			}
-		}
-		if valAt[step] {
-			l, err := m.Loss(valCtx, valTgt)
-			if err != nil {
-				return r, fmt.Errorf("validation after step %d: %w", step, err)
-			}
-			p := LMPoint{Step: step, Loss: l}
-			r.Val = append(r.Val, p)
-			if ev.Val != nil {
-				ev.Val(info, p)
-			}
+		h.Train = append(h.Train, p)
+		r.window, r.inWindow, r.tiles, r.skipped = 0, 0, 0, 0
+		if ev.Train != nil {
+			ev.Train(r.info, p)
 		}
 	}
-	last := r.Val[len(r.Val)-1]
-	r.ValLoss, r.ValPerplexity = last.Loss, math.Exp(last.Loss)
-	r.StepSeconds, r.HeadSeconds = median(stepT), median(headT)
-	r.Seconds = time.Since(start).Seconds()
-	if ev.Done != nil {
-		ev.Done(info, r)
-	}
-	return r, nil
+	return nil
 }
 
 // median returns the median of x (the mean of the middle two for an even

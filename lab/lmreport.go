@@ -217,7 +217,7 @@ func WriteLMMarkdown(w io.Writer, res *LMResults, figs []Figure, command string)
 		thousands(cs.Vocab), thousands(cs.Distinct), pctOf(cs.TrainUnk, cs.TrainTokens), pctOf(cs.ValUnk, cs.ValTokens))
 	fmt.Fprintf(&b, "- Model: the embeddings (%d each) of the previous %d tokens → %d ReLU units → the classifier head over the vocabulary; %s parameters. Adam, learning rate %g, %d steps of %d target tokens drawn at random from the training split, seed %d; %d threads.\n",
 		c.Embed, c.Context, c.Hidden, thousands(res.Params), c.LR, c.Steps, c.Batch, c.Seed, res.Threads)
-	b.WriteString("- Heads, trained in turn from the same initial weights on the same batches:")
+	b.WriteString("- Heads, trained from the same initial weights on the same batches, in lockstep (step s of each head in turn, then step s+1):")
 	for i, h := range res.Heads {
 		sep := ";"
 		if i == len(res.Heads)-1 {

@@ -415,7 +415,9 @@ Trains a small next-token model on the Go standard library's own source
 on the same batches: with the fused classifier head of package linear
 (exact), with the fused head and gradient filtering at --filter-eps, and
 with the materialized head (the whole [batch, vocab] logits, the
-cross-entropy, two GEMMs). Prints and reports for each head the median
+cross-entropy, two GEMMs). The three runs advance in lockstep, a step of
+each in turn, so that the machine's load weighs on them alike. Prints and
+reports for each head the median
 time of a step and of the head, the head's scratch memory, the validation
 cross-entropy and perplexity, and the tiles filtering skipped, with the
 loss curves as plots; report.md, the plots' PNG and JSON files and
@@ -607,13 +609,14 @@ type labLMProgress struct {
 	quiet  bool
 	useBar bool
 	bar    *progressbar.ProgressBar
-	// sum and n accumulate the training losses since the last log line.
-	sum float64
-	n   int
+	// sum and n accumulate each run's training losses since its last
+	// log line, by run index.
+	sum map[int]float64
+	n   map[int]int
 }
 
 func newLabLMProgress(w io.Writer, quiet bool) *labLMProgress {
-	return &labLMProgress{w: w, quiet: quiet, useBar: !quiet && isTerminal(w)}
+	return &labLMProgress{w: w, quiet: quiet, useBar: !quiet && isTerminal(w), sum: map[int]float64{}, n: map[int]int{}}
 }
 
 func lmTag(r lab.LMRunInfo) string {
@@ -632,7 +635,6 @@ func (p *labLMProgress) println(line string) {
 
 func (p *labLMProgress) events() lab.LMEvents {
 	ev := lab.LMEvents{
-		Start: func(r lab.LMRunInfo) { p.sum, p.n = 0, 0 },
 		Done: func(r lab.LMRunInfo, res lab.LMHeadResult) {
 			skipped := ""
 			if res.Head.FilterEps > 0 && res.Tiles > 0 {
@@ -657,11 +659,14 @@ func (p *labLMProgress) events() lab.LMEvents {
 			p.bar.Add(1)
 		}
 	case !p.quiet:
-		ev.Step = func(r lab.LMRunInfo, step int, loss float64) { p.sum, p.n = p.sum+loss, p.n+1 }
+		ev.Step = func(r lab.LMRunInfo, step int, loss float64) {
+			p.sum[r.Index] += loss
+			p.n[r.Index]++
+		}
 		ev.Val = func(r lab.LMRunInfo, pt lab.LMPoint) {
 			fmt.Fprintf(p.w, "%s: step %*d/%d, train loss %.4f, val loss %.4f (perplexity %.2f)\n",
-				lmTag(r), len(strconv.Itoa(r.Steps)), pt.Step, r.Steps, p.sum/float64(max(p.n, 1)), pt.Loss, math.Exp(pt.Loss))
-			p.sum, p.n = 0, 0
+				lmTag(r), len(strconv.Itoa(r.Steps)), pt.Step, r.Steps, p.sum[r.Index]/float64(max(p.n[r.Index], 1)), pt.Loss, math.Exp(pt.Loss))
+			p.sum[r.Index], p.n[r.Index] = 0, 0
 		}
 	}
 	return ev
