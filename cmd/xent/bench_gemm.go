@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 
 	"github.com/xentlab/xent/internal/gemm"
@@ -69,6 +70,16 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 		base = func() { naiveGemm(*transA, *transB, *m, *n, *k, a, b, bc, th) }
 	}
 	t := measure(*reps, ours, base)
+	if base != nil {
+		// Both sides must agree within twice the documented error bound
+		// (entries of A and B are in [−1, 1], so Σ|a||b| ≤ k).
+		tol := 2 * float64(2**k+4) * 0x1p-24 * float64(*k)
+		for i := range c {
+			if d := math.Abs(float64(c[i]) - float64(bc[i])); !(d <= tol) {
+				return fmt.Errorf("result differs from the baseline at element %d: %v vs %v", i, c[i], bc[i])
+			}
+		}
+	}
 	flops := 2 * float64(*m) * float64(*n) * float64(*k)
 	speedup := 0.0
 	if base != nil {
@@ -92,33 +103,35 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 }
 
 // naiveGemm is the baseline: C = op(A)·op(B) by the textbook loops in
-// plain Go, parallel over rows of C like ours. The inner loop runs over
-// contiguous memory: i-k-j (a row of B scaled into a row of C), or i-j-k
-// (a dot product of two rows) when B is stored transposed.
+// plain Go, parallel over rows of C like ours. Each row of op(A) is first
+// copied out contiguously; the inner loop then runs over contiguous
+// memory: i-k-j (a row of B scaled into a row of C), or i-j-k (a dot
+// product of two rows) when B is stored transposed.
 func naiveGemm(transA, transB bool, m, n, k int, a, b, c []float32, threads int) {
 	par.For(m, 16, threads, func(_, lo, hi int) {
+		arow := make([]float32, k)
 		for i := lo; i < hi; i++ {
-			crow := c[i*n : (i+1)*n]
-			opA := func(p int) float32 {
+			for p := range arow {
 				if transA {
-					return a[p*m+i]
+					arow[p] = a[p*m+i]
+				} else {
+					arow[p] = a[i*k+p]
 				}
-				return a[i*k+p]
 			}
+			crow := c[i*n : (i+1)*n]
 			if transB {
 				for j := range crow {
 					brow := b[j*k : (j+1)*k]
 					var s float32
-					for p, v := range brow {
-						s += opA(p) * v
+					for p, v := range arow {
+						s += v * brow[p]
 					}
 					crow[j] = s
 				}
 				continue
 			}
 			clear(crow)
-			for p := range k {
-				aip := opA(p)
+			for p, aip := range arow {
 				brow := b[p*n : (p+1)*n]
 				for j, v := range brow {
 					crow[j] += aip * v
