@@ -55,13 +55,28 @@ func TestRunLM(t *testing.T) {
 		t.Fatalf("scored %d, vocabulary %d, %d heads", res.ValScored, res.Corpus.Vocab, len(res.Heads))
 	}
 	// The honest floor: a model that reads its context beats the unigram
-	// model of the training tokens on unseen packages.
+	// model of the training tokens on unseen packages, and even the
+	// entropy of the scored validation tokens' own unigram distribution
+	// (the best any model that ignores the context could do).
 	if !(res.UnigramLoss > 1) {
 		t.Fatalf("unigram loss %v", res.UnigramLoss)
 	}
+	valPos := corp.Val.Positions(c.Context)
+	freq := map[int32]float64{}
+	for i := range res.ValScored {
+		freq[corp.Val.Tokens[valPos[i*len(valPos)/res.ValScored]]]++
+	}
+	var entropy float64
+	for _, n := range freq {
+		q := n / float64(res.ValScored)
+		entropy -= q * math.Log(q)
+	}
+	if !(entropy > 1 && entropy <= res.UnigramLoss) {
+		t.Fatalf("validation unigram entropy %v, unigram model's loss %v", entropy, res.UnigramLoss)
+	}
 	for _, h := range res.Heads {
-		if !(h.ValLoss < res.UnigramLoss) {
-			t.Errorf("%s: validation loss %.4f, not below the unigram model's %.4f", h.Head.Name, h.ValLoss, res.UnigramLoss)
+		if !(h.ValLoss < entropy) {
+			t.Errorf("%s: validation loss %.4f, not below the validation tokens' unigram entropy %.4f", h.Head.Name, h.ValLoss, entropy)
 		}
 		if h.ValPerplexity != math.Exp(h.ValLoss) || len(h.Val) != c.ValPoints || h.Val[len(h.Val)-1].Step != c.Steps {
 			t.Errorf("%s: perplexity %v for loss %v, validations %v", h.Head.Name, h.ValPerplexity, h.ValLoss, h.Val)
@@ -73,7 +88,7 @@ func TestRunLM(t *testing.T) {
 			t.Errorf("%s: scratch %d, step %v s, head %v s", h.Head.Name, h.ScratchBytes, h.StepSeconds, h.HeadSeconds)
 		}
 	}
-	t.Logf("unigram %.4f; validation: %.4f, %.4f, %.4f", res.UnigramLoss, res.Heads[0].ValLoss, res.Heads[1].ValLoss, res.Heads[2].ValLoss)
+	t.Logf("unigram model %.4f, entropy %.4f; validation: %.4f, %.4f, %.4f", res.UnigramLoss, entropy, res.Heads[0].ValLoss, res.Heads[1].ValLoss, res.Heads[2].ValLoss)
 	fused, filtered, mat := res.Heads[0], res.Heads[1], res.Heads[2]
 	for _, p := range filtered.Train {
 		if p.Skipped < 0 || p.Skipped > 1 {
