@@ -2,6 +2,7 @@ package linear
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/xentlab/xent/internal/gemm"
 	"github.com/xentlab/xent/internal/vek"
@@ -39,7 +40,9 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		return st, nil
 	}
 	nb := c.blockRows(n, v)
-	buf := make([]float32, min(nb, n)*v)
+	bp := getBuffer(min(nb, n) * v)
+	defer bufferPool.Put(bp)
+	buf := *bp
 	labels := make([]int64, min(nb, n))
 	st.ExtraBytes = int64(4*len(buf) + 8*len(labels))
 	wantGrad := out.GradHidden != nil || out.GradWeight != nil || out.GradBias != nil
@@ -170,6 +173,20 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 		}
 	}
 	return skipped
+}
+
+// bufferPool keeps logits blocks between calls: a training loop calls the
+// head once per step with the same shapes.
+var bufferPool sync.Pool
+
+// getBuffer returns a pooled buffer of n float32s (contents undefined).
+func getBuffer(n int) *[]float32 {
+	if p, ok := bufferPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // rankOf counts the entries of z strictly larger than z[y].

@@ -324,8 +324,11 @@ func TestMemory(t *testing.T) {
 	if grown > extraLogits/16 {
 		t.Fatalf("scratch grew by %d bytes from N=256 to N=1024; the extra logits would be %d", grown, extraLogits)
 	}
-	if st.ExtraBytes > large {
-		t.Fatalf("reported %d extra bytes, measured %d", st.ExtraBytes, large)
+	// ExtraBytes reports the scratch in use (the logits block may come
+	// from the previous call's pool): at least the 64-row block, far below
+	// the N×V logits.
+	if st.ExtraBytes < int64(4*64*v) || st.ExtraBytes >= int64(4*1024*v) {
+		t.Fatalf("reported %d extra bytes", st.ExtraBytes)
 	}
 	t.Logf("allocated %d bytes at N=256, %d at N=1024 (the N×V logits: %d)", small, large, 4*1024*v)
 }

@@ -50,6 +50,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/vek"
 	"github.com/xentlab/xent/loss"
 )
 
@@ -119,7 +120,8 @@ type Stats struct {
 	// Tiles and SkippedTiles count the tiles of the backward (TileRows
 	// tokens × TileCols classes) and those skipped by gradient filtering.
 	Tiles, SkippedTiles int
-	// ExtraBytes is the size of the scratch memory the call allocated.
+	// ExtraBytes is the size of the scratch memory the call used (the
+	// logits block is pooled between calls).
 	ExtraBytes int64
 }
 
@@ -219,14 +221,14 @@ func (c config) check(in Input, out Output, vocab int) error {
 	case c.opts.ClassWeights != nil && len(c.opts.ClassWeights) != vocab:
 		return shapeErr("%d class weights for a vocabulary of %d", len(c.opts.ClassWeights), vocab)
 	}
-	if i, j, bad := firstNonFinite(in.Hidden, d); bad {
+	if i, j, bad := firstNonFinite(in.Hidden, d, c.threads); bad {
 		return valueErr("Hidden[%d, %d] = %v", i, j, in.Hidden[i*d+j])
 	}
-	if i, j, bad := firstNonFinite(in.Weight, d); bad {
+	if i, j, bad := firstNonFinite(in.Weight, d, c.threads); bad {
 		return valueErr("Weight[%d, %d] = %v", i, j, in.Weight[i*d+j])
 	}
 	if in.Bias != nil {
-		if _, j, bad := firstNonFinite(in.Bias, len(in.Bias)); bad {
+		if _, j, bad := firstNonFinite(in.Bias, len(in.Bias), c.threads); bad {
 			return valueErr("Bias[%d] = %v", j, in.Bias[j])
 		}
 	}
@@ -296,10 +298,25 @@ func (c config) scale(in Input) float64 {
 	return 1 / den
 }
 
-func firstNonFinite(x []float32, cols int) (int, int, bool) {
-	for k, v := range x {
-		if v != v || math.IsInf(float64(v), 0) {
-			return k / cols, k % cols, true
+// firstNonFinite returns the row and column of the first NaN or ±Inf in
+// x (cols columns). Chunks are checked in parallel by their float64 sum,
+// which is finite exactly when the chunk is (a float64 sum of float32
+// values cannot overflow); only a chunk that fails is scanned.
+func firstNonFinite(x []float32, cols, threads int) (int, int, bool) {
+	const chunk = 1 << 16
+	bad := make([]bool, par.Blocks(len(x), chunk))
+	par.For(len(x), chunk, threads, func(b, lo, hi int) {
+		s := vek.Sum32(x[lo:hi])
+		bad[b] = math.IsNaN(s) || math.IsInf(s, 0)
+	})
+	for b, isBad := range bad {
+		if !isBad {
+			continue
+		}
+		for k := b * chunk; k < min(len(x), (b+1)*chunk); k++ {
+			if v := x[k]; v != v || math.IsInf(float64(v), 0) {
+				return k / cols, k % cols, true
+			}
 		}
 	}
 	return 0, 0, false
