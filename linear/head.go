@@ -158,19 +158,33 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 		tr := min(c.tileRows, rows-r0)
 		gr := g[r0*v:]
 		hr := hb[r0*d:]
+		// Runs of consecutive kept tiles go to the GEMM as one product.
+		run0 := -1
+		flush := func(end int) {
+			if run0 < 0 {
+				return
+			}
+			cols := end - run0
+			if dh != nil {
+				gemm.Gemm(false, false, tr, d, cols, alpha, gr[run0:], v, in.Weight[run0*d:], d, 1, dh[r0*d:], d, c.threads)
+			}
+			if out.GradWeight != nil {
+				gemm.Gemm(true, false, cols, d, tr, alpha, gr[run0:], v, hr, d, 1, out.GradWeight[run0*d:], d, c.threads)
+			}
+			run0 = -1
+		}
 		for t0 := 0; t0 < v; t0 += c.tileCols {
 			cols := min(c.tileCols, v-t0)
 			if tileBelow(gr[t0:], v, tr, cols, eps) {
 				skipped++
+				flush(t0)
 				continue
 			}
-			if dh != nil {
-				gemm.Gemm(false, false, tr, d, cols, alpha, gr[t0:], v, in.Weight[t0*d:], d, 1, dh[r0*d:], d, c.threads)
-			}
-			if out.GradWeight != nil {
-				gemm.Gemm(true, false, cols, d, tr, alpha, gr[t0:], v, hr, d, 1, out.GradWeight[t0*d:], d, c.threads)
+			if run0 < 0 {
+				run0 = t0
 			}
 		}
+		flush(v)
 	}
 	return skipped
 }
