@@ -274,7 +274,12 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	if deriv == nil && (i+2)*c.cols <= len(c.in.Logits) {
 		next = c.in.Logits[(i+1)*c.cols : (i+2)*c.cols]
 	}
-	st := c.k.statsNext(z, m, next)
+	var st rowStats[E]
+	if g != nil {
+		st = c.k.statsStore(g, z, m, next) // g holds exp(z − m) from here on
+	} else {
+		st = c.k.statsNext(z, m, next)
+	}
 	lse := st.lse()
 	wy := classWeight(o, y)
 	ce := (1 - eps) * wy * ((float64(m) - zy) + st.logS)
@@ -292,13 +297,15 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	}
 	kk := coefA / st.s
 	bb := c.sc * r * eps / C
+	// g = kk·exp(z − m) − bb (− bb·w_j with class weights), from the
+	// exponentials statsStore left in g.
 	if c.wE != nil {
-		c.k.expAffine(g, z, m, 1, E(kk), 0)
+		c.k.shiftScale(g, g, 0, E(kk), 0)
 		if bb != 0 {
 			c.k.axpy(g, c.wE, E(-bb))
 		}
 	} else {
-		c.k.expAffine(g, z, m, 1, E(kk), E(bb))
+		c.k.shiftScale(g, g, 0, E(kk), E(bb))
 	}
 	ay := c.sc * r * ((1-eps)*wy + eps/C*wy)
 	if zy == float64(m) {

@@ -10,19 +10,23 @@ import (
 // expSumNext also prefetches the same columns of the next row while it
 // computes (the float64 kernel ignores it).
 type kernels[E exact] struct {
-	maxNaN     func([]E) (E, bool)
-	expSum     func(x []E, m, s E) float64
-	expSumNext func(x []E, m, s E, next []E) float64
-	expAffine  func(dst, x []E, m, s, c, b E)
-	axpy       func(dst, x []E, a E)
-	sum        func([]E) float64
+	maxNaN       func([]E) (E, bool)
+	expSum       func(x []E, m, s E) float64
+	expSumNext   func(x []E, m, s E, next []E) float64
+	expStoreNext func(dst, x []E, m, s E, next []E) float64
+	expAffine    func(dst, x []E, m, s, c, b E)
+	shiftScale   func(dst, x []E, m, s, c E)
+	axpy         func(dst, x []E, a E)
+	sum          func([]E) float64
 }
 
 var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpSumNext32, vek.ExpAffine32, vek.Axpy32, vek.Sum32}
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpSumNext32, vek.ExpStoreSumNext32,
+		vek.ExpAffine32, vek.ShiftScale32, vek.Axpy32, vek.Sum32}
 	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64,
 		func(x []float64, m, s float64, _ []float64) float64 { return vek.ExpSum64(x, m, s) },
-		vek.ExpAffine64, vek.Axpy64, vek.Sum64}
+		func(dst, x []float64, m, s float64, _ []float64) float64 { return vek.ExpStoreSum64(dst, x, m, s) },
+		vek.ExpAffine64, vek.ShiftScale64, vek.Axpy64, vek.Sum64}
 )
 
 // chunkCols is the fixed piece a row's exp-sum is accumulated in, so the
@@ -79,6 +83,31 @@ func (k *kernels[E]) statsNext(z []E, m E, next []E) rowStats[E] {
 		a := argmaxOf(z, m)
 		st.argmax = a
 		st.t = k.rowExpSum(z[:a], m) + k.rowExpSum(z[a+1:], m)
+		st.s = 1 + st.t
+	}
+	st.logS = math.Log1p(st.t)
+	return st
+}
+
+// statsStore is statsNext that also stores e_j = exp(z_j − m) into e
+// (which may be z itself): the gradient pass then needs no second
+// exponential. The small-tail recomputation reads e, not z — the maximum's
+// term is exactly 1 — so it works in place too.
+func (k *kernels[E]) statsStore(e, z []E, m E, next []E) rowStats[E] {
+	st := rowStats[E]{m: m, argmax: -1}
+	for c := 0; c < len(z); c += chunkCols {
+		end := min(len(z), c+chunkCols)
+		var nx []E
+		if len(next) >= end {
+			nx = next[c:end]
+		}
+		st.s += k.expStoreNext(e[c:end], z[c:end], m, 1, nx)
+	}
+	st.t = st.s - 1
+	if st.t < tailThreshold {
+		a := argmaxOf(e, 1)
+		st.argmax = a
+		st.t = k.sum(e[:a]) + k.sum(e[a+1:])
 		st.s = 1 + st.t
 	}
 	st.logS = math.Log1p(st.t)
