@@ -1,0 +1,15 @@
+//go:build !purego
+
+package gemm
+
+import (
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+func TestDispatchCPU(t *testing.T) {
+	if want := cpu.X86.HasAVX2 && cpu.X86.HasFMA; hasAVX2 != want {
+		t.Fatalf("hasAVX2 = %v, want %v", hasAVX2, want)
+	}
+}
