@@ -399,27 +399,22 @@ func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	// With several threads, k is packed in super-blocks of ks (a multiple
-	// of kcBlock, as large as packBudget allows), so that the threads meet
-	// at a barrier once per super-block rather than once per k block. One
-	// thread packs each k block just before using it, while it is in L2.
-	// Results do not depend on ks.
-	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
-	ks := kcBlock
 	if threads > 1 {
-		ks = min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
+		t.gemmParallel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+		return
 	}
-	ksMax := min(k, ks)
-	pbBuf := getBuf(ncMax * ksMax)
-	paBuf := getBuf(mcMax * ksMax)
+	// One thread packs each k block just before using it, while it is in
+	// L2.
+	ncMax, mcMax, kcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr), min(k, kcBlock)
+	pbBuf := getBuf(ncMax * kcMax)
+	paBuf := getBuf(mcMax * kcMax)
 	defer bufPool.Put(pbBuf)
 	defer bufPool.Put(paBuf)
 	pa, pb := *paBuf, *pbBuf
-
 	for jc := 0; jc < n; jc += ncBlock {
 		nc := min(ncBlock, n-jc)
-		for pc := 0; pc < k; pc += ks {
-			kc := min(ks, k-pc)
+		for pc := 0; pc < k; pc += kcBlock {
+			kc := min(kcBlock, k-pc)
 			bb := beta
 			if pc > 0 {
 				bb = 1
@@ -428,10 +423,76 @@ func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 				mc := min(mChunk, m-ic)
 				job := packJob{t: t, withB: ic == 0, transA: transA, transB: transB, a: a, b: b, pa: pa, pb: pb,
 					lda: lda, ldb: ldb, ic: ic, mc: mc, jc: jc, nc: nc, pc: pc, kc: kc}
-				job.run(threads)
-				t.mulPacked(mc, nc, kc, alpha, pa, pb, bb, c[ic*ldc+jc:], ldc, threads)
+				job.run(1)
+				t.mulPacked(mc, nc, kc, alpha, pa, pb, bb, c[ic*ldc+jc:], ldc, 1)
 			}
 		}
+	}
+}
+
+// A gemmStep is one block of Gemm's loop: rows [ic, ic+mc), columns
+// [jc, jc+nc), k [pc, pc+kc).
+type gemmStep struct{ jc, nc, pc, kc, ic, mc int }
+
+// gemmParallel is gemm for several threads. k is packed in super-blocks
+// (a multiple of kcBlock, as large as packBudget allows), into two sets of
+// buffers: while the threads multiply one block they also pack the next,
+// each turning to the packing tasks when the multiplication tasks run
+// out, so that they meet at one barrier per block. Results are those of
+// one thread.
+func (t *tier) gemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
+	ks := min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
+	ksMax := min(k, ks)
+	var paBuf, pbBuf [2]*[]float32
+	for i := range 2 {
+		paBuf[i], pbBuf[i] = getBuf(mcMax*ksMax), getBuf(ncMax*ksMax)
+		defer bufPool.Put(paBuf[i])
+		defer bufPool.Put(pbBuf[i])
+	}
+	var steps []gemmStep
+	for jc := 0; jc < n; jc += ncBlock {
+		for pc := 0; pc < k; pc += ks {
+			for ic := 0; ic < m; ic += mChunk {
+				steps = append(steps, gemmStep{jc, min(ncBlock, n-jc), pc, min(ks, k-pc), ic, min(mChunk, m-ic)})
+			}
+		}
+	}
+	job := func(s gemmStep, ia, ib int) packJob {
+		return packJob{t: t, withB: s.ic == 0, transA: transA, transB: transB, a: a, b: b, pa: *paBuf[ia], pb: *pbBuf[ib],
+			lda: lda, ldb: ldb, ic: s.ic, mc: s.mc, jc: s.jc, nc: s.nc, pc: s.pc, kc: s.kc}
+	}
+	first := job(steps[0], 0, 0)
+	first.run(threads)
+	ib := 0 // the B buffer of the current step; A buffers alternate
+	for i, s := range steps {
+		ia := i % 2
+		bb := beta
+		if s.pc > 0 {
+			bb = 1
+		}
+		pa, pb := *paBuf[ia], *pbBuf[ib]
+		cs := c[s.ic*ldc+s.jc:]
+		rb, cb := grid(s.mc, s.nc, threads)
+		nt := rb * cb
+		var next packJob
+		ga, gb := 0, 0
+		nb := ib
+		if i+1 < len(steps) {
+			if steps[i+1].ic == 0 {
+				nb = 1 - ib // a new B block goes to the other buffer
+			}
+			next = job(steps[i+1], 1-ia, nb)
+			ga, gb = next.groups()
+		}
+		par.For(nt+ga+gb, 1, threads, func(x, _, _ int) {
+			if x < nt {
+				t.task(x, rb, cb, s.mc, s.nc, s.kc, alpha, pa, pb, bb, cs, ldc)
+				return
+			}
+			next.do(x-nt, ga)
+		})
+		ib = nb
 	}
 }
 

@@ -515,3 +515,34 @@ func TestPack(t *testing.T) {
 		}
 	}
 }
+
+// TestPipeline checks the threaded Gemm, which packs the next block while
+// multiplying the current one, on shapes with several row chunks, column
+// blocks and k super-blocks: every thread count gives the bits of one
+// thread, and those are within the error bound.
+func TestPipeline(t *testing.T) {
+	defaultBudget := packBudget
+	defer func() { packBudget = defaultBudget }()
+	rng := rand.New(rand.NewPCG(17, 18))
+	type shape struct{ m, n, k int }
+	for _, s := range []shape{{mChunk + 8, 40, 600}, {50, 2*ncBlock + 3, 700}} {
+		for _, tc := range [][2]bool{{false, true}, {true, false}} {
+			p := newProblem(rng, tc[0], tc[1], s.m, s.n, s.k, 1, 1, 0.5)
+			p.run(best, 1)
+			p.check(t, fmt.Sprintf("%v %v threads=1", s, tc))
+			want := append([]float32(nil), p.c...)
+			for _, budget := range []int{defaultBudget, 1 << 14} {
+				packBudget = budget
+				for _, threads := range []int{2, 3} {
+					copy(p.c, p.c0)
+					p.run(best, threads)
+					for i := range want {
+						if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
+							t.Fatalf("%v %v budget=%d threads=%d: element %d = %v, one thread gave %v", s, tc, budget, threads, i, p.c[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
