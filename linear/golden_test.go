@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/xentlab/xent/internal/golden"
@@ -13,11 +14,14 @@ import (
 // measureAlloc returns the bytes allocated while f runs. Two collections
 // first empty the buffer pools (a pooled item survives one collection in
 // the victim cache), so every measurement starts cold and two measurements
-// differ only by what depends on the shapes.
+// differ only by what depends on the shapes. The collector is off while f
+// runs: a collection in the middle would empty the pools again and count
+// their refill as growth.
 func measureAlloc(f func()) int64 {
 	var a, b runtime.MemStats
 	runtime.GC()
 	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	runtime.ReadMemStats(&a)
 	f()
 	runtime.ReadMemStats(&b)

@@ -40,9 +40,9 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		return st, nil
 	}
 	nb := c.blockRows(n, v)
-	bp := getBuffer(min(nb, n) * v)
-	defer bufferPool.Put(bp)
-	buf := *bp
+	scr := getScratch(min(nb, n) * v)
+	defer scratchPool.Put(scr)
+	buf, ws := scr.logits, &scr.ws
 	labels := make([]int64, min(nb, n))
 	st.ExtraBytes = int64(4*len(buf) + 8*len(labels))
 	wantGrad := out.GradHidden != nil || out.GradWeight != nil || out.GradBias != nil
@@ -68,7 +68,7 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 			}
 			beta = 1
 		}
-		gemm.Gemm(false, true, rows, v, d, 1, hb, d, in.Weight, d, beta, z, v, c.threads)
+		ws.Gemm(false, true, rows, v, d, 1, hb, d, in.Weight, d, beta, z, v, c.threads)
 
 		for r := 0; r < rows; r++ {
 			y, ok := c.target(in, b0+r)
@@ -107,7 +107,7 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 			continue
 		}
 		st.Tiles += colTiles * ((rows + c.tileRows - 1) / c.tileRows)
-		st.SkippedTiles += c.backward(in, out, z, b0, rows, sc, dbBlock)
+		st.SkippedTiles += c.backward(ws, in, out, z, b0, rows, sc, dbBlock)
 		if dbAcc != nil {
 			for j, g := range dbBlock {
 				dbAcc[j] += float64(g)
@@ -115,6 +115,7 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		}
 	}
 	st.Loss *= sc
+	st.ExtraBytes += ws.Bytes()
 	if out.GradBias != nil {
 		for j, g := range dbAcc {
 			out.GradBias[j] = float32(sc * g)
@@ -125,8 +126,9 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 
 // backward turns one block's logits gradient g [rows, V] (sum-reduced)
 // into ∂H for the block, adds its part of ∂W, and leaves its column sums
-// in db (if not nil). It returns the number of tiles skipped.
-func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc float64, db []float32) int {
+// in db (if not nil); its products pack into ws. It returns the number of
+// tiles skipped.
+func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, b0, rows int, sc float64, db []float32) int {
 	d, v := in.D, in.V
 	alpha := float32(sc)
 	hb := in.Hidden[b0*d : (b0+rows)*d]
@@ -142,10 +144,10 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 	}
 	if c.h.FilterEps == 0 {
 		if dh != nil {
-			gemm.Gemm(false, false, rows, d, v, alpha, g, v, in.Weight, d, 0, dh, d, c.threads)
+			ws.Gemm(false, false, rows, d, v, alpha, g, v, in.Weight, d, 0, dh, d, c.threads)
 		}
 		if out.GradWeight != nil {
-			gemm.Gemm(true, false, v, d, rows, alpha, g, v, hb, d, 1, out.GradWeight, d, c.threads)
+			ws.Gemm(true, false, v, d, rows, alpha, g, v, hb, d, 1, out.GradWeight, d, c.threads)
 		}
 		return 0
 	}
@@ -166,10 +168,10 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 			}
 			cols := end - run0
 			if dh != nil {
-				gemm.Gemm(false, false, tr, d, cols, alpha, gr[run0:], v, in.Weight[run0*d:], d, 1, dh[r0*d:], d, c.threads)
+				ws.Gemm(false, false, tr, d, cols, alpha, gr[run0:], v, in.Weight[run0*d:], d, 1, dh[r0*d:], d, c.threads)
 			}
 			if out.GradWeight != nil {
-				gemm.Gemm(true, false, cols, d, tr, alpha, gr[run0:], v, hr, d, 1, out.GradWeight[run0*d:], d, c.threads)
+				ws.Gemm(true, false, cols, d, tr, alpha, gr[run0:], v, hr, d, 1, out.GradWeight[run0*d:], d, c.threads)
 			}
 			run0 = -1
 		}
@@ -189,18 +191,29 @@ func (c config) backward(in Input, out Output, g []float32, b0, rows int, sc flo
 	return skipped
 }
 
-// bufferPool keeps logits blocks between calls: a training loop calls the
-// head once per step with the same shapes.
-var bufferPool sync.Pool
+// A scratch holds what one call of the head works in: the logits block
+// and the matrix multiplications' packing buffers.
+type scratch struct {
+	logits []float32
+	ws     gemm.Workspace
+}
 
-// getBuffer returns a pooled buffer of n float32s (contents undefined).
-func getBuffer(n int) *[]float32 {
-	if p, ok := bufferPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
+// scratchPool keeps scratch between calls: a training loop calls the head
+// once per step with the same shapes.
+var scratchPool sync.Pool // of *scratch
+
+// getScratch returns a pooled scratch whose logits block holds n float32s
+// (contents undefined).
+func getScratch(n int) *scratch {
+	sc, ok := scratchPool.Get().(*scratch)
+	if !ok {
+		sc = new(scratch)
 	}
-	b := make([]float32, n)
-	return &b
+	if cap(sc.logits) < n {
+		sc.logits = make([]float32, n)
+	}
+	sc.logits = sc.logits[:n]
+	return sc
 }
 
 // rankOf counts the entries of z strictly larger than z[y].

@@ -120,8 +120,9 @@ type Stats struct {
 	// Tiles and SkippedTiles count the tiles of the backward (TileRows
 	// tokens × TileCols classes) and those skipped by gradient filtering.
 	Tiles, SkippedTiles int
-	// ExtraBytes is the size of the scratch memory the call used (the
-	// logits block is pooled between calls).
+	// ExtraBytes is the size of the scratch memory the call used: the
+	// logits block, the matrix products' packing buffers and the per-row
+	// and per-class accumulators (the first two are pooled between calls).
 	ExtraBytes int64
 }
 

@@ -176,7 +176,30 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		checkMat("b", k, n, b, ldb)
 	}
 	checkMat("c", m, n, c, ldc)
-	best.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
+	ws, ok := wsPool.Get().(*Workspace)
+	if !ok {
+		ws = new(Workspace)
+	}
+	best.gemm(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
+	wsPool.Put(ws)
+}
+
+// Gemm is the package's Gemm with its packing buffers taken from w rather
+// than from a shared pool: same arguments, same results, same bits.
+func (w *Workspace) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	checkDims("Gemm", m, n, k)
+	if transA {
+		checkMat("a", k, m, a, lda)
+	} else {
+		checkMat("a", m, k, a, lda)
+	}
+	if transB {
+		checkMat("b", n, k, b, ldb)
+	} else {
+		checkMat("b", k, n, b, ldb)
+	}
+	checkMat("c", m, n, c, ldc)
+	best.gemm(w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
 }
 
 func checkDims(fn string, m, n, k int) {
@@ -374,21 +397,36 @@ func (t *tier) task(b, rb, cb, m, n, k int, alpha float32, pa, pb []float32, bet
 	}
 }
 
-// bufPool holds packing buffers for Gemm so that repeated calls do not
-// allocate.
-var bufPool sync.Pool // of *[]float32
+// A Workspace holds the packing buffers of Gemm: A and B panels, twice
+// for the parallel path's double buffering. Each buffer keeps its role
+// and its largest size from call to call, so a caller that repeats a few
+// shapes (one step of a training loop) allocates only on the first call.
+// The zero value is ready to use; a Workspace must not be used by two
+// calls at once.
+type Workspace struct{ pa, pb [2][]float32 }
 
-func getBuf(n int) *[]float32 {
-	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
+// Bytes returns the size of the buffers w holds.
+func (w *Workspace) Bytes() int64 {
+	var n int
+	for i := range 2 {
+		n += cap(w.pa[i]) + cap(w.pb[i])
 	}
-	s := make([]float32, n)
-	return &s
+	return 4 * int64(n)
+}
+
+// wsPool keeps workspaces for Gemm.
+var wsPool sync.Pool // of *Workspace
+
+// sized returns (*buf)[:n], reallocating *buf when it is too small.
+func sized(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
 }
 
 // gemm is Gemm for this tier; the arguments are checked.
-func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -400,17 +438,13 @@ func (t *tier) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 		threads = 1
 	}
 	if threads > 1 {
-		t.gemmParallel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+		t.gemmParallel(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 		return
 	}
 	// One thread packs each k block just before using it, while it is in
 	// L2.
 	ncMax, mcMax, kcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr), min(k, kcBlock)
-	pbBuf := getBuf(ncMax * kcMax)
-	paBuf := getBuf(mcMax * kcMax)
-	defer bufPool.Put(pbBuf)
-	defer bufPool.Put(paBuf)
-	pa, pb := *paBuf, *pbBuf
+	pa, pb := sized(&ws.pa[0], mcMax*kcMax), sized(&ws.pb[0], ncMax*kcMax)
 	for jc := 0; jc < n; jc += ncBlock {
 		nc := min(ncBlock, n-jc)
 		for pc := 0; pc < k; pc += kcBlock {
@@ -440,15 +474,13 @@ type gemmStep struct{ jc, nc, pc, kc, ic, mc int }
 // each turning to the packing tasks when the multiplication tasks run
 // out, so that they meet at one barrier per block. Results are those of
 // one thread.
-func (t *tier) gemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+func (t *tier) gemmParallel(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
 	ks := min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
 	ksMax := min(k, ks)
-	var paBuf, pbBuf [2]*[]float32
+	var paBuf, pbBuf [2][]float32
 	for i := range 2 {
-		paBuf[i], pbBuf[i] = getBuf(mcMax*ksMax), getBuf(ncMax*ksMax)
-		defer bufPool.Put(paBuf[i])
-		defer bufPool.Put(pbBuf[i])
+		paBuf[i], pbBuf[i] = sized(&ws.pa[i], mcMax*ksMax), sized(&ws.pb[i], ncMax*ksMax)
 	}
 	var steps []gemmStep
 	for jc := 0; jc < n; jc += ncBlock {
@@ -459,7 +491,7 @@ func (t *tier) gemmParallel(transA, transB bool, m, n, k int, alpha float32, a [
 		}
 	}
 	job := func(s gemmStep, ia, ib int) packJob {
-		return packJob{t: t, withB: s.ic == 0, transA: transA, transB: transB, a: a, b: b, pa: *paBuf[ia], pb: *pbBuf[ib],
+		return packJob{t: t, withB: s.ic == 0, transA: transA, transB: transB, a: a, b: b, pa: paBuf[ia], pb: pbBuf[ib],
 			lda: lda, ldb: ldb, ic: s.ic, mc: s.mc, jc: s.jc, nc: s.nc, pc: s.pc, kc: s.kc}
 	}
 	first := job(steps[0], 0, 0)
@@ -471,7 +503,7 @@ func (t *tier) gemmParallel(transA, transB bool, m, n, k int, alpha float32, a [
 		if s.pc > 0 {
 			bb = 1
 		}
-		pa, pb := *paBuf[ia], *pbBuf[ib]
+		pa, pb := paBuf[ia], pbBuf[ib]
 		cs := c[s.ic*ldc+s.jc:]
 		rb, cb := grid(s.mc, s.nc, threads)
 		nt := rb * cb

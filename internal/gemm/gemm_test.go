@@ -118,7 +118,7 @@ func (p *problem) cs() []float32 { return p.c[p.cOff:] }
 
 // run computes the product with tier t.
 func (p *problem) run(t *tier, threads int) {
-	t.gemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.cs(), p.ldc, threads)
+	t.gemm(new(Workspace), p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.cs(), p.ldc, threads)
 }
 
 // errBound is the documented bound (2k+4)·2⁻²⁴ relative to
@@ -254,16 +254,16 @@ func TestGemmSpecial(t *testing.T) {
 			c := []float32{1, 2, 3, 4, 5, 6}
 			a := []float32{nan, nan, nan, nan}
 			b := []float32{nan, nan, nan, nan, nan, nan}
-			tr.gemm(false, false, 2, 3, 2, 0, a, 2, b, 3, beta, c, 3, 1)
-			tr.gemm(false, false, 2, 3, 0, 1, nil, 1, nil, 3, 1, c, 3, 1)
+			tr.gemm(new(Workspace), false, false, 2, 3, 2, 0, a, 2, b, 3, beta, c, 3, 1)
+			tr.gemm(new(Workspace), false, false, 2, 3, 0, 1, nil, 1, nil, 3, 1, c, 3, 1)
 			for i, v := range c {
 				if want := beta * float32(i+1); v != want {
 					t.Errorf("%s beta=%v: c[%d] = %v, want %v", tr.name, beta, i, v, want)
 				}
 			}
 		}
-		tr.gemm(true, true, 0, 5, 3, 1, nil, 1, make([]float32, 15), 3, 0, nil, 5, 1)
-		tr.gemm(false, false, 4, 0, 3, 1, make([]float32, 12), 3, nil, 1, 0, nil, 1, 1)
+		tr.gemm(new(Workspace), true, true, 0, 5, 3, 1, nil, 1, make([]float32, 15), 3, 0, nil, 5, 1)
+		tr.gemm(new(Workspace), false, false, 4, 0, 3, 1, make([]float32, 12), 3, nil, 1, 0, nil, 1, 1)
 	}
 }
 
@@ -544,5 +544,48 @@ func TestPipeline(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWorkspace: one Workspace reused over shapes that grow and shrink, on
+// one and two threads, gives the bits of Gemm, and once it has seen every
+// shape it allocates nothing.
+func TestWorkspace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	shapes := [][3]int{{64, 2048, 16}, {64, 16, 2048}, {2048, 16, 64}, {7, 33, 300}, {300, 5, 1}}
+	var ws Workspace
+	var probs []*problem
+	for _, s := range shapes {
+		probs = append(probs, newProblem(rng, rng.IntN(2) == 0, rng.IntN(2) == 0, s[0], s[1], s[2], 2, 1, 0.5))
+	}
+	for round := range 2 {
+		for i, p := range probs {
+			for _, th := range []int{1, 2} {
+				want := append([]float32(nil), p.c0...)
+				Gemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, want[p.cOff:], p.ldc, th)
+				got := append([]float32(nil), p.c0...)
+				ws.Gemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, got[p.cOff:], p.ldc, th)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("round %d shape %v threads %d: element %d is %v, Gemm gives %v", round, shapes[i], th, j, got[j], want[j])
+					}
+				}
+			}
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	outs := make([][]float32, len(probs))
+	for i, p := range probs {
+		outs[i] = append([]float32(nil), p.c0...)
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		for i, p := range probs {
+			ws.Gemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, outs[i][p.cOff:], p.ldc, 1)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per round of shapes with a warm Workspace, want 0", allocs)
 	}
 }

@@ -61,7 +61,7 @@ func TestNoAccessOutside(t *testing.T) {
 				a, b, c := pick(ar*ac), pick(br*bc), pick(s.m*s.n)
 				for _, tr := range tiers() {
 					t.Logf("%s %v %v side %d", tr.name, tc, s, side)
-					tr.gemm(tc[0], tc[1], s.m, s.n, s.k, 1, a, ac, b, bc, 0.5, c, s.n, 1)
+					tr.gemm(new(Workspace), tc[0], tc[1], s.m, s.n, s.k, 1, a, ac, b, bc, 0.5, c, s.n, 1)
 					pa, pb := pick(PackASize(s.m, s.k)), pick(PackBSize(s.k, s.n))
 					tr.packA(pa, mr*s.k, tc[0], a, ac, 0, s.m, 0, s.k)
 					tr.packB(pb, nr*s.k, tc[1], b, bc, 0, s.k, 0, s.n)
