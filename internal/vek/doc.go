@@ -2,11 +2,22 @@
 // sums, the fused exp(s·(x−m)) reductions and stores, and a general exp, for
 // float32 (suffix 32) and float64 (suffix 64).
 //
-// On amd64 the kernels run in Go assembly (AVX2+FMA), chosen once at start-up
-// from golang.org/x/sys/cpu; everywhere else, under the purego build tag, and
-// on CPUs without AVX2+FMA, a portable Go twin runs the same algorithm. Tails
-// that are not a multiple of the vector width use masked loads and stores, so
-// no kernel touches memory outside its slices.
+// On amd64 the kernels run in Go assembly, in two tiers chosen once at
+// start-up from golang.org/x/sys/cpu: AVX-512 (AVX512F, 16 float32 lanes)
+// where the CPU has it, else AVX2+FMA (8 lanes); GODEBUG=cpu.avx512f=off
+// forces the AVX2 tier. Everywhere else, under the purego build tag, and on
+// CPUs without AVX2+FMA, a portable Go twin runs the same algorithm. Tails
+// that are not a multiple of the vector width use masked loads and stores
+// (opmask registers in the AVX-512 tier), so no kernel touches memory
+// outside its slices.
+//
+// The two assembly tiers apply the same operations in the same order to
+// every element, so elementwise results (exponentials, stored softmax
+// values, scaled and shifted rows) are the same bits on either tier; only
+// sums group their terms differently. The AVX-512 tier is tested, bit for
+// bit against the AVX2 tier and over every float32 input of the
+// exponential, under an emulated AVX-512 CPU (tools/avx512emu); its speed
+// has not been measured on AVX-512 hardware.
 //
 // # The exponential
 //

@@ -57,6 +57,9 @@ func expTiers() []expTier {
 	if hasAVX2 {
 		t = append(t, expTier{"avx2", exp32AVX2, exp64AVX2})
 	}
+	if hasAVX512 {
+		t = append(t, expTier{"avx512", exp32AVX512, exp64AVX512})
+	}
 	return t
 }
 

@@ -392,6 +392,8 @@ e32done:
 	RET
 
 // func maxNaN32AVX2(x []float32) (m float32, nan bool)
+// VMAXP with the accumulator as second source returns the accumulator
+// when either value is NaN, so a NaN never enters the running maxima.
 // len(x) ≥ 1.
 TEXT ·maxNaN32AVX2(SB), NOSPLIT, $0-29
 	MOVQ x_base+0(FP), SI
@@ -413,10 +415,10 @@ mx32loop4:
 	VMOVUPS 32(SI), Y9
 	VMOVUPS 64(SI), Y10
 	VMOVUPS 96(SI), Y11
-	VMAXPS Y8, Y0, Y0
-	VMAXPS Y9, Y1, Y1
-	VMAXPS Y10, Y2, Y2
-	VMAXPS Y11, Y3, Y3
+	VMAXPS Y0, Y8, Y0
+	VMAXPS Y1, Y9, Y1
+	VMAXPS Y2, Y10, Y2
+	VMAXPS Y3, Y11, Y3
 	VCMPPS $3, Y8, Y8, Y8
 	VCMPPS $3, Y9, Y9, Y9
 	VCMPPS $3, Y10, Y10, Y10
@@ -433,7 +435,7 @@ mx32loop1:
 	CMPQ CX, $8
 	JB   mx32last
 	VMOVUPS (SI), Y8
-	VMAXPS Y8, Y0, Y0
+	VMAXPS Y0, Y8, Y0
 	VCMPPS $3, Y8, Y8, Y8
 	VORPS Y8, Y4, Y4
 	ADDQ $32, SI
@@ -442,7 +444,7 @@ mx32loop1:
 
 mx32last:
 	VMOVUPS (R8), Y8
-	VMAXPS Y8, Y1, Y1
+	VMAXPS Y1, Y8, Y1
 	VCMPPS $3, Y8, Y8, Y8
 	VORPS Y8, Y5, Y5
 	JMP  mx32reduce
@@ -451,7 +453,7 @@ mx32small:
 	TAILMASK32(Y14)
 	VMASKMOVPS (SI), Y14, Y8
 	VBLENDVPS Y14, Y8, Y0, Y8
-	VMAXPS Y8, Y1, Y1
+	VMAXPS Y1, Y8, Y1
 	VCMPPS $3, Y8, Y8, Y8
 	VORPS Y8, Y5, Y5
 

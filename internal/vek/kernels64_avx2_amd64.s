@@ -289,6 +289,8 @@ e64done:
 	RET
 
 // func maxNaN64AVX2(x []float64) (m float64, nan bool)
+// VMAXP with the accumulator as second source returns the accumulator
+// when either value is NaN, so a NaN never enters the running maxima.
 // len(x) ≥ 1.
 TEXT ·maxNaN64AVX2(SB), NOSPLIT, $0-33
 	MOVQ x_base+0(FP), SI
@@ -310,10 +312,10 @@ mx64loop4:
 	VMOVUPD 32(SI), Y9
 	VMOVUPD 64(SI), Y10
 	VMOVUPD 96(SI), Y11
-	VMAXPD Y8, Y0, Y0
-	VMAXPD Y9, Y1, Y1
-	VMAXPD Y10, Y2, Y2
-	VMAXPD Y11, Y3, Y3
+	VMAXPD Y0, Y8, Y0
+	VMAXPD Y1, Y9, Y1
+	VMAXPD Y2, Y10, Y2
+	VMAXPD Y3, Y11, Y3
 	VCMPPD $3, Y8, Y8, Y8
 	VCMPPD $3, Y9, Y9, Y9
 	VCMPPD $3, Y10, Y10, Y10
@@ -330,7 +332,7 @@ mx64loop1:
 	CMPQ CX, $4
 	JB   mx64last
 	VMOVUPD (SI), Y8
-	VMAXPD Y8, Y0, Y0
+	VMAXPD Y0, Y8, Y0
 	VCMPPD $3, Y8, Y8, Y8
 	VORPD Y8, Y4, Y4
 	ADDQ $32, SI
@@ -339,7 +341,7 @@ mx64loop1:
 
 mx64last:
 	VMOVUPD (R8), Y8
-	VMAXPD Y8, Y1, Y1
+	VMAXPD Y1, Y8, Y1
 	VCMPPD $3, Y8, Y8, Y8
 	VORPD Y8, Y5, Y5
 	JMP  mx64reduce
@@ -348,7 +350,7 @@ mx64small:
 	TAILMASK64
 	VMASKMOVPD (SI), Y14, Y8
 	VBLENDVPD Y14, Y8, Y0, Y8
-	VMAXPD Y8, Y1, Y1
+	VMAXPD Y1, Y8, Y1
 	VCMPPD $3, Y8, Y8, Y8
 	VORPD Y8, Y5, Y5
 

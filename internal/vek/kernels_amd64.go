@@ -8,6 +8,11 @@ import "golang.org/x/sys/cpu"
 // GODEBUG=cpu.avx2=off or cpu.all=off turn it off.
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasAVX512 selects the AVX-512 kernels (AVX512F, with the AVX2 tier
+// beneath them for what has no AVX-512 version). GODEBUG=cpu.avx512f=off
+// turns it off and leaves the AVX2 tier.
+var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+
 //go:noescape
 func expSum32AVX2(x []float32, negm, s float32, pf uintptr) float64
 

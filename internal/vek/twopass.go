@@ -72,10 +72,7 @@ func ExtExpSum32(x []float32) (m, e float64, ok bool) {
 	}
 	var bad bool
 	if hasAVX2 {
-		var lm [8]float64
-		var le [8]float32
-		extExpSum32AVX2(x, &lm, &le)
-		m, e = mergeLanes(&lm, &le)
+		m, e = extExpSum32Asm(x)
 	} else {
 		m, e, bad = extExpSum32Go(x)
 	}
@@ -96,6 +93,10 @@ func accept(m, e float64) bool {
 // accepted by ExtExpSum32 and e is its E. dst may be x; len(dst) ≥ len(x).
 func ExtExpScale32(dst, x []float32, e, c float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		extExpScale32AVX512(dst, x, e, c)
+		return
+	}
 	if hasAVX2 {
 		extExpScale32AVX2(dst, x, e, c)
 		return
@@ -120,9 +121,9 @@ func ExtExpScale64(dst, x []float64, e, c float64) {
 	extExpScale64Go(dst[:len(x)], x, e, c)
 }
 
-// mergeLanes combines the eight per-lane (M, E) states of the assembly in
-// lane order.
-func mergeLanes(lm *[8]float64, le *[8]float32) (float64, float64) {
+// mergeLanes combines per-lane (M, E) states of the assembly in lane
+// order.
+func mergeLanes(lm []float64, le []float32) (float64, float64) {
 	e := float64(le[0])
 	for _, v := range le[1:] {
 		e = max(e, float64(v))
@@ -134,6 +135,53 @@ func mergeLanes(lm *[8]float64, le *[8]float32) (float64, float64) {
 		}
 	}
 	return m, e
+}
+
+// avx512Blocks returns how many leading elements of an n-element row the
+// AVX-512 kernels take: its whole 64-element blocks (none without
+// AVX-512).
+func avx512Blocks(n int) int {
+	if hasAVX512 {
+		return n &^ 63
+	}
+	return 0
+}
+
+// extExpSum32Asm is pass 1 in assembly: AVX-512 over the row's whole
+// blocks, AVX2 over the rest, their lane states merged.
+func extExpSum32Asm(x []float32) (m, e float64) {
+	var lm [16]float64
+	var le [16]float32
+	lanes := 0
+	nb := avx512Blocks(len(x))
+	if nb > 0 {
+		extExpSum32AVX512(x[:nb], (*[8]float64)(lm[:8]), (*[8]float32)(le[:8]))
+		lanes = 8
+	}
+	if nb < len(x) {
+		extExpSum32AVX2(x[nb:], (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8]))
+		lanes += 8
+	}
+	return mergeLanes(lm[:lanes], le[:lanes])
+}
+
+// extExpSumStore32Asm is extExpSum32Asm for the stored form. The AVX2
+// kernel's groups and references continue where the blocks end (eight
+// references per block).
+func extExpSumStore32Asm(dst, x, refs []float32) (m, e float64) {
+	var lm [16]float64
+	var le [16]float32
+	lanes := 0
+	nb := avx512Blocks(len(x))
+	if nb > 0 {
+		extExpSumStore32AVX512(dst[:nb], x[:nb], (*[8]float64)(lm[:8]), (*[8]float32)(le[:8]), &refs[0])
+		lanes = 8
+	}
+	if nb < len(x) {
+		extExpSumStore32AVX2(dst[nb:], x[nb:], (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8]), &refs[nb/8])
+		lanes += 8
+	}
+	return mergeLanes(lm[:lanes], le[:lanes])
 }
 
 // TwoPassRefs returns how many reference exponents ExtExpSumStore32
@@ -162,10 +210,7 @@ func ExtExpSumStore32(dst, x, refs []float32) (m, e float64, ok bool) {
 	dst, refs = dst[:len(x)], refs[:TwoPassRefs(len(x))]
 	var bad bool
 	if hasAVX2 {
-		var lm [8]float64
-		var le [8]float32
-		extExpSumStore32AVX2(dst, x, &lm, &le, &refs[0])
-		m, e = mergeLanes(&lm, &le)
+		m, e = extExpSumStore32Asm(dst, x, refs)
 	} else {
 		m, e, bad = extExpSumStore32Go(dst, x, refs)
 	}
@@ -183,7 +228,13 @@ func ExtRescale32(dst, refs []float32, e, c float32) {
 	}
 	refs = refs[:TwoPassRefs(len(dst))]
 	if hasAVX2 {
-		extRescale32AVX2(dst, &refs[0], e, c)
+		nb := avx512Blocks(len(dst))
+		if nb > 0 {
+			extRescale32AVX512(dst[:nb], &refs[0], e, c)
+		}
+		if nb < len(dst) {
+			extRescale32AVX2(dst[nb:], &refs[nb/8], e, c)
+		}
 		return
 	}
 	extRescale32Go(dst, refs, e, c)

@@ -27,3 +27,21 @@ func extExpSumStore32AVX2(dst, x []float32, m *[8]float64, e *[8]float32, refs *
 //
 //go:noescape
 func extRescale32AVX2(dst []float32, refs *float32, e, c float32)
+
+// The AVX-512 twins (twopass_avx512_amd64.s). extExpSum32AVX512,
+// extExpSumStore32AVX512 and extRescale32AVX512 take whole 64-element
+// blocks only (len a positive multiple of 64): the callers run the rest
+// of a row through the AVX2 kernels, whose layout of groups and
+// references continues where the blocks end.
+
+//go:noescape
+func extExpSum32AVX512(x []float32, m *[8]float64, e *[8]float32)
+
+//go:noescape
+func extExpScale32AVX512(dst, x []float32, e, c float32)
+
+//go:noescape
+func extExpSumStore32AVX512(dst, x []float32, m *[8]float64, e *[8]float32, refs *float32)
+
+//go:noescape
+func extRescale32AVX512(dst []float32, refs *float32, e, c float32)

@@ -31,9 +31,20 @@ func twoPassTiers() []twoPassTier {
 			var lm [8]float64
 			var le [8]float32
 			extExpSum32AVX2(x, &lm, &le)
-			m, e := mergeLanes(&lm, &le)
+			m, e := mergeLanes(lm[:], le[:])
 			return m, e, accept(m, e)
 		}, extExpScale32AVX2})
+	}
+	if hasAVX512 {
+		// Whole blocks in AVX-512, the rest in AVX2, as the package runs
+		// them.
+		t = append(t, twoPassTier{"avx512", func(x []float32) (float64, float64, bool) {
+			if len(x) == 0 {
+				return 0, 0, false
+			}
+			m, e := extExpSum32Asm(x)
+			return m, e, accept(m, e)
+		}, extExpScale32AVX512})
 	}
 	return t
 }
@@ -283,13 +294,22 @@ func storeTiers() []storeTier {
 			var lm [8]float64
 			var le [8]float32
 			extExpSumStore32AVX2(dst, x, &lm, &le, &refs[0])
-			m, e := mergeLanes(&lm, &le)
+			m, e := mergeLanes(lm[:], le[:])
 			return m, e, accept(m, e)
 		}, func(dst, refs []float32, e, c float32) {
 			if len(dst) > 0 {
 				extRescale32AVX2(dst, &refs[0], e, c)
 			}
 		}})
+	}
+	if hasAVX512 {
+		t = append(t, storeTier{"avx512", func(dst, x, refs []float32) (float64, float64, bool) {
+			if len(x) == 0 {
+				return 0, 0, false
+			}
+			m, e := extExpSumStore32Asm(dst, x, refs)
+			return m, e, accept(m, e)
+		}, ExtRescale32})
 	}
 	return t
 }

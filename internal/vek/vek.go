@@ -20,6 +20,9 @@ func MaxNaN32(x []float32) (m float32, nan bool) {
 	if len(x) == 0 {
 		return float32(math.Inf(-1)), false
 	}
+	if hasAVX512 {
+		return maxNaN32AVX512(x)
+	}
 	if hasAVX2 {
 		return maxNaN32AVX2(x)
 	}
@@ -31,6 +34,9 @@ func MaxNaN64(x []float64) (m float64, nan bool) {
 	if len(x) == 0 {
 		return math.Inf(-1), false
 	}
+	if hasAVX512 {
+		return maxNaN64AVX512(x)
+	}
 	if hasAVX2 {
 		return maxNaN64AVX2(x)
 	}
@@ -39,6 +45,9 @@ func MaxNaN64(x []float64) (m float64, nan bool) {
 
 // Sum32 returns Σ x_i accumulated in float64.
 func Sum32(x []float32) float64 {
+	if hasAVX512 {
+		return sum32AVX512(x)
+	}
 	if hasAVX2 {
 		return sum32AVX2(x)
 	}
@@ -47,6 +56,9 @@ func Sum32(x []float32) float64 {
 
 // Sum64 returns Σ x_i.
 func Sum64(x []float64) float64 {
+	if hasAVX512 {
+		return sum64AVX512(x)
+	}
 	if hasAVX2 {
 		return sum64AVX2(x)
 	}
@@ -64,6 +76,9 @@ func ExpSum32(x []float32, m, s float32) float64 {
 // row-by-row pass over a matrix larger than the cache overlaps its memory
 // reads with its arithmetic. The result does not depend on next.
 func ExpSumNext32(x []float32, m, s float32, next []float32) float64 {
+	if hasAVX512 {
+		return expSum32AVX512(x, -m, s, prefetchAddr(x, next))
+	}
 	if hasAVX2 {
 		return expSum32AVX2(x, -m, s, prefetchAddr(x, next))
 	}
@@ -72,6 +87,9 @@ func ExpSumNext32(x []float32, m, s float32, next []float32) float64 {
 
 // ExpSum64 returns Σ exp(s·(x_i − m)). Preconditions as for ExpSum32.
 func ExpSum64(x []float64, m, s float64) float64 {
+	if hasAVX512 {
+		return expSum64AVX512(x, m, s)
+	}
 	if hasAVX2 {
 		return expSum64AVX2(x, m, s)
 	}
@@ -83,6 +101,10 @@ func ExpSum64(x []float64, m, s float64) float64 {
 // as for ExpSum32.
 func ExpAffine32(dst, x []float32, m, s, c, b float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		expAffine32AVX512(dst, x, -m, s, c, b)
+		return
+	}
 	if hasAVX2 {
 		expAffine32AVX2(dst, x, -m, s, c, b)
 		return
@@ -93,6 +115,10 @@ func ExpAffine32(dst, x []float32, m, s, c, b float32) {
 // ExpAffine64 is ExpAffine32 for float64.
 func ExpAffine64(dst, x []float64, m, s, c, b float64) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		expAffine64AVX512(dst, x, m, s, c, b)
+		return
+	}
 	if hasAVX2 {
 		expAffine64AVX2(dst, x, m, s, c, b)
 		return
@@ -103,6 +129,10 @@ func ExpAffine64(dst, x []float64, m, s, c, b float64) {
 // Axpy32 sets dst_i += a·x_i (fused: one rounding). len(dst) ≥ len(x).
 func Axpy32(dst, x []float32, a float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		axpy32AVX512(dst, x, a)
+		return
+	}
 	if hasAVX2 {
 		axpy32AVX2(dst, x, a)
 		return
@@ -113,6 +143,10 @@ func Axpy32(dst, x []float32, a float32) {
 // Axpy64 sets dst_i += a·x_i (fused).
 func Axpy64(dst, x []float64, a float64) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		axpy64AVX512(dst, x, a)
+		return
+	}
 	if hasAVX2 {
 		axpy64AVX2(dst, x, a)
 		return
@@ -130,6 +164,9 @@ func ExpStoreSum32(dst, x []float32, m, s float32) float64 {
 // computes (see ExpSumNext32).
 func ExpStoreSumNext32(dst, x []float32, m, s float32, next []float32) float64 {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		return expStoreSum32AVX512(dst, x, -m, s, prefetchAddr(x, next))
+	}
 	if hasAVX2 {
 		return expStoreSum32AVX2(dst, x, -m, s, prefetchAddr(x, next))
 	}
@@ -139,6 +176,9 @@ func ExpStoreSumNext32(dst, x []float32, m, s float32, next []float32) float64 {
 // ExpStoreSum64 is ExpStoreSum32 for float64.
 func ExpStoreSum64(dst, x []float64, m, s float64) float64 {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		return expStoreSum64AVX512(dst, x, m, s)
+	}
 	if hasAVX2 {
 		return expStoreSum64AVX2(dst, x, m, s)
 	}
@@ -150,6 +190,10 @@ func ExpStoreSum64(dst, x []float64, m, s float64) float64 {
 // Accuracy: within 2 ulp wherever the result is a normal number.
 func Exp32(dst, x []float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		exp32AVX512(dst, x)
+		return
+	}
 	if hasAVX2 {
 		exp32AVX2(dst, x)
 		return
@@ -160,6 +204,10 @@ func Exp32(dst, x []float32) {
 // Exp64 is Exp32 for float64.
 func Exp64(dst, x []float64) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		exp64AVX512(dst, x)
+		return
+	}
 	if hasAVX2 {
 		exp64AVX2(dst, x)
 		return
@@ -170,6 +218,10 @@ func Exp64(dst, x []float64) {
 // Scale32 sets dst_i = c·x_i. dst may be x.
 func Scale32(dst, x []float32, c float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		scale32AVX512(dst, x, c)
+		return
+	}
 	if hasAVX2 {
 		scale32AVX2(dst, x, c)
 		return
@@ -180,6 +232,10 @@ func Scale32(dst, x []float32, c float32) {
 // Scale64 sets dst_i = c·x_i. dst may be x.
 func Scale64(dst, x []float64, c float64) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		scale64AVX512(dst, x, c)
+		return
+	}
 	if hasAVX2 {
 		scale64AVX2(dst, x, c)
 		return
@@ -191,6 +247,10 @@ func Scale64(dst, x []float64, c float64) {
 // float32. dst may be x.
 func ShiftScale32(dst, x []float32, m, s, c float32) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		shiftScale32AVX512(dst, x, m, s, c)
+		return
+	}
 	if hasAVX2 {
 		shiftScale32AVX2(dst, x, m, s, c)
 		return
@@ -201,6 +261,10 @@ func ShiftScale32(dst, x []float32, m, s, c float32) {
 // ShiftScale64 is ShiftScale32 for float64.
 func ShiftScale64(dst, x []float64, m, s, c float64) {
 	dst = dst[:len(x)]
+	if hasAVX512 {
+		shiftScale64AVX512(dst, x, m, s, c)
+		return
+	}
 	if hasAVX2 {
 		shiftScale64AVX2(dst, x, m, s, c)
 		return
@@ -210,6 +274,9 @@ func ShiftScale64(dst, x []float64, m, s, c float64) {
 
 // Accelerated reports whether the assembly kernels are in use, and which.
 func Accelerated() string {
+	if hasAVX512 {
+		return "avx512"
+	}
 	if hasAVX2 {
 		return "avx2+fma"
 	}

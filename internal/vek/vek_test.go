@@ -49,6 +49,21 @@ func tiers32() []tier32 {
 			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s, 0) },
 			scale32AVX2, shiftScale32AVX2})
 	}
+	if hasAVX512 {
+		t = append(t, tier32{"avx512",
+			func(x []float32) (float32, bool) {
+				if len(x) == 0 {
+					return float32(math.Inf(-1)), false
+				}
+				return maxNaN32AVX512(x)
+			},
+			sum32AVX512,
+			func(x []float32, m, s float32) float64 { return expSum32AVX512(x, -m, s, 0) },
+			func(dst, x []float32, m, s, c, b float32) { expAffine32AVX512(dst, x, -m, s, c, b) },
+			axpy32AVX512,
+			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX512(dst, x, -m, s, 0) },
+			scale32AVX512, shiftScale32AVX512})
+	}
 	return t
 }
 
@@ -63,6 +78,16 @@ func tiers64() []tier64 {
 				return maxNaN64AVX2(x)
 			},
 			sum64AVX2, expSum64AVX2, expAffine64AVX2, axpy64AVX2, expStoreSum64AVX2, scale64AVX2, shiftScale64AVX2})
+	}
+	if hasAVX512 {
+		t = append(t, tier64{"avx512",
+			func(x []float64) (float64, bool) {
+				if len(x) == 0 {
+					return math.Inf(-1), false
+				}
+				return maxNaN64AVX512(x)
+			},
+			sum64AVX512, expSum64AVX512, expAffine64AVX512, axpy64AVX512, expStoreSum64AVX512, scale64AVX512, shiftScale64AVX512})
 	}
 	return t
 }
@@ -313,6 +338,14 @@ func TestMaxNaN(t *testing.T) {
 				if _, nan := tier.maxNaN(x); !nan {
 					t.Fatalf("%s n=%d: NaN at %d not seen", tier.name, n, pos)
 				}
+				// Beside a NaN, m is still the largest other element.
+				if q := (8*pos + 3) % n; q != pos {
+					x[q] = 5
+					if m, nan := tier.maxNaN(x); m != 5 || !nan {
+						t.Fatalf("%s n=%d: NaN at %d, max at %d: got %v, %v", tier.name, n, pos, q, m, nan)
+					}
+					x[q] = float32(-q)
+				}
 				x[pos] = 5 // the maximum at every position
 				if m, nan := tier.maxNaN(x); m != 5 || nan {
 					t.Fatalf("%s n=%d: max at %d: got %v, %v", tier.name, n, pos, m, nan)
@@ -337,6 +370,13 @@ func TestMaxNaN(t *testing.T) {
 				x[pos] = math.NaN()
 				if _, nan := tier.maxNaN(x); !nan {
 					t.Fatalf("%s n=%d: NaN at %d not seen", tier.name, n, pos)
+				}
+				if q := (4*pos + 3) % n; q != pos {
+					x[q] = 5
+					if m, nan := tier.maxNaN(x); m != 5 || !nan {
+						t.Fatalf("%s n=%d: NaN at %d, max at %d: got %v, %v", tier.name, n, pos, q, m, nan)
+					}
+					x[q] = float64(-q) - 0.5
 				}
 				x[pos] = 5
 				if m, nan := tier.maxNaN(x); m != 5 || nan {
