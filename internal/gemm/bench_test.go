@@ -78,6 +78,17 @@ func BenchmarkKernel(b *testing.B) {
 			}
 			reportGFLOPS(b, mr, nr, k)
 		})
+		if tr.avx512 {
+			b.Run("avx512-12x32", func(b *testing.B) {
+				k := kcBlock
+				pa, pb := randSlice(2*mr*k), randSlice(2*nr*k)
+				var c [4 * mr * nr]float32
+				for b.Loop() {
+					kernel12x32(k, pa, pa[mr*k:], pb, pb[nr*k:], c[:], 2*nr, 1, 1, true, pb, pb[nr*k:])
+				}
+				reportGFLOPS(b, 2*mr, 2*nr, k)
+			})
+		}
 	}
 }
 

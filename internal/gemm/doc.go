@@ -18,9 +18,11 @@
 // columns and op(A) in panels of mr = 6 rows, for k blocks of 256; a
 // register-blocked micro-kernel multiplies one A panel by one B panel into
 // a 6×16 tile of C held in twelve 8-wide registers (broadcast one A value,
-// two B loads, two FMAs per row and k step). A 16×256 B panel (16 KiB)
-// stays in L1 while it meets the A panels of a 144-row block (144 KiB, in
-// L2). Work is cut into blocks of at most 1024 columns (1 MiB of packed B
+// two B loads, two FMAs per row and k step); the AVX-512 tier multiplies
+// two A panels by two B panels, a 12×32 tile in 24 16-wide registers,
+// wherever both pairs are full. A 16×256 B panel (16 KiB; a pair, 32 KiB,
+// for the AVX-512 tier) stays in L1 while it meets the A panels of a
+// 144-row block (144 KiB, in L2). Work is cut into blocks of at most 1024 columns (1 MiB of packed B
 // per k block), so that the C rows a block updates are still warm at its
 // next k block. Edge tiles are computed whole into a local buffer (the
 // packing pads with zeros) and only C's logical elements are updated, so
@@ -38,9 +40,9 @@
 // Each element accumulates its k products in float32, in ascending order,
 // one accumulator per element; each block of 256 is added to C. With u =
 // 2⁻²⁴, the error is at most (2k+4)·u·(|alpha|·Σ_p|a_ip||b_pj| +
-// |beta|·|c_ij|) to first order (the AVX2 kernel, with fused multiply-add,
-// stays near half of that; the portable kernel rounds products and sums
-// separately).
+// |beta|·|c_ij|) to first order (the AVX2 and AVX-512 kernels, with fused
+// multiply-add, stay near half of that; the portable kernel rounds
+// products and sums separately).
 //
 // # Speed
 //
@@ -59,21 +61,35 @@
 //	Gᵀ·H 4096×1024×256 transA    1.04        1.30
 //
 // Reproduce with "sh bench/openblas/compare.sh" (see bench/openblas), or
-// "go test -bench . ./internal/gemm" and "xent bench gemm".
+// "go test -bench . ./internal/gemm" and "xent bench gemm". These figures
+// are for the AVX2 tier; the AVX-512 tier's speed has not been measured on
+// AVX-512 hardware.
 //
 // # Kernels
 //
-// On amd64 the micro-kernel is Go assembly for AVX2+FMA, chosen once at
-// start-up from golang.org/x/sys/cpu (GODEBUG=cpu.avx2=off, cpu.fma=off or
-// cpu.all=off select the portable tier). Under the purego build tag, on
-// other architectures and on CPUs without AVX2+FMA, a portable Go twin of
-// the kernel runs the same blocking with the same packed layout.
+// On amd64 the micro-kernels are Go assembly, chosen once at start-up from
+// golang.org/x/sys/cpu:
 //
-// An AVX-512 tier is not written yet (no machine to test it on). It would
-// go beside the AVX2 one: a kernel file kernel_avx512_amd64.s (e.g. a
-// 14×32 tile in 28 ZMM accumulators, or masked edge stores with K
-// registers), a tierAVX512 selected first in best when cpu.X86.HasAVX512F,
-// and its own mr, nr — which are why the tile size is reported by Tile
-// and the packed sizes by PackASize and PackBSize rather than fixed in
-// callers.
+//   - AVX-512, when the CPU has AVX512F (the only AVX-512 subset it uses)
+//     besides AVX2 and FMA: a 12×32 micro-kernel over two A panels and two
+//     B panels, in 24 ZMM accumulators, for every full 12×32 tile; the
+//     packing, and the 6×16 tiles left at the edges of C, are the AVX2
+//     tier's. GODEBUG=cpu.avx512f=off selects the AVX2 tier.
+//   - AVX2+FMA: the 6×16 kernel above. GODEBUG=cpu.avx2=off, cpu.fma=off
+//     or cpu.all=off select the portable tier.
+//
+// Under the purego build tag, on other architectures and on CPUs without
+// AVX2+FMA, a portable Go twin of the 6×16 kernel runs the same blocking
+// with the same packed layout.
+//
+// The AVX-512 tier keeps the packed layouts (Tile still reports 6×16: its
+// tile is four of those) and gives every element of C the operations the
+// AVX2 tier gives it — the same chain of fused multiply-adds, p ascending,
+// then the product by alpha and, unless beta = 0, one fused multiply-add
+// with beta·C — so the two tiers produce bit-identical results: results
+// do not depend on which of them runs. The tests check this (against the
+// AVX2 tier, bit for bit, and against a float64 reference, with guard
+// pages) on CPUs with AVX512F; they were run in an emulated AVX-512 CPU,
+// which verifies results but not speed: the AVX-512 tier has not been
+// timed on AVX-512 hardware.
 package gemm

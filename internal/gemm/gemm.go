@@ -8,7 +8,9 @@ import (
 )
 
 // Micro-tile and cache blocking. Only kcBlock influences results (it fixes
-// where the k sum is split); the others change speed, never bits.
+// where the k sum is split); the others change speed, never bits. mcBlock,
+// mChunk and ncBlock are multiples of the AVX-512 tier's 12×32 tile, so
+// that its blocks end in partial tiles only at the edges of C.
 const (
 	mr      = 6    // rows of the micro-tile
 	nr      = 16   // columns of the micro-tile
@@ -26,24 +28,39 @@ const (
 // variable only so that tests can make it small.
 var packBudget = 1 << 21
 
-// A tier is one implementation of the kernels.
+// A tier is one implementation of the kernels. avx2: the AVX2 packers and
+// 6×16 kernel; avx512: besides those, the 12×32 AVX-512 kernel wherever
+// two A panels and two B panels are full.
 type tier struct {
-	name string
-	avx2 bool
+	name         string
+	avx2, avx512 bool
 }
 
 var (
-	tierGo   = &tier{name: "go"}
-	tierAVX2 = &tier{name: "avx2", avx2: true}
+	tierGo     = &tier{name: "go"}
+	tierAVX2   = &tier{name: "avx2", avx2: true}
+	tierAVX512 = &tier{name: "avx512", avx2: true, avx512: true}
 )
 
 // best is the tier used by the exported functions, chosen at start-up.
 var best = func() *tier {
-	if hasAVX2 {
+	switch {
+	case hasAVX512:
+		return tierAVX512
+	case hasAVX2:
 		return tierAVX2
 	}
 	return tierGo
 }()
+
+// step returns the rows and columns of the tier's largest tile, to which
+// the tasks' blocks of C are aligned.
+func (t *tier) step() (rows, cols int) {
+	if t.avx512 {
+		return 2 * mr, 2 * nr
+	}
+	return mr, nr
+}
 
 // Tile returns the micro-tile (mr, nr) of the packed layouts: row blocks of
 // packed A are mr rows, column blocks of packed B nr columns.
@@ -154,7 +171,8 @@ func MulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []f
 //
 // Accuracy: each element is a sum of k products accumulated in float32 in
 // ascending p, in blocks of 256 whose sums are added to C in turn (the
-// AVX2 kernel uses fused multiply-adds), so that with u = 2⁻²⁴
+// AVX2 and AVX-512 kernels use fused multiply-adds and give the same
+// bits), so that with u = 2⁻²⁴
 //
 //	|C − C_exact| ≤ (2k+4)·u·(|alpha|·Σ_p |op(A)(i,p)|·|op(B)(p,j)| + |beta|·|C₀(i,j)|)
 //
@@ -253,6 +271,20 @@ func (t *tier) kernel(k int, a, b, c []float32, ldc int, alpha, beta float32, ac
 	kernelGo(k, a, b, c, ldc, alpha, beta, accum)
 }
 
+// kernel12x32 runs the AVX-512 micro-kernel on one full 12×32 tile: A
+// panels a0 (rows 0..5) and a1 (rows 6..11), B panels b0 (columns 0..15)
+// and b1 (columns 16..31). pf0 and pf1 are prefetch hints (the B panels of
+// the next call). Every element gets the bits the 6×16 kernels of the
+// AVX2 tier give it.
+func kernel12x32(k int, a0, a1, b0, b1, c []float32, ldc int, alpha, beta float32, accum bool, pf0, pf1 []float32) {
+	_ = a0[mr*k-1]
+	_ = a1[mr*k-1]
+	_ = b0[nr*k-1]
+	_ = b1[nr*k-1]
+	_ = c[(2*mr-1)*ldc+2*nr-1]
+	kern12x32AVX512(k, &a0[0], &a1[0], &b0[0], &b1[0], &c[0], ldc, alpha, beta, accum, &pf0[0], &pf1[0])
+}
+
 // packA packs rows [i0, i0+m) and columns [p0, p0+kc) of op(A) as panels
 // of mr rows, panel q at dst[q·stride:].
 func (t *tier) packA(dst []float32, stride int, trans bool, a []float32, lda, i0, m, p0, kc int) {
@@ -295,18 +327,59 @@ func (t *tier) packB(dst []float32, stride int, trans bool, b []float32, ldb, p0
 // macro updates the m×n block of C at c with one k block of kc: A panel q
 // at pa[q·sa:], B panel q at pb[q·sb:], each holding kc steps. B panels are
 // the outer loop so that each stays in L1 while it meets every A panel.
+//
+// The AVX-512 tier covers the block with 12×32 tiles, pairs of B panels
+// outer, as far as pairs of full panels go, and the remaining rows and
+// columns with the 6×16 tiles of the AVX2 tier; both kernels give every
+// element the same bits. A pair of B panels at kc = 256 is 32 KiB, all
+// of a 32 KiB L1 (48 KiB on newer cores), so part of it may come from L2
+// while it meets the A panels; that costs at most 128 bytes per 24 FMAs,
+// within L2's bandwidth. kc itself cannot shrink: it fixes the bits.
 func (t *tier) macro(m, n, kc int, pa []float32, sa int, pb []float32, sb int, alpha, beta float32, c []float32, ldc int) {
+	if !t.avx512 {
+		t.tiles(0, m, 0, n, n, kc, pa, sa, pb, sb, alpha, beta, c, ldc)
+		return
+	}
+	accum := beta != 0
+	m2, n2 := m/(2*mr)*(2*mr), n/(2*nr)*(2*nr)
+	for j := 0; j < n2; j += 2 * nr {
+		b0, b1 := pb[(j/nr)*sb:], pb[(j/nr+1)*sb:]
+		for i := 0; i < m2; i += 2 * mr {
+			// The last row of tiles warms up the next B panels (unless
+			// 6×16 tiles on remaining rows come after it and do so).
+			pf0, pf1 := b0, b1
+			if i+2*mr >= m && j+2*nr < n {
+				pf0 = pb[(j/nr+2)*sb:]
+				pf1 = pf0
+				if j+3*nr < n {
+					pf1 = pb[(j/nr+3)*sb:]
+				}
+			}
+			kernel12x32(kc, pa[(i/mr)*sa:], pa[(i/mr+1)*sa:], b0, b1, c[i*ldc+j:], ldc, alpha, beta, accum, pf0, pf1)
+		}
+		if m2 < m {
+			t.tiles(m2, m, j, j+2*nr, n, kc, pa, sa, pb, sb, alpha, beta, c, ldc)
+		}
+	}
+	if n2 < n {
+		t.tiles(0, m, n2, n, n, kc, pa, sa, pb, sb, alpha, beta, c, ldc)
+	}
+}
+
+// tiles is macro with 6×16 tiles over rows [i0, i1) and columns [j0, j1)
+// of the block (i0 a multiple of mr, j0 of nr; n is the block's width).
+func (t *tier) tiles(i0, i1, j0, j1, n, kc int, pa []float32, sa int, pb []float32, sb int, alpha, beta float32, c []float32, ldc int) {
 	accum := beta != 0
 	var buf [mr * nr]float32
-	for j := 0; j < n; j += nr {
+	for j := j0; j < j1; j += nr {
 		bp := pb[(j/nr)*sb:]
-		cols := min(nr, n-j)
-		for i := 0; i < m; i += mr {
+		cols := min(nr, j1-j)
+		for i := i0; i < i1; i += mr {
 			ap := pa[(i/mr)*sa:]
-			rows := min(mr, m-i)
+			rows := min(mr, i1-i)
 			// The last row panel warms up the next B panel.
 			pf := bp
-			if i+mr >= m && j+nr < n {
+			if i+mr >= i1 && j+nr < n {
 				pf = pb[(j/nr+1)*sb:]
 			}
 			if rows == mr && cols == nr {
@@ -331,10 +404,10 @@ func (t *tier) macro(m, n, kc int, pa []float32, sa int, pb []float32, sb int, a
 }
 
 // grid chooses how an m×n product is cut into tasks for threads workers:
-// rb row blocks by cb column blocks, each a whole number of micro-panels,
-// their sizes as equal as the panels allow. The choice changes speed only,
-// never results.
-func grid(m, n, threads int) (rb, cb int) {
+// rb row blocks by cb column blocks, each a whole number of tm×tn tiles
+// (the tier's step), their sizes as equal as the tiles allow. The choice
+// changes speed only, never results.
+func grid(m, n, threads, tm, tn int) (rb, cb int) {
 	cb = ceilDiv(n, ncBlock) // B of one task for one k block stays in L3
 	if threads <= 1 {
 		return 1, cb
@@ -342,7 +415,7 @@ func grid(m, n, threads int) (rb, cb int) {
 	// Row blocks of about mcBlock rows, at least one per worker when m
 	// allows; then enough column blocks for about eight tasks per worker,
 	// their number a multiple of threads so that equal tasks balance.
-	rp, cp := ceilDiv(m, mr), ceilDiv(n, nr)
+	rp, cp := ceilDiv(m, tm), ceilDiv(n, tn)
 	rb = min(rp, max(ceilDiv(m, mcBlock), threads))
 	cb = max(cb, ceilDiv(8*threads, rb))
 	for cb < cp && (rb*cb)%threads != 0 {
@@ -370,7 +443,8 @@ func (t *tier) mulPacked(m, n, k int, alpha float32, pa, pb []float32, beta floa
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	rb, cb := grid(m, n, threads)
+	tm, tn := t.step()
+	rb, cb := grid(m, n, threads, tm, tn)
 	if threads <= 1 || rb*cb == 1 {
 		for b := range rb * cb {
 			t.task(b, rb, cb, m, n, k, alpha, pa, pb, beta, c, ldc)
@@ -386,8 +460,9 @@ func (t *tier) mulPacked(m, n, k int, alpha float32, pa, pb []float32, beta floa
 // tasks running together share their B panels): all k blocks in order,
 // each over the task's rows in L2-sized row blocks.
 func (t *tier) task(b, rb, cb, m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
-	i0, i1 := span(b%rb, rb, m, mr)
-	j0, j1 := span(b/rb, cb, n, nr)
+	tm, tn := t.step()
+	i0, i1 := span(b%rb, rb, m, tm)
+	j0, j1 := span(b/rb, cb, n, tn)
 	for pc := 0; pc < k; pc += kcBlock {
 		kc := min(kcBlock, k-pc)
 		for ic := i0; ic < i1; ic += mcBlock {
@@ -476,6 +551,7 @@ type gemmStep struct{ jc, nc, pc, kc, ic, mc int }
 // one thread.
 func (t *tier) gemmParallel(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
 	ncMax, mcMax := roundUp(min(n, ncBlock), nr), roundUp(min(m, mChunk), mr)
+	tm, tn := t.step()
 	ks := min(roundUp(k, kcBlock), max(kcBlock, packBudget/(mcMax+ncMax)/kcBlock*kcBlock))
 	ksMax := min(k, ks)
 	var paBuf, pbBuf [2][]float32
@@ -505,7 +581,7 @@ func (t *tier) gemmParallel(ws *Workspace, transA, transB bool, m, n, k int, alp
 		}
 		pa, pb := paBuf[ia], pbBuf[ib]
 		cs := c[s.ic*ldc+s.jc:]
-		rb, cb := grid(s.mc, s.nc, threads)
+		rb, cb := grid(s.mc, s.nc, threads, tm, tn)
 		nt := rb * cb
 		var next packJob
 		ga, gb := 0, 0

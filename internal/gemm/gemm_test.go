@@ -13,6 +13,9 @@ func tiers() []*tier {
 	if hasAVX2 {
 		t = append(t, tierAVX2)
 	}
+	if hasAVX512 {
+		t = append(t, tierAVX512)
+	}
 	return t
 }
 
@@ -416,24 +419,31 @@ func FuzzGemm(f *testing.F) {
 	})
 }
 
-// TestGrid checks that the task grid covers C exactly, in panel-aligned
-// blocks, for many shapes and thread counts.
+// TestGrid checks that the task grid covers C exactly, in blocks aligned
+// to the tiers' steps (6×16 and 12×32), for many shapes and thread counts.
 func TestGrid(t *testing.T) {
-	for _, m := range []int{1, 5, 6, 7, 143, 144, 145, 256, 2048, 4033} {
-		for _, n := range []int{1, 15, 16, 17, 1000, 4096, 4097, 9000} {
+	for _, tr := range []*tier{tierAVX2, tierAVX512} {
+		tm, tn := tr.step()
+		testGrid(t, tm, tn)
+	}
+}
+
+func testGrid(t *testing.T, tm, tn int) {
+	for _, m := range []int{1, 5, 6, 7, 11, 12, 13, 143, 144, 145, 256, 2048, 4033} {
+		for _, n := range []int{1, 15, 16, 17, 31, 32, 33, 1000, 4096, 4097, 9000} {
 			for _, threads := range []int{1, 2, 3, 8} {
-				rb, cb := grid(m, n, threads)
-				for _, d := range []struct{ nb, size, w int }{{rb, m, mr}, {cb, n, nr}} {
+				rb, cb := grid(m, n, threads, tm, tn)
+				for _, d := range []struct{ nb, size, w int }{{rb, m, tm}, {cb, n, tn}} {
 					next := 0
 					for b := range d.nb {
 						lo, hi := span(b, d.nb, d.size, d.w)
 						if lo != next || lo%d.w != 0 || hi < lo {
-							t.Fatalf("m=%d n=%d threads=%d: block %d of %d = [%d, %d), want start %d aligned to %d", m, n, threads, b, d.nb, lo, hi, next, d.w)
+							t.Fatalf("step %d×%d m=%d n=%d threads=%d: block %d of %d = [%d, %d), want start %d aligned to %d", tm, tn, m, n, threads, b, d.nb, lo, hi, next, d.w)
 						}
 						next = hi
 					}
 					if next != d.size {
-						t.Fatalf("m=%d n=%d threads=%d: blocks end at %d, want %d", m, n, threads, next, d.size)
+						t.Fatalf("step %d×%d m=%d n=%d threads=%d: blocks end at %d, want %d", tm, tn, m, n, threads, next, d.size)
 					}
 				}
 			}

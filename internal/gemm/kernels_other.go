@@ -2,9 +2,16 @@
 
 package gemm
 
-const hasAVX2 = false
+const (
+	hasAVX2   = false
+	hasAVX512 = false
+)
 
 func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32) {
+	panic("unreachable")
+}
+
+func kern12x32AVX512(k int, a0, a1, b0, b1, c *float32, ldc int, alpha, beta float32, accum bool, pf0, pf1 *float32) {
 	panic("unreachable")
 }
 
