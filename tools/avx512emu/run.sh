@@ -39,7 +39,7 @@ MODULE_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
 # Settings (environment).
 TIMEOUT=${AVX512EMU_TIMEOUT:-3600}            # wall seconds before giving up (whole run)
 BOOT_TIMEOUT=${AVX512EMU_BOOT_TIMEOUT:-600}   # wall seconds for the boot up to /init
-CPU_MODEL=${AVX512EMU_CPU:-tigerlake}         # Bochs CPU model with AVX-512
+CPU_MODEL=${AVX512EMU_CPU:-corei7_skylake_x}  # Bochs CPU model with AVX-512
 MEM_MB=${AVX512EMU_MEM:-512}                  # guest memory in MiB
 IPS=${AVX512EMU_IPS:-50000000}                # Bochs emulated instructions per guest second
 KERNEL=${AVX512EMU_KERNEL:-}                  # kernel image (default: /boot/vmlinuz-*-cloud-amd64)
