@@ -22,11 +22,12 @@
 // two A panels by two B panels, a 12×32 tile in 24 16-wide registers,
 // wherever both pairs are full. A 16×256 B panel (16 KiB; a pair, 32 KiB,
 // for the AVX-512 tier) stays in L1 while it meets the A panels of a
-// 144-row block (144 KiB, in L2). Work is cut into blocks of at most 1024 columns (1 MiB of packed B
-// per k block), so that the C rows a block updates are still warm at its
-// next k block. Edge tiles are computed whole into a local buffer (the
-// packing pads with zeros) and only C's logical elements are updated, so
-// no function reads or writes outside the slices it is given.
+// 144-row block (144 KiB, in L2). Work is cut into blocks of at most 1024
+// columns (1 MiB of packed B per k block), so that the C rows a block
+// updates are still warm at its next k block. Edge tiles are computed whole
+// into a local buffer (the packing pads with zeros) and only C's logical
+// elements are updated, so no function reads or writes outside the slices
+// it is given.
 //
 // # Determinism and threads
 //
