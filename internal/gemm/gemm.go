@@ -182,18 +182,7 @@ func MulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []f
 // threads < 1 means GOMAXPROCS; work is split over blocks of C only, never
 // over k, so the result is bit-identical for any thread count.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
-	checkDims("Gemm", m, n, k)
-	if transA {
-		checkMat("a", k, m, a, lda)
-	} else {
-		checkMat("a", m, k, a, lda)
-	}
-	if transB {
-		checkMat("b", n, k, b, ldb)
-	} else {
-		checkMat("b", k, n, b, ldb)
-	}
-	checkMat("c", m, n, c, ldc)
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	ws, ok := wsPool.Get().(*Workspace)
 	if !ok {
 		ws = new(Workspace)
@@ -205,6 +194,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 // Gemm is the package's Gemm with its packing buffers taken from w rather
 // than from a shared pool: same arguments, same results, same bits.
 func (w *Workspace) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	best.gemm(w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
+}
+
+// checkGemm panics unless the arguments describe a valid Gemm call.
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkDims("Gemm", m, n, k)
 	if transA {
 		checkMat("a", k, m, a, lda)
@@ -217,7 +212,6 @@ func (w *Workspace) Gemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 		checkMat("b", k, n, b, ldb)
 	}
 	checkMat("c", m, n, c, ldc)
-	best.gemm(w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par.Threads(threads))
 }
 
 func checkDims(fn string, m, n, k int) {
