@@ -72,7 +72,7 @@ func ExtExpSum32(x []float32) (m, e float64, ok bool) {
 	}
 	var bad bool
 	if hasAVX2 {
-		m, e = extExpSum32Asm(x)
+		m, e = extExpSum32Asm(nil, x, nil)
 	} else {
 		m, e, bad = extExpSum32Go(x)
 	}
@@ -148,37 +148,31 @@ func avx512Blocks(n int) int {
 }
 
 // extExpSum32Asm is pass 1 in assembly: AVX-512 over the row's whole
-// blocks, AVX2 over the rest, their lane states merged.
-func extExpSum32Asm(x []float32) (m, e float64) {
+// blocks, AVX2 over the rest, their lane states merged. With refs, it is
+// the stored form: it also writes dst and the references, the AVX2
+// kernel's groups continuing where the blocks end (eight references per
+// block).
+func extExpSum32Asm(dst, x, refs []float32) (m, e float64) {
 	var lm [16]float64
 	var le [16]float32
 	lanes := 0
 	nb := avx512Blocks(len(x))
 	if nb > 0 {
-		extExpSum32AVX512(x[:nb], (*[8]float64)(lm[:8]), (*[8]float32)(le[:8]))
+		lm0, le0 := (*[8]float64)(lm[:8]), (*[8]float32)(le[:8])
+		if refs != nil {
+			extExpSumStore32AVX512(dst[:nb], x[:nb], lm0, le0, &refs[0])
+		} else {
+			extExpSum32AVX512(x[:nb], lm0, le0)
+		}
 		lanes = 8
 	}
 	if nb < len(x) {
-		extExpSum32AVX2(x[nb:], (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8]))
-		lanes += 8
-	}
-	return mergeLanes(lm[:lanes], le[:lanes])
-}
-
-// extExpSumStore32Asm is extExpSum32Asm for the stored form. The AVX2
-// kernel's groups and references continue where the blocks end (eight
-// references per block).
-func extExpSumStore32Asm(dst, x, refs []float32) (m, e float64) {
-	var lm [16]float64
-	var le [16]float32
-	lanes := 0
-	nb := avx512Blocks(len(x))
-	if nb > 0 {
-		extExpSumStore32AVX512(dst[:nb], x[:nb], (*[8]float64)(lm[:8]), (*[8]float32)(le[:8]), &refs[0])
-		lanes = 8
-	}
-	if nb < len(x) {
-		extExpSumStore32AVX2(dst[nb:], x[nb:], (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8]), &refs[nb/8])
+		lm1, le1 := (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8])
+		if refs != nil {
+			extExpSumStore32AVX2(dst[nb:], x[nb:], lm1, le1, &refs[nb/8])
+		} else {
+			extExpSum32AVX2(x[nb:], lm1, le1)
+		}
 		lanes += 8
 	}
 	return mergeLanes(lm[:lanes], le[:lanes])
@@ -210,7 +204,7 @@ func ExtExpSumStore32(dst, x, refs []float32) (m, e float64, ok bool) {
 	dst, refs = dst[:len(x)], refs[:TwoPassRefs(len(x))]
 	var bad bool
 	if hasAVX2 {
-		m, e = extExpSumStore32Asm(dst, x, refs)
+		m, e = extExpSum32Asm(dst, x, refs)
 	} else {
 		m, e, bad = extExpSumStore32Go(dst, x, refs)
 	}

@@ -42,7 +42,7 @@ func twoPassTiers() []twoPassTier {
 			if len(x) == 0 {
 				return 0, 0, false
 			}
-			m, e := extExpSum32Asm(x)
+			m, e := extExpSum32Asm(nil, x, nil)
 			return m, e, accept(m, e)
 		}, extExpScale32AVX512})
 	}
@@ -307,7 +307,7 @@ func storeTiers() []storeTier {
 			if len(x) == 0 {
 				return 0, 0, false
 			}
-			m, e := extExpSumStore32Asm(dst, x, refs)
+			m, e := extExpSum32Asm(dst, x, refs)
 			return m, e, accept(m, e)
 		}, ExtRescale32})
 	}
