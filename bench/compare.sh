@@ -16,6 +16,8 @@ threads=("$@")
 go build -o /tmp/xent-bench ./cmd/xent
 gcc -O2 -o /tmp/onednn-softmax bench/onednn/softmax.c -ldnnl
 py=/usr/bin/python3
+# PyTorch 1.13 runs its AVX2 kernels unless told otherwise.
+if grep -qw avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY=avx512; fi
 # OpenBLAS (used by PyTorch's GEMMs) at its best: let it pick its kernels.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 

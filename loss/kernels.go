@@ -21,7 +21,9 @@ type kernels[E exact] struct {
 }
 
 var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpSumNext32, vek.ExpStoreSumNext32,
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32,
+		func(x []float32, m, s float32, _ []float32) float64 { return vek.ExpSum32(x, m, s) },
+		func(dst, x []float32, m, s float32, _ []float32) float64 { return vek.ExpStoreSum32(dst, x, m, s) },
 		vek.ExpAffine32, vek.ShiftScale32, vek.Axpy32, vek.Sum32}
 	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64,
 		func(x []float64, m, s float64, _ []float64) float64 { return vek.ExpSum64(x, m, s) },

@@ -9,31 +9,95 @@ import (
 
 type exact interface{ float32 | float64 }
 
-// kernels is the set of vector kernels one element type needs.
-// The exp kernels take the next row's piece to prefetch while they
-// compute (the float64 ones ignore it).
+// kernels is the set of vector kernels one element type needs. The
+// shifted ones (float32 only) subtract a shift c for which x − c is
+// exact; shift reports whether a row maximum has one.
 type kernels[E exact] struct {
-	maxNaN      func([]E) (E, bool)
-	expSum      func(x []E, m, s E, next []E) float64
-	expStoreSum func(dst, x []E, m, s E, next []E) float64
-	scale       func(dst, x []E, c E)
-	shiftScale  func(dst, x []E, m, s, c E)
+	maxNaN        func([]E) (E, bool)
+	expSum        func(x []E, m, s E) float64
+	expStoreSum   func(dst, x []E, m, s E) float64
+	scale         func(dst, x []E, c E)
+	shiftScale    func(dst, x []E, m, s, c E)
+	shift         func(m E) (E, bool)
+	expShiftSum   func(x []E, c E) float64
+	expShiftStore func(dst, x []E, c E) float64
+	expShiftOne   func(z E) E
 }
 
 var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSumNext32, vek.ExpStoreSumNext32, vek.Scale32, vek.ShiftScale32}
-	k64 = &kernels[float64]{vek.MaxNaN64,
-		func(x []float64, m, s float64, _ []float64) float64 { return vek.ExpSum64(x, m, s) },
-		func(dst, x []float64, m, s float64, _ []float64) float64 { return vek.ExpStoreSum64(dst, x, m, s) },
-		vek.Scale64, vek.ShiftScale64}
+	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpStoreSum32, vek.Scale32, vek.ShiftScale32,
+		vek.Shift32, vek.ExpShiftSum32, vek.ExpShiftStore32, vek.ExpShiftOne32}
+	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpStoreSum64, vek.Scale64, vek.ShiftScale64,
+		func(float64) (float64, bool) { return 0, false }, nil, nil, nil}
 )
 
-// nextPiece returns columns [c, e) of the row after r, or nil.
-func nextPiece[E exact](x []E, r, cols, c, e int) []E {
-	if (r+2)*cols > len(x) {
-		return nil
+// rowPlan is how a row is reduced once its maximum is known: special rows
+// by their kind; finite rows with the shifted kernels (c, fast) where
+// vek.Shift32 allows it at T = 1, else with the exact kernels (x − m
+// carried as a pair, any temperature). The plan depends on the row's
+// values only, so a row gets the same bits on every path.
+//
+// With a shift, the maximum's own term is emax = exp(m − c) rather than 1;
+// the log-sum-exp and the log-softmax are taken relative to it (log(sum /
+// emax)), so that a row with a single finite entry still gets exactly
+// log p = 0 and its maximum as its log-sum-exp.
+type rowPlan[E exact] struct {
+	kind rowKind
+	m, s E
+	c    E
+	fast bool
+	emax float64
+}
+
+func planRow[E exact](k *kernels[E], m E, nan bool, s E) rowPlan[E] {
+	p := rowPlan[E]{kind: classify(m, nan), m: m, s: s}
+	if p.kind == rowFinite && s == 1 {
+		p.c, p.fast = k.shift(m)
+		if p.fast {
+			p.emax = float64(k.expShiftOne(m - p.c))
+		}
 	}
-	return x[(r+1)*cols+c : (r+1)*cols+e]
+	return p
+}
+
+// oneHot reports whether the row's exponentials other than the maximum's
+// are all 0 (sum = emax): its softmax is then exactly one-hot, which the
+// product by 1/sum might miss by an ulp.
+func (p rowPlan[E]) oneHot(sum float64) bool {
+	return p.fast && sum == p.emax
+}
+
+// chunkSum returns Σ exp over a chunk of the row (relative to c or m),
+// storing the exponentials to out unless it is nil.
+func (p rowPlan[E]) chunkSum(k *kernels[E], out, x []E) float64 {
+	switch {
+	case p.fast && out != nil:
+		return k.expShiftStore(out, x, p.c)
+	case p.fast:
+		return k.expShiftSum(x, p.c)
+	case out != nil:
+		return k.expStoreSum(out, x, p.m, p.s)
+	}
+	return k.expSum(x, p.m, p.s)
+}
+
+// logSum returns log Σ_j exp(s·(x_j − m)) from the row's sum.
+func (p rowPlan[E]) logSum(sum float64) float64 {
+	if p.fast {
+		return math.Log(sum / p.emax)
+	}
+	return math.Log(sum)
+}
+
+// lse returns the row's log-sum-exp from its sum.
+func (p rowPlan[E]) lse(sum float64) float64 {
+	switch {
+	case p.kind != rowFinite:
+		return lse(p.kind, p.m, p.s, sum)
+	case p.fast:
+		return float64(p.m) + math.Log(sum/p.emax)
+	}
+	return float64(p.m)*float64(p.s) + math.Log(sum)
 }
 
 const (
@@ -84,38 +148,50 @@ func run[E exact](k *kernels[E], o op, dst, x []E, cols int, s E, threads int) {
 		for r := lo; r < hi; r++ {
 			row := x[r*cols : (r+1)*cols]
 			m, nan := k.maxNaN(row)
-			kind := classify(m, nan)
-			var sum float64
-			if kind == rowFinite {
-				if o == opSoftmax {
-					out := dst[r*cols : (r+1)*cols]
-					for c := 0; c < cols; c += chunkCols {
-						e := min(cols, c+chunkCols)
-						sum += k.expStoreSum(out[c:e], row[c:e], m, s, nextPiece(x, r, cols, c, e))
-					}
-				} else {
-					for c := 0; c < cols; c += chunkCols {
-						e := min(cols, c+chunkCols)
-						sum += k.expSum(row[c:e], m, s, nextPiece(x, r, cols, c, e))
-					}
-				}
-			}
-			finish(k, o, dst, row, r, cols, kind, m, s, sum)
+			oneRow(k, o, dst, row, r, cols, m, nan, s)
 		}
 	})
 }
 
-// finish writes row r's output from its max and sum. For opSoftmax with a
-// finite row, dst already holds exp(s·(x−m)).
-func finish[E exact](k *kernels[E], o op, dst, row []E, r, cols int, kind rowKind, m, s E, sum float64) {
+// oneRow computes row r's output from its maximum.
+func oneRow[E exact](k *kernels[E], o op, dst, row []E, r, cols int, m E, nan bool, s E) {
+	p := planRow(k, m, nan, s)
+	var sum float64
+	if p.kind == rowFinite {
+		var out []E
+		if o == opSoftmax {
+			out = dst[r*cols : (r+1)*cols]
+		}
+		for c := 0; c < cols; c += chunkCols {
+			e := min(cols, c+chunkCols)
+			if out != nil {
+				sum += p.chunkSum(k, out[c:e], row[c:e])
+			} else {
+				sum += p.chunkSum(k, nil, row[c:e])
+			}
+		}
+	}
+	finish(k, o, dst, row, r, cols, p, sum)
+}
+
+// finish writes row r's output from its plan and sum. For opSoftmax with
+// a finite row, dst already holds the row's exponentials.
+func finish[E exact](k *kernels[E], o op, dst, row []E, r, cols int, p rowPlan[E], sum float64) {
 	switch o {
 	case opLogSumExp:
-		dst[r] = E(lse(kind, m, s, sum))
+		dst[r] = E(p.lse(sum))
 	case opSoftmax:
 		out := dst[r*cols : (r+1)*cols]
-		switch kind {
+		switch p.kind {
 		case rowFinite:
+			hot := -1
+			if p.oneHot(sum) {
+				hot = argmaxOf(out, E(p.emax)) // out holds the exponentials (and may be row)
+			}
 			k.scale(out, out, E(1/sum))
+			if hot >= 0 {
+				out[hot] = 1
+			}
 		case rowMasked:
 			fill(out, 0)
 		default:
@@ -123,9 +199,9 @@ func finish[E exact](k *kernels[E], o op, dst, row []E, r, cols int, kind rowKin
 		}
 	case opLogSoftmax:
 		out := dst[r*cols : (r+1)*cols]
-		switch kind {
+		switch p.kind {
 		case rowFinite:
-			k.shiftScale(out, row, m, s, E(math.Log(sum)))
+			k.shiftScale(out, row, p.m, p.s, E(p.logSum(sum)))
 		case rowMasked:
 			fill(out, E(math.Inf(-1)))
 		default:
@@ -167,34 +243,54 @@ func splitRow[E exact](k *kernels[E], o op, dst, row []E, r, cols int, s E, thre
 		m = max(m, maxes[b])
 		nan = nan || nans[b]
 	}
-	kind := classify(m, nan)
+	if m == 0 {
+		m = 0 // +0, as the one-thread path's maximum
+	}
+	p := planRow(k, m, nan, s)
 	var sum float64
-	if kind == rowFinite {
+	if p.kind == rowFinite {
 		sums := make([]float64, nc)
 		if o == opSoftmax {
 			out := dst[r*cols : (r+1)*cols]
 			par.For(cols, chunkCols, threads, func(b, lo, hi int) {
-				sums[b] = k.expStoreSum(out[lo:hi], row[lo:hi], m, s, nil)
+				sums[b] = p.chunkSum(k, out[lo:hi], row[lo:hi])
 			})
 		} else {
 			par.For(cols, chunkCols, threads, func(b, lo, hi int) {
-				sums[b] = k.expSum(row[lo:hi], m, s, nil)
+				sums[b] = p.chunkSum(k, nil, row[lo:hi])
 			})
 		}
 		for _, v := range sums {
 			sum += v
 		}
 	}
-	if o == opLogSumExp || kind != rowFinite {
-		finish(k, o, dst, row, r, cols, kind, m, s, sum)
+	if o == opLogSumExp || p.kind != rowFinite {
+		finish(k, o, dst, row, r, cols, p, sum)
 		return
 	}
 	out := dst[r*cols : (r+1)*cols]
 	if o == opSoftmax {
 		c := E(1 / sum)
+		hot := -1
+		if p.oneHot(sum) {
+			hot = argmaxOf(out, E(p.emax))
+		}
 		par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.scale(out[lo:hi], out[lo:hi], c) })
+		if hot >= 0 {
+			out[hot] = 1
+		}
 		return
 	}
-	c := E(math.Log(sum))
+	c := E(p.logSum(sum))
 	par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.shiftScale(out[lo:hi], row[lo:hi], m, s, c) })
+}
+
+// argmaxOf returns the first index of m in x (0 if absent).
+func argmaxOf[E exact](x []E, m E) int {
+	for j, v := range x {
+		if v == m {
+			return j
+		}
+	}
+	return 0
 }

@@ -158,17 +158,8 @@ func apply[T Float](o op, dst, x []T, cols int, opts []Option) error {
 	}
 	if isF32[T]() {
 		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
-		if o == opSoftmax && c.temperature == 1 && cols <= twoPassSoftmaxCols && !shares(d, xx) {
-			// The stored two-pass form measured faster on rows of up to
-			// 4096 columns (and slower beyond, and in place).
-			twoPassSoftmax32(d, xx, cols, c.threads)
-			return nil
-		}
-		if o == opLogSumExp && c.temperature == 1 && cols < splitCols {
-			// The two-pass kernel (catalog A14) reads each row once and
-			// measured faster on every shape; the choice depends on the
-			// shape only, so results stay the same for any thread count.
-			twoPassLSE32(d, xx, cols, c.threads)
+		if c.temperature == 1 && !(rows < c.threads && cols >= splitCols) {
+			pipeline32(o, d, xx, cols, c.threads)
 			return nil
 		}
 		run(k32, o, d, xx, cols, float32(1/c.temperature), c.threads)

@@ -84,7 +84,7 @@ func reduce[E exact](k *kernels[E], x []E, s E) State {
 	}
 	var sum float64
 	for c := 0; c < len(x); c += chunkCols {
-		sum += k.expSum(x[c:min(len(x), c+chunkCols)], m, s, nil)
+		sum += k.expSum(x[c:min(len(x), c+chunkCols)], m, s)
 	}
 	return State{float64(m) * float64(s), sum}
 }

@@ -67,32 +67,6 @@ func exp64(z float64) float64 {
 // exp32 evaluates the float32 exponential of z, given in float64 so that the
 // argument carries no rounding: the result is the float64 exponential
 // rounded to float32, flushed to zero below expLo32.
-func exp32(z float64) float32 {
-	if !(z >= expLo32) {
-		if z != z {
-			return float32(z)
-		}
-		return 0
-	}
-	if z > expHi32 {
-		return float32(math.Inf(1))
-	}
-	return float32(exp64(z))
-}
-
-func maxNaN32Go(x []float32) (float32, bool) {
-	m := float32(math.Inf(-1))
-	nan := false
-	for _, v := range x {
-		if v > m {
-			m = v
-		} else if v != v {
-			nan = true
-		}
-	}
-	return m, nan
-}
-
 func maxNaN64Go(x []float64) (float64, bool) {
 	m := math.Inf(-1)
 	nan := false
@@ -104,14 +78,6 @@ func maxNaN64Go(x []float64) (float64, bool) {
 		}
 	}
 	return m, nan
-}
-
-func sum32Go(x []float32) float64 {
-	var s float64
-	for _, v := range x {
-		s += float64(v)
-	}
-	return s
 }
 
 func sum64Go(x []float64) float64 {
@@ -129,29 +95,12 @@ func sum64Go(x []float64) float64 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-func expSum32Go(x []float32, m, s float32) float64 {
-	fm, fs := float64(m), float64(s)
-	var acc float64
-	for _, v := range x {
-		acc += float64(exp32((float64(v) - fm) * fs))
-	}
-	return acc
-}
-
 func expSum64Go(x []float64, m, s float64) float64 {
 	var acc float64
 	for _, v := range x {
 		acc += exp64((v - m) * s)
 	}
 	return acc
-}
-
-func expAffine32Go(dst, x []float32, m, s, c, b float32) {
-	fm, fs := float64(m), float64(s)
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = float32(float64(c)*float64(exp32((float64(v)-fm)*fs)) - float64(b))
-	}
 }
 
 func expAffine64Go(dst, x []float64, m, s, c, b float64) {
@@ -161,30 +110,11 @@ func expAffine64Go(dst, x []float64, m, s, c, b float64) {
 	}
 }
 
-func axpy32Go(dst, x []float32, a float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = float32(float64(dst[i]) + float64(a)*float64(v))
-	}
-}
-
 func axpy64Go(dst, x []float64, a float64) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = math.FMA(a, v, dst[i])
 	}
-}
-
-func expStoreSum32Go(dst, x []float32, m, s float32) float64 {
-	fm, fs := float64(m), float64(s)
-	dst = dst[:len(x)]
-	var acc float64
-	for i, v := range x {
-		e := exp32((float64(v) - fm) * fs)
-		dst[i] = e
-		acc += float64(e)
-	}
-	return acc
 }
 
 func expStoreSum64Go(dst, x []float64, m, s float64) float64 {
@@ -198,13 +128,6 @@ func expStoreSum64Go(dst, x []float64, m, s float64) float64 {
 	return acc
 }
 
-func scale32Go(dst, x []float32, c float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = c * v
-	}
-}
-
 func scale64Go(dst, x []float64, c float64) {
 	dst = dst[:len(x)]
 	for i, v := range x {
@@ -212,24 +135,10 @@ func scale64Go(dst, x []float64, c float64) {
 	}
 }
 
-func shiftScale32Go(dst, x []float32, m, s, c float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = float32((v-m)*s) - c // the conversion keeps the multiply unfused, as in the assembly
-	}
-}
-
 func shiftScale64Go(dst, x []float64, m, s, c float64) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = float64((v-m)*s) - c
-	}
-}
-
-func exp32Go(dst, x []float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = exp32(float64(v))
 	}
 }
 

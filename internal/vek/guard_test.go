@@ -47,7 +47,7 @@ func f64s(b []byte) []float64 {
 // and end right before an inaccessible page, for every tail length.
 func TestNoAccessOutside(t *testing.T) {
 	for n := 0; n <= 70; n++ {
-		for _, tier := range tiers32() {
+		for _, tier := range tiers32 {
 			for _, buf := range func() [][]byte { a, b := guarded(t, 4*n); return [][]byte{a, b} }() {
 				x := f32s(buf)
 				for i := range x {
@@ -55,20 +55,28 @@ func TestNoAccessOutside(t *testing.T) {
 				}
 				if n > 0 {
 					m, _ := tier.maxNaN(x)
-					tier.expSum(x, m, 1)
-					tier.expStore(x, x, m, 1)
-					tier.expAffine(x, x, m, 1, 0.5, 0.1)
+					tier.expSum(x, -m, 1)
+					tier.expSum(x, -m, 0.5)
+					tier.expShiftSum(x, 0)
+					tier.expShiftStore(x, x, 0)
+					tier.expStoreSum(x, x, -m, 1)
+					tier.expAffine(x, x, -m, 1, 0.5, 0.1)
 					tier.axpy(x, x, 0.5)
 					tier.shiftScale(x, x, m, 1, 0.5)
 				}
 				tier.sum(x)
 				tier.scale(x, x, 2)
+				tier.exp(x, x)
+				// Every part of a pipeline step over the same guarded slice.
+				if n > 0 {
+					p := &x[0]
+					for _, mode := range []int{stepScale, stepShift, stepScale | stepNT} {
+						tier.step(n, p, p, 0, p, p, 0.5, 0.25, mode, p, 0)
+					}
+				}
 			}
 		}
 		for _, tier := range expTiers() {
-			a, b := guarded(t, 4*n)
-			tier.f32(f32s(a), f32s(a))
-			tier.f32(f32s(b), f32s(b))
 			c, d := guarded(t, 8*n)
 			tier.f64(f64s(c), f64s(c))
 			tier.f64(f64s(d), f64s(d))

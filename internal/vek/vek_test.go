@@ -7,18 +7,7 @@ import (
 	"testing"
 )
 
-// tier32 and tier64 bundle one implementation of every kernel.
-type tier32 struct {
-	name       string
-	maxNaN     func([]float32) (float32, bool)
-	sum        func([]float32) float64
-	expSum     func(x []float32, m, s float32) float64
-	expAffine  func(dst, x []float32, m, s, c, b float32)
-	axpy       func(dst, x []float32, a float32)
-	expStore   func(dst, x []float32, m, s float32) float64
-	scale      func(dst, x []float32, c float32)
-	shiftScale func(dst, x []float32, m, s, c float32)
-}
+// tier64 bundles one implementation of every float64 kernel.
 
 type tier64 struct {
 	name       string
@@ -30,41 +19,6 @@ type tier64 struct {
 	expStore   func(dst, x []float64, m, s float64) float64
 	scale      func(dst, x []float64, c float64)
 	shiftScale func(dst, x []float64, m, s, c float64)
-}
-
-func tiers32() []tier32 {
-	t := []tier32{{"generic", maxNaN32Go, sum32Go, expSum32Go, expAffine32Go, axpy32Go, expStoreSum32Go, scale32Go, shiftScale32Go}}
-	if hasAVX2 {
-		t = append(t, tier32{"avx2",
-			func(x []float32) (float32, bool) {
-				if len(x) == 0 {
-					return float32(math.Inf(-1)), false
-				}
-				return maxNaN32AVX2(x)
-			},
-			sum32AVX2,
-			func(x []float32, m, s float32) float64 { return expSum32AVX2(x, -m, s, 0) },
-			func(dst, x []float32, m, s, c, b float32) { expAffine32AVX2(dst, x, -m, s, c, b) },
-			axpy32AVX2,
-			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX2(dst, x, -m, s, 0) },
-			scale32AVX2, shiftScale32AVX2})
-	}
-	if hasAVX512 {
-		t = append(t, tier32{"avx512",
-			func(x []float32) (float32, bool) {
-				if len(x) == 0 {
-					return float32(math.Inf(-1)), false
-				}
-				return maxNaN32AVX512(x)
-			},
-			sum32AVX512,
-			func(x []float32, m, s float32) float64 { return expSum32AVX512(x, -m, s, 0) },
-			func(dst, x []float32, m, s, c, b float32) { expAffine32AVX512(dst, x, -m, s, c, b) },
-			axpy32AVX512,
-			func(dst, x []float32, m, s float32) float64 { return expStoreSum32AVX512(dst, x, -m, s, 0) },
-			scale32AVX512, shiftScale32AVX512})
-	}
-	return t
 }
 
 func tiers64() []tier64 {
@@ -150,131 +104,10 @@ func exactExpSum(x []float32, m, s float32) float64 {
 	return acc
 }
 
-func TestKernels32(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, tier := range tiers32() {
-		for _, n := range lengths() {
-			for name, x := range inputs32(rng, n) {
-				ctx := fmt.Sprintf("%s/n=%d/%s", tier.name, n, name)
-				m, nan := tier.maxNaN(x)
-				wm, _ := maxNaN32Go(x)
-				if m != wm || nan {
-					t.Fatalf("%s: max = %v, %v; want %v, false", ctx, m, nan, wm)
-				}
-				if n == 0 {
-					if tier.expSum(x, 0, 1) != 0 || tier.sum(x) != 0 {
-						t.Fatalf("%s: empty sums not 0", ctx)
-					}
-					continue
-				}
-				x64 := make([]float64, n)
-				for i, v := range x {
-					x64[i] = float64(v)
-				}
-				wsum := neumaier(x64)
-				if got := tier.sum(x); !closeRel(got, wsum, 1e-12, float64(n)*0x1p-53*float64(absMax32(x)+1)) {
-					t.Errorf("%s: sum = %v, want %v", ctx, got, wsum)
-				}
-				for _, s := range []float32{1, 0.37, 2.5} {
-					want := exactExpSum(x, m, s)
-					// Each term within 2 ulp (1.2e-7 relative) plus, when
-					// s ≠ 1, the rounding of s·(x−m) (|z|·2⁻²⁴); the sum
-					// adds ~1e-7.
-					tol := 2.5e-7
-					if s != 1 {
-						tol += float64(s) * float64(m-minFinite32(x)) * 0x1p-24
-					}
-					got := tier.expSum(x, m, s)
-					if !closeRel(got, want, tol, 0) {
-						t.Errorf("%s s=%v: expSum = %v, want %v (rel %.3g)", ctx, s, got, want, math.Abs(got-want)/want)
-					}
-					dst := make([]float32, n+8)
-					for i := range dst {
-						dst[i] = 42
-					}
-					st := tier.expStore(dst[:n], x, m, s)
-					if !closeRel(st, want, tol, 0) {
-						t.Errorf("%s s=%v: expStoreSum = %v, want %v", ctx, s, st, want)
-					}
-					checkElems(t, fmt.Sprintf("%s s=%v expStore", ctx, s), dst, x, m, s, 1)
-					c := float32(1 / want)
-					tier.expAffine(dst[:n], x, m, s, c, 0)
-					checkElems(t, fmt.Sprintf("%s s=%v expAffine", ctx, s), dst, x, m, s, c)
-					// With an offset: c·e − b, fused; compare against the
-					// float64 value within the same relative bound plus
-					// half an ulp of the result.
-					b := c * 0.25
-					tier.expAffine(dst[:n], x, m, s, c, b)
-					for i, v := range x {
-						e := math.Exp((float64(v) - float64(m)) * float64(s))
-						if e < 0x1p-120 {
-							continue
-						}
-						w := float64(c)*e - float64(b)
-						tol := float64(c)*e*(3e-7+math.Abs((float64(v)-float64(m))*float64(s))*0x1p-24) + math.Abs(w)*0x1p-24
-						if math.Abs(float64(dst[i])-w) > tol {
-							t.Fatalf("%s s=%v expAffine b [%d]: %v, want %v", ctx, s, i, dst[i], w)
-						}
-					}
-				}
-				// scale and shiftScale are plain float32 arithmetic: every
-				// tier must give the same bits as the generic one.
-				a, b := make([]float32, n), make([]float32, n)
-				tier.scale(a, x, 0.3)
-				scale32Go(b, x, 0.3)
-				sameBits32(t, ctx+" scale", a, b)
-				tier.shiftScale(a, x, m, 0.7, 1.25)
-				shiftScale32Go(b, x, m, 0.7, 1.25)
-				sameBits32(t, ctx+" shiftScale", a, b)
-				// axpy is one fused multiply-add per element: the generic
-				// twin computes it exactly in float64 and rounds once.
-				for i := range a {
-					a[i], b[i] = float32(i%7)-3, float32(i%7)-3
-				}
-				if len(x) > 0 && !math.IsInf(float64(m), 0) {
-					tier.axpy(a, x, 0.37)
-					axpy32Go(b, x, 0.37)
-					sameBits32(t, ctx+" axpy", a, b)
-				}
-			}
-		}
-	}
-}
-
 // checkElems checks dst[i] = c·exp(s·(x_i − m)) elementwise — within
 // 2 ulp for the exponential, 0.5 ulp for the product by c, and |z|·2⁻²⁴ for
 // the rounding of z = s·(x_i − m) when s ≠ 1 — and that the guard elements
 // after len(x) still hold 42.
-func checkElems(t *testing.T, ctx string, dst, x []float32, m, s, c float32) {
-	t.Helper()
-	for i, v := range x {
-		z := (float64(v) - float64(m)) * float64(s)
-		w := float64(c) * math.Exp(z)
-		tol := 2.4e-7
-		if c != 1 {
-			tol += 6e-8
-		}
-		if s != 1 {
-			tol += math.Abs(z) * 0x1p-24
-		}
-		if w < 0x1p-126 { // flushed: the result must be 0 or a tiny normal
-			if float64(dst[i]) > 0x1p-125 {
-				t.Errorf("%s [%d]: %v, want ~%v", ctx, i, dst[i], w)
-			}
-			continue
-		}
-		if !closeRel(float64(dst[i]), w, tol, 0) {
-			t.Errorf("%s [%d]: %v, want %v (rel %.3g)", ctx, i, dst[i], w, math.Abs(float64(dst[i])-w)/w)
-			return
-		}
-	}
-	for i := len(x); i < len(dst); i++ {
-		if dst[i] != 42 {
-			t.Fatalf("%s: wrote past the end at %d", ctx, i)
-		}
-	}
-}
-
 // neumaier returns Σx by compensated summation (accurate to a few ulp).
 func neumaier(x []float64) float64 {
 	var s, c float64
@@ -326,40 +159,7 @@ func sameBits32(t *testing.T, ctx string, a, b []float32) {
 	}
 }
 
-func TestMaxNaN(t *testing.T) {
-	for _, tier := range tiers32() {
-		for n := 1; n <= 70; n++ {
-			for pos := 0; pos < n; pos++ {
-				x := make([]float32, n)
-				for i := range x {
-					x[i] = float32(-i)
-				}
-				x[pos] = float32(math.NaN())
-				if _, nan := tier.maxNaN(x); !nan {
-					t.Fatalf("%s n=%d: NaN at %d not seen", tier.name, n, pos)
-				}
-				// Beside a NaN, m is still the largest other element.
-				if q := (8*pos + 3) % n; q != pos {
-					x[q] = 5
-					if m, nan := tier.maxNaN(x); m != 5 || !nan {
-						t.Fatalf("%s n=%d: NaN at %d, max at %d: got %v, %v", tier.name, n, pos, q, m, nan)
-					}
-					x[q] = float32(-q)
-				}
-				x[pos] = 5 // the maximum at every position
-				if m, nan := tier.maxNaN(x); m != 5 || nan {
-					t.Fatalf("%s n=%d: max at %d: got %v, %v", tier.name, n, pos, m, nan)
-				}
-			}
-			allNeg := make([]float32, n)
-			for i := range allNeg {
-				allNeg[i] = float32(math.Inf(-1))
-			}
-			if m, _ := tier.maxNaN(allNeg); !math.IsInf(float64(m), -1) {
-				t.Fatalf("%s n=%d: max of −Inf row = %v", tier.name, n, m)
-			}
-		}
-	}
+func TestMaxNaN64(t *testing.T) {
 	for _, tier := range tiers64() {
 		for n := 1; n <= 40; n++ {
 			for pos := 0; pos < n; pos++ {
@@ -486,29 +286,3 @@ func TestKernels64(t *testing.T) {
 
 // TestExp32Tails runs the general exponential over every tail length and
 // checks the guard elements.
-func TestExp32Tails(t *testing.T) {
-	for _, tier := range expTiers() {
-		for n := 0; n <= 40; n++ {
-			x := make([]float32, n)
-			for i := range x {
-				x[i] = float32(i)*0.7 - 10
-			}
-			dst := make([]float32, n+8)
-			for i := range dst {
-				dst[i] = 42
-			}
-			tier.f32(dst[:n], x)
-			for i, v := range x {
-				w := math.Exp(float64(v))
-				if ulpErr32(dst[i], w) > 2 {
-					t.Fatalf("%s n=%d [%d]: exp(%v) = %v", tier.name, n, i, v, dst[i])
-				}
-			}
-			for i := n; i < len(dst); i++ {
-				if dst[i] != 42 {
-					t.Fatalf("%s n=%d: wrote past the end", tier.name, n)
-				}
-			}
-		}
-	}
-}

@@ -1,0 +1,212 @@
+package vek
+
+import (
+	"math"
+	"unsafe"
+)
+
+// kernels32 is one tier's set of float32 kernels. The tiers return the
+// same bits for the same arguments.
+type kernels32 struct {
+	name          string
+	maxNaN        func(x []float32) (float32, bool)
+	sum           func(x []float32) float64
+	expShiftSum   func(x []float32, negc float32) float64
+	expShiftStore func(dst, x []float32, negc float32) float64
+	expSum        func(x []float32, negm, s float32) float64
+	expStoreSum   func(dst, x []float32, negm, s float32) float64
+	expAffine     func(dst, x []float32, negm, s, a, b float32)
+	exp           func(dst, x []float32)
+	scale         func(dst, x []float32, a float32)
+	shiftScale    func(dst, x []float32, m, s, b float32)
+	axpy          func(dst, x []float32, a float32)
+	step          func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (float64, float32, bool)
+}
+
+var generic32 = &kernels32{"generic", maxNaN32Go, sum32Go, expShiftSum32Go, expShiftStore32Go,
+	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, step32Go}
+
+// k32 is the tier in use, chosen once at start-up; tiers32 lists every
+// tier this machine runs (the tests compare them).
+var (
+	k32     = generic32
+	tiers32 = []*kernels32{generic32}
+)
+
+// MaxNaN32 returns the largest non-NaN element of x (−Inf if there is none;
+// +0 when the largest is a zero of either sign) and whether x holds a NaN.
+func MaxNaN32(x []float32) (m float32, nan bool) {
+	if len(x) == 0 {
+		return float32(math.Inf(-1)), false
+	}
+	m, nan = k32.maxNaN(x)
+	if m == 0 {
+		m = 0 // one sign for zero, whatever the order of the lanes
+	}
+	return m, nan
+}
+
+// Sum32 returns Σ x_i, accumulated in the package's reduction shape
+// (float32 partial sums of at most 16 terms per lane, then float64): a
+// relative error below 5·2⁻²⁴ + n·2⁻⁵³ for terms of one sign. The bits do
+// not depend on the tier.
+func Sum32(x []float32) float64 {
+	return k32.sum(x)
+}
+
+// Shift32 returns the shift c the fast softmax kernels subtract for a row
+// whose maximum is m, and whether there is one: ok reports that x − c is
+// exact in float32 for every x ≤ m with exp(x − m) ≥ 1e-30, so that the
+// kernels need no correction term, and that exp(x − c) neither overflows
+// nor loses an element whose probability is at least 1e-30 to underflow.
+//
+//   - 0 ≤ … : for −16 ≤ m ≤ 85, c = 0 (x − 0 is x itself; exp(x) ≤ e⁸⁵
+//     and sums of 16 such terms stay finite; an element with x − m ≥ −69
+//     has x ≥ −85, whose exponential is a normal number);
+//   - for m ≥ 138 or m ≤ −69, c = m (every x in [m − 69, m] is within a
+//     factor two of m, so x − m is exact by Sterbenz's lemma).
+//
+// Other maxima (and temperatures other than 1) take the exact kernels,
+// which carry x − m as a pair.
+func Shift32(m float32) (c float32, ok bool) {
+	switch {
+	case m >= -16 && m <= 85:
+		return 0, true
+	case m >= 138 && m <= math.MaxFloat32, m <= -69 && m >= -math.MaxFloat32:
+		return m, true
+	}
+	return 0, false
+}
+
+// ExpShiftSum32 returns Σ exp(x_i − c) for a shift c from Shift32 and a
+// slice whose elements are at most the maximum c was chosen for.
+// Accuracy: each term within 4e-7 relative of exp(x_i − c) (0 below
+// 2⁻¹²⁶), the sum as Sum32.
+func ExpShiftSum32(x []float32, c float32) float64 {
+	return k32.expShiftSum(x, -c)
+}
+
+// ExpShiftStore32 sets dst_i = exp(x_i − c) and returns their sum, as
+// ExpShiftSum32. dst may be x; len(dst) ≥ len(x).
+func ExpShiftStore32(dst, x []float32, c float32) float64 {
+	return k32.expShiftStore(dst[:len(x)], x, -c)
+}
+
+// ExpSum32 returns Σ exp(s·(x_i − m)), x_i − m carried exactly as a pair
+// (so any finite m works), accumulated as Sum32. Preconditions: m finite,
+// no NaN in x, x_i ≤ m, s > 0. Accuracy: each term within 4e-7 relative
+// plus |s·(x−m)|·2⁻²⁴ when s ≠ 1 (0 below 2⁻¹²⁶).
+func ExpSum32(x []float32, m, s float32) float64 {
+	return k32.expSum(x, -m, s)
+}
+
+// ExpStoreSum32 sets dst_i = exp(s·(x_i − m)) and returns their sum, as
+// ExpSum32. dst may be x; len(dst) ≥ len(x).
+func ExpStoreSum32(dst, x []float32, m, s float32) float64 {
+	return k32.expStoreSum(dst[:len(x)], x, -m, s)
+}
+
+// ExpAffine32 sets dst_i = a·exp(s·(x_i − m)) − b, the product and the
+// difference rounded once, with the exponential of ExpSum32. dst may be
+// x; len(dst) ≥ len(x).
+func ExpAffine32(dst, x []float32, m, s, a, b float32) {
+	k32.expAffine(dst[:len(x)], x, -m, s, a, b)
+}
+
+// Exp32 sets dst_i = exp(x_i) for any input: NaN gives NaN, results below
+// the smallest normal float32 give 0, above the largest float32 +Inf.
+// Accuracy: within 1.1 ulp wherever the result is a normal number
+// (checked over every float32 input). dst may be x.
+func Exp32(dst, x []float32) {
+	k32.exp(dst[:len(x)], x)
+}
+
+// Scale32 sets dst_i = a·x_i. dst may be x.
+func Scale32(dst, x []float32, a float32) {
+	k32.scale(dst[:len(x)], x, a)
+}
+
+// ShiftScale32 sets dst_i = ((x_i − m)·s) − b, each operation rounded in
+// float32. dst may be x.
+func ShiftScale32(dst, x []float32, m, s, b float32) {
+	k32.shiftScale(dst[:len(x)], x, m, s, b)
+}
+
+// Axpy32 sets dst_i = a·x_i + dst_i, fused (one rounding). len(dst) ≥
+// len(x).
+func Axpy32(dst, x []float32, a float32) {
+	k32.axpy(dst[:len(x)], x, a)
+}
+
+// Step32 is one step of the row pipeline the softmax family streams a
+// matrix through, three passes over three rows fused into one loop so
+// that memory traffic overlaps arithmetic:
+//
+//   - Exp (X non-nil): Sum = Σ exp(X_i − C) (C from Shift32), stored to E
+//     unless E is nil — the current row's exponentials, as
+//     ExpShiftStore32.
+//   - Out (Out non-nil): Out_i = A·Src_i (Shift false) or (Src_i − A) − B
+//     (Shift true) — the previous row's output, with non-temporal stores
+//     when NT is set (they bypass the cache; use them for outputs far
+//     larger than the cache).
+//   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — the next
+//     row's maximum, read while the others compute; the loop also
+//     prefetches from Next + Prefetch elements onwards.
+//
+// All non-nil slices have the same length.
+type Step32 struct {
+	E, X      []float32
+	C         float32
+	Out, Src  []float32
+	A, B      float32
+	Shift, NT bool
+	Next      []float32
+	Prefetch  int
+}
+
+// Step runs one pipeline step and returns the exponential sum and the
+// next row's maximum and NaN flag (−Inf and false without Next).
+func (p *Step32) Step() (sum float64, m float32, nan bool) {
+	n := max(len(p.X), len(p.Out), len(p.Next))
+	var e, x, out, src, next *float32
+	if p.X != nil {
+		x = unsafe.SliceData(p.X[:n])
+		if p.E != nil {
+			e = unsafe.SliceData(p.E[:n])
+		}
+	}
+	if p.Out != nil {
+		out, src = unsafe.SliceData(p.Out[:n]), unsafe.SliceData(p.Src[:n])
+	}
+	if p.Next != nil {
+		next = unsafe.SliceData(p.Next[:n])
+	}
+	mode := stepScale
+	if p.Shift {
+		mode = stepShift
+	}
+	if p.NT {
+		mode |= stepNT
+	}
+	if n == 0 {
+		return 0, float32(math.Inf(-1)), false
+	}
+	sum, m, nan = k32.step(n, e, x, -p.C, out, src, p.A, p.B, mode, next, 4*p.Prefetch)
+	if m == 0 {
+		m = 0
+	}
+	return sum, m, nan
+}
+
+// Step modes of the step kernels.
+const (
+	stepScale = 0
+	stepShift = 1
+	stepNT    = 4
+)
+
+// ExpShiftOne32 returns exp(z) for one z = x − c (c from Shift32, x ≤ the
+// row maximum): the bits the shifted kernels compute for that element.
+func ExpShiftOne32(z float32) float32 {
+	return expShift32(z)
+}
