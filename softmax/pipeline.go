@@ -28,12 +28,14 @@ const (
 	// prefetchElems is how far ahead of the next row's read position the
 	// step loop prefetches.
 	prefetchElems = 1024
-	// ntBytes is the output size from which the pipeline writes with
-	// non-temporal stores: an output this much larger than the last-level
-	// cache is not read back soon, and plain stores would also read every
-	// line before writing it.
-	ntBytes = 64 << 20
 )
+
+// ntBytes is the output size from which the pipeline writes with
+// non-temporal stores: an output this much larger than the last-level
+// cache is not read back soon, and plain stores would also read every
+// line before writing it. (A variable so that the tests can take that
+// path on small matrices.)
+var ntBytes = 64 << 20
 
 // scratchPool holds per-thread pairs of scratch rows.
 var scratchPool sync.Pool

@@ -62,32 +62,44 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return op.run(args[1:], stdout, stderr)
 }
 
-// timing holds the median seconds of the two sides of a comparison.
+// timing holds the median seconds of the sides of a comparison: ours,
+// the baseline, and the memory roof (a plain copy or read of the same
+// bytes), when measured.
 type timing struct {
-	ours, base float64
+	ours, base, roof float64
 }
 
 // measure runs ours and base alternately: warm-up calls first, then reps
 // timed calls of each, interleaved so that both see the same machine
-// state, and returns the medians. base may be nil.
-func measure(reps int, ours, base func()) timing {
+// state, and returns the medians. base may be nil; so may roof, the
+// memory-bound reference measured the same way.
+func measure(reps int, ours, base func(), roof ...func()) timing {
 	reps = max(reps, 1)
-	ours()
-	if base != nil {
-		base()
+	sides := []func(){ours, base}
+	if len(roof) > 0 {
+		sides = append(sides, roof[0])
 	}
-	var to, tb []float64
-	for i := 0; i < reps; i++ {
-		t0 := time.Now()
-		ours()
-		to = append(to, time.Since(t0).Seconds())
-		if base != nil {
-			t0 = time.Now()
-			base()
-			tb = append(tb, time.Since(t0).Seconds())
+	for _, f := range sides {
+		if f != nil {
+			f()
 		}
 	}
-	return timing{median(to), median(tb)}
+	ts := make([][]float64, len(sides))
+	for i := 0; i < reps; i++ {
+		for j, f := range sides {
+			if f == nil {
+				continue
+			}
+			t0 := time.Now()
+			f()
+			ts[j] = append(ts[j], time.Since(t0).Seconds())
+		}
+	}
+	t := timing{ours: median(ts[0]), base: median(ts[1])}
+	if len(sides) > 2 {
+		t.roof = median(ts[2])
+	}
+	return t
 }
 
 func median(v []float64) float64 {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/vek"
 	"github.com/xentlab/xent/softmax"
 )
 
@@ -79,13 +80,31 @@ func benchRowwise(op string, args []string, stdout, stderr io.Writer) error {
 		if err := ours(); err != nil {
 			failed = err
 		}
-	}, base)
+	}, base, memoryRoof(op, x, *cols, th))
 	if failed != nil {
 		return failed
 	}
 	// Effective bandwidth: the input read once and the output written once.
 	bytes := float64(4 * (len(x) + n))
 	return printRowwise(stdout, *asJSON, op, *rows, *cols, th, *reps, *baseline, t, bytes)
+}
+
+// memoryRoof returns the memory-bound reference of a row-wise op, run on
+// the same threads: a copy of x (one read and one write of the same
+// bytes, as Go's copy does them: non-temporal stores for large sizes) for
+// the ops that write a matrix, a read of x (its maximum) for lse.
+func memoryRoof(op string, x []float32, cols, th int) func() {
+	rows := len(x) / cols
+	grain := max(1, (rows+63)/64)
+	if op == "lse" {
+		return func() {
+			par.For(rows, grain, th, func(_, lo, hi int) { vek.MaxNaN32(x[lo*cols : hi*cols]) })
+		}
+	}
+	y := make([]float32, len(x))
+	return func() {
+		par.For(rows, grain, th, func(_, lo, hi int) { copy(y[lo*cols:hi*cols], x[lo*cols:hi*cols]) })
+	}
 }
 
 // printRowwise prints a row-wise bench result: one JSON object, or a
@@ -96,11 +115,21 @@ func printRowwise(stdout io.Writer, asJSON bool, op string, rows, cols, th, reps
 	if baseline != "none" {
 		res["baseline_s"], res["speedup"] = t.base, t.base/t.ours
 	}
+	roofName := "copy"
+	if op == "lse" {
+		roofName = "read"
+	}
+	if t.roof > 0 {
+		res["roof"], res["roof_s"], res["roof_fraction"] = roofName, t.roof, t.roof/t.ours
+	}
 	if asJSON {
 		return writeJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "%s [%d, %d] float32, %d thread(s), median of %d\n", op, rows, cols, th, reps)
 	fmt.Fprintf(stdout, "  xent           %10.3f ms  %6.1f GB/s\n", t.ours*1e3, gbps)
+	if t.roof > 0 {
+		fmt.Fprintf(stdout, "  %-14s %10.3f ms  (memory roof, same bytes; xent at %.0f%% of it)\n", roofName, t.roof*1e3, 100*t.roof/t.ours)
+	}
 	if baseline != "none" {
 		fmt.Fprintf(stdout, "  go three-pass  %10.3f ms  %6.1f GB/s\n", t.base*1e3, bytes/t.base/1e9)
 		fmt.Fprintf(stdout, "  speed-up       %10.2fx\n", t.base/t.ours)

@@ -727,7 +727,7 @@ func genStep32(t *tier) {
 	var mx []reg.VecPhysical // running maxima of next
 	var nanAcc, nanTmp mask
 	if t.avx512 {
-		mx = r.getN(2)
+		mx = r.getN(4)
 		nanAcc, nanTmp = mask{k: reg.K5}, mask{k: reg.K6}
 		t.KXORW(nanAcc.k, nanAcc.k, nanAcc.k)
 	} else {
@@ -886,6 +886,8 @@ func genStep32(t *tier) {
 	mm, tz := b.vs[0].z, b.vs[0].n
 	if t.avx512 {
 		t.VMAXPS(mx[1], mx[0], mm)
+		t.VMAXPS(mx[3], mx[2], tz)
+		t.VMAXPS(tz, mm, mm)
 		t.VEXTRACTF64X4(operand.U8(1), mm, tz.AsY())
 		t.VMAXPS(tz.AsY(), mm.AsY(), mm.AsY())
 	} else {

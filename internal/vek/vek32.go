@@ -188,6 +188,7 @@ func (p *Step32) Step() (sum float64, m float32, nan bool) {
 	if p.NT {
 		mode |= stepNT
 	}
+
 	if n == 0 {
 		return 0, float32(math.Inf(-1)), false
 	}
