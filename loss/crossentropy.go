@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowpipe"
 )
 
 // CrossEntropy is the softmax cross-entropy of logits against hard labels
@@ -131,8 +132,27 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 
 	c := ceCall[E]{k: k, o: o, in: in, out: out, sc: sc, cols: cols}
 	c.prepare()
+	if ceFast(o, in) {
+		// The row pipeline: blocks of at least 1/64 of the rows keep it
+		// full; they depend on the shape only.
+		c32 := any(&c).(*ceCall[float32])
+		grain := max(1, blockElems/cols, (rows+63)/64)
+		g, x := c32.out.Grad, c32.in.Logits
+		nt := g != nil && !sameStart(g, x) && 4*len(x) >= rowpipe.NTBytes
+		total, err := sumBlocks(rows, grain, par.Threads(o.Threads), func(lo, hi int) (float64, error) {
+			h := &cePipe{c: c32}
+			rowpipe.Run(x, cols, lo, hi, h, nt)
+			return h.total, h.err
+		})
+		return total * sc, err
+	}
 	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
 	return total * sc, err
+}
+
+// sameStart reports whether two non-empty slices start at the same element.
+func sameStart(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
 }
 
 // blockElems is about how many logits one parallel block of rows holds.

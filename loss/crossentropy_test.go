@@ -3,6 +3,7 @@ package loss
 import (
 	"errors"
 	"fmt"
+	"github.com/xentlab/xent/internal/rowpipe"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -303,6 +304,10 @@ func TestCENoSoftmaxCollapse(t *testing.T) {
 			if g[0] == 0 || math.Abs(float64(g[0])-wantG) > 1e-5*math.Abs(wantG) {
 				t.Errorf("gap %v cols %d: target gradient %v, want %v", gap, cols, g[0], wantG)
 			}
+			// Without a gradient the tail is recomputed from the logits.
+			if v, err := ce.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: []int32{0}}, Output[float32]{}); err != nil || v != got {
+				t.Errorf("gap %v cols %d: loss without gradient %v (%v), with %v", gap, cols, v, err, got)
+			}
 		}
 	}
 }
@@ -406,7 +411,13 @@ func TestCEDeterministic(t *testing.T) {
 	}
 	var wantV float64
 	var wantG []float32
-	for _, th := range []int{1, 2, 3, 8} {
+	// Non-temporal gradient stores (lowered threshold) must not change
+	// the bits either.
+	defer func(v int) { rowpipe.NTBytes = v }(rowpipe.NTBytes)
+	for k, th := range []int{1, 2, 3, 8, 2} {
+		if k == 4 {
+			rowpipe.NTBytes = 0
+		}
 		ce, _ := NewCrossEntropy(WithThreads(th), WithLabelSmoothing(0.1))
 		g := make([]float32, len(x))
 		v, err := ce.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: labels}, Output[float32]{Grad: g})

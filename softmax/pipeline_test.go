@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/xentlab/xent/internal/rowpipe"
 )
 
 // pipelineRows returns a matrix whose rows take every path of the
@@ -50,7 +52,7 @@ func pipelineRows(rng *rand.Rand, rows, cols int) []float32 {
 // around the chunk size.
 func TestPipelineMatchesOneRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	defer func(v int) { ntBytes = v }(ntBytes)
+	defer func(v int) { rowpipe.NTBytes = v }(rowpipe.NTBytes)
 	for _, shape := range [][2]int{{40, 1}, {40, 17}, {30, 64}, {27, 1000}, {5, chunkCols + 17}, {3, 2*chunkCols + 100}} {
 		rows, cols := shape[0], shape[1]
 		x := pipelineRows(rng, rows, cols)
@@ -66,7 +68,7 @@ func TestPipelineMatchesOneRow(t *testing.T) {
 				oneRow(k32, o, want, row, r, cols, m, nan, 1)
 			}
 			for _, nt := range []int{1 << 62, 0} {
-				ntBytes = nt
+				rowpipe.NTBytes = nt
 				for _, th := range []int{1, 2, 3} {
 					for _, inPlace := range []bool{false, true} {
 						if inPlace && o == opLogSumExp {

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowpipe"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -103,13 +104,13 @@ func (p rowPlan[E]) lse(sum float64) float64 {
 const (
 	// chunkCols is the fixed piece a row's sum is accumulated in: the row
 	// sum is the in-order float64 sum of the chunk sums, on every path.
-	chunkCols = 16384
+	chunkCols = rowpipe.Chunk
 	// splitCols is the row length from which a row is split across
 	// threads when there are fewer rows than threads.
 	splitCols = 65536
 	// blockElems is about how many elements one parallel block of rows
 	// holds.
-	blockElems = 32768
+	blockElems = rowpipe.BlockElems
 )
 
 // rowKind classifies a row after its max pass.

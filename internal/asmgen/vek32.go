@@ -670,16 +670,18 @@ func genAxpy32(t *tier) {
 
 // Step modes (the mode argument of step32).
 const (
-	stepScale = 0 // out = a·src
-	stepShift = 1 // out = (src − a) − b
-	stepNT    = 4 // non-temporal stores (when out is aligned to the vector size)
+	stepScale  = 0 // out = a·src
+	stepShift  = 1 // out = (src − a) − b
+	stepMulSub = 2 // out = (a·src) − b
+	stepNT     = 4 // non-temporal stores (when out is aligned to the vector size)
 )
 
 func genStep32(t *tier) {
 	t.begin("step32", "func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (sum float64, m float32, nan bool)",
 		"is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)",
-		"(negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0) or",
-		"(src_i − a) − b (mode 1), non-temporal when mode has 4 and out is aligned; with",
+		"(negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0),",
+		"(src_i − a) − b (mode 1) or (a·src_i) − b (mode 2), non-temporal when mode has 4",
+		"and out is aligned; with",
 		"next, m and nan are its maximum and NaN flag (m = −Inf, nan = false without), and",
 		"the loop prefetches next+pfd onwards. Each part is skipped when its pointer is nil.")
 	n := t.Load(t.Param("n"), reg.RCX).(reg.GPPhysical)
@@ -800,9 +802,12 @@ func genStep32(t *tier) {
 			}
 			shift := t.label("shift")
 			st := t.label("st")
-			t.TESTQ(mode, mode)
-			t.JNZ(operand.LabelRef(shift))
+			t.CMPQ(mode, imm(stepShift))
+			t.JEQ(operand.LabelRef(shift))
 			t.VMULPS(av, v, v)
+			t.CMPQ(mode, imm(stepMulSub))
+			t.JNE(operand.LabelRef(st))
+			t.VSUBPS(bv, v, v)
 			t.JMP(operand.LabelRef(st))
 			t.Label(shift)
 			t.VSUBPS(av, v, v)

@@ -257,11 +257,14 @@ func step32Go(n int, e, x *float32, negc float32, out, src *float32, a, b float3
 	}
 	if out != nil {
 		o, s := unsafe.Slice(out, n), unsafe.Slice(src, n)
-		if mode&3 == stepShift {
+		switch mode & 3 {
+		case stepShift:
 			for i, v := range s {
 				o[i] = (v - a) - b
 			}
-		} else {
+		case stepMulSub:
+			shiftScale32Go(o, s, 0, a, b)
+		default:
 			scale32Go(o, s, a)
 		}
 	}

@@ -145,24 +145,37 @@ func Axpy32(dst, x []float32, a float32) {
 //   - Exp (X non-nil): Sum = Σ exp(X_i − C) (C from Shift32), stored to E
 //     unless E is nil — the current row's exponentials, as
 //     ExpShiftStore32.
-//   - Out (Out non-nil): Out_i = A·Src_i (Shift false) or (Src_i − A) − B
-//     (Shift true) — the previous row's output, with non-temporal stores
-//     when NT is set (they bypass the cache; use them for outputs far
-//     larger than the cache).
+//   - Out (Out non-nil): the previous row's output, by Mode: Out_i =
+//     A·Src_i (StepScale, as Scale32), (Src_i − A) − B (StepShift, as
+//     ShiftScale32 with s = 1) or (A·Src_i) − B (StepMulSub, as
+//     ShiftScale32(Out, Src, 0, A, B)); with non-temporal stores when NT
+//     is set (they bypass the cache; use them for outputs far larger than
+//     the cache).
 //   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — the next
 //     row's maximum, read while the others compute; the loop also
 //     prefetches from Next + Prefetch elements onwards.
 //
 // All non-nil slices have the same length.
 type Step32 struct {
-	E, X      []float32
-	C         float32
-	Out, Src  []float32
-	A, B      float32
-	Shift, NT bool
-	Next      []float32
-	Prefetch  int
+	E, X     []float32
+	C        float32
+	Out, Src []float32
+	A, B     float32
+	Mode     StepMode
+	NT       bool
+	Next     []float32
+	Prefetch int
 }
+
+// StepMode is how Step32 computes its output part.
+type StepMode int
+
+// The output modes of Step32.
+const (
+	StepScale  StepMode = stepScale
+	StepShift  StepMode = stepShift
+	StepMulSub StepMode = stepMulSub
+)
 
 // Step runs one pipeline step and returns the exponential sum and the
 // next row's maximum and NaN flag (−Inf and false without Next).
@@ -181,10 +194,7 @@ func (p *Step32) Step() (sum float64, m float32, nan bool) {
 	if p.Next != nil {
 		next = unsafe.SliceData(p.Next[:n])
 	}
-	mode := stepScale
-	if p.Shift {
-		mode = stepShift
-	}
+	mode := int(p.Mode) & 3
 	if p.NT {
 		mode |= stepNT
 	}
@@ -201,9 +211,10 @@ func (p *Step32) Step() (sum float64, m float32, nan bool) {
 
 // Step modes of the step kernels.
 const (
-	stepScale = 0
-	stepShift = 1
-	stepNT    = 4
+	stepScale  = 0
+	stepShift  = 1
+	stepMulSub = 2
+	stepNT     = 4
 )
 
 // ExpShiftOne32 returns exp(z) for one z = x − c (c from Shift32, x ≤ the

@@ -4369,9 +4369,12 @@ step32AVX2_skipexp9:
 	TESTQ   $+16, R13
 	JZ      step32AVX2_regular20
 	VMOVUPS (R9), Y3
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift21
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift21
 	VMULPS  128(SP), Y3, Y3
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st22
+	VSUBPS  160(SP), Y3, Y3
 	JMP     step32AVX2_st22
 
 step32AVX2_shift21:
@@ -4381,9 +4384,12 @@ step32AVX2_shift21:
 step32AVX2_st22:
 	VMOVNTPS Y3, (R8)
 	VMOVUPS  32(R9), Y4
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift23
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift23
 	VMULPS   128(SP), Y4, Y4
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st24
+	VSUBPS   160(SP), Y4, Y4
 	JMP      step32AVX2_st24
 
 step32AVX2_shift23:
@@ -4393,9 +4399,12 @@ step32AVX2_shift23:
 step32AVX2_st24:
 	VMOVNTPS Y4, 32(R8)
 	VMOVUPS  64(R9), Y7
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift25
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift25
 	VMULPS   128(SP), Y7, Y7
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st26
+	VSUBPS   160(SP), Y7, Y7
 	JMP      step32AVX2_st26
 
 step32AVX2_shift25:
@@ -4405,9 +4414,12 @@ step32AVX2_shift25:
 step32AVX2_st26:
 	VMOVNTPS Y7, 64(R8)
 	VMOVUPS  96(R9), Y8
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift27
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift27
 	VMULPS   128(SP), Y8, Y8
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st28
+	VSUBPS   160(SP), Y8, Y8
 	JMP      step32AVX2_st28
 
 step32AVX2_shift27:
@@ -4417,9 +4429,12 @@ step32AVX2_shift27:
 step32AVX2_st28:
 	VMOVNTPS Y8, 96(R8)
 	VMOVUPS  128(R9), Y3
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift29
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift29
 	VMULPS   128(SP), Y3, Y3
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st30
+	VSUBPS   160(SP), Y3, Y3
 	JMP      step32AVX2_st30
 
 step32AVX2_shift29:
@@ -4429,9 +4444,12 @@ step32AVX2_shift29:
 step32AVX2_st30:
 	VMOVNTPS Y3, 128(R8)
 	VMOVUPS  160(R9), Y4
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift31
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift31
 	VMULPS   128(SP), Y4, Y4
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st32
+	VSUBPS   160(SP), Y4, Y4
 	JMP      step32AVX2_st32
 
 step32AVX2_shift31:
@@ -4441,9 +4459,12 @@ step32AVX2_shift31:
 step32AVX2_st32:
 	VMOVNTPS Y4, 160(R8)
 	VMOVUPS  192(R9), Y7
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift33
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift33
 	VMULPS   128(SP), Y7, Y7
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st34
+	VSUBPS   160(SP), Y7, Y7
 	JMP      step32AVX2_st34
 
 step32AVX2_shift33:
@@ -4453,9 +4474,12 @@ step32AVX2_shift33:
 step32AVX2_st34:
 	VMOVNTPS Y7, 192(R8)
 	VMOVUPS  224(R9), Y8
-	TESTQ    R12, R12
-	JNZ      step32AVX2_shift35
+	CMPQ     R12, $+1
+	JEQ      step32AVX2_shift35
 	VMULPS   128(SP), Y8, Y8
+	CMPQ     R12, $+2
+	JNE      step32AVX2_st36
+	VSUBPS   160(SP), Y8, Y8
 	JMP      step32AVX2_st36
 
 step32AVX2_shift35:
@@ -4468,9 +4492,12 @@ step32AVX2_st36:
 
 step32AVX2_regular20:
 	VMOVUPS (R9), Y3
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift37
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift37
 	VMULPS  128(SP), Y3, Y3
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st38
+	VSUBPS  160(SP), Y3, Y3
 	JMP     step32AVX2_st38
 
 step32AVX2_shift37:
@@ -4480,9 +4507,12 @@ step32AVX2_shift37:
 step32AVX2_st38:
 	VMOVUPS Y3, (R8)
 	VMOVUPS 32(R9), Y4
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift39
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift39
 	VMULPS  128(SP), Y4, Y4
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st40
+	VSUBPS  160(SP), Y4, Y4
 	JMP     step32AVX2_st40
 
 step32AVX2_shift39:
@@ -4492,9 +4522,12 @@ step32AVX2_shift39:
 step32AVX2_st40:
 	VMOVUPS Y4, 32(R8)
 	VMOVUPS 64(R9), Y7
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift41
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift41
 	VMULPS  128(SP), Y7, Y7
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st42
+	VSUBPS  160(SP), Y7, Y7
 	JMP     step32AVX2_st42
 
 step32AVX2_shift41:
@@ -4504,9 +4537,12 @@ step32AVX2_shift41:
 step32AVX2_st42:
 	VMOVUPS Y7, 64(R8)
 	VMOVUPS 96(R9), Y8
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift43
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift43
 	VMULPS  128(SP), Y8, Y8
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st44
+	VSUBPS  160(SP), Y8, Y8
 	JMP     step32AVX2_st44
 
 step32AVX2_shift43:
@@ -4516,9 +4552,12 @@ step32AVX2_shift43:
 step32AVX2_st44:
 	VMOVUPS Y8, 96(R8)
 	VMOVUPS 128(R9), Y3
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift45
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift45
 	VMULPS  128(SP), Y3, Y3
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st46
+	VSUBPS  160(SP), Y3, Y3
 	JMP     step32AVX2_st46
 
 step32AVX2_shift45:
@@ -4528,9 +4567,12 @@ step32AVX2_shift45:
 step32AVX2_st46:
 	VMOVUPS Y3, 128(R8)
 	VMOVUPS 160(R9), Y4
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift47
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift47
 	VMULPS  128(SP), Y4, Y4
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st48
+	VSUBPS  160(SP), Y4, Y4
 	JMP     step32AVX2_st48
 
 step32AVX2_shift47:
@@ -4540,9 +4582,12 @@ step32AVX2_shift47:
 step32AVX2_st48:
 	VMOVUPS Y4, 160(R8)
 	VMOVUPS 192(R9), Y7
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift49
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift49
 	VMULPS  128(SP), Y7, Y7
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st50
+	VSUBPS  160(SP), Y7, Y7
 	JMP     step32AVX2_st50
 
 step32AVX2_shift49:
@@ -4552,9 +4597,12 @@ step32AVX2_shift49:
 step32AVX2_st50:
 	VMOVUPS Y7, 192(R8)
 	VMOVUPS 224(R9), Y8
-	TESTQ   R12, R12
-	JNZ     step32AVX2_shift51
+	CMPQ    R12, $+1
+	JEQ     step32AVX2_shift51
 	VMULPS  128(SP), Y8, Y8
+	CMPQ    R12, $+2
+	JNE     step32AVX2_st52
+	VSUBPS  160(SP), Y8, Y8
 	JMP     step32AVX2_st52
 
 step32AVX2_shift51:
@@ -4932,9 +4980,12 @@ step32AVX2_skipexp53:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS (R9), Y6, Y3
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift64
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift64
 	VMULPS     128(SP), Y3, Y3
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st65
+	VSUBPS     160(SP), Y3, Y3
 	JMP        step32AVX2_st65
 
 step32AVX2_shift64:
@@ -4955,9 +5006,12 @@ step32AVX2_st65:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 32(R9), Y6, Y4
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift66
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift66
 	VMULPS     128(SP), Y4, Y4
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st67
+	VSUBPS     160(SP), Y4, Y4
 	JMP        step32AVX2_st67
 
 step32AVX2_shift66:
@@ -4978,9 +5032,12 @@ step32AVX2_st67:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 64(R9), Y6, Y7
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift68
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift68
 	VMULPS     128(SP), Y7, Y7
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st69
+	VSUBPS     160(SP), Y7, Y7
 	JMP        step32AVX2_st69
 
 step32AVX2_shift68:
@@ -5001,9 +5058,12 @@ step32AVX2_st69:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 96(R9), Y6, Y8
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift70
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift70
 	VMULPS     128(SP), Y8, Y8
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st71
+	VSUBPS     160(SP), Y8, Y8
 	JMP        step32AVX2_st71
 
 step32AVX2_shift70:
@@ -5024,9 +5084,12 @@ step32AVX2_st71:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 128(R9), Y6, Y3
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift72
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift72
 	VMULPS     128(SP), Y3, Y3
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st73
+	VSUBPS     160(SP), Y3, Y3
 	JMP        step32AVX2_st73
 
 step32AVX2_shift72:
@@ -5047,9 +5110,12 @@ step32AVX2_st73:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 160(R9), Y6, Y4
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift74
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift74
 	VMULPS     128(SP), Y4, Y4
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st75
+	VSUBPS     160(SP), Y4, Y4
 	JMP        step32AVX2_st75
 
 step32AVX2_shift74:
@@ -5070,9 +5136,12 @@ step32AVX2_st75:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 192(R9), Y6, Y7
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift76
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift76
 	VMULPS     128(SP), Y7, Y7
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st77
+	VSUBPS     160(SP), Y7, Y7
 	JMP        step32AVX2_st77
 
 step32AVX2_shift76:
@@ -5093,9 +5162,12 @@ step32AVX2_st77:
 	NEGQ       DX
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 224(R9), Y6, Y8
-	TESTQ      R12, R12
-	JNZ        step32AVX2_shift78
+	CMPQ       R12, $+1
+	JEQ        step32AVX2_shift78
 	VMULPS     128(SP), Y8, Y8
+	CMPQ       R12, $+2
+	JNE        step32AVX2_st79
+	VSUBPS     160(SP), Y8, Y8
 	JMP        step32AVX2_st79
 
 step32AVX2_shift78:

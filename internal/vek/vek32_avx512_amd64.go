@@ -60,8 +60,9 @@ func shiftScale32AVX512(dst []float32, x []float32, m float32, s float32, b floa
 func axpy32AVX512(dst []float32, x []float32, a float32)
 
 // step32AVX512 is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)
-// (negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0) or
-// (src_i − a) − b (mode 1), non-temporal when mode has 4 and out is aligned; with
+// (negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0),
+// (src_i − a) − b (mode 1) or (a·src_i) − b (mode 2), non-temporal when mode has 4
+// and out is aligned; with
 // next, m and nan are its maximum and NaN flag (m = −Inf, nan = false without), and
 // the loop prefetches next+pfd onwards. Each part is skipped when its pointer is nil.
 //

@@ -2439,9 +2439,12 @@ step32AVX512_skipexp9:
 	TESTQ   $+16, R13
 	JZ      step32AVX512_regular16
 	VMOVUPS (R9), Z4
-	TESTQ   R12, R12
-	JNZ     step32AVX512_shift17
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift17
 	VMULPS  Z20, Z4, Z4
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st18
+	VSUBPS  Z21, Z4, Z4
 	JMP     step32AVX512_st18
 
 step32AVX512_shift17:
@@ -2451,9 +2454,12 @@ step32AVX512_shift17:
 step32AVX512_st18:
 	VMOVNTPS Z4, (R8)
 	VMOVUPS  64(R9), Z5
-	TESTQ    R12, R12
-	JNZ      step32AVX512_shift19
+	CMPQ     R12, $+1
+	JEQ      step32AVX512_shift19
 	VMULPS   Z20, Z5, Z5
+	CMPQ     R12, $+2
+	JNE      step32AVX512_st20
+	VSUBPS   Z21, Z5, Z5
 	JMP      step32AVX512_st20
 
 step32AVX512_shift19:
@@ -2463,9 +2469,12 @@ step32AVX512_shift19:
 step32AVX512_st20:
 	VMOVNTPS Z5, 64(R8)
 	VMOVUPS  128(R9), Z7
-	TESTQ    R12, R12
-	JNZ      step32AVX512_shift21
+	CMPQ     R12, $+1
+	JEQ      step32AVX512_shift21
 	VMULPS   Z20, Z7, Z7
+	CMPQ     R12, $+2
+	JNE      step32AVX512_st22
+	VSUBPS   Z21, Z7, Z7
 	JMP      step32AVX512_st22
 
 step32AVX512_shift21:
@@ -2475,9 +2484,12 @@ step32AVX512_shift21:
 step32AVX512_st22:
 	VMOVNTPS Z7, 128(R8)
 	VMOVUPS  192(R9), Z8
-	TESTQ    R12, R12
-	JNZ      step32AVX512_shift23
+	CMPQ     R12, $+1
+	JEQ      step32AVX512_shift23
 	VMULPS   Z20, Z8, Z8
+	CMPQ     R12, $+2
+	JNE      step32AVX512_st24
+	VSUBPS   Z21, Z8, Z8
 	JMP      step32AVX512_st24
 
 step32AVX512_shift23:
@@ -2490,9 +2502,12 @@ step32AVX512_st24:
 
 step32AVX512_regular16:
 	VMOVUPS (R9), Z4
-	TESTQ   R12, R12
-	JNZ     step32AVX512_shift25
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift25
 	VMULPS  Z20, Z4, Z4
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st26
+	VSUBPS  Z21, Z4, Z4
 	JMP     step32AVX512_st26
 
 step32AVX512_shift25:
@@ -2502,9 +2517,12 @@ step32AVX512_shift25:
 step32AVX512_st26:
 	VMOVUPS Z4, (R8)
 	VMOVUPS 64(R9), Z5
-	TESTQ   R12, R12
-	JNZ     step32AVX512_shift27
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift27
 	VMULPS  Z20, Z5, Z5
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st28
+	VSUBPS  Z21, Z5, Z5
 	JMP     step32AVX512_st28
 
 step32AVX512_shift27:
@@ -2514,9 +2532,12 @@ step32AVX512_shift27:
 step32AVX512_st28:
 	VMOVUPS Z5, 64(R8)
 	VMOVUPS 128(R9), Z7
-	TESTQ   R12, R12
-	JNZ     step32AVX512_shift29
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift29
 	VMULPS  Z20, Z7, Z7
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st30
+	VSUBPS  Z21, Z7, Z7
 	JMP     step32AVX512_st30
 
 step32AVX512_shift29:
@@ -2526,9 +2547,12 @@ step32AVX512_shift29:
 step32AVX512_st30:
 	VMOVUPS Z7, 128(R8)
 	VMOVUPS 192(R9), Z8
-	TESTQ   R12, R12
-	JNZ     step32AVX512_shift31
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift31
 	VMULPS  Z20, Z8, Z8
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st32
+	VSUBPS  Z21, Z8, Z8
 	JMP     step32AVX512_st32
 
 step32AVX512_shift31:
@@ -2733,9 +2757,12 @@ step32AVX512_skipexp33:
 	DECQ      AX
 	KMOVW     AX, K7
 	VMOVUPS.Z (R9), K7, Z4
-	TESTQ     R12, R12
-	JNZ       step32AVX512_shift40
+	CMPQ      R12, $+1
+	JEQ       step32AVX512_shift40
 	VMULPS    Z20, Z4, Z4
+	CMPQ      R12, $+2
+	JNE       step32AVX512_st41
+	VSUBPS    Z21, Z4, Z4
 	JMP       step32AVX512_st41
 
 step32AVX512_shift40:
@@ -2757,9 +2784,12 @@ step32AVX512_st41:
 	DECQ      AX
 	KMOVW     AX, K7
 	VMOVUPS.Z 64(R9), K7, Z5
-	TESTQ     R12, R12
-	JNZ       step32AVX512_shift42
+	CMPQ      R12, $+1
+	JEQ       step32AVX512_shift42
 	VMULPS    Z20, Z5, Z5
+	CMPQ      R12, $+2
+	JNE       step32AVX512_st43
+	VSUBPS    Z21, Z5, Z5
 	JMP       step32AVX512_st43
 
 step32AVX512_shift42:
@@ -2781,9 +2811,12 @@ step32AVX512_st43:
 	DECQ      AX
 	KMOVW     AX, K7
 	VMOVUPS.Z 128(R9), K7, Z7
-	TESTQ     R12, R12
-	JNZ       step32AVX512_shift44
+	CMPQ      R12, $+1
+	JEQ       step32AVX512_shift44
 	VMULPS    Z20, Z7, Z7
+	CMPQ      R12, $+2
+	JNE       step32AVX512_st45
+	VSUBPS    Z21, Z7, Z7
 	JMP       step32AVX512_st45
 
 step32AVX512_shift44:
@@ -2805,9 +2838,12 @@ step32AVX512_st45:
 	DECQ      AX
 	KMOVW     AX, K7
 	VMOVUPS.Z 192(R9), K7, Z8
-	TESTQ     R12, R12
-	JNZ       step32AVX512_shift46
+	CMPQ      R12, $+1
+	JEQ       step32AVX512_shift46
 	VMULPS    Z20, Z8, Z8
+	CMPQ      R12, $+2
+	JNE       step32AVX512_st47
+	VSUBPS    Z21, Z8, Z8
 	JMP       step32AVX512_st47
 
 step32AVX512_shift46:

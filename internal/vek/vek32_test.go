@@ -121,11 +121,13 @@ func TestStep32(t *testing.T) {
 			for i, v := range src {
 				wantShift[i] = (v - 0.5) - 0.25
 			}
+			wantMulSub := make([]float32, n)
+			generic32.shiftScale(wantMulSub, src, 0, 0.125, 0.75)
 			for _, parts := range []int{1, 2, 3, 4, 5, 6, 7} {
-				for _, shift := range []bool{false, true} {
+				for _, omode := range []int{stepScale, stepShift, stepMulSub} {
 					for _, nt := range []bool{false, true} {
 						for _, off := range []int{0, 3} {
-							ctx := fmt.Sprintf("%s n=%d parts=%b shift=%v nt=%v off=%d", k.name, n, parts, shift, nt, off)
+							ctx := fmt.Sprintf("%s n=%d parts=%b mode=%v nt=%v off=%d", k.name, n, parts, omode, nt, off)
 							e := misaligned(make([]float32, n), off)
 							out := misaligned(make([]float32, n), off)
 							var ep, xp, op, sp, np *float32
@@ -138,10 +140,13 @@ func TestStep32(t *testing.T) {
 							if parts&4 != 0 {
 								np = &next[0]
 							}
-							mode := stepScale
+							mode := omode
 							a, b := float32(0.125), float32(0)
-							if shift {
-								mode, a, b = stepShift, 0.5, 0.25
+							switch omode {
+							case stepShift:
+								a, b = 0.5, 0.25
+							case stepMulSub:
+								b = 0.75
 							}
 							if nt {
 								mode |= stepNT
@@ -154,9 +159,12 @@ func TestStep32(t *testing.T) {
 								t.Fatalf("%s: sum %v without the exp part", ctx, sum)
 							}
 							if parts&2 != 0 {
-								if shift {
+								switch omode {
+								case stepShift:
 									sameBits32(t, ctx+" out", out, wantShift)
-								} else {
+								case stepMulSub:
+									sameBits32(t, ctx+" out", out, wantMulSub)
+								default:
 									sameBits32(t, ctx+" out", out, wantScale)
 								}
 							}
