@@ -54,15 +54,8 @@ type expTier struct {
 
 func expTiers() []expTier {
 	var t []expTier
-	for _, k := range tiers32 {
-		e := expTier{name: k.name, f32: k.exp, f64: exp64Go}
-		switch k.name {
-		case "avx2+fma":
-			e.f64 = exp64AVX2
-		case "avx512":
-			e.f64 = exp64AVX512
-		}
-		t = append(t, e)
+	for i, k := range tiers32 {
+		t = append(t, expTier{name: k.name, f32: k.exp, f64: tiers64[i].exp})
 	}
 	return t
 }

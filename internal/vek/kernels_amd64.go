@@ -13,33 +13,6 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasBMI2
 // turns it off and leaves the AVX2 tier.
 var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
 
-//go:noescape
-func axpy64AVX2(dst, x []float64, a float64)
-
-//go:noescape
-func expSum64AVX2(x []float64, m, s float64) float64
-
-//go:noescape
-func expAffine64AVX2(dst, x []float64, m, s, c, b float64)
-
-//go:noescape
-func expStoreSum64AVX2(dst, x []float64, m, s float64) float64
-
-//go:noescape
-func exp64AVX2(dst, x []float64)
-
-//go:noescape
-func maxNaN64AVX2(x []float64) (m float64, nan bool)
-
-//go:noescape
-func sum64AVX2(x []float64) float64
-
-//go:noescape
-func scale64AVX2(dst, x []float64, c float64)
-
-//go:noescape
-func shiftScale64AVX2(dst, x []float64, m, s, c float64)
-
 var (
 	avx2Kernels32 = &kernels32{"avx2+fma", maxNaN32AVX2, sum32AVX2, expShiftSum32AVX2, expShiftStore32AVX2,
 		expSum32AVX2, expStoreSum32AVX2, expAffine32AVX2, exp32AVX2, scale32AVX2, shiftScale32AVX2,
@@ -49,13 +22,22 @@ var (
 		axpy32AVX512, step32AVX512}
 )
 
+var (
+	avx2Kernels64 = &kernels64{"avx2+fma", maxNaN64AVX2, sum64AVX2, expSum64AVX2, expStoreSum64AVX2,
+		expAffine64AVX2, exp64AVX2, scale64AVX2, shiftScale64AVX2, axpy64AVX2}
+	avx512Kernels64 = &kernels64{"avx512", maxNaN64AVX512, sum64AVX512, expSum64AVX512, expStoreSum64AVX512,
+		expAffine64AVX512, exp64AVX512, scale64AVX512, shiftScale64AVX512, axpy64AVX512}
+)
+
 func init() {
 	if hasAVX2 {
-		k32 = avx2Kernels32
+		k32, k64 = avx2Kernels32, avx2Kernels64
 		tiers32 = append(tiers32, avx2Kernels32)
+		tiers64 = append(tiers64, avx2Kernels64)
 	}
 	if hasAVX512 {
-		k32 = avx512Kernels32
+		k32, k64 = avx512Kernels32, avx512Kernels64
 		tiers32 = append(tiers32, avx512Kernels32)
+		tiers64 = append(tiers64, avx512Kernels64)
 	}
 }

@@ -7,45 +7,6 @@ import (
 	"testing"
 )
 
-// tier64 bundles one implementation of every float64 kernel.
-
-type tier64 struct {
-	name       string
-	maxNaN     func([]float64) (float64, bool)
-	sum        func([]float64) float64
-	expSum     func(x []float64, m, s float64) float64
-	expAffine  func(dst, x []float64, m, s, c, b float64)
-	axpy       func(dst, x []float64, a float64)
-	expStore   func(dst, x []float64, m, s float64) float64
-	scale      func(dst, x []float64, c float64)
-	shiftScale func(dst, x []float64, m, s, c float64)
-}
-
-func tiers64() []tier64 {
-	t := []tier64{{"generic", maxNaN64Go, sum64Go, expSum64Go, expAffine64Go, axpy64Go, expStoreSum64Go, scale64Go, shiftScale64Go}}
-	if hasAVX2 {
-		t = append(t, tier64{"avx2",
-			func(x []float64) (float64, bool) {
-				if len(x) == 0 {
-					return math.Inf(-1), false
-				}
-				return maxNaN64AVX2(x)
-			},
-			sum64AVX2, expSum64AVX2, expAffine64AVX2, axpy64AVX2, expStoreSum64AVX2, scale64AVX2, shiftScale64AVX2})
-	}
-	if hasAVX512 {
-		t = append(t, tier64{"avx512",
-			func(x []float64) (float64, bool) {
-				if len(x) == 0 {
-					return math.Inf(-1), false
-				}
-				return maxNaN64AVX512(x)
-			},
-			sum64AVX512, expSum64AVX512, expAffine64AVX512, axpy64AVX512, expStoreSum64AVX512, scale64AVX512, shiftScale64AVX512})
-	}
-	return t
-}
-
 // lengths covers every tail from 0 to 70 and a few long slices whose
 // lengths are not multiples of any unroll.
 func lengths() []int {
@@ -160,7 +121,7 @@ func sameBits32(t *testing.T, ctx string, a, b []float32) {
 }
 
 func TestMaxNaN64(t *testing.T) {
-	for _, tier := range tiers64() {
+	for _, tier := range tiers64 {
 		for n := 1; n <= 40; n++ {
 			for pos := 0; pos < n; pos++ {
 				x := make([]float64, n)
@@ -189,7 +150,7 @@ func TestMaxNaN64(t *testing.T) {
 
 func TestKernels64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, tier := range tiers64() {
+	for _, tier := range tiers64 {
 		for _, n := range lengths() {
 			for name, x32 := range inputs32(rng, n) {
 				x := make([]float64, n)
@@ -221,7 +182,7 @@ func TestKernels64(t *testing.T) {
 					for i := range dst {
 						dst[i] = 42
 					}
-					if got := tier.expStore(dst[:n], x, m, s); !closeRel(got, want, tol, 0) {
+					if got := tier.expStoreSum(dst[:n], x, m, s); !closeRel(got, want, tol, 0) {
 						t.Errorf("%s: expStoreSum = %v, want %v", ctx, got, want)
 					}
 					c := 1 / want
@@ -250,6 +211,29 @@ func TestKernels64(t *testing.T) {
 						}
 					}
 				}
+				// Every tier returns the portable twin's bits.
+				g := generic64
+				for _, s := range []float64{1, 0.37} {
+					sameBitsF64(t, ctx+" expSum", tier.expSum(x, m, s), g.expSum(x, m, s))
+					d1, d2 := make([]float64, n), make([]float64, n)
+					sameBitsF64(t, ctx+" expStoreSum", tier.expStoreSum(d1, x, m, s), g.expStoreSum(d2, x, m, s))
+					for i := range d1 {
+						sameBitsF64(t, ctx+" expStoreSum elem", d1[i], d2[i])
+					}
+					tier.expAffine(d1, x, m, s, 0.3, 0.01)
+					g.expAffine(d2, x, m, s, 0.3, 0.01)
+					for i := range d1 {
+						sameBitsF64(t, ctx+" expAffine", d1[i], d2[i])
+					}
+					tier.exp(d1, x)
+					g.exp(d2, x)
+					for i := range d1 {
+						if !(d1[i] != d1[i] && d2[i] != d2[i]) {
+							sameBitsF64(t, ctx+" exp", d1[i], d2[i])
+						}
+					}
+				}
+				sameBitsF64(t, ctx+" sum", tier.sum(x), g.sum(x))
 				ws := neumaier(x)
 				if got := tier.sum(x); !closeRel(got, ws, 1e-12, float64(n)*0x1p-53*float64(absMax32(x32)+1)) {
 					t.Errorf("%s: sum = %v, want %v", ctx, got, ws)
