@@ -28,6 +28,7 @@ type family struct {
 var families = []family{
 	{"vek", "vek", "vek32", genVek32},
 	{"vek", "vek", "vek64", genVek64},
+	{"vek", "vek", "twopass", genTwoPass},
 }
 
 func main() {

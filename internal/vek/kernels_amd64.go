@@ -29,7 +29,20 @@ var (
 		expAffine64AVX512, exp64AVX512, scale64AVX512, shiftScale64AVX512, axpy64AVX512}
 )
 
+var (
+	avx2TP   = &kernelsTP{"avx2+fma", extExpSum32AVX2, extExpSumStore32AVX2, extExpScale32AVX2, extRescale32AVX2}
+	avx512TP = &kernelsTP{"avx512", extExpSum32AVX512, extExpSumStore32AVX512, extExpScale32AVX512, extRescale32AVX512}
+)
+
 func init() {
+	if hasAVX2 {
+		kTP = avx2TP
+		tiersTP = append(tiersTP, avx2TP)
+	}
+	if hasAVX512 {
+		kTP = avx512TP
+		tiersTP = append(tiersTP, avx512TP)
+	}
 	if hasAVX2 {
 		k32, k64 = avx2Kernels32, avx2Kernels64
 		tiers32 = append(tiers32, avx2Kernels32)

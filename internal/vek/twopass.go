@@ -1,6 +1,9 @@
 package vek
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The two-pass softmax of catalog A14 (Dukhan and Ablavatski, "The
 // Two-Pass Softmax Algorithm", 2020): every exponential is carried as a
@@ -62,6 +65,33 @@ const (
 	tpLog2e = 0x1.715476p+0 // log₂e rounded to float32
 )
 
+// kernelsTP is one tier's set of float32 two-pass kernels.
+type kernelsTP struct {
+	name     string
+	sum      func(x []float32, m *[16]float64, e *[16]float32)
+	sumStore func(dst, x []float32, m *[16]float64, e *[16]float32, refs *float32)
+	scale    func(dst, x []float32, e, c float32)
+	rescale  func(dst []float32, refs *float32, e, c float32)
+}
+
+var genericTP = &kernelsTP{"generic",
+	func(x []float32, m *[16]float64, e *[16]float32) { extPass1Go(nil, x, nil, m, e) },
+	func(dst, x []float32, m *[16]float64, e *[16]float32, refs *float32) {
+		extPass1Go(dst, x, unsafe.Slice(refs, TwoPassRefs(len(x))), m, e)
+	},
+	extExpScale32Go,
+	func(dst []float32, refs *float32, e, c float32) {
+		extRescale32Go(dst, unsafe.Slice(refs, TwoPassRefs(len(dst))), e, c)
+	},
+}
+
+// kTP is the two-pass tier in use; tiersTP lists every tier this machine
+// runs.
+var (
+	kTP     = genericTP
+	tiersTP = []*kernelsTP{genericTP}
+)
+
 // ExtExpSum32 returns (M, E) with Σ_i exp(x_i) = M·2ᴱ (E an integer), read
 // in one pass, and ok = false when the row is outside the kernel's domain
 // (a NaN, an entry above TwoPassLimit, or no entry above about −2.08·10⁶;
@@ -70,13 +100,11 @@ func ExtExpSum32(x []float32) (m, e float64, ok bool) {
 	if len(x) == 0 {
 		return 0, 0, false
 	}
-	var bad bool
-	if hasAVX2 {
-		m, e = extExpSum32Asm(nil, x, nil)
-	} else {
-		m, e, bad = extExpSum32Go(x)
-	}
-	return m, e, !bad && accept(m, e)
+	var lm [16]float64
+	var le [16]float32
+	kTP.sum(x, &lm, &le)
+	m, e = mergeLanes(lm[:], le[:])
+	return m, e, accept(m, e)
 }
 
 // accept reports whether a pass-1 result is in the kernels' domain: a
@@ -92,16 +120,7 @@ func accept(m, e float64) bool {
 // and c = 1/M it writes the softmax of x. Preconditions: the row was
 // accepted by ExtExpSum32 and e is its E. dst may be x; len(dst) ≥ len(x).
 func ExtExpScale32(dst, x []float32, e, c float32) {
-	dst = dst[:len(x)]
-	if hasAVX512 {
-		extExpScale32AVX512(dst, x, e, c)
-		return
-	}
-	if hasAVX2 {
-		extExpScale32AVX2(dst, x, e, c)
-		return
-	}
-	extExpScale32Go(dst, x, e, c)
+	kTP.scale(dst[:len(x)], x, e, c)
 }
 
 // ExtExpSum64 is ExtExpSum32 for float64 (portable Go, float64 throughout:
@@ -121,8 +140,7 @@ func ExtExpScale64(dst, x []float64, e, c float64) {
 	extExpScale64Go(dst[:len(x)], x, e, c)
 }
 
-// mergeLanes combines per-lane (M, E) states of the assembly in lane
-// order.
+// mergeLanes combines per-lane (M, E) states in lane order.
 func mergeLanes(lm []float64, le []float32) (float64, float64) {
 	e := float64(le[0])
 	for _, v := range le[1:] {
@@ -130,70 +148,27 @@ func mergeLanes(lm []float64, le []float32) (float64, float64) {
 	}
 	var m float64
 	for i, v := range lm {
-		if v != 0 {
+		switch {
+		case v != v:
+			return v, e // a NaN entry: the row is outside the domain
+		case v != 0:
 			m += ldexp(v, float64(le[i])-e)
 		}
 	}
 	return m, e
 }
 
-// avx512Blocks returns how many leading elements of an n-element row the
-// AVX-512 kernels take: its whole 64-element blocks (none without
-// AVX-512).
-func avx512Blocks(n int) int {
-	if hasAVX512 {
-		return n &^ 63
-	}
-	return 0
-}
-
-// extExpSum32Asm is pass 1 in assembly: AVX-512 over the row's whole
-// blocks, AVX2 over the rest, their lane states merged. With refs, it is
-// the stored form: it also writes dst and the references, the AVX2
-// kernel's groups continuing where the blocks end (eight references per
-// block).
-func extExpSum32Asm(dst, x, refs []float32) (m, e float64) {
-	var lm [16]float64
-	var le [16]float32
-	lanes := 0
-	nb := avx512Blocks(len(x))
-	if nb > 0 {
-		lm0, le0 := (*[8]float64)(lm[:8]), (*[8]float32)(le[:8])
-		if refs != nil {
-			extExpSumStore32AVX512(dst[:nb], x[:nb], lm0, le0, &refs[0])
-		} else {
-			extExpSum32AVX512(x[:nb], lm0, le0)
-		}
-		lanes = 8
-	}
-	if nb < len(x) {
-		lm1, le1 := (*[8]float64)(lm[lanes:lanes+8]), (*[8]float32)(le[lanes:lanes+8])
-		if refs != nil {
-			extExpSumStore32AVX2(dst[nb:], x[nb:], lm1, le1, &refs[nb/8])
-		} else {
-			extExpSum32AVX2(x[nb:], lm1, le1)
-		}
-		lanes += 8
-	}
-	return mergeLanes(lm[:lanes], le[:lanes])
-}
-
 // TwoPassRefs returns how many reference exponents ExtExpSumStore32
-// writes for a row of n elements: eight per group, the groups being the
-// row's 64-element blocks, then its remaining whole 8-element vectors,
-// then its tail.
+// writes for a row of n elements: 16 per 64-element block (the last
+// block may be partial).
 func TwoPassRefs(n int) int {
-	g := n/64 + n%64/8
-	if n%8 != 0 {
-		g++
-	}
-	return 8 * g
+	return 16 * ((n + 63) / 64)
 }
 
 // ExtExpSumStore32 is pass 1 of the stored form of the two-pass softmax:
 // it returns (M, E, ok) as ExtExpSum32 does and also writes
-// dst_i = p_i·2^(n_i − r), r being the largest exponent of i's group in
-// i's lane (the references, written to refs), so that pass 2
+// dst_i = p_i·2^(n_i − r), r the largest exponent in i's 64-element block
+// and lane (the references, written to refs), so that pass 2
 // (ExtRescale32) only multiplies instead of evaluating exp again.
 // Mantissas below 2⁻¹²⁶ of their reference flush to 0. len(dst) ≥ len(x),
 // len(refs) ≥ TwoPassRefs(len(x)); dst may be x.
@@ -202,13 +177,11 @@ func ExtExpSumStore32(dst, x, refs []float32) (m, e float64, ok bool) {
 		return 0, 0, false
 	}
 	dst, refs = dst[:len(x)], refs[:TwoPassRefs(len(x))]
-	var bad bool
-	if hasAVX2 {
-		m, e = extExpSum32Asm(dst, x, refs)
-	} else {
-		m, e, bad = extExpSumStore32Go(dst, x, refs)
-	}
-	return m, e, !bad && accept(m, e)
+	var lm [16]float64
+	var le [16]float32
+	kTP.sumStore(dst, x, &lm, &le, &refs[0])
+	m, e = mergeLanes(lm[:], le[:])
+	return m, e, accept(m, e)
 }
 
 // ExtRescale32 is pass 2 of the stored form: dst_i ·= c·2^(r − e) with the
@@ -221,15 +194,5 @@ func ExtRescale32(dst, refs []float32, e, c float32) {
 		return
 	}
 	refs = refs[:TwoPassRefs(len(dst))]
-	if hasAVX2 {
-		nb := avx512Blocks(len(dst))
-		if nb > 0 {
-			extRescale32AVX512(dst[:nb], &refs[0], e, c)
-		}
-		if nb < len(dst) {
-			extRescale32AVX2(dst[nb:], &refs[nb/8], e, c)
-		}
-		return
-	}
-	extRescale32Go(dst, refs, e, c)
+	kTP.rescale(dst, &refs[0], e, c)
 }

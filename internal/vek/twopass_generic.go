@@ -2,61 +2,11 @@ package vek
 
 import "math"
 
-// Portable twins of the two-pass kernels: the same reduction, polynomial
-// and domain as the assembly, scalar, with the sum accumulated in float64.
+// Portable twins of the two-pass kernels. The float32 ones repeat the
+// assembly operation for operation (the 16 lane states, the blocks, fused
+// multiply-adds through fma32), so they return its bits; the float64 ones
+// have no assembly and accumulate in float64 directly.
 
-// extExp32 returns (p, n) with exp(x) ≈ p·2ⁿ for −TwoPassLimit ≤ x ≤
-// TwoPassLimit: n = round(x·log₂e) (log₂e rounded to float32, as in the
-// assembly), t = x − n·ln2 (Cody–Waite, exact products), p = P5(t) rounded
-// to float32.
-func extExp32(x float32) (float32, float64) {
-	n := math.RoundToEven(float64(x) * tpLog2e)
-	t := float64(x) - n*tpLn2Hi // exact: n has ≤ 22 bits, tpLn2Hi 17
-	t -= n * tpLn2Lo
-	p := 1 + t*(tpC1+t*(tpC2+t*(tpC3+t*(tpC4+t*tpC5))))
-	return float32(p), n
-}
-
-func extExpSum32Go(x []float32) (m, e float64, bad bool) {
-	e = math.Inf(-1)
-	for _, v := range x {
-		if !(v <= TwoPassLimit) {
-			bad = true
-			continue
-		}
-		if v < -TwoPassLimit {
-			continue // counts as exp(−∞) = 0
-		}
-		p, n := extExp32(v)
-		if n > e {
-			m = ldexp(m, e-n)
-			e = n
-		}
-		m += ldexp(float64(p), n-e)
-	}
-	if m == 0 {
-		e = 0
-	}
-	return m, e, bad
-}
-
-func extExpScale32Go(dst, x []float32, e, c float32) {
-	for i, v := range x {
-		if v < -TwoPassLimit {
-			dst[i] = 0
-			continue
-		}
-		p, n := extExp32(v)
-		d := n - float64(e)
-		if d < -126 {
-			dst[i] = 0
-			continue
-		}
-		dst[i] = c * (p * float32(math.Ldexp(1, int(d))))
-	}
-}
-
-// extExp64 returns (p, n) with exp(x) = p·2ⁿ, p = exp(x − n·ln2).
 func extExp64(x float64) (float64, float64) {
 	n := math.RoundToEven(x * log2e)
 	t := x - n*ln2Hi64
@@ -103,8 +53,6 @@ func extExpScale64Go(dst, x []float64, e, c float64) {
 	}
 }
 
-// ldexp returns v·2ᵈ for an integral d ≤ 0 given as a float64 (−Inf and
-// very negative d give 0).
 func ldexp(v, d float64) float64 {
 	switch {
 	case d >= -1022:
@@ -115,59 +63,89 @@ func ldexp(v, d float64) float64 {
 	return math.Ldexp(v, int(d))
 }
 
-// twoPassGroups calls fn(lo, hi) for the groups of a row of n elements:
-// 64-element blocks, then single 8-element vectors, then the tail.
-func twoPassGroups(n int, fn func(g, lo, hi int)) {
-	g, i := 0, 0
-	for ; i+64 <= n; i += 64 {
-		fn(g, i, i+64)
-		g++
+// The float32 constants of the two-pass exponential.
+var (
+	tpNln2hi32 = math.Float32frombits(0xbf317218)
+	tpNln2lo32 = math.Float32frombits(0x3102e308)
+)
+
+// tpExp32 returns (p, n) with exp(max(x, −TwoPassLimit)) ≈ p·2ⁿ, as the
+// kernels compute them (a NaN x gives NaN).
+func tpExp32(x float32) (p, n float32) {
+	if x == x {
+		x = max(x, -TwoPassLimit)
 	}
-	for ; i+8 <= n; i += 8 {
-		fn(g, i, i+8)
-		g++
-	}
-	if i < n {
-		fn(g, i, n)
-	}
+	t := fma32(x, f32log2e, f32shift)
+	n = t - f32shift
+	r := fma32(n, tpNln2hi32, x)
+	r = fma32(n, tpNln2lo32, r)
+	return poly5(r), n
 }
 
-// pow2f32 returns 2^d as a float32 for an integral d ≤ 0, 0 below −126.
-func pow2f32(d float64) float32 {
-	if d < -126 {
+// tpPow2 returns 2^d for an integral d ≤ 0, 0 below −126 (and for NaN).
+func tpPow2(d float32) float32 {
+	if !(d >= -126) {
 		return 0
 	}
-	return math.Float32frombits(uint32(127+int32(d)) << 23)
+	return math.Float32frombits(uint32(int32(d)+127) << 23)
 }
 
-func extExpSumStore32Go(dst, x, refs []float32) (m, e float64, bad bool) {
-	m, e, bad = extExpSum32Go(x)
-	_, nClamp := extExp32(-TwoPassLimit)
-	twoPassGroups(len(x), func(g, lo, hi int) {
-		var ref [8]float64
-		for l := range ref {
-			ref[l] = nClamp // a lane with no element, or only masked ones
+// maxNaNFirst is the kernels' VMAXPS(a, b): the larger, or a when either
+// is NaN.
+func maxNaNFirst(a, b float32) float32 {
+	if a != a || b != b || a >= b {
+		return a
+	}
+	return b
+}
+
+// extPass1Go is pass 1 over x into the 16 lane states; with dst and refs
+// it is the stored form.
+func extPass1Go(dst, x, refs []float32, lm *[16]float64, le *[16]float32) {
+	for l := range le {
+		le[l] = float32(math.Inf(-1))
+		lm[l] = 0
+	}
+	ninf := float32(math.Inf(-1))
+	for b, blk := 0, 0; b < len(x); b, blk = b+64, blk+1 {
+		for l := 0; l < 16; l++ {
+			var p, n, u [4]float32
+			for g := 0; g < 4; g++ {
+				v := ninf
+				if i := b + 16*g + l; i < len(x) {
+					v = x[i]
+				}
+				p[g], n[g] = tpExp32(v)
+			}
+			eb := maxNaNFirst(maxNaNFirst(n[1], n[0]), maxNaNFirst(n[3], n[2]))
+			for g := 0; g < 4; g++ {
+				u[g] = p[g] * tpPow2(n[g]-eb)
+				if i := b + 16*g + l; dst != nil && i < len(x) {
+					dst[i] = u[g]
+				}
+			}
+			mb := (u[0] + u[1]) + (u[2] + u[3])
+			if refs != nil {
+				refs[16*blk+l] = eb
+			}
+			e2 := maxNaNFirst(eb, le[l])
+			wold, wnew := tpPow2(le[l]-e2), tpPow2(eb-e2)
+			le[l] = e2
+			lm[l] = math.FMA(lm[l], float64(wold), float64(mb*wnew))
 		}
-		for k := lo; k < hi; k++ {
-			_, n := extExp32(max(x[k], -TwoPassLimit))
-			ref[(k-lo)%8] = max(ref[(k-lo)%8], n)
-		}
-		for l, r := range ref {
-			refs[8*g+l] = float32(r)
-		}
-		for k := lo; k < hi; k++ {
-			p, n := extExp32(max(x[k], -TwoPassLimit))
-			dst[k] = p * pow2f32(n-ref[(k-lo)%8])
-		}
-	})
-	return m, e, bad
+	}
+}
+
+func extExpScale32Go(dst, x []float32, e, c float32) {
+	for i, v := range x {
+		p, n := tpExp32(v)
+		dst[i] = c * (p * tpPow2(n-e))
+	}
 }
 
 func extRescale32Go(dst, refs []float32, e, c float32) {
-	twoPassGroups(len(dst), func(g, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			f := c * pow2f32(float64(refs[8*g+(k-lo)%8])-float64(e))
-			dst[k] *= f
-		}
-	})
+	for i := range dst {
+		f := c * tpPow2(refs[16*(i/64)+i%16]-e)
+		dst[i] *= f
+	}
 }

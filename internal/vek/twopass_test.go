@@ -15,36 +15,18 @@ type twoPassTier struct {
 }
 
 func twoPassTiers() []twoPassTier {
-	generic := twoPassTier{"generic", func(x []float32) (float64, float64, bool) {
-		if len(x) == 0 {
-			return 0, 0, false
-		}
-		m, e, bad := extExpSum32Go(x)
-		return m, e, !bad && accept(m, e)
-	}, extExpScale32Go}
-	t := []twoPassTier{generic}
-	if hasAVX2 {
-		t = append(t, twoPassTier{"avx2", func(x []float32) (float64, float64, bool) {
+	var t []twoPassTier
+	for _, k := range tiersTP {
+		t = append(t, twoPassTier{k.name, func(x []float32) (float64, float64, bool) {
 			if len(x) == 0 {
 				return 0, 0, false
 			}
-			var lm [8]float64
-			var le [8]float32
-			extExpSum32AVX2(x, &lm, &le)
+			var lm [16]float64
+			var le [16]float32
+			k.sum(x, &lm, &le)
 			m, e := mergeLanes(lm[:], le[:])
 			return m, e, accept(m, e)
-		}, extExpScale32AVX2})
-	}
-	if hasAVX512 {
-		// Whole blocks in AVX-512, the rest in AVX2, as the package runs
-		// them.
-		t = append(t, twoPassTier{"avx512", func(x []float32) (float64, float64, bool) {
-			if len(x) == 0 {
-				return 0, 0, false
-			}
-			m, e := extExpSum32Asm(nil, x, nil)
-			return m, e, accept(m, e)
-		}, extExpScale32AVX512})
+		}, k.scale})
 	}
 	return t
 }
@@ -174,7 +156,8 @@ func TestTwoPassAgainstFloat64(t *testing.T) {
 	}
 }
 
-// TestTwoPassTwin compares the assembly with the portable twin.
+// TestTwoPassTwin requires the portable twin's bits from every tier: the
+// pass-1 state and the pass-2 outputs.
 func TestTwoPassTwin(t *testing.T) {
 	tiers := twoPassTiers()
 	if len(tiers) < 2 {
@@ -184,23 +167,18 @@ func TestTwoPassTwin(t *testing.T) {
 	for n := 1; n <= 300; n += 7 {
 		for name, x := range twoPassInputs(rng, n) {
 			m0, e0, ok0 := tiers[0].sum(x)
-			m1, e1, ok1 := tiers[1].sum(x)
-			if ok0 != ok1 {
-				t.Fatalf("n=%d %s: ok %v vs %v", n, name, ok0, ok1)
-			}
-			if !ok0 {
-				continue
-			}
-			if d := math.Abs(math.Log(m0) + e0*math.Ln2 - math.Log(m1) - e1*math.Ln2); d > 8*0x1p-24 {
-				t.Fatalf("n=%d %s: LSE differs by %g", n, name, d)
-			}
-			a, b := make([]float32, n), make([]float32, n)
-			tiers[0].scale(a, x, float32(e0), float32(1/m0))
-			tiers[1].scale(b, x, float32(e0), float32(1/m0))
-			for i := range a {
-				if math.Abs(float64(a[i]-b[i])) > 4*0x1p-24*float64(a[i])+0x1p-126 {
-					t.Fatalf("n=%d %s: y[%d] %g vs %g", n, name, i, a[i], b[i])
+			for _, tier := range tiers[1:] {
+				m1, e1, ok1 := tier.sum(x)
+				if ok0 != ok1 || ok0 && (math.Float64bits(m0) != math.Float64bits(m1) || e0 != e1) {
+					t.Fatalf("%s n=%d %s: (%v, %v, %v) vs generic (%v, %v, %v)", tier.name, n, name, m1, e1, ok1, m0, e0, ok0)
 				}
+				if !ok0 {
+					continue
+				}
+				a, b := make([]float32, n), make([]float32, n)
+				tiers[0].scale(a, x, float32(e0), float32(1/m0))
+				tier.scale(b, x, float32(e0), float32(1/m0))
+				sameBits32(t, fmt.Sprintf("%s n=%d %s", tier.name, n, name), b, a)
 			}
 		}
 	}
@@ -279,37 +257,22 @@ type storeTier struct {
 }
 
 func storeTiers() []storeTier {
-	t := []storeTier{{"generic", func(dst, x, refs []float32) (float64, float64, bool) {
-		if len(x) == 0 {
-			return 0, 0, false
-		}
-		m, e, bad := extExpSumStore32Go(dst, x, refs)
-		return m, e, !bad && accept(m, e)
-	}, extRescale32Go}}
-	if hasAVX2 {
-		t = append(t, storeTier{"avx2", func(dst, x, refs []float32) (float64, float64, bool) {
+	var t []storeTier
+	for _, k := range tiersTP {
+		t = append(t, storeTier{k.name, func(dst, x, refs []float32) (float64, float64, bool) {
 			if len(x) == 0 {
 				return 0, 0, false
 			}
-			var lm [8]float64
-			var le [8]float32
-			extExpSumStore32AVX2(dst, x, &lm, &le, &refs[0])
+			var lm [16]float64
+			var le [16]float32
+			k.sumStore(dst, x, &lm, &le, &refs[0])
 			m, e := mergeLanes(lm[:], le[:])
 			return m, e, accept(m, e)
 		}, func(dst, refs []float32, e, c float32) {
 			if len(dst) > 0 {
-				extRescale32AVX2(dst, &refs[0], e, c)
+				k.rescale(dst, &refs[0], e, c)
 			}
 		}})
-	}
-	if hasAVX512 {
-		t = append(t, storeTier{"avx512", func(dst, x, refs []float32) (float64, float64, bool) {
-			if len(x) == 0 {
-				return 0, 0, false
-			}
-			m, e := extExpSum32Asm(dst, x, refs)
-			return m, e, accept(m, e)
-		}, ExtRescale32})
 	}
 	return t
 }
@@ -368,41 +331,41 @@ func TestTwoPassStoreAgainstFloat64(t *testing.T) {
 	}
 }
 
-// TestTwoPassStoreTwin: the assembly and the twin store the same
-// references and nearly the same values.
+// TestTwoPassStoreTwin requires the portable twin's bits from every tier
+// in the stored form: state, stored values, references, outputs; and the
+// same state as the plain pass 1.
 func TestTwoPassStoreTwin(t *testing.T) {
 	tiers := storeTiers()
-	if len(tiers) < 2 {
-		t.Skip("no assembly tier")
-	}
+	plain := twoPassTiers()
 	rng := rand.New(rand.NewPCG(17, 18))
 	for n := 1; n <= 300; n += 7 {
 		for name, x := range twoPassInputs(rng, n) {
-			a, b := make([]float32, n), make([]float32, n)
-			ra, rb := make([]float32, TwoPassRefs(n)), make([]float32, TwoPassRefs(n))
+			a, ra := make([]float32, n), make([]float32, TwoPassRefs(n))
 			m0, e0, ok0 := tiers[0].sum(a, x, ra)
-			_, _, ok1 := tiers[1].sum(b, x, rb)
-			if ok0 != ok1 {
-				t.Fatalf("n=%d %s: ok %v vs %v", n, name, ok0, ok1)
-			}
-			for i := range ra {
-				if ra[i] != rb[i] {
-					t.Fatalf("n=%d %s: refs[%d] %v vs %v", n, name, i, ra[i], rb[i])
+			for k, tier := range tiers {
+				ctx := fmt.Sprintf("%s n=%d %s", tier.name, n, name)
+				b, rb := make([]float32, n), make([]float32, TwoPassRefs(n))
+				m1, e1, ok1 := tier.sum(b, x, rb)
+				mp, ep, okp := plain[k].sum(x)
+				if ok0 != ok1 || ok1 != okp || ok0 && (math.Float64bits(m0) != math.Float64bits(m1) || e0 != e1 || m1 != mp || e1 != ep) {
+					t.Fatalf("%s: (%v, %v, %v), plain (%v, %v, %v), generic (%v, %v, %v)", ctx, m1, e1, ok1, mp, ep, okp, m0, e0, ok0)
 				}
-			}
-			tiers[0].rescale(a, ra, float32(e0), float32(1/m0))
-			tiers[1].rescale(b, rb, float32(e0), float32(1/m0))
-			for i := range a {
-				if math.Abs(float64(a[i]-b[i])) > 4*0x1p-24*float64(a[i])+0x1p-126 {
-					t.Fatalf("n=%d %s: y[%d] %g vs %g", n, name, i, a[i], b[i])
+				if !ok0 {
+					continue
 				}
+				sameBits32(t, ctx+" refs", rb, ra)
+				sameBits32(t, ctx+" stored", b, a)
+				c := append([]float32(nil), a...)
+				tiers[0].rescale(c, ra, float32(e0), float32(1/m0))
+				tier.rescale(b, rb, float32(e0), float32(1/m0))
+				sameBits32(t, ctx+" rescaled", b, c)
 			}
 		}
 	}
 }
 
 func TestTwoPassRefs(t *testing.T) {
-	for _, c := range []struct{ n, want int }{{0, 0}, {1, 8}, {8, 8}, {9, 16}, {64, 8}, {65, 16}, {72, 16}, {127, 72}, {128, 16}} {
+	for _, c := range []struct{ n, want int }{{0, 0}, {1, 16}, {8, 16}, {63, 16}, {64, 16}, {65, 32}, {128, 32}, {129, 48}} {
 		if got := TwoPassRefs(c.n); got != c.want {
 			t.Errorf("TwoPassRefs(%d) = %d, want %d", c.n, got, c.want)
 		}
