@@ -2,27 +2,32 @@
 
 package lab
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
 
-// hasAVX2 selects the AVX2 Adam kernel, read once at start-up;
-// GODEBUG=cpu.avx2=off or cpu.all=off turn it off.
-var hasAVX2 = cpu.X86.HasAVX2
+	"golang.org/x/sys/cpu"
+)
 
-// adamAVX2 runs adamGeneric's update on n elements (a multiple of 8)
-// eight at a time. It uses no fused multiply-add, so each element is
-// computed with the same roundings as adamGeneric's.
-//
-//go:noescape
-func adamAVX2(p, grad, m, v *float32, n int, k *adamConsts)
+// The Adam kernel's tier, chosen once at start-up (GODEBUG=cpu.avx512f=off
+// or cpu.avx2=off step down). The kernels use no fused multiply-add, so
+// each element is computed with adamGeneric's roundings.
+var (
+	hasAVX2   = cpu.X86.HasAVX2
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
 
 // adamKernel applies one Adam update to p, m, v from g (equal lengths).
 func adamKernel(p, g, m, v []float32, k *adamConsts) {
 	n := len(p)
-	if hasAVX2 && n >= 8 {
-		g, m, v = g[:n], m[:n], v[:n]
-		w := n &^ 7
-		adamAVX2(&p[0], &g[0], &m[0], &v[0], w, k)
-		p, g, m, v = p[w:], g[w:], m[w:], v[w:]
+	if n == 0 || !hasAVX2 {
+		adamGeneric(p, g, m, v, k)
+		return
 	}
-	adamGeneric(p, g, m, v, k)
+	g, m, v = g[:n], m[:n], v[:n]
+	kk := (*[7]float32)(unsafe.Pointer(k))
+	if hasAVX512 {
+		adamAVX512(&p[0], &g[0], &m[0], &v[0], n, kk)
+		return
+	}
+	adamAVX2(&p[0], &g[0], &m[0], &v[0], n, kk)
 }

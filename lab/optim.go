@@ -158,8 +158,8 @@ func (o *adam) Step(params, grad []float32) {
 	})
 }
 
-// adamConsts are the scalars of one Adam update (the layout adamAVX2
-// reads).
+// adamConsts are the scalars of one Adam update (the layout the kernels
+// read, as seven float32).
 type adamConsts struct {
 	b1, c1, b2, c2, step, eps, keep float32
 }
@@ -170,11 +170,14 @@ type adamConsts struct {
 func adamGeneric(p, g, m, v []float32, k *adamConsts) {
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i := range p {
+		// The conversions keep every product rounded on its own (Go may
+		// otherwise fuse a product into the following sum), as the
+		// kernels compute them.
 		gi := g[i]
-		mi := k.b1*m[i] + k.c1*gi
-		vi := k.b2*v[i] + k.c2*(gi*gi)
+		mi := float32(k.b1*m[i]) + float32(k.c1*gi)
+		vi := float32(k.b2*v[i]) + float32(k.c2*float32(gi*gi))
 		m[i], v[i] = mi, vi
-		p[i] = k.keep*p[i] - (k.step*mi)/(sqrt32(vi)+k.eps)
+		p[i] = float32(k.keep*p[i]) - float32(k.step*mi)/(sqrt32(vi)+k.eps)
 	}
 }
 

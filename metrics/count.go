@@ -2,20 +2,13 @@ package metrics
 
 // countGreater returns #{i : x_i > t}; x holds no NaN.
 func countGreater[E Float](x []E, t E) int {
-	n := 0
-	if hasAVX2 {
-		switch v := any(x).(type) {
-		case []float32:
-			m := len(v) &^ 7
-			n = countGT32AVX2(v[:m], any(t).(float32))
-			x = x[m:]
-		case []float64:
-			m := len(v) &^ 3
-			n = countGT64AVX2(v[:m], any(t).(float64))
-			x = x[m:]
-		}
+	switch v := any(x).(type) {
+	case []float32:
+		return countGT32(v, any(t).(float32))
+	case []float64:
+		return countGT64(v, any(t).(float64))
 	}
-	return n + countGreaterGo(x, t)
+	return countGreaterGo(x, t)
 }
 
 // countGreaterGo is the portable twin of the counting kernels.

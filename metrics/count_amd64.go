@@ -4,12 +4,29 @@ package metrics
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2 selects the AVX2 counting kernels (GODEBUG=cpu.avx2=off turns
-// them off, as it does the vek kernels).
-var hasAVX2 = cpu.X86.HasAVX2
+// The counting kernels' tier, chosen once at start-up as internal/vek
+// chooses its own (GODEBUG=cpu.avx512f=off or cpu.avx2=off step down).
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
 
-//go:noescape
-func countGT32AVX2(x []float32, t float32) int
+func countGT32(x []float32, t float32) int {
+	switch {
+	case hasAVX512:
+		return countGT32AVX512(x, t)
+	case hasAVX2:
+		return countGT32AVX2(x, t)
+	}
+	return countGreaterGo(x, t)
+}
 
-//go:noescape
-func countGT64AVX2(x []float64, t float64) int
+func countGT64(x []float64, t float64) int {
+	switch {
+	case hasAVX512:
+		return countGT64AVX512(x, t)
+	case hasAVX2:
+		return countGT64AVX2(x, t)
+	}
+	return countGreaterGo(x, t)
+}

@@ -1,7 +1,7 @@
 // Command asmgen writes xent's assembly kernels: every tier of every
 // kernel family from one Go description, with avo.
 //
-//	go run . -dir ..     (from internal/asmgen: writes into internal/vek, ...)
+//	go run .      (from internal/asmgen: writes into internal/vek, metrics, lab)
 //
 // The generated files are committed; CI regenerates them into a
 // temporary directory and fails on any difference.
@@ -19,20 +19,23 @@ import (
 )
 
 // A family is one set of kernels written for every tier: its generated
-// files are dir/name_avx2_amd64.{s,go} and dir/name_avx512_amd64.{s,go}.
+// files are dir/name_avx2_amd64.{s,go} and dir/name_avx512_amd64.{s,go},
+// dir relative to the repository's root.
 type family struct {
 	dir, pkg, name string
 	gen            func(*tier)
 }
 
 var families = []family{
-	{"vek", "vek", "vek32", genVek32},
-	{"vek", "vek", "vek64", genVek64},
-	{"vek", "vek", "twopass", genTwoPass},
+	{"internal/vek", "vek", "vek32", genVek32},
+	{"internal/vek", "vek", "vek64", genVek64},
+	{"internal/vek", "vek", "twopass", genTwoPass},
+	{"metrics", "metrics", "count", genCount},
+	{"lab", "lab", "adam", genAdam},
 }
 
 func main() {
-	out := flag.String("dir", "..", "the internal directory the packages are in")
+	out := flag.String("dir", "../..", "the repository's root: the families are written under it")
 	flag.Parse()
 	for _, f := range families {
 		for _, avx512 := range []bool{false, true} {
@@ -52,6 +55,9 @@ func generate(out string, f family, avx512 bool) error {
 	tierName := "avx2"
 	if avx512 {
 		tierName = "avx512"
+	}
+	if err := os.MkdirAll(filepath.Join(out, f.dir), 0o755); err != nil {
+		return err
 	}
 	base := filepath.Join(out, f.dir, fmt.Sprintf("%s_%s_amd64", f.name, tierName))
 	cfg := printer.Config{Name: "asmgen", Argv: []string{"internal/asmgen"}, Pkg: f.pkg}

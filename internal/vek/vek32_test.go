@@ -35,6 +35,9 @@ func TestTiers32SameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	g := generic32
 	for _, n := range lengths() {
+		if testing.Short() && n > 5000 {
+			continue
+		}
 		for name, x0 := range inputs32(rng, n) {
 			for _, off := range []int{0, 1, 7} {
 				x := misaligned(x0, off)
