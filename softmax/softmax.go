@@ -1,8 +1,20 @@
 // Package softmax computes row-wise softmax, log-softmax and log-sum-exp
 // over row-major matrices given as a flat slice and a column count, for
-// float32 and float64, fast (SIMD kernels, one read of the input from
-// memory) and numerically safe (max-shifted, with an exactly carried x−max
-// in float32).
+// float32 and float64, fast and numerically safe.
+//
+// # How float32 rows are computed
+//
+// At T = 1 the rows stream through a pipeline (internal/rowpipe): one
+// loop computes a row's exponentials while it writes the previous row's
+// output and reads the next row for its maximum, so each row is read from
+// memory once and every exponential is evaluated once. The exponentials
+// are exp(x − c) for a shift c chosen from the row's maximum m so that
+// x − c is exact in float32 for every element that matters (c = 0 for
+// −16 ≤ m ≤ 85, c = m for m ≥ 138 or m ≤ −69; see vek.Shift32); other
+// rows, and every row at T ≠ 1, carry x − m exactly as a pair instead.
+// The log-sum-exp and log-softmax are taken relative to the maximum's own
+// term, so a row with a single finite entry gets exactly p = 1, log p = 0
+// and its maximum as its log-sum-exp.
 //
 // # Semantics
 //
@@ -88,16 +100,9 @@ func configure(opts []Option) (config, error) {
 	return c, nil
 }
 
-// twoPassSoftmaxCols is the longest row Softmax hands to the stored
-// two-pass kernel.
-const twoPassSoftmaxCols = 4096
-
 // Softmax writes the row-wise softmax of the matrix x (cols columns) into
-// dst, which has the shape of x and may be x itself. For float32 rows of
-// at most 4096 columns at T = 1, written to a separate dst, it uses the
-// stored two-pass kernel of TwoPassSoftmax, which is faster there; the
-// accuracy bound is the same, and the results differ from an in-place
-// call (which takes the max-shift path) only in the last bits.
+// dst, which has the shape of x and may be x itself (the same bits
+// either way).
 func Softmax[T Float](dst, x []T, cols int, opts ...Option) error {
 	return apply(opSoftmax, dst, x, cols, opts)
 }
@@ -110,10 +115,7 @@ func LogSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 }
 
 // LogSumExp writes log Σ_j exp(x_ij/T) for every row i of x into dst,
-// which holds one value per row. For float32 rows shorter than 65536 at
-// T = 1 it uses the two-pass kernel of TwoPassLogSumExp (one read of each
-// row, no separate max pass), which is faster there; the accuracy bound
-// is the same.
+// which holds one value per row.
 func LogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
 	return apply(opLogSumExp, dst, x, cols, opts)
 }

@@ -186,15 +186,6 @@ type mask struct {
 	v reg.VecPhysical
 }
 
-// zeroUnless sets dst = src where m is set, 0 elsewhere.
-func (t *tier) zeroUnless(m mask, src, dst reg.VecPhysical) {
-	if t.avx512 {
-		t.VMOVAPS_Z(src, m.k, dst)
-	} else {
-		t.VANDPS(m.v, src, dst)
-	}
-}
-
 // cmpGE sets m to the lanes where a ≥ b (ordered: false for NaN).
 func (t *tier) cmpGE(b operand.Op, a reg.VecPhysical, m mask) {
 	if t.avx512 {
@@ -294,15 +285,6 @@ func (t *tier) tailTable() operand.Mem {
 	}
 	t.data["tail"] = m
 	return m
-}
-
-// fullMask sets m to all lanes.
-func (t *tier) fullMask(m mask) {
-	if t.avx512 {
-		t.KXNORW(m.k, m.k, m.k)
-	} else {
-		t.VPCMPEQD(m.v, m.v, m.v)
-	}
 }
 
 // at returns the memory operand base+off.

@@ -52,18 +52,8 @@ const twoPassMinE = -3.0e6
 // entry above the limit (the assembly detects such entries this way).
 const twoPassMaxE = 3025551
 
-// The p5 polynomial of the paper: exp(t) ≈ c0 + t(c1 + t(c2 + t(c3 + t(c4 + t·c5))))
-// on [−ln2/2, ln2/2], and the Cody–Waite split of ln 2.
-const (
-	tpC1    = 0x1.FFFFF6p-1
-	tpC2    = 0x1.FFFDC6p-2
-	tpC3    = 0x1.555A80p-3
-	tpC4    = 0x1.573A1Ap-5
-	tpC5    = 0x1.0F9F9Cp-7
-	tpLn2Hi = 0x1.62E43p-1
-	tpLn2Lo = -0x1.05C61p-29
-	tpLog2e = 0x1.715476p+0 // log₂e rounded to float32
-)
+// The polynomial is the paper's p5, the one of the softmax kernels (f32p);
+// ln 2 is split as −0xbf317218 and −0x3102e308 (tpNln2hi32, tpNln2lo32).
 
 // kernelsTP is one tier's set of float32 two-pass kernels.
 type kernelsTP struct {
