@@ -1,51 +1,68 @@
 // Package vek holds the vector kernels the softmax family stands on: max,
-// sums, the fused exp(s·(x−m)) reductions and stores, and a general exp, for
-// float32 (suffix 32) and float64 (suffix 64).
+// sums, the exponential sums and stores, the fused row-pipeline step, a
+// general exponential, the two-pass (catalog A14) kernels, for float32
+// (suffix 32) and float64 (suffix 64). Its callers are the row-wise
+// packages (softmax, loss, linear, metrics, calibrate) and
+// internal/rowpipe.
+//
+// # Tiers, and the same bits on every one
 //
 // On amd64 the kernels run in Go assembly, in two tiers chosen once at
 // start-up from golang.org/x/sys/cpu: AVX-512 (AVX512F, 16 float32 lanes)
 // where the CPU has it, else AVX2+FMA (8 lanes); GODEBUG=cpu.avx512f=off
 // forces the AVX2 tier. Everywhere else, under the purego build tag, and on
-// CPUs without AVX2+FMA, a portable Go twin runs the same algorithm. Tails
-// that are not a multiple of the vector width use masked loads and stores
-// (opmask registers in the AVX-512 tier), so no kernel touches memory
-// outside its slices.
+// CPUs without AVX2+FMA, a portable Go twin runs.
 //
-// The two assembly tiers apply the same operations in the same order to
-// every element, so elementwise results (exponentials, stored softmax
-// values, scaled and shifted rows) are the same bits on either tier; only
-// sums group their terms differently. The AVX-512 tier is tested, bit for
-// bit against the AVX2 tier and over every float32 input of the
-// exponential, under an emulated AVX-512 CPU (tools/avx512emu); its speed
-// has not been measured on AVX-512 hardware.
+// Both assembly tiers are generated from one Go description per kernel
+// family (internal/asmgen, with avo), so they apply the same operations
+// in the same order to every element; only the register width, the
+// masking of tails and a few equivalent instructions (VRNDSCALEPS and
+// VSCALEFPS against the shifter and integer exponent arithmetic) differ.
+// Every sum has one shape on every tier: 16 logical lanes (element i in
+// lane i mod 16), blocks of 64 elements whose four terms per lane are
+// added as (v0 + v1) + (v2 + v3), float32 partial sums flushed into
+// float64 lanes after every fourth block, and one fixed tree over the
+// lanes at the end (lane l with l+8, l+4, l+2, l+1). The portable twin
+// repeats all of it, with fused multiply-adds where the assembly fuses
+// (fma32 rounds a float32 fused multiply-add exactly; math.FMA for
+// float64) and explicit conversions where it does not. So every kernel
+// returns the same bits on AVX-512, AVX2 and pure Go for the same input —
+// and so does every public function built on them. The tests compare
+// every tier with the twin, bit for bit; CI runs them natively, on the
+// AVX2 tier forced by GODEBUG, under purego, and on an emulated AVX-512
+// CPU (tools/avx512emu).
 //
-// # The exponential
+// # The exponentials
 //
-// exp(z) is computed as 2ⁿ·p(r) with n = round(z·log₂e), r = z − n·ln2 in two
-// parts (Cody–Waite) and p a minimax polynomial on [−ln2/2, ln2/2] (degree 6
-// for float32, relative error 2.3e-9; degree 11 for float64, 4e-18). The
-// float32 kernel is within 2 ulp of the exact value for every input whose
-// result is a normal number (checked exhaustively over all such float32
-// inputs by the tests); it returns exactly 0 below the underflow point
-// ln(2⁻¹²⁶) ≈ −87.3365 (subnormal results are flushed to zero), +Inf above
-// the largest float32 below 128·ln2, and NaN for NaN. The float64 kernel has
-// the same shape with the thresholds ln(2⁻¹⁰²²) and 1024·ln2 and is within
-// 2 ulp over its normal range.
+// exp(z) is 2ⁿ·p(r) with n = round(z·log₂e), r = z − n·ln2 in two fused
+// parts (Cody–Waite) and p a minimax polynomial.
 //
-// # Fused kernels
+//   - The softmax kernels (ExpShift*, ExpSum32, ExpStoreSum32,
+//     ExpAffine32, Step32) use degree 5: each result within 2e-7 relative
+//     of exp(z) (measured worst 1.6e-7 over every 17th float32 argument),
+//     exactly 0 below ln 2⁻¹²⁶ (no subnormal results).
+//   - Exp32, the general exponential, uses degree 6: within 1.1 ulp of the
+//     exact value for every float32 input whose result is normal (checked
+//     over all of them by the tests: worst 1.0996 ulp), 0 below, +Inf
+//     above the largest float32 below 128·ln2, NaN for NaN.
+//   - The float64 kernels use degree 11: within 2 ulp over the normal
+//     range.
 //
-// The softmax kernels take the row maximum m and a scale s (1/temperature)
-// and evaluate exp(s·(x−m)). In float32 the difference x−m is carried
-// exactly as a pair (hi, lo) — an error-free transformation — so a
-// probability as small as 1e-30 keeps its full float32 accuracy even when x
-// and m differ in magnitude; with s ≠ 1 the product s·(x−m) adds one more
-// rounding, a relative error of at most |s·(x−m)|·2⁻²⁴ in the result.
-// Their preconditions are stated on each function: no NaN in x, m finite,
-// x ≤ m. Callers (package softmax) check those in the max pass.
+// # Shifted kernels
 //
-// Sums are accumulated in float32 for at most 8 terms per lane and then in
-// float64, so a sum of n positive terms has relative error below about
-// 10·2⁻²⁴ + n·2⁻⁵³, independent of the order of the terms. For a given slice the
-// result is the same bits on every call; callers that need the same result
-// for any thread count split work at fixed boundaries.
+// A softmax row is normalised by a shift: exp(x − c)/Σ exp(x − c) for any
+// c. Shift32 picks, from the row maximum m, a c for which x − c is exact
+// in float32 for every element whose probability can be at least 1e-30,
+// so the shifted kernels (ExpShiftSum32, ExpShiftStore32, Step32) need
+// one subtraction per element and no correction term. For other maxima,
+// and at temperatures other than 1, the exact kernels (ExpSum32 and
+// friends) carry x − m as an exact pair (a two-sum) instead; with s ≠ 1
+// the product s·(x − m) adds a relative error of at most |s·(x − m)|·2⁻²⁴.
+//
+// Preconditions of the exponential kernels are stated on each function
+// (no NaN in x, m finite, x ≤ m); callers check them in the max pass.
+//
+// Sums of n positive terms have relative error below about 5·2⁻²⁴ +
+// n·2⁻⁵³ (float32 partial sums of at most 16 terms per lane, then
+// float64).
 package vek

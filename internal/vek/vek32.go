@@ -80,7 +80,7 @@ func Shift32(m float32) (c float32, ok bool) {
 
 // ExpShiftSum32 returns Σ exp(x_i − c) for a shift c from Shift32 and a
 // slice whose elements are at most the maximum c was chosen for.
-// Accuracy: each term within 4e-7 relative of exp(x_i − c) (0 below
+// Accuracy: each term within 2e-7 relative of exp(x_i − c) (0 below
 // 2⁻¹²⁶), the sum as Sum32.
 func ExpShiftSum32(x []float32, c float32) float64 {
 	return k32.expShiftSum(x, -c)
@@ -94,7 +94,7 @@ func ExpShiftStore32(dst, x []float32, c float32) float64 {
 
 // ExpSum32 returns Σ exp(s·(x_i − m)), x_i − m carried exactly as a pair
 // (so any finite m works), accumulated as Sum32. Preconditions: m finite,
-// no NaN in x, x_i ≤ m, s > 0. Accuracy: each term within 4e-7 relative
+// no NaN in x, x_i ≤ m, s > 0. Accuracy: each term within 2e-7 relative
 // plus |s·(x−m)|·2⁻²⁴ when s ≠ 1 (0 below 2⁻¹²⁶).
 func ExpSum32(x []float32, m, s float32) float64 {
 	return k32.expSum(x, -m, s)
