@@ -21,6 +21,7 @@ func genVek32(t *tier) {
 	genShiftScale32(t)
 	genAxpy32(t)
 	genStep32(t)
+	genFence(t)
 }
 
 // regs hands out vector registers in order.
@@ -681,7 +682,7 @@ func genStep32(t *tier) {
 		"is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)",
 		"(negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0),",
 		"(src_i − a) − b (mode 1) or (a·src_i) − b (mode 2), non-temporal when mode has 4",
-		"and out is aligned; with",
+		"and out is aligned (the caller fences them, see storeFence); with",
 		"next, m and nan are its maximum and NaN flag (m = −Inf, nan = false without), and",
 		"the loop prefetches next+pfd onwards. Each part is skipped when its pointer is nil.")
 	n := t.Load(t.Param("n"), reg.RCX).(reg.GPPhysical)
@@ -912,11 +913,13 @@ func genStep32(t *tier) {
 	}
 	t.SETNE(reg.AL)
 	t.Store(reg.AL, t.Return("nan"))
-	// Order the non-temporal stores before anything that follows.
-	l := t.label("nofence")
-	t.TESTQ(imm32(16), flags)
-	t.JZ(operand.LabelRef(l))
-	t.SFENCE()
-	t.Label(l)
 	t.end()
+}
+
+// genFence emits storeFence: SFENCE, which orders the non-temporal stores
+// of earlier steps before every later store.
+func genFence(t *tier) {
+	t.begin("storeFence", "func()", "orders earlier non-temporal stores before later stores (SFENCE).")
+	t.SFENCE()
+	t.RET()
 }

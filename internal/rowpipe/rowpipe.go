@@ -161,9 +161,15 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 			}
 		}
 		if prev.Set {
+			if nt {
+				vek.StoreFence() // the row's non-temporal stores first
+			}
 			prev.Dst[prev.SetAt] = prev.SetVal
 		}
 		if r == hi {
+			if nt {
+				vek.StoreFence()
+			}
 			return
 		}
 		prev = h.Finish(cur, sum)

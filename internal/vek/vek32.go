@@ -21,10 +21,11 @@ type kernels32 struct {
 	shiftScale    func(dst, x []float32, m, s, b float32)
 	axpy          func(dst, x []float32, a float32)
 	step          func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (float64, float32, bool)
+	fence         func()
 }
 
 var generic32 = &kernels32{"generic", maxNaN32Go, sum32Go, expShiftSum32Go, expShiftStore32Go,
-	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, step32Go}
+	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, step32Go, func() {}}
 
 // k32 is the tier in use, chosen once at start-up; tiers32 lists every
 // tier this machine runs (the tests compare them).
@@ -150,7 +151,9 @@ func Axpy32(dst, x []float32, a float32) {
 //     ShiftScale32 with s = 1) or (A·Src_i) − B (StepMulSub, as
 //     ShiftScale32(Out, Src, 0, A, B)); with non-temporal stores when NT
 //     is set (they bypass the cache; use them for outputs far larger than
-//     the cache).
+//     the cache). Non-temporal stores are weakly ordered: call StoreFence
+//     before storing to the same memory again or handing it to another
+//     goroutine.
 //   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — the next
 //     row's maximum, read while the others compute; the loop also
 //     prefetches from Next + Prefetch elements onwards.
@@ -222,3 +225,7 @@ const (
 func ExpShiftOne32(z float32) float32 {
 	return expShift32(z)
 }
+
+// StoreFence orders every earlier non-temporal store (Step32 with NT)
+// before the stores that follow it.
+func StoreFence() { k32.fence() }

@@ -5355,10 +5355,11 @@ step32AVX2_done8:
 	VTESTPS      Y13, Y13
 	SETNE        AL
 	MOVB         AL, nan+92(FP)
-	TESTQ        $+16, R13
-	JZ           step32AVX2_nofence80
-	SFENCE
-
-step32AVX2_nofence80:
 	VZEROUPPER
+	RET
+
+// func storeFenceAVX2()
+// Requires: MMX+
+TEXT ·storeFenceAVX2(SB), NOSPLIT, $0
+	SFENCE
 	RET

@@ -62,9 +62,14 @@ func axpy32AVX512(dst []float32, x []float32, a float32)
 // step32AVX512 is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)
 // (negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0),
 // (src_i − a) − b (mode 1) or (a·src_i) − b (mode 2), non-temporal when mode has 4
-// and out is aligned; with
+// and out is aligned (the caller fences them, see storeFence); with
 // next, m and nan are its maximum and NaN flag (m = −Inf, nan = false without), and
 // the loop prefetches next+pfd onwards. Each part is skipped when its pointer is nil.
 //
 //go:noescape
 func step32AVX512(n int, e *float32, x *float32, negc float32, out *float32, src *float32, a float32, b float32, mode int, next *float32, pfd int) (sum float64, m float32, nan bool)
+
+// storeFenceAVX512 orders earlier non-temporal stores before later stores (SFENCE).
+//
+//go:noescape
+func storeFenceAVX512()

@@ -2955,10 +2955,11 @@ step32AVX512_done8:
 	KORTESTW      K5, K5
 	SETNE         AL
 	MOVB          AL, nan+92(FP)
-	TESTQ         $+16, R13
-	JZ            step32AVX512_nofence48
-	SFENCE
-
-step32AVX512_nofence48:
 	VZEROUPPER
+	RET
+
+// func storeFenceAVX512()
+// Requires: MMX+
+TEXT ·storeFenceAVX512(SB), NOSPLIT, $0
+	SFENCE
 	RET

@@ -155,6 +155,7 @@ func TestStep32(t *testing.T) {
 								mode |= stepNT
 							}
 							sum, nm, nan := k.step(n, ep, xp, -c, op, sp, a, b, mode, np, 256)
+							k.fence()
 							if parts&1 != 0 {
 								sameBitsF64(t, ctx+" sum", sum, wantSum)
 								sameBits32(t, ctx+" e", e, wantE)
