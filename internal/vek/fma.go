@@ -12,6 +12,19 @@ import "math"
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b) // exact
 	s := p + float64(c)
+	bits := math.Float64bits(s)
+	exp := bits >> 52 & 0x7ff
+	// In float32's normal range a halfway point has the 29 low mantissa
+	// bits of s equal to 1000…0; anything else rounds correctly as it is.
+	if exp >= 1023-126 && exp <= 1023+127 && bits&(1<<29-1) != 1<<28 {
+		return float32(s)
+	}
+	return fma32Slow(p, c, s)
+}
+
+// fma32Slow rounds the exact p + c (s its float64 rounding) to float32
+// when s may lie halfway between two float32 values.
+func fma32Slow(p float64, c float32, s float64) float32 {
 	r := float32(s)
 	if float64(r) == s || math.IsInf(s, 0) || s != s {
 		return r
