@@ -138,7 +138,7 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 		c32 := any(&c).(*ceCall[float32])
 		grain := max(1, blockElems/cols, (rows+63)/64)
 		g, x := c32.out.Grad, c32.in.Logits
-		nt := g != nil && !sameStart(g, x) && 4*len(x) >= rowpipe.NTBytes
+		nt := g != nil && !sameStart(g, x) && rowpipe.UseNT(4*len(x), par.Threads(o.Threads))
 		total, err := sumBlocks(rows, grain, par.Threads(o.Threads), func(lo, hi int) (float64, error) {
 			h := &cePipe{c: c32}
 			rowpipe.Run(x, cols, lo, hi, h, nt)

@@ -11,7 +11,7 @@ import (
 // of the one-row path (oneRow).
 func pipeline32(o op, dst, x []float32, cols, threads int) {
 	rows := len(x) / cols
-	nt := o != opLogSumExp && !shares(dst, x) && 4*len(x) >= rowpipe.NTBytes
+	nt := o != opLogSumExp && !shares(dst, x) && rowpipe.UseNT(4*len(x), threads)
 	grain := max(1, blockElems/cols)
 	if rows >= 64 {
 		// Long runs of rows keep the pipeline full; the blocks stay fixed

@@ -53,6 +53,8 @@ func pipelineRows(rng *rand.Rand, rows, cols int) []float32 {
 func TestPipelineMatchesOneRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	defer func(v int) { rowpipe.NTBytes = v }(rowpipe.NTBytes)
+	// NTBytes = 0 makes every call with two threads or more use the
+	// non-temporal stores.
 	for _, shape := range [][2]int{{40, 1}, {40, 17}, {30, 64}, {27, 1000}, {5, chunkCols + 17}, {3, 2*chunkCols + 100}} {
 		rows, cols := shape[0], shape[1]
 		x := pipelineRows(rng, rows, cols)

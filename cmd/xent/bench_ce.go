@@ -68,7 +68,7 @@ func benchCE(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			failed = err
 		}
-	}, base)
+	}, base, memoryRoof("ce", x, *cols, th))
 	if failed != nil {
 		return failed
 	}

@@ -43,12 +43,22 @@ const (
 	prefetchElems = 1024
 )
 
-// NTBytes is the output size from which callers should ask for
-// non-temporal stores: an output this much larger than the last-level
-// cache is not read back soon, and plain stores would also read every
-// line before writing it. (A variable so that tests can take that path on
-// small matrices.)
+// NTBytes is the output size from which UseNT asks for non-temporal
+// stores: an output this much larger than the last-level cache is not
+// read back soon, and plain stores would also read every line before
+// writing it. (A variable so that tests can take that path on small
+// matrices.)
 var NTBytes = 64 << 20
+
+// UseNT reports whether an output of the given size, written by the given
+// number of threads, should use non-temporal stores. On one thread plain
+// stores measured as fast or faster (the core's write-combining buffers,
+// not the memory bus, limit a single thread); with two, when the bus is
+// the limit, avoiding the read-for-ownership pays. Results do not depend
+// on the choice.
+func UseNT(bytes, threads int) bool {
+	return threads >= 2 && bytes >= NTBytes
+}
 
 // Row is what the pipeline knows of a row.
 type Row struct {
