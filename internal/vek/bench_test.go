@@ -82,3 +82,37 @@ func BenchmarkExpSum64(b *testing.B) {
 		ExpSum64(x, m, 1)
 	}
 }
+
+// The softmax pipeline's exponential: the shifted kernels (no correction
+// term) and a whole pipeline step in cache.
+func BenchmarkExpShiftSum32(b *testing.B) {
+	x := benchInput(4096)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		ExpShiftSum32(x, 0)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func BenchmarkExpShiftStore32(b *testing.B) {
+	x := benchInput(4096)
+	dst := make([]float32, len(x))
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		ExpShiftStore32(dst, x, 0)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func BenchmarkStep32(b *testing.B) {
+	x := benchInput(4096)
+	e := make([]float32, len(x))
+	out := make([]float32, len(x))
+	next := benchInput(4096)
+	p := Step32{E: e, X: x, Out: out, Src: e, A: 0.5, Next: next, Prefetch: 1024}
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		p.Step()
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
