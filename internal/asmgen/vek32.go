@@ -9,7 +9,7 @@ import (
 func genVek32(t *tier) {
 	t.declareExp32()
 	t.tailTable()
-	genMaxNaN32(t)
+	genMaxNaN(t, false)
 	genSum32(t)
 	genExpShift32(t, false)
 	genExpShift32(t, true)
@@ -45,10 +45,33 @@ func (r *regs) getN(n int) []reg.VecPhysical {
 }
 
 // ---------------------------------------------------------------------
-// maxNaN32
+// maxNaN32 and maxNaN64
 
-func genMaxNaN32(t *tier) {
-	t.begin("maxNaN32", "func(x []float32) (m float32, nan bool)",
+// fpOps are the instructions of one element width (avo's forms, which
+// take their operands in Go assembler order).
+type fpOps struct {
+	elem                int // bytes
+	suffix              string
+	bcast, mov, max, or func(ops ...operand.Op)
+	cmp                 func(ops ...operand.Op)
+	maskLoad            func(mem, m, dst operand.Op)
+	blendv              func(m, a, b, dst operand.Op)
+	test                func(a, b operand.Op)
+}
+
+func (t *tier) fp(wide bool) fpOps {
+	if wide {
+		return fpOps{8, "64", t.VBROADCASTSD, t.VMOVUPD, t.VMAXPD, t.VORPD, t.VCMPPD, t.VMASKMOVPD, t.VBLENDVPD, t.VTESTPD}
+	}
+	return fpOps{4, "32", t.VBROADCASTSS, t.VMOVUPS, t.VMAXPS, t.VORPS, t.VCMPPS, t.VMASKMOVPS, t.VBLENDVPS, t.VTESTPS}
+}
+
+// genMaxNaN emits maxNaN32 or maxNaN64: the largest non-NaN element and
+// a NaN flag, in any order of the elements (max is exact).
+func genMaxNaN(t *tier, wide bool) {
+	f := t.fp(wide)
+	elemType := "float" + f.suffix
+	t.begin("maxNaN"+f.suffix, "func(x []"+elemType+") (m "+elemType+", nan bool)",
 		"returns the largest non-NaN element of x (−Inf if none) and whether x holds a NaN. len(x) ≥ 1.")
 	x := t.Load(t.Param("x").Base(), reg.RSI).(reg.GPPhysical)
 	n := t.Load(t.Param("x").Len(), reg.RCX).(reg.GPPhysical)
@@ -56,9 +79,9 @@ func genMaxNaN32(t *tier) {
 	acc := r.getN(4)
 	val := r.getN(4)
 	ninf := r.get()
-	t.VBROADCASTSS(t.data["ninf"], ninf)
+	f.bcast(t.data["ninf"], ninf)
 	for _, a := range acc {
-		t.VMOVAPS(ninf, a)
+		f.mov(ninf, a)
 	}
 	var nan, nm mask
 	if t.avx512 {
@@ -68,25 +91,25 @@ func genMaxNaN32(t *tier) {
 		nan, nm = mask{v: r.get()}, mask{v: r.get()}
 		t.VXORPS(nan.v, nan.v, nan.v)
 	}
-	// VMAXPS with the accumulator as first operand returns the
+	// VMAXP with the accumulator as first operand returns the
 	// accumulator when either value is NaN: a NaN never enters the maxima.
 	step := func(j int, v reg.VecPhysical) {
-		t.VMAXPS(acc[j], v, acc[j])
+		f.max(acc[j], v, acc[j])
 		if t.avx512 {
-			t.VCMPPS(operand.U8(3), v, v, nm.k)
+			f.cmp(operand.U8(3), v, v, nm.k)
 			t.KORW(nm.k, nan.k, nan.k)
 		} else {
-			t.VCMPPS(operand.U8(3), v, v, nm.v)
-			t.VORPS(nm.v, nan.v, nan.v)
+			f.cmp(operand.U8(3), v, v, nm.v)
+			f.or(nm.v, nan.v, nan.v)
 		}
 	}
-	lanes := uint64(t.lanes32())
+	lanes := uint64(t.vbytes / f.elem)
 	big, one, tail, done := t.label("big"), t.label("one"), t.label("tail"), t.label("done")
 	t.Label(big)
 	t.CMPQ(n, imm(4*lanes))
 	t.JB(operand.LabelRef(one))
 	for j := 0; j < 4; j++ {
-		t.VMOVUPS(at(x, j*t.vbytes), val[j])
+		f.mov(at(x, j*t.vbytes), val[j])
 	}
 	for j := 0; j < 4; j++ {
 		step(j, val[j])
@@ -97,7 +120,7 @@ func genMaxNaN32(t *tier) {
 	t.Label(one)
 	t.CMPQ(n, imm(lanes))
 	t.JB(operand.LabelRef(tail))
-	t.VMOVUPS(at(x, 0), val[0])
+	f.mov(at(x, 0), val[0])
 	step(1, val[0])
 	t.ADDQ(imm(uint64(t.vbytes)), x)
 	t.SUBQ(imm(lanes), n)
@@ -112,35 +135,37 @@ func genMaxNaN32(t *tier) {
 	} else {
 		tm = mask{v: val[3]}
 	}
-	t.tailMask(n, reg.RDX, 4, tm)
+	t.tailMask(n, reg.RDX, f.elem, tm)
 	if t.avx512 {
-		t.VMOVAPS(ninf, val[0])
-		t.VMOVUPS(at(x, 0), tm.k, val[0])
+		f.mov(ninf, val[0])
+		f.mov(at(x, 0), tm.k, val[0])
 	} else {
-		t.VMASKMOVPS(at(x, 0), tm.v, val[1])
-		t.VBLENDVPS(tm.v, val[1], ninf, val[0])
+		f.maskLoad(at(x, 0), tm.v, val[1])
+		f.blendv(tm.v, val[1], ninf, val[0])
 	}
 	step(2, val[0])
 	t.Label(done)
-	t.VMAXPS(acc[1], acc[0], acc[0])
-	t.VMAXPS(acc[3], acc[2], acc[2])
-	t.VMAXPS(acc[2], acc[0], acc[0])
+	f.max(acc[1], acc[0], acc[0])
+	f.max(acc[3], acc[2], acc[2])
+	f.max(acc[2], acc[0], acc[0])
 	m := acc[0]
 	if t.avx512 {
 		t.VEXTRACTF64X4(operand.U8(1), m, val[0].AsY())
-		t.VMAXPS(val[0].AsY(), m.AsY(), m.AsY())
+		f.max(val[0].AsY(), m.AsY(), m.AsY())
 	}
 	t.VEXTRACTF128(operand.U8(1), m.AsY(), val[0].AsX())
-	t.VMAXPS(val[0].AsX(), m.AsX(), m.AsX())
-	t.VPERMILPS(operand.U8(0x4e), m.AsX(), val[0].AsX())
-	t.VMAXPS(val[0].AsX(), m.AsX(), m.AsX())
-	t.VPERMILPS(operand.U8(0xb1), m.AsX(), val[0].AsX())
-	t.VMAXPS(val[0].AsX(), m.AsX(), m.AsX())
+	f.max(val[0].AsX(), m.AsX(), m.AsX())
+	t.VPERMILPS(operand.U8(0x4e), m.AsX(), val[0].AsX()) // swap the 64-bit halves
+	f.max(val[0].AsX(), m.AsX(), m.AsX())
+	if !wide {
+		t.VPERMILPS(operand.U8(0xb1), m.AsX(), val[0].AsX())
+		f.max(val[0].AsX(), m.AsX(), m.AsX())
+	}
 	t.Store(m.AsX(), t.Return("m"))
 	if t.avx512 {
 		t.KORTESTW(nan.k, nan.k)
 	} else {
-		t.VTESTPS(nan.v, nan.v)
+		f.test(nan.v, nan.v)
 	}
 	t.SETNE(reg.AL)
 	t.Store(reg.AL, t.Return("nan"))

@@ -46,7 +46,7 @@ func polyName(i int) string { return "q" + string(rune('a'+i)) }
 func genVek64(t *tier) {
 	t.declareExp64()
 	t.tailTable()
-	genMaxNaN64(t)
+	genMaxNaN(t, true)
 	genSum64(t)
 	genExpSum64(t, false)
 	genExpSum64(t, true)
@@ -200,101 +200,6 @@ func (q tree4) add(g int, v, acc reg.VecPhysical) {
 		t.VADDPD(q.tB, q.tA, q.tA) // (v0 + v1) + (v2 + v3)
 		t.VADDPD(q.tA, acc, acc)
 	}
-}
-
-func genMaxNaN64(t *tier) {
-	t.begin("maxNaN64", "func(x []float64) (m float64, nan bool)",
-		"returns the largest non-NaN element of x (−Inf if none) and whether x holds a NaN. len(x) ≥ 1.")
-	x := t.Load(t.Param("x").Base(), reg.RSI).(reg.GPPhysical)
-	n := t.Load(t.Param("x").Len(), reg.RCX).(reg.GPPhysical)
-	r := &regs{t: t}
-	acc := r.getN(4)
-	val := r.getN(4)
-	ninf := r.get()
-	t.VBROADCASTSD(t.data["ninf"], ninf)
-	for _, a := range acc {
-		t.VMOVAPD(ninf, a)
-	}
-	var nan, nm mask
-	if t.avx512 {
-		nan, nm = mask{k: reg.K1}, mask{k: reg.K2}
-		t.KXORW(nan.k, nan.k, nan.k)
-	} else {
-		nan, nm = mask{v: r.get()}, mask{v: r.get()}
-		t.VXORPD(nan.v, nan.v, nan.v)
-	}
-	step := func(j int, v reg.VecPhysical) {
-		t.VMAXPD(acc[j], v, acc[j])
-		if t.avx512 {
-			t.VCMPPD(operand.U8(3), v, v, nm.k)
-			t.KORW(nm.k, nan.k, nan.k)
-		} else {
-			t.VCMPPD(operand.U8(3), v, v, nm.v)
-			t.VORPD(nm.v, nan.v, nan.v)
-		}
-	}
-	lanes := uint64(t.lanes64())
-	big, one, tail, done := t.label("big"), t.label("one"), t.label("tail"), t.label("done")
-	t.Label(big)
-	t.CMPQ(n, imm(4*lanes))
-	t.JB(operand.LabelRef(one))
-	for j := 0; j < 4; j++ {
-		t.VMOVUPD(at(x, j*t.vbytes), val[j])
-	}
-	for j := 0; j < 4; j++ {
-		step(j, val[j])
-	}
-	t.ADDQ(imm(4*uint64(t.vbytes)), x)
-	t.SUBQ(imm(4*lanes), n)
-	t.JMP(operand.LabelRef(big))
-	t.Label(one)
-	t.CMPQ(n, imm(lanes))
-	t.JB(operand.LabelRef(tail))
-	t.VMOVUPD(at(x, 0), val[0])
-	step(1, val[0])
-	t.ADDQ(imm(uint64(t.vbytes)), x)
-	t.SUBQ(imm(lanes), n)
-	t.JMP(operand.LabelRef(one))
-	t.Label(tail)
-	t.TESTQ(n, n)
-	t.JZ(operand.LabelRef(done))
-	var tm mask
-	if t.avx512 {
-		tm = mask{k: reg.K3}
-	} else {
-		tm = mask{v: val[3]}
-	}
-	t.tailMask(n, reg.RDX, 8, tm)
-	if t.avx512 {
-		t.VMOVAPD(ninf, val[0])
-		t.VMOVUPD(at(x, 0), tm.k, val[0])
-	} else {
-		t.VMASKMOVPD(at(x, 0), tm.v, val[1])
-		t.VBLENDVPD(tm.v, val[1], ninf, val[0])
-	}
-	step(2, val[0])
-	t.Label(done)
-	t.VMAXPD(acc[1], acc[0], acc[0])
-	t.VMAXPD(acc[3], acc[2], acc[2])
-	t.VMAXPD(acc[2], acc[0], acc[0])
-	m := acc[0]
-	if t.avx512 {
-		t.VEXTRACTF64X4(operand.U8(1), m, val[0].AsY())
-		t.VMAXPD(val[0].AsY(), m.AsY(), m.AsY())
-	}
-	t.VEXTRACTF128(operand.U8(1), m.AsY(), val[0].AsX())
-	t.VMAXPD(val[0].AsX(), m.AsX(), m.AsX())
-	t.VPERMILPD(operand.U8(1), m.AsX(), val[0].AsX())
-	t.VMAXPD(val[0].AsX(), m.AsX(), m.AsX())
-	t.Store(m.AsX(), t.Return("m"))
-	if t.avx512 {
-		t.KORTESTW(nan.k, nan.k)
-	} else {
-		t.VTESTPD(nan.v, nan.v)
-	}
-	t.SETNE(reg.AL)
-	t.Store(reg.AL, t.Return("nan"))
-	t.end()
 }
 
 func (t *tier) load64(mem operand.Mem, m *mask, dst reg.VecPhysical) {

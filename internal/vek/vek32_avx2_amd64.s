@@ -210,10 +210,10 @@ TEXT ·maxNaN32AVX2(SB), NOSPLIT, $0-29
 	MOVQ         x_base+0(FP), SI
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSS ninf32<>+0(SB), Y8
-	VMOVAPS      Y8, Y0
-	VMOVAPS      Y8, Y1
-	VMOVAPS      Y8, Y2
-	VMOVAPS      Y8, Y3
+	VMOVUPS      Y8, Y0
+	VMOVUPS      Y8, Y1
+	VMOVUPS      Y8, Y2
+	VMOVUPS      Y8, Y3
 	VXORPS       Y9, Y9, Y9
 
 maxNaN32AVX2_big1:

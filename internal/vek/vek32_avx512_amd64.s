@@ -77,10 +77,10 @@ TEXT ·maxNaN32AVX512(SB), NOSPLIT, $0-29
 	MOVQ         x_base+0(FP), SI
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSS ninf32<>+0(SB), Z8
-	VMOVAPS      Z8, Z0
-	VMOVAPS      Z8, Z1
-	VMOVAPS      Z8, Z2
-	VMOVAPS      Z8, Z3
+	VMOVUPS      Z8, Z0
+	VMOVUPS      Z8, Z1
+	VMOVUPS      Z8, Z2
+	VMOVUPS      Z8, Z3
 	KXORW        K1, K1, K1
 
 maxNaN32AVX512_big1:
@@ -124,7 +124,7 @@ maxNaN32AVX512_tail3:
 	SHLXQ   CX, DX, DX
 	DECQ    DX
 	KMOVW   DX, K3
-	VMOVAPS Z8, Z4
+	VMOVUPS Z8, Z4
 	VMOVUPS (SI), K3, Z4
 	VMAXPS  Z2, Z4, Z2
 	VCMPPS  $0x03, Z4, Z4, K2

@@ -140,11 +140,11 @@ TEXT ·maxNaN64AVX2(SB), NOSPLIT, $0-33
 	MOVQ         x_base+0(FP), SI
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSD ninf64<>+0(SB), Y8
-	VMOVAPD      Y8, Y0
-	VMOVAPD      Y8, Y1
-	VMOVAPD      Y8, Y2
-	VMOVAPD      Y8, Y3
-	VXORPD       Y9, Y9, Y9
+	VMOVUPD      Y8, Y0
+	VMOVUPD      Y8, Y1
+	VMOVUPD      Y8, Y2
+	VMOVUPD      Y8, Y3
+	VXORPS       Y9, Y9, Y9
 
 maxNaN64AVX2_big1:
 	CMPQ    CX, $+16
@@ -198,7 +198,7 @@ maxNaN64AVX2_done4:
 	VMAXPD       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X4
 	VMAXPD       X4, X0, X0
-	VPERMILPD    $0x01, X0, X4
+	VPERMILPS    $0x4e, X0, X4
 	VMAXPD       X4, X0, X0
 	MOVSD        X0, m+24(FP)
 	VTESTPD      Y9, Y9

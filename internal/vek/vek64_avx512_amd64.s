@@ -80,10 +80,10 @@ TEXT ·maxNaN64AVX512(SB), NOSPLIT, $0-33
 	MOVQ         x_base+0(FP), SI
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSD ninf64<>+0(SB), Z8
-	VMOVAPD      Z8, Z0
-	VMOVAPD      Z8, Z1
-	VMOVAPD      Z8, Z2
-	VMOVAPD      Z8, Z3
+	VMOVUPD      Z8, Z0
+	VMOVUPD      Z8, Z1
+	VMOVUPD      Z8, Z2
+	VMOVUPD      Z8, Z3
 	KXORW        K1, K1, K1
 
 maxNaN64AVX512_big1:
@@ -127,7 +127,7 @@ maxNaN64AVX512_tail3:
 	SHLXQ   CX, DX, DX
 	DECQ    DX
 	KMOVW   DX, K3
-	VMOVAPD Z8, Z4
+	VMOVUPD Z8, Z4
 	VMOVUPD (SI), K3, Z4
 	VMAXPD  Z2, Z4, Z2
 	VCMPPD  $0x03, Z4, Z4, K2
@@ -141,7 +141,7 @@ maxNaN64AVX512_done4:
 	VMAXPD        Y4, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X4
 	VMAXPD        X4, X0, X0
-	VPERMILPD     $0x01, X0, X4
+	VPERMILPS     $0x4e, X0, X4
 	VMAXPD        X4, X0, X0
 	MOVSD         X0, m+24(FP)
 	KORTESTW      K1, K1
