@@ -204,13 +204,13 @@ func evalCTCOne[E exact](k *kernels[E], c *CTC, in Input[E], out Output[E]) (flo
 }
 
 // ctcBatch is a validated batch: the frame count, each sequence's input
-// length, target offset and length, and its gradient scale.
+// length, target offset and length, its reduction factor, and the targets.
 type ctcBatch struct {
 	t, n, c       int
 	blank         int
 	il, off, tlen []int
 	scale         []float64 // reduction's factor per sequence
-	target        func(i int) int
+	tg            []int     // the targets, concatenated (sequence n at off[n])
 }
 
 func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
@@ -240,7 +240,7 @@ func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
 	case in.tl != nil && len(in.tl) != n:
 		return nil, shapeErr(name, "len(TargetLengths) = %d, want %d (one per sequence)", len(in.tl), n)
 	}
-	b := &ctcBatch{t: logits / (n * cls), n: n, c: cls, blank: c.blank, target: in.target,
+	b := &ctcBatch{t: logits / (n * cls), n: n, c: cls, blank: c.blank,
 		il: make([]int, n), off: make([]int, n), tlen: make([]int, n), scale: make([]float64, n)}
 	for i := 0; i < n; i++ {
 		b.il[i] = b.t
@@ -250,6 +250,9 @@ func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
 				return nil, valueErr(name, "input length %d of sequence %d outside [0, %d] (the frames)", v, i, b.t)
 			}
 			b.il[i] = int(v)
+		}
+		if b.il[i] > ctcMaxFrames {
+			return nil, valueErr(name, "input length %d of sequence %d is beyond the %d frames CTC handles", b.il[i], i, ctcMaxFrames)
 		}
 	}
 	if in.cols > 0 {
@@ -287,9 +290,16 @@ func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
 			}
 		}
 	}
+	total := 0
+	for _, l := range b.tlen {
+		total += l
+	}
+	b.tg = make([]int, 0, total)
 	for i := 0; i < n; i++ {
+		off := len(b.tg)
 		for j := 0; j < b.tlen[i]; j++ {
 			y := in.target(b.off[i] + j)
+			b.tg = append(b.tg, y)
 			switch {
 			case y < 0 || y >= cls:
 				return nil, valueErr(name, "target %d at sequence %d, position %d outside [0, %d)", y, i, j, cls)
@@ -297,6 +307,7 @@ func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
 				return nil, valueErr(name, "target at sequence %d, position %d is the blank (%d)", i, j, y)
 			}
 		}
+		b.off[i] = off
 		switch c.o.Reduction {
 		case Mean:
 			b.scale[i] = 1 / (float64(n) * float64(max(b.tlen[i], 1)))
@@ -351,14 +362,55 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 	if err != nil {
 		return 0, err
 	}
-	return sumBlocks(b.n, 1, par.Threads(c.o.Threads), func(lo, hi int) (float64, error) {
+	th := par.Threads(c.o.Threads)
+	w := ctcWorkPool.Get().(*ctcWork)
+	defer ctcWorkPool.Put(w)
+	w.size(b)
+	frames := b.t * b.n
+	grain := max(1, blockElems/b.c)
+	// Pass 1, over the frames in memory order: validate, reduce, and
+	// gather the log-probabilities of each sequence's blank and labels.
+	err = forBlocks(frames, grain, th, func(lo, hi int) error {
+		for r := lo; r < hi; r++ {
+			t, n := r/b.n, r%b.n
+			if t >= b.il[n] {
+				if out.Grad != nil {
+					clear(out.Grad[r*b.c : (r+1)*b.c])
+				}
+				continue
+			}
+			xr := in.Logits[r*b.c : (r+1)*b.c]
+			m, nan := k.maxNaN(xr)
+			if nan || math.IsInf(float64(m), 0) {
+				return ctcFrameErr(xr, t, n)
+			}
+			st := k.stats(xr, m)
+			w.rowM[r], w.rowS[r] = float64(m), st.s
+			lp := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
+			lp[0] = (float64(xr[b.blank]) - float64(m)) - st.logS
+			for j, y := range b.tg[b.off[n] : b.off[n]+b.tlen[n]] {
+				lp[j+1] = (float64(xr[y]) - float64(m)) - st.logS
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Pass 2, by sequence: the recursions, the loss, and the occupancies
+	// (written over the log-probabilities).
+	total, err := sumBlocks(b.n, 1, th, func(lo, hi int) (float64, error) {
 		sc := ctcPool.Get().(*ctcScratch)
 		defer ctcPool.Put(sc)
 		var part float64
 		for n := lo; n < hi; n++ {
-			l, err := ctcSequence(k, b, c.zeroInf, in.Logits, out.Grad, n, sc)
+			l, err := ctcRecursions(b, n, w, sc, out.Grad != nil)
 			if err != nil {
 				return 0, err
+			}
+			w.inf[n] = math.IsInf(l, 1)
+			if w.inf[n] && c.zeroInf {
+				l = 0
 			}
 			if out.Rows != nil {
 				out.Rows[n] = E(l)
@@ -367,34 +419,101 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 		}
 		return part, nil
 	})
+	if err != nil || out.Grad == nil {
+		return total, err
+	}
+	// Pass 3, over the frames in memory order: the gradient
+	// scale·(softmax − γ), 0 for sequences without an alignment.
+	err = forBlocks(frames, grain, th, func(lo, hi int) error {
+		for r := lo; r < hi; r++ {
+			t, n := r/b.n, r%b.n
+			if t >= b.il[n] {
+				continue
+			}
+			gr := out.Grad[r*b.c : (r+1)*b.c]
+			if w.inf[n] {
+				clear(gr)
+				continue
+			}
+			gs := b.scale[n]
+			k.expAffine(gr, in.Logits[r*b.c:(r+1)*b.c], E(w.rowM[r]), 1, E(gs/w.rowS[r]), 0)
+			occ := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
+			gr[b.blank] = E(float64(gr[b.blank]) - gs*occ[0])
+			for j, y := range b.tg[b.off[n] : b.off[n]+b.tlen[n]] {
+				gr[y] = E(float64(gr[y]) - gs*occ[j+1])
+			}
+		}
+		return nil
+	})
+	return total, err
 }
 
-// The recursions hold each probability as m·2^e with m in [1, 2) (or 0)
-// and e an integer-valued float64: the exponent never overflows and the
-// mantissa never underflows, so the arithmetic is that of log space
-// without an exp or a log per state. A zero has m = 0 and e = xfZero.
-const xfZero = -1e300
+// forBlocks runs f on the fixed blocks of [0, n) and returns the error of
+// the first failing block in block order.
+func forBlocks(n, grain, threads int, f func(lo, hi int) error) error {
+	_, err := sumBlocks(n, grain, threads, func(lo, hi int) (float64, error) { return 0, f(lo, hi) })
+	return err
+}
+
+// ctcWork holds one evaluation's tables: per frame (t, n), the
+// log-probabilities of the blank and the target's labels (then their
+// occupancies), the frame's max and Σ exp(x − max); per sequence,
+// whether it has no alignment.
+type ctcWork struct {
+	kmax       int
+	tab        []float64
+	rowM, rowS []float64
+	inf        []bool
+}
+
+var ctcWorkPool = sync.Pool{New: func() any { return new(ctcWork) }}
+
+func (w *ctcWork) size(b *ctcBatch) {
+	w.kmax = 1
+	for _, s := range b.tlen {
+		w.kmax = max(w.kmax, s+1)
+	}
+	w.tab = grow(w.tab, b.t*b.n*w.kmax)
+	w.rowM, w.rowS = grow(w.rowM, b.t*b.n), grow(w.rowS, b.t*b.n)
+	w.inf = grow(w.inf, b.n)
+}
+
+// The recursions hold each probability as m·2^e with m in [1, 2) and e
+// an int64, so the mantissa never underflows and the arithmetic is that
+// of log space without an exp or a log per state. Zero is any number
+// whose exponent is below xfZeroBelow: exactly 0 (a masked class, an
+// unreachable state) is written with e = xfZero, sums of such numbers
+// stay below the bound (each frame moves an exponent up by at most 3),
+// and every exponent is clamped at xfZero so that it cannot overflow.
+// Nonzero numbers stay above −ctcMaxFrames·(−ctcMinLog/ln 2 + 3) ≈ −8e17,
+// far from the bound, and every step is branch-free.
+const (
+	xfZero      int64 = -1 << 61
+	xfZeroBelow int64 = -1 << 60
+)
+
+// The limits of that representation: a blank or target class used by
+// the recursion must have log-probability ≥ ctcMinLog (or −Inf, a masked
+// class) at every frame, and a sequence has at most ctcMaxFrames frames.
+const (
+	ctcMinLog    = -1e12
+	ctcMaxFrames = 1 << 19
+)
 
 const (
 	mantMask = 1<<52 - 1
 	oneBits  = 1023 << 52
 )
 
-// pow2 returns 2^d for an integer-valued d ≤ 1023 (0 below −1022).
-func pow2(d float64) float64 {
-	if d < -1023 {
-		return 0
-	}
-	return math.Float64frombits(uint64(int64(d)+1023) << 52)
+// pow2 returns 2^d for d ≤ 1023 (0 below −1022).
+func pow2(d int64) float64 {
+	return math.Float64frombits(uint64(max(d, -1023)+1023) << 52)
 }
 
-// xfNorm splits v ≥ 0 (a normal number or 0) into mantissa and exponent.
-func xfNorm(v float64) (m, e float64) {
-	if v == 0 {
-		return 0, xfZero
-	}
+// xfNorm splits v ≥ 1 (finite) into its mantissa in [1, 2) and exponent.
+func xfNorm(v float64) (m float64, e int64) {
 	bits := math.Float64bits(v)
-	return math.Float64frombits(bits&mantMask | oneBits), float64(int64(bits>>52) - 1023)
+	return math.Float64frombits(bits&mantMask | oneBits), int64(bits>>52) - 1023
 }
 
 // Cody–Waite split of ln 2 for the reduction of very negative logs.
@@ -403,31 +522,36 @@ const (
 	ln2Lo = 1.90821492927058770002e-10
 )
 
-// xfFromLog returns exp(lp) as mantissa and exponent, for lp ≤ 0 or so;
-// it needs e (the vector exponential of lp, when lp ≥ −700).
-func xfFromLog(lp, e float64) (m, x float64) {
+// xfFromLog returns exp(lp) as mantissa and exponent, for −Inf or
+// ctcMinLog ≤ lp ≤ 0; it needs e, the vector exponential of lp (used when
+// lp ≥ −700).
+func xfFromLog(lp, e float64) (m float64, x int64) {
 	switch {
 	case lp >= -700:
-		return xfNorm(e)
+		bits := math.Float64bits(e)
+		return math.Float64frombits(bits&mantMask | oneBits), int64(bits>>52) - 1023
 	case math.IsInf(lp, -1):
-		return 0, xfZero
+		return 1, xfZero
 	}
 	k := math.Floor(lp * (1 / math.Ln2))
 	r := (lp - k*ln2Hi) - k*ln2Lo // in about [0, ln 2)
 	mm, ee := xfNorm(math.Exp(r))
-	return mm, ee + k
+	return mm, ee + int64(k)
 }
 
 type ctcScratch struct {
-	lab        []int     // the target's labels
-	cls        []int     // class of each state of l'
-	skip       []bool    // the state may be entered from s−2
-	ym, ye     []float64 // emissions [T_n, S+1]: blank, then each label
-	lp         []float64 // scratch of S+1 log-probabilities
-	rowM, rowS []float64 // each frame's max and Σ exp(x − max)
-	am, ae     []float64 // alpha [T_n, L+2], padded by two leading zeros
-	wm, we     []float64 // two rows of β·y, [2, L+2], padded at the end
-	acc        []float64 // occupancy per class [C]
+	skip []int64   // per state: 0 if it may be entered from s−2, else xfZero
+	kidx []int32   // per state: its emission slot (0 blank, j+1 label j)
+	ym   []float64 // emissions [T_n, S+1]: blank, then each label
+	ye   []int64
+	sm   []float64 // one frame's emissions per state
+	se   []int64
+	am   []float64 // alpha [T_n, L+2], padded by two leading zeros
+	ae   []int64
+	wm   []float64 // two rows of β·y, [2, L+2], padded at the end
+	we   []int64
+	occ  []float64 // occupancy of each state at one frame
+	exps []float64 // scratch for the vector exponential
 }
 
 var ctcPool = sync.Pool{New: func() any { return new(ctcScratch) }}
@@ -439,159 +563,144 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// ctcSequence evaluates sequence n: its loss (after zero_infinity) and,
-// when g is not nil, its gradient scaled by b.scale[n].
-func ctcSequence[E exact](k *kernels[E], b *ctcBatch, zeroInf bool, x, g []E, n int, sc *ctcScratch) (float64, error) {
+// ctcRecursions runs the forward recursion of sequence n on the
+// log-probabilities in w.tab and returns its loss (+Inf without an
+// alignment); with grad, it also runs the backward recursion and
+// overwrites each frame's log-probabilities with the occupancies of the
+// blank and of each target position.
+func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (float64, error) {
 	ti, s := b.il[n], b.tlen[n]
-	cls, nn, blank := b.c, b.n, b.blank
-	row := func(buf []E, t int) []E { return buf[(t*nn+n)*cls : (t*nn+n+1)*cls] }
-	L := 2*s + 1
-	K := s + 1
-	if g != nil {
-		for t := ti; t < b.t; t++ {
-			clear(row(g, t))
-		}
-	}
-	// The target, the classes of the states and the allowed skips.
-	sc.lab = grow(sc.lab, s)
-	for j := range sc.lab {
-		sc.lab[j] = b.target(b.off[n] + j)
-	}
-	sc.cls = grow(sc.cls, L)
-	sc.skip = grow(sc.skip, L)
-	for st := 0; st < L; st++ {
-		sc.cls[st], sc.skip[st] = blank, false
-		if st&1 == 1 {
-			j := st >> 1
-			sc.cls[st] = sc.lab[j]
-			sc.skip[st] = j > 0 && sc.lab[j] != sc.lab[j-1]
-		}
-	}
+	lab := b.tg[b.off[n] : b.off[n]+s]
+	L, K, W := 2*s+1, s+1, 2*s+3
 	if ti == 0 {
 		if s == 0 {
 			return 0, nil
 		}
-		return infLoss(zeroInf), nil
+		return math.Inf(1), nil
 	}
-	// Pass over the frames: validate, reduce, and gather the emissions
-	// of the blank and the target's labels.
+	sc.skip, sc.kidx = grow(sc.skip, L+2), grow(sc.kidx, L)
+	for st := 0; st < L+2; st++ {
+		sc.skip[st] = xfZero
+		if st < L && st&1 == 1 {
+			j := st >> 1
+			sc.kidx[st] = int32(j + 1)
+			if j > 0 && lab[j] != lab[j-1] {
+				sc.skip[st] = 0
+			}
+		} else if st < L {
+			sc.kidx[st] = 0
+		}
+	}
+	tabRow := func(t int) []float64 { r := t*b.n + n; return w.tab[r*w.kmax : r*w.kmax+K] }
+	// The emissions as mantissa and exponent.
 	sc.ym, sc.ye = grow(sc.ym, ti*K), grow(sc.ye, ti*K)
-	sc.lp = grow(sc.lp, K)
-	sc.rowM, sc.rowS = grow(sc.rowM, ti), grow(sc.rowS, ti)
+	sc.exps = grow(sc.exps, K)
 	for t := 0; t < ti; t++ {
-		xr := row(x, t)
-		m, nan := k.maxNaN(xr)
-		if nan || math.IsInf(float64(m), 0) {
-			return 0, ctcFrameErr(xr, t, n)
-		}
-		st := k.stats(xr, m)
-		sc.rowM[t], sc.rowS[t] = float64(m), st.s
-		lp := sc.lp
-		lp[0] = (float64(xr[blank]) - float64(m)) - st.logS
-		for j, y := range sc.lab {
-			lp[j+1] = (float64(xr[y]) - float64(m)) - st.logS
-		}
+		lp := tabRow(t)
+		vek.Exp64(sc.exps, lp)
 		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
-		vek.Exp64(ym, lp)
 		for j, v := range lp {
-			ym[j], ye[j] = xfFromLog(v, ym[j])
+			if v < ctcMinLog && !math.IsInf(v, -1) {
+				y := b.blank
+				if j > 0 {
+					y = lab[j-1]
+				}
+				return 0, valueErr("ctc", "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
+			}
+			ym[j], ye[j] = xfFromLog(v, sc.exps[j])
 		}
+	}
+	sc.sm, sc.se = grow(sc.sm, L), grow(sc.se, L)
+	emit := func(t, lo, hi int) ([]float64, []int64) {
+		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
+		for st := lo; st <= hi; st++ {
+			k := sc.kidx[st]
+			sc.sm[st], sc.se[st] = ym[k], ye[k]
+		}
+		return sc.sm, sc.se
 	}
 	// Forward.
-	W := L + 2
 	sc.am, sc.ae = grow(sc.am, ti*W), grow(sc.ae, ti*W)
 	am, ae := sc.am, sc.ae
 	band := func(t int) (int, int) { return max(0, L-2*(ti-t)), min(L-1, 2*t+1) }
 	for t := 0; t < ti; t++ {
 		cm, ce := am[t*W:(t+1)*W], ae[t*W:(t+1)*W]
 		lo, hi := band(t)
-		cm[0], ce[0], cm[1], ce[1] = 0, xfZero, 0, xfZero
+		cm[0], ce[0], cm[1], ce[1] = 1, xfZero, 1, xfZero
+		// The next frame reads up to two states above this band.
 		for p := hi + 3; p < min(W, hi+5); p++ {
-			cm[p], ce[p] = 0, xfZero
+			cm[p], ce[p] = 1, xfZero
 		}
-		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
-		if t == 0 {
-			for st := lo; st <= hi; st++ {
-				kk := (st & 1) * ((st + 1) >> 1)
-				cm[st+2], ce[st+2] = ym[kk], ye[kk]
-			}
+		if lo > hi {
 			continue
 		}
-		pm, pe := am[(t-1)*W:t*W], ae[(t-1)*W:t*W]
-		ctcForwardRow(cm, ce, pm, pe, ym, ye, sc.skip, lo, hi)
+		sm, se := emit(t, lo, hi)
+		if t == 0 {
+			copy(cm[lo+2:hi+3], sm[lo:hi+1])
+			copy(ce[lo+2:hi+3], se[lo:hi+1])
+			continue
+		}
+		ctcForwardRow(cm[lo+2:hi+3], ce[lo+2:hi+3], am[(t-1)*W+lo:t*W], ae[(t-1)*W+lo:t*W],
+			sm[lo:hi+1], se[lo:hi+1], sc.skip[lo:hi+1])
 	}
 	// P = α_{T−1}(L−2) + α_{T−1}(L−1), over the states in the last band.
-	pm, pe := 0.0, xfZero
+	pm, pe := 1.0, xfZero
 	if lo, hi := band(ti - 1); lo <= hi {
 		last := (ti-1)*W + 2
 		for st := max(lo, L-2); st <= hi; st++ {
 			pm, pe = sumXF(pm, pe, am[last+st], ae[last+st])
 		}
 	}
-	if pm == 0 {
-		// No alignment: the loss is infinite and its gradient is 0.
-		if g != nil {
-			for t := 0; t < ti; t++ {
-				clear(row(g, t))
-			}
-		}
-		return infLoss(zeroInf), nil
+	if pe < xfZeroBelow {
+		return math.Inf(1), nil
 	}
-	nll := -(pe*math.Ln2 + math.Log(pm))
-	if g == nil {
+	nll := -(float64(pe)*math.Ln2 + math.Log(pm))
+	if !grad {
 		return nll, nil
 	}
-	// Backward, with the occupancies and the gradient frame by frame.
+	// Backward, with the occupancies frame by frame.
 	sc.wm, sc.we = grow(sc.wm, 2*W), grow(sc.we, 2*W)
 	for i := range sc.wm {
-		sc.wm[i], sc.we[i] = 0, xfZero
+		sc.wm[i], sc.we[i] = 1, xfZero
 	}
-	sc.acc = grow(sc.acc, cls)
-	acc := sc.acc
-	clear(acc)
-	scale := b.scale[n]
+	sc.occ = grow(sc.occ, L)
 	invPm := 1 / pm
 	for t := ti - 1; t >= 0; t-- {
 		lo, hi := band(t)
-		nm, ne := sc.wm[(t&1)*W:(t&1+1)*W], sc.we[(t&1)*W:(t&1+1)*W]
-		om, oe := sc.wm[(1-t&1)*W:(2-t&1)*W], sc.we[(1-t&1)*W:(2-t&1)*W]
-		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
+		cur, old := (t&1)*W, (1-t&1)*W
+		nm, ne := sc.wm[cur:cur+W], sc.we[cur:cur+W]
 		cm, ce := am[t*W+2:(t+1)*W], ae[t*W+2:(t+1)*W]
+		occ := sc.occ
+		sm, se := emit(t, lo, hi)
 		if t == ti-1 {
-			for st := max(lo, L-2); st <= hi; st++ {
-				ctcOccupancy(acc, sc.cls[st], cm[st], ce[st], 1, 0, invPm, pe)
-				kk := (st & 1) * ((st + 1) >> 1)
-				nm[st], ne[st] = ym[kk], ye[kk]
+			for st := lo; st <= hi; st++ {
+				// β_{T−1} is 1 on the last two states (the band holds no
+				// others).
+				occ[st] = cm[st] * invPm * pow2(ce[st]-pe)
+				nm[st], ne[st] = sm[st], se[st]
 			}
-		} else {
-			ctcBackwardRow(acc, nm, ne, om, oe, cm, ce, ym, ye, sc.skip, sc.cls, lo, hi, L, invPm, pe)
+		} else if lo <= hi {
+			ctcBackwardRow(occ[lo:hi+1], nm[lo:hi+1], ne[lo:hi+1], sc.wm[old+lo:old+W], sc.we[old+lo:old+W],
+				cm[lo:hi+1], ce[lo:hi+1], sm[lo:hi+1], se[lo:hi+1], sc.skip[lo+2:hi+3], invPm, pe)
 		}
 		// The next row reads s, s+1, s+2 from this one: clear the two
 		// entries below the band (the rest of the padding stays 0).
 		for p := max(0, lo-2); p < lo; p++ {
-			nm[p], ne[p] = 0, xfZero
+			nm[p], ne[p] = 1, xfZero
 		}
-		gr, xr := row(g, t), row(x, t)
-		k.expAffine(gr, xr, E(sc.rowM[t]), 1, E(scale/sc.rowS[t]), 0)
-		if a := acc[blank]; a != 0 {
-			gr[blank] = E(float64(gr[blank]) - scale*a)
-			acc[blank] = 0
-		}
-		for _, y := range sc.lab {
-			if a := acc[y]; a != 0 {
-				gr[y] = E(float64(gr[y]) - scale*a)
-				acc[y] = 0
+		out := tabRow(t)
+		clear(out)
+		var blank float64
+		for st := lo; st <= hi; st++ {
+			if st&1 == 0 {
+				blank += occ[st]
+			} else {
+				out[(st+1)>>1] = occ[st]
 			}
 		}
+		out[0] = blank
 	}
 	return nll, nil
-}
-
-func infLoss(zeroInf bool) float64 {
-	if zeroInf {
-		return 0
-	}
-	return math.Inf(1)
 }
 
 // ctcFrameErr names the first NaN or +Inf of a frame, or reports a frame
@@ -606,89 +715,51 @@ func ctcFrameErr[E exact](xr []E, t, n int) error {
 }
 
 // sumXF adds two mantissa–exponent numbers.
-func sumXF(m0, e0, m1, e1 float64) (float64, float64) {
+func sumXF(m0 float64, e0 int64, m1 float64, e1 int64) (float64, int64) {
 	em := max(e0, e1)
 	m, e := xfNorm(m0*pow2(e0-em) + m1*pow2(e1-em))
-	if m == 0 {
-		return 0, xfZero
-	}
-	return m, e + em
+	return m, max(e+em, xfZero)
 }
 
-// ctcForwardRow computes α_t on states [lo, hi] from α_{t−1} (padded
-// rows: state s at index s+2).
-func ctcForwardRow(cm, ce, pm, pe, ym, ye []float64, skip []bool, lo, hi int) {
-	for st := lo; st <= hi; st++ {
-		p := st + 2
-		e0, e1 := pe[p], pe[p-1]
-		m0, m1 := pm[p], pm[p-1]
-		e2, m2 := xfZero, 0.0
-		if skip[st] {
-			e2, m2 = pe[p-2], pm[p-2]
-		}
-		em := e0
-		if e1 > em {
-			em = e1
-		}
-		if e2 > em {
-			em = e2
-		}
-		sum := m0*pow2(e0-em) + m1*pow2(e1-em) + m2*pow2(e2-em)
-		kk := (st & 1) * ((st + 1) >> 1)
-		v := sum * ym[kk]
-		if v == 0 {
-			cm[p], ce[p] = 0, xfZero
-			continue
-		}
+// ctcForwardRow computes α_t(s) for the states of one band: cm, ce, sm,
+// se and skip are indexed by s − lo; pm, pe hold α_{t−1} from state
+// lo − 2 on (its padded row from index lo).
+func ctcForwardRow(cm []float64, ce []int64, pm []float64, pe []int64, sm []float64, se []int64, skip []int64) {
+	n := len(cm)
+	ce, sm, se, skip = ce[:n], sm[:n], se[:n], skip[:n]
+	p0m, p0e := pm[2:n+2], pe[2:n+2]
+	p1m, p1e := pm[1:n+1], pe[1:n+1]
+	p2m, p2e := pm[:n], pe[:n]
+	for i := range cm {
+		e0, e1, e2 := p0e[i], p1e[i], p2e[i]+skip[i]
+		em := max(e0, e1, e2)
+		v := (p0m[i]*pow2(e0-em) + p1m[i]*pow2(e1-em) + p2m[i]*pow2(e2-em)) * sm[i]
 		bits := math.Float64bits(v)
-		cm[p] = math.Float64frombits(bits&mantMask | oneBits)
-		ce[p] = em + ye[kk] + float64(int64(bits>>52)-1023)
+		cm[i] = math.Float64frombits(bits&mantMask | oneBits)
+		ce[i] = max(em+se[i]+int64(bits>>52)-1023, xfZero)
 	}
 }
 
-// ctcBackwardRow computes β_t on states [lo, hi] from w_{t+1} = β_{t+1}·y_{t+1}
-// (om, oe), adds the occupancies α_t·β_t/P to acc, and stores
-// w_t = β_t·y_t in (nm, ne). cm, ce hold α_t (unpadded).
-func ctcBackwardRow(acc, nm, ne, om, oe, cm, ce, ym, ye []float64, skip []bool, cls []int, lo, hi, L int, invPm, pe float64) {
-	for st := lo; st <= hi; st++ {
-		e0, e1 := oe[st], oe[st+1]
-		m0, m1 := om[st], om[st+1]
-		e2, m2 := xfZero, 0.0
-		if st+2 < L && skip[st+2] {
-			e2, m2 = oe[st+2], om[st+2]
-		}
-		em := e0
-		if e1 > em {
-			em = e1
-		}
-		if e2 > em {
-			em = e2
-		}
-		bm := m0*pow2(e0-em) + m1*pow2(e1-em) + m2*pow2(e2-em)
-		if bm == 0 {
-			nm[st], ne[st] = 0, xfZero
-			continue
-		}
-		// β_t(s) = bm·2^em; occupancy α·β/P.
-		if am := cm[st]; am != 0 {
-			acc[cls[st]] += am * bm * invPm * pow2(ce[st]+em-pe)
-		}
-		kk := (st & 1) * ((st + 1) >> 1)
-		v := bm * ym[kk]
-		if v == 0 {
-			nm[st], ne[st] = 0, xfZero
-			continue
-		}
-		bits := math.Float64bits(v)
-		nm[st] = math.Float64frombits(bits&mantMask | oneBits)
-		ne[st] = em + ye[kk] + float64(int64(bits>>52)-1023)
-	}
-}
-
-// ctcOccupancy adds α·β/P to acc[c] (β = bm·2^be).
-func ctcOccupancy(acc []float64, c int, am, ae, bm, be, invPm, pe float64) {
-	if am != 0 {
-		acc[c] += am * bm * invPm * pow2(ae+be-pe)
+// ctcBackwardRow computes β_t(s) for the states of one band from w_{t+1}
+// = β_{t+1}·y_{t+1} (om, oe from state lo on), writes the occupancies
+// α_t·β_t/P to occ, and stores w_t = β_t·y_t in (nm, ne). occ, nm, ne,
+// cm, ce (α_t), sm, se (y_t) are indexed by s − lo; skip by s + 2 − lo.
+func ctcBackwardRow(occ, nm []float64, ne []int64, om []float64, oe []int64, cm []float64, ce []int64,
+	sm []float64, se []int64, skip []int64, invPm float64, pe int64) {
+	n := len(occ)
+	nm, ne, cm, ce, sm, se, skip = nm[:n], ne[:n], cm[:n], ce[:n], sm[:n], se[:n], skip[:n]
+	o0m, o0e := om[:n], oe[:n]
+	o1m, o1e := om[1:n+1], oe[1:n+1]
+	o2m, o2e := om[2:n+2], oe[2:n+2]
+	for i := range occ {
+		e0, e1, e2 := o0e[i], o1e[i], o2e[i]+skip[i]
+		em := max(e0, e1, e2)
+		bm := o0m[i]*pow2(e0-em) + o1m[i]*pow2(e1-em) + o2m[i]*pow2(e2-em)
+		// β_t(s) = bm·2^em; the occupancy α·β/P is 0 when either is.
+		occ[i] = cm[i] * bm * invPm * pow2(ce[i]+em-pe)
+		bits := math.Float64bits(bm * sm[i])
+		nm[i] = math.Float64frombits(bits&mantMask | oneBits)
+		ne[i] = max(em+se[i]+int64(bits>>52)-1023, xfZero)
 	}
 }
 

@@ -438,6 +438,58 @@ func TestCTCLargeLogits(t *testing.T) {
 	}
 }
 
+// TestCTCMasks: −Inf logits are masked classes: a masked label or blank
+// removes the alignments through it (the reference recursion gives the
+// same values), and masking every way through gives +Inf.
+func TestCTCMasks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	ninf := math.Inf(-1)
+	cc := randCTCCase(rng, 8, 3, 5, 0, 1)
+	cc.targets = [][]int{{1, 2}, {3, 3}, {4}}
+	cc.il = []int64{8, 8, 8}
+	for u := 0; u < 8; u++ {
+		cc.x[(u*3+0)*5+1] = ninf // sequence 0: label 1 masked after frame 2
+		if u < 2 {
+			cc.x[(u*3+0)*5+1] = 0.5
+		}
+		cc.x[(u*3+1)*5+0] = ninf // sequence 1: blank masked on odd frames
+		if u%2 == 0 {
+			cc.x[(u*3+1)*5+0] = 1
+		}
+		if u != 5 {
+			cc.x[(u*3+2)*5+4] = ninf // sequence 2: label 4 only at frame 5
+		}
+	}
+	l, _ := NewCTC(0, false, WithReduction(Sum))
+	v, rows, g := cc.eval64(t, l, true)
+	want, wantRows := cc.refTotal(cc.x, Sum, false)
+	for i := range rows {
+		if math.IsInf(wantRows[i], 0) || math.Abs(rows[i]-wantRows[i]) > 1e-12*max(1, wantRows[i]) {
+			t.Errorf("sequence %d: %.15g, reference %.15g", i, rows[i], wantRows[i])
+		}
+	}
+	if math.Abs(v-want) > 1e-12*want {
+		t.Errorf("loss %v, reference %v", v, want)
+	}
+	f := func(x []float64) float64 { v, _ := cc.refTotal(x, Sum, false); return v }
+	if err := gradcheck.Check(f, g, cc.x, 1e-5, 1e-8, 1e-6); err != nil {
+		t.Errorf("gradient: %v", err)
+	}
+	// Label 4 masked everywhere: no alignment.
+	cc.x[(5*3+2)*5+4] = ninf
+	_, rows, g = cc.eval64(t, l, true)
+	if !math.IsInf(rows[2], 1) || math.IsInf(rows[0], 0) {
+		t.Errorf("rows %v, want +Inf for sequence 2 only", rows)
+	}
+	for u := 0; u < 8; u++ {
+		for j := 0; j < 5; j++ {
+			if g[(u*3+2)*5+j] != 0 {
+				t.Fatalf("gradient of an impossible sequence at frame %d: %v", u, g[(u*3+2)*5+j])
+			}
+		}
+	}
+}
+
 // TestCTCFloat32: float32 logits against float64 on the same values.
 func TestCTCFloat32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
