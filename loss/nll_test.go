@@ -8,8 +8,8 @@ import (
 
 func TestNLLSuite(t *testing.T) {
 	hardSuite{
-		build: func(opts ...Option) (Loss, error) { return NewNLL(opts...) },
-		ref:   func(x []float64, y int) float64 { return -x[y] },
+		build:   func(opts ...Option) (Loss, error) { return NewNLL(opts...) },
+		ref:     func(x []float64, y int) float64 { return -x[y] },
 		weights: true, masks: true,
 	}.run(t)
 }
