@@ -24,6 +24,8 @@ const (
 	AcceptsLabels
 	// AcceptsClasses: class vectors are read when given.
 	AcceptsClasses
+	// NeedsNegatives: paired negatives [N, Dim].
+	NeedsNegatives
 )
 
 // Param is one numeric parameter of a registered loss (booleans are 0 or
@@ -134,6 +136,7 @@ func (s Spec) InputText() string {
 		}
 	}
 	add(NeedsPositives, AcceptsPositives, "positives [N, D]")
+	add(NeedsNegatives, 0, "negatives [N, D]")
 	add(NeedsLabels, AcceptsLabels, "labels [N]")
 	add(NeedsClasses, AcceptsClasses, "class vectors [C, D]")
 	return strings.Join(parts, ", ")
@@ -174,6 +177,20 @@ func init() {
 				return nil, err
 			}
 			return NewInfoNCE(p["temperature"], sym, norm)
+		},
+	})
+	Register(Spec{
+		Name:    "triplet-margin",
+		Summary: "PyTorch's triplet_margin_loss max(0, ‖a − p + ε‖_p − ‖a − n + ε‖_p + margin) on explicit negatives",
+		Needs:   NeedsPositives | NeedsNegatives,
+		Params: []Param{{"margin", 1, "margin m"}, {"p", 2, "norm degree p ≥ 1"}, {"eps", 1e-6, "ε added to each difference"},
+			{"swap", 0, "1: the distance swap, min(d(a, n), d(p, n))"}},
+		New: func(p map[string]float64) (Loss, error) {
+			swap, err := flag(p, "swap")
+			if err != nil {
+				return nil, err
+			}
+			return NewTripletMargin(p["margin"], p["p"], p["eps"], swap)
 		},
 	})
 	Register(Spec{
