@@ -207,6 +207,32 @@ func init() {
 		},
 	})
 	Register(Spec{
+		Name:    "supcon",
+		Summary: "supervised contrastive loss (SupCon L_out): every other view with the anchor's label is a positive",
+		Needs:   AcceptsPositives | AcceptsLabels,
+		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			return NewSupCon(p["temperature"], norm)
+		},
+	})
+	Register(Spec{
+		Name:    "nt-xent-labels",
+		Summary: "NT-Xent over label groups (Optax's ntxent): each same-label pair against the anchor's negatives",
+		Needs:   AcceptsPositives | AcceptsLabels,
+		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			return NewNTXentLabels(p["temperature"], norm)
+		},
+	})
+	Register(Spec{
 		Name:    "cacr",
 		Catalog: "A1",
 		Summary: "contrastive attraction/repulsion with softmax weights inside the positive and negative groups",
