@@ -152,6 +152,25 @@ func readMatrix(path, what string) ([]float64, int, int, bool, error) {
 	return x, h.Shape[0], h.Shape[1], h.DType.Size == 8, nil
 }
 
+// readLogits reads the logits: a matrix [rows, cols], or, when vector is
+// set (the elementwise losses, whose targets have the logits' shape), a
+// vector [N] of one logit per example, read as [N, 1].
+func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
+	h, err := npy.ReadFileHeader(path)
+	if err == nil && vector && len(h.Shape) == 1 && h.DType.Kind == npy.Float {
+		x, _, err = npy.ReadFile[float64](path)
+		if err != nil {
+			return nil, 0, 0, false, false, fmt.Errorf("logits: %w", err)
+		}
+		if len(x) == 0 {
+			return nil, 0, 0, false, false, fmt.Errorf("logits %s: an empty vector", path)
+		}
+		return x, len(x), 1, h.DType.Size == 8, true, nil
+	}
+	x, rows, cols, wide, err = readMatrix(path, "logits")
+	return x, rows, cols, wide, false, err
+}
+
 func readVector(path, what string, n int) ([]float64, error) {
 	x, h, err := npy.ReadFile[float64](path)
 	if err != nil {
@@ -164,7 +183,9 @@ func readVector(path, what string, n int) ([]float64, error) {
 }
 
 func evalLogits(f evalFlags, stdout io.Writer) error {
-	x, rows, cols, wide, err := readMatrix(f.logits, "logits")
+	lname, _, _ := strings.Cut(f.lossName, ":")
+	ls, known := loss.Lookup(strings.TrimSpace(lname))
+	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
 	if err != nil {
 		return err
 	}
@@ -240,7 +261,15 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 			if s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0 {
 				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
 			}
-			t, tr, tc, _, err := readMatrix(f.targets, "targets")
+			var t []float64
+			var tr, tc int
+			if th, _ := npy.ReadFileHeader(f.targets); oneD && len(th.Shape) == 1 {
+				// A logit vector [N] takes a target vector [N].
+				t, err = readVector(f.targets, "targets", rows)
+				tr, tc = len(t), 1
+			} else {
+				t, tr, tc, _, err = readMatrix(f.targets, "targets")
+			}
 			if err != nil {
 				return err
 			}
@@ -275,7 +304,11 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 		return err
 	}
 	if f.grad != "" {
-		if err := npy.WriteFile(f.grad, toF32(out.Grad), rows, cols); err != nil {
+		shape := []int{rows, cols}
+		if oneD {
+			shape = shape[:1]
+		}
+		if err := npy.WriteFile(f.grad, toF32(out.Grad), shape...); err != nil {
 			return err
 		}
 	}
@@ -415,8 +448,8 @@ func runLosses(args []string, stdout, stderr io.Writer) error {
 		if cat == "" {
 			cat = "-"
 		}
-		fmt.Fprintf(stdout, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(stdout, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
+		fmt.Fprintf(stdout, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
+		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
 	}
 	writeEmbeddingLosses(stdout)
 	return nil

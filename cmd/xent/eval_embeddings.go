@@ -171,7 +171,7 @@ func writeEmbeddingLosses(w io.Writer) {
 		if cat == "" {
 			cat = "-"
 		}
-		fmt.Fprintf(w, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(w, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
+		fmt.Fprintf(w, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
+		fmt.Fprintf(w, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
 	}
 }
