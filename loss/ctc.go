@@ -52,11 +52,20 @@ import (
 // Stable form: the log-softmax is x − max − log Σ exp(x − max) from the
 // package's kernels (the small-tail form of cross-entropy), and the
 // recursions run in log space, each α and β held as a float64 mantissa
-// with a separate binary exponent (log α = e·ln 2 + log m), so no
-// probability underflows whatever the logits (logits of ±1e4 and
-// sequences of thousands of frames are exact) and no exp or log is
-// evaluated per state. States that cannot be reached from the start or
-// cannot reach the end in time are skipped.
+// with a separate int64 binary exponent (log α = e·ln 2 + log m), branch-
+// free, so no probability underflows (logits of ±1e4 and sequences of
+// thousands of frames are exact) and no exp or log is evaluated per
+// state. States that cannot be reached from the start or cannot reach
+// the end in time are skipped. Limits of the representation: the blank
+// and the target's classes must have log-probabilities ≥ −1e12 (or −Inf)
+// at every frame read, and a sequence at most 2¹⁹ frames; beyond either
+// the evaluation is an error.
+//
+// The logits are read in memory order twice (once to reduce each frame
+// and gather the blank's and the targets' log-probabilities, once to
+// write the gradient) and the recursions touch only those gathered
+// values, so the cost is that of a log-softmax pass plus O(T·S) per
+// sequence; Grad may be Logits itself.
 //
 // Accuracy: float64 logits give ℓ_n within about 1e-13·(T_n + ℓ_n) and
 // gradients within 1e-13 absolute of the exact values; float32 logits
