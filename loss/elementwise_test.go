@@ -272,7 +272,6 @@ func (s elemSuite) testDeterministic(t *testing.T) {
 	}
 }
 
-func binaryTarget(rng *rand.Rand) float64 { return float64(rng.IntN(2)) }
 func softTarget(rng *rand.Rand) float64 {
 	if rng.IntN(3) == 0 {
 		return float64(rng.IntN(2))
