@@ -551,10 +551,10 @@ func xfFromLog(lp, e float64) (m float64, x int64) {
 type ctcScratch struct {
 	skip []int64   // per state: 0 if it may be entered from s−2, else xfZero
 	kidx []int32   // per state: its emission slot (0 blank, j+1 label j)
-	ym   []float64 // emissions [T_n, S+1]: blank, then each label
+	ym   []float64 // emission of each state at each frame [T_n, L]
 	ye   []int64
-	sm   []float64 // one frame's emissions per state
-	se   []int64
+	km   []float64 // one frame's emissions of the blank, then each label
+	ke   []int64
 	am   []float64 // alpha [T_n, L+2], padded by two leading zeros
 	ae   []int64
 	wm   []float64 // two rows of β·y, [2, L+2], padded at the end
@@ -601,13 +601,13 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 		}
 	}
 	tabRow := func(t int) []float64 { r := t*b.n + n; return w.tab[r*w.kmax : r*w.kmax+K] }
-	// The emissions as mantissa and exponent.
-	sc.ym, sc.ye = grow(sc.ym, ti*K), grow(sc.ye, ti*K)
+	// The emissions as mantissa and exponent, per state.
+	sc.ym, sc.ye = grow(sc.ym, ti*L), grow(sc.ye, ti*L)
+	sc.km, sc.ke = grow(sc.km, K), grow(sc.ke, K)
 	sc.exps = grow(sc.exps, K)
 	for t := 0; t < ti; t++ {
 		lp := tabRow(t)
 		vek.Exp64(sc.exps, lp)
-		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
 		for j, v := range lp {
 			if v < ctcMinLog && !math.IsInf(v, -1) {
 				y := b.blank
@@ -616,18 +616,14 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 				}
 				return 0, valueErr("ctc", "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
 			}
-			ym[j], ye[j] = xfFromLog(v, sc.exps[j])
+			sc.km[j], sc.ke[j] = xfFromLog(v, sc.exps[j])
+		}
+		ym, ye := sc.ym[t*L:(t+1)*L], sc.ye[t*L:(t+1)*L]
+		for st, k := range sc.kidx[:L] {
+			ym[st], ye[st] = sc.km[k], sc.ke[k]
 		}
 	}
-	sc.sm, sc.se = grow(sc.sm, L), grow(sc.se, L)
-	emit := func(t, lo, hi int) ([]float64, []int64) {
-		ym, ye := sc.ym[t*K:(t+1)*K], sc.ye[t*K:(t+1)*K]
-		for st := lo; st <= hi; st++ {
-			k := sc.kidx[st]
-			sc.sm[st], sc.se[st] = ym[k], ye[k]
-		}
-		return sc.sm, sc.se
-	}
+	emit := func(t int) ([]float64, []int64) { return sc.ym[t*L : (t+1)*L], sc.ye[t*L : (t+1)*L] }
 	// Forward.
 	sc.am, sc.ae = grow(sc.am, ti*W), grow(sc.ae, ti*W)
 	am, ae := sc.am, sc.ae
@@ -643,7 +639,7 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 		if lo > hi {
 			continue
 		}
-		sm, se := emit(t, lo, hi)
+		sm, se := emit(t)
 		if t == 0 {
 			copy(cm[lo+2:hi+3], sm[lo:hi+1])
 			copy(ce[lo+2:hi+3], se[lo:hi+1])
@@ -680,7 +676,7 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 		nm, ne := sc.wm[cur:cur+W], sc.we[cur:cur+W]
 		cm, ce := am[t*W+2:(t+1)*W], ae[t*W+2:(t+1)*W]
 		occ := sc.occ
-		sm, se := emit(t, lo, hi)
+		sm, se := emit(t)
 		if t == ti-1 {
 			for st := lo; st <= hi; st++ {
 				// β_{T−1} is 1 on the last two states (the band holds no
@@ -700,12 +696,11 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 		out := tabRow(t)
 		clear(out)
 		var blank float64
-		for st := lo; st <= hi; st++ {
-			if st&1 == 0 {
-				blank += occ[st]
-			} else {
-				out[(st+1)>>1] = occ[st]
-			}
+		for st := lo + lo&1; st <= hi; st += 2 {
+			blank += occ[st]
+		}
+		for st := lo | 1; st <= hi; st += 2 {
+			out[(st+1)>>1] = occ[st]
 		}
 		out[0] = blank
 	}
