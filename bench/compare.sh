@@ -5,7 +5,7 @@
 #
 # Needs Debian's python3-torch and libdnnl-dev (apt-get install -y
 # python3-torch libdnnl-dev). Usage:
-#   bench/compare.sh [softmax|ce|head|all] [THREADS...]
+#   bench/compare.sh [softmax|ce|head|ctc|all] [THREADS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -44,6 +44,16 @@ if [ "$what" = ce ] || [ "$what" = all ]; then
 	for t in "${threads[@]}"; do
 		run_threads "$t" /tmp/xent-bench bench ce --rows 4096 --cols 32768 --threads "$t" --reps 5 --baseline none --json
 		run_threads "$t" $py bench/pytorch/bench.py ce --rows 4096 --cols 32768 --threads "$t" --reps 5
+	done
+fi
+if [ "$what" = ctc ] || [ "$what" = all ]; then
+	# PyTorch picks AVX2 kernels unless told the CPU has AVX-512.
+	if grep -q avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY=avx512; fi
+	for c in 5000 30; do
+		for t in "${threads[@]}"; do
+			run_threads "$t" /tmp/xent-bench bench ctc --frames 500 --batch 32 --classes "$c" --target 100 --threads "$t" --reps 5 --json
+			run_threads "$t" $py bench/pytorch/bench.py ctc --frames 500 --batch 32 --classes "$c" --target 100 --threads "$t" --reps 5
+		done
 	done
 fi
 if [ "$what" = head ] || [ "$what" = all ]; then

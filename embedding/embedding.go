@@ -48,6 +48,9 @@ type Input[T Float] struct {
 	// Positives is the [N, Dim] matrix of paired positives: row i is the
 	// positive of anchor i (a second view, the document of a query).
 	Positives []T
+	// Negatives is the [N, Dim] matrix of paired negatives: row i is the
+	// negative of anchor i (triplet losses).
+	Negatives []T
 	// Labels holds one integer per anchor: a class index for class-vector
 	// losses, a group id (equal ids are positives of each other) for the
 	// contrastive ones.
@@ -64,6 +67,7 @@ type Input[T Float] struct {
 type Output[T Float] struct {
 	Grad          []T // ∂L/∂Embeddings
 	GradPositives []T // ∂L/∂Positives
+	GradNegatives []T // ∂L/∂Negatives
 	GradClasses   []T // ∂L/∂Classes
 }
 
@@ -105,11 +109,12 @@ type exact interface{ float32 | float64 }
 
 func convIn[T Float, E exact](in Input[T]) Input[E] {
 	return Input[E]{Embeddings: as[T, E](in.Embeddings), Dim: in.Dim, Positives: as[T, E](in.Positives),
-		Labels: in.Labels, Classes: as[T, E](in.Classes), Relevance: as[T, E](in.Relevance)}
+		Negatives: as[T, E](in.Negatives), Labels: in.Labels, Classes: as[T, E](in.Classes), Relevance: as[T, E](in.Relevance)}
 }
 
 func convOut[T Float, E exact](out Output[T]) Output[E] {
-	return Output[E]{Grad: as[T, E](out.Grad), GradPositives: as[T, E](out.GradPositives), GradClasses: as[T, E](out.GradClasses)}
+	return Output[E]{Grad: as[T, E](out.Grad), GradPositives: as[T, E](out.GradPositives),
+		GradNegatives: as[T, E](out.GradNegatives), GradClasses: as[T, E](out.GradClasses)}
 }
 
 func as[T Float, E exact](x []T) []E {
@@ -133,16 +138,18 @@ const (
 	optLabels
 	optClasses
 	optRelevance
+	needNegatives
 )
 
 // batch is an Input in float64 with its shape, and the gradient buffers
 // the loss must fill (nil when not requested).
 type batch struct {
-	name             string
-	z, pos, cls, rel []float64
-	labels           []int64
-	n, d, c          int
-	gz, gpos, gcls   []float64
+	name                 string
+	z, pos, cls, rel     []float64
+	neg                  []float64
+	labels               []int64
+	n, d, c              int
+	gz, gpos, gcls, gneg []float64
 }
 
 // impl is what a loss provides: its name, what it reads, and its float64
@@ -183,6 +190,7 @@ func run[E exact](l impl, in Input[E], out Output[E]) (float64, error) {
 	}
 	store(out.Grad, b.gz)
 	store(out.GradPositives, b.gpos)
+	store(out.GradNegatives, b.gneg)
 	store(out.GradClasses, b.gcls)
 	return v, nil
 }
@@ -221,6 +229,9 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 	if err := check("Positives", in.Positives != nil, needPositives, optPositives); err != nil {
 		return nil, err
 	}
+	if err := check("Negatives", in.Negatives != nil, needNegatives, 0); err != nil {
+		return nil, err
+	}
 	if err := check("Labels", in.Labels != nil, needLabels, optLabels); err != nil {
 		return nil, err
 	}
@@ -232,6 +243,9 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 	}
 	if in.Positives != nil && len(in.Positives) != n*d {
 		return nil, shapeErr(name, "len(Positives) = %d, want %d (the shape of Embeddings)", len(in.Positives), n*d)
+	}
+	if in.Negatives != nil && len(in.Negatives) != n*d {
+		return nil, shapeErr(name, "len(Negatives) = %d, want %d (the shape of Embeddings)", len(in.Negatives), n*d)
 	}
 	if in.Labels != nil && len(in.Labels) != n {
 		return nil, shapeErr(name, "len(Labels) = %d, want %d (one per row)", len(in.Labels), n)
@@ -258,6 +272,7 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 	}{
 		{"Grad", out.Grad, n * d, true},
 		{"GradPositives", out.GradPositives, len(in.Positives), in.Positives != nil},
+		{"GradNegatives", out.GradNegatives, len(in.Negatives), in.Negatives != nil},
 		{"GradClasses", out.GradClasses, len(in.Classes), in.Classes != nil},
 	} {
 		if g.buf == nil {
@@ -271,11 +286,12 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 		}
 	}
 	b.z, b.pos, b.cls, b.rel = toF64(in.Embeddings), toF64(in.Positives), toF64(in.Classes), toF64(in.Relevance)
+	b.neg = toF64(in.Negatives)
 	for _, in := range []struct {
 		what string
 		x    []float64
 		cols int
-	}{{"Embeddings", b.z, d}, {"Positives", b.pos, d}, {"Classes", b.cls, d}, {"Relevance", b.rel, max(b.c, 1)}} {
+	}{{"Embeddings", b.z, d}, {"Positives", b.pos, d}, {"Negatives", b.neg, d}, {"Classes", b.cls, d}, {"Relevance", b.rel, max(b.c, 1)}} {
 		for i, v := range in.x {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, valueErr(name, "%s has %v at row %d, column %d", in.what, v, i/in.cols, i%in.cols)
@@ -290,6 +306,9 @@ func prepare[E exact](l impl, in Input[E], out Output[E]) (*batch, error) {
 	}
 	if out.GradClasses != nil {
 		b.gcls = make([]float64, len(b.cls))
+	}
+	if out.GradNegatives != nil {
+		b.gneg = make([]float64, len(b.neg))
 	}
 	return b, nil
 }

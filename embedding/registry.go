@@ -24,6 +24,8 @@ const (
 	AcceptsLabels
 	// AcceptsClasses: class vectors are read when given.
 	AcceptsClasses
+	// NeedsNegatives: paired negatives [N, Dim].
+	NeedsNegatives
 )
 
 // Param is one numeric parameter of a registered loss (booleans are 0 or
@@ -134,6 +136,7 @@ func (s Spec) InputText() string {
 		}
 	}
 	add(NeedsPositives, AcceptsPositives, "positives [N, D]")
+	add(NeedsNegatives, 0, "negatives [N, D]")
 	add(NeedsLabels, AcceptsLabels, "labels [N]")
 	add(NeedsClasses, AcceptsClasses, "class vectors [C, D]")
 	return strings.Join(parts, ", ")
@@ -177,6 +180,20 @@ func init() {
 		},
 	})
 	Register(Spec{
+		Name:    "triplet-margin",
+		Summary: "PyTorch's triplet_margin_loss max(0, ‖a − p + ε‖_p − ‖a − n + ε‖_p + margin) on explicit negatives",
+		Needs:   NeedsPositives | NeedsNegatives,
+		Params: []Param{{"margin", 1, "margin m"}, {"p", 2, "norm degree p ≥ 1"}, {"eps", 1e-6, "ε added to each difference"},
+			{"swap", 0, "1: the distance swap, min(d(a, n), d(p, n))"}},
+		New: func(p map[string]float64) (Loss, error) {
+			swap, err := flag(p, "swap")
+			if err != nil {
+				return nil, err
+			}
+			return NewTripletMargin(p["margin"], p["p"], p["eps"], swap)
+		},
+	})
+	Register(Spec{
 		Name:    "nt-xent",
 		Summary: "SimCLR's NT-Xent: 2N views, each against all other views",
 		Needs:   NeedsPositives | AcceptsLabels,
@@ -187,6 +204,32 @@ func init() {
 				return nil, err
 			}
 			return NewNTXent(p["temperature"], norm)
+		},
+	})
+	Register(Spec{
+		Name:    "supcon",
+		Summary: "supervised contrastive loss (SupCon L_out): every other view with the anchor's label is a positive",
+		Needs:   AcceptsPositives | AcceptsLabels,
+		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			return NewSupCon(p["temperature"], norm)
+		},
+	})
+	Register(Spec{
+		Name:    "nt-xent-labels",
+		Summary: "NT-Xent over label groups (Optax's ntxent): each same-label pair against the anchor's negatives",
+		Needs:   AcceptsPositives | AcceptsLabels,
+		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			return NewNTXentLabels(p["temperature"], norm)
 		},
 	})
 	Register(Spec{

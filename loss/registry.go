@@ -22,6 +22,9 @@ const (
 	NeedsScalarTargets
 	// NeedsTeacher: teacher logits the shape of the logits.
 	NeedsTeacher
+	// NeedsSequences: time-major logits [T, N, C] with target sequences
+	// and their lengths (CTC); evaluated through its own batch method.
+	NeedsSequences
 )
 
 // Param is one numeric parameter of a registered loss.

@@ -4,6 +4,8 @@
 Usage (Debian's python3-torch, from /usr/bin/python3):
   OMP_NUM_THREADS=T OPENBLAS_NUM_THREADS=T python3 bench/pytorch/bench.py OP --rows R --cols C --threads T
   OP: softmax | logsoftmax | lse | ce | head (head: --tokens N --dim D --vocab V)
+      | ctc (--frames T --batch N --classes C --target S: F.ctc_loss on
+        F.log_softmax(x, 2), mean, forward + backward to the logits)
 
 Outputs are preallocated (out=) where PyTorch allows it, the same inputs
 are reused, there is one warm-up call, and the median of --reps calls is
@@ -35,6 +37,10 @@ def main():
     ap.add_argument("--tokens", type=int, default=4096)
     ap.add_argument("--dim", type=int, default=1024)
     ap.add_argument("--vocab", type=int, default=32768)
+    ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--classes", type=int, default=5000)
+    ap.add_argument("--target", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
@@ -80,6 +86,20 @@ def main():
 
         s = timed(head, a.reps)
         res.update(tokens=n, dim=d, vocab=v, seconds=s, gflops=6 * n * d * v / s / 1e9)
+    elif a.op == "ctc":
+        t, n, c, s = a.frames, a.batch, a.classes, a.target
+        x = (torch.randn(t, n, c) * 3).requires_grad_(True)
+        y = torch.randint(1, c, (n, s))
+        il = torch.full((n,), t, dtype=torch.long)
+        tl = torch.full((n,), s, dtype=torch.long)
+        fn = torch.nn.functional
+
+        def ctc():
+            x.grad = None
+            fn.ctc_loss(fn.log_softmax(x, 2), y, il, tl).backward()
+
+        s_ = timed(ctc, a.reps)
+        res.update(frames=t, batch=n, classes=c, target=s, seconds=s_)
     elif a.op == "gemm":
         n, d, v = a.tokens, a.dim, a.vocab
         x = torch.randn(n, d)

@@ -27,17 +27,21 @@ func init() {
 }
 
 const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NAME[:key=value,...]]
+   or: --loss ctc[:blank=B,zero_infinity=1] --logits L.npy ([T, N, C]) --targets Y.npy ([N, S] or [ΣS])
+       [--input-lengths IL.npy] [--target-lengths TL.npy]
    or: --hidden H.npy --classifier W.npy [--bias B.npy] --targets T.npy [--shift S] [--filter-eps E]
        [--grad-hidden GH.npy] [--grad-classifier GW.npy] [--grad-bias GB.npy]
        [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
        [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
        [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]
-   or: --embeddings E.npy [--positives P.npy] [--labels L.npy] --loss NAME[:key=value,...] [--grad G.npy]`
+   or: --embeddings E.npy [--positives P.npy] [--negatives N.npy] [--labels L.npy] --loss NAME[:key=value,...] [--grad G.npy]`
 
 type evalFlags struct {
 	logits, targets, teacher, lossName     string
 	weights, posWeight, grad, lse          string
 	embeddings, positives, labels          string
+	negatives                              string
+	inputLengths, targetLengths            string
 	hidden, classifier, bias               string
 	gradHidden, gradClassifier, gradBias   string
 	shift                                  int
@@ -73,6 +77,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.embeddings, "embeddings", "", "embedding losses: embeddings [N, D] .npy")
 	fs.StringVar(&f.positives, "positives", "", "embedding losses: positive embeddings [N, D] .npy")
 	fs.StringVar(&f.labels, "labels", "", "embedding losses: integer labels [N] .npy")
+	fs.StringVar(&f.negatives, "negatives", "", "embedding losses: negative embeddings [N, D] .npy (triplet-margin)")
+	fs.StringVar(&f.inputLengths, "input-lengths", "", "ctc: frames of each sequence, integers [N] .npy (default: all)")
+	fs.StringVar(&f.targetLengths, "target-lengths", "", "ctc: length of each target, integers [N] .npy")
 	fs.StringVar(&f.hidden, "hidden", "", "fused head: hidden states [N, D] .npy (with --classifier; replaces --logits)")
 	fs.StringVar(&f.classifier, "classifier", "", "fused head: classifier weights [V, D] .npy")
 	fs.StringVar(&f.bias, "bias", "", "fused head: bias [V] .npy")
@@ -85,6 +92,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if (f.inputLengths != "" || f.targetLengths != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
+		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
+	}
+	if f.negatives != "" && f.embeddings == "" {
+		return usagef("--negatives applies to embedding losses (with --embeddings) only")
 	}
 	if f.embeddings != "" {
 		if evalEmbeddings == nil {
@@ -100,6 +113,21 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.logits == "" {
 		return usagef("--logits (or --hidden with --classifier) is required")
+	}
+	name, _, _ := strings.Cut(f.lossName, ":")
+	if s, ok := loss.Lookup(strings.TrimSpace(name)); ok && s.Needs&loss.NeedsSequences != 0 {
+		red, err := loss.ParseReduction(f.reduction)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		l, s, err := loss.Parse(f.lossName, loss.WithReduction(red), loss.WithThreads(f.threads))
+		if err != nil {
+			return err
+		}
+		return evalSequences(f, stdout, l, s, red)
+	}
+	if f.inputLengths != "" || f.targetLengths != "" {
+		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
 	}
 	return evalLogits(f, stdout)
 }
@@ -124,6 +152,25 @@ func readMatrix(path, what string) ([]float64, int, int, bool, error) {
 	return x, h.Shape[0], h.Shape[1], h.DType.Size == 8, nil
 }
 
+// readLogits reads the logits: a matrix [rows, cols], or, when vector is
+// set (the elementwise losses, whose targets have the logits' shape), a
+// vector [N] of one logit per example, read as [N, 1].
+func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
+	h, err := npy.ReadFileHeader(path)
+	if err == nil && vector && len(h.Shape) == 1 && h.DType.Kind == npy.Float {
+		x, _, err = npy.ReadFile[float64](path)
+		if err != nil {
+			return nil, 0, 0, false, false, fmt.Errorf("logits: %w", err)
+		}
+		if len(x) == 0 {
+			return nil, 0, 0, false, false, fmt.Errorf("logits %s: an empty vector", path)
+		}
+		return x, len(x), 1, h.DType.Size == 8, true, nil
+	}
+	x, rows, cols, wide, err = readMatrix(path, "logits")
+	return x, rows, cols, wide, false, err
+}
+
 func readVector(path, what string, n int) ([]float64, error) {
 	x, h, err := npy.ReadFile[float64](path)
 	if err != nil {
@@ -136,7 +183,9 @@ func readVector(path, what string, n int) ([]float64, error) {
 }
 
 func evalLogits(f evalFlags, stdout io.Writer) error {
-	x, rows, cols, wide, err := readMatrix(f.logits, "logits")
+	lname, _, _ := strings.Cut(f.lossName, ":")
+	ls, known := loss.Lookup(strings.TrimSpace(lname))
+	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
 	if err != nil {
 		return err
 	}
@@ -212,7 +261,15 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 			if s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0 {
 				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
 			}
-			t, tr, tc, _, err := readMatrix(f.targets, "targets")
+			var t []float64
+			var tr, tc int
+			if th, _ := npy.ReadFileHeader(f.targets); oneD && len(th.Shape) == 1 {
+				// A logit vector [N] takes a target vector [N].
+				t, err = readVector(f.targets, "targets", rows)
+				tr, tc = len(t), 1
+			} else {
+				t, tr, tc, _, err = readMatrix(f.targets, "targets")
+			}
 			if err != nil {
 				return err
 			}
@@ -247,7 +304,11 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 		return err
 	}
 	if f.grad != "" {
-		if err := npy.WriteFile(f.grad, toF32(out.Grad), rows, cols); err != nil {
+		shape := []int{rows, cols}
+		if oneD {
+			shape = shape[:1]
+		}
+		if err := npy.WriteFile(f.grad, toF32(out.Grad), shape...); err != nil {
 			return err
 		}
 	}
@@ -387,8 +448,8 @@ func runLosses(args []string, stdout, stderr io.Writer) error {
 		if cat == "" {
 			cat = "-"
 		}
-		fmt.Fprintf(stdout, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(stdout, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
+		fmt.Fprintf(stdout, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
+		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
 	}
 	writeEmbeddingLosses(stdout)
 	return nil
@@ -410,6 +471,9 @@ func needsText(n loss.Needs) string {
 	}
 	if n&loss.NeedsTeacher != 0 {
 		parts = append(parts, "teacher logits")
+	}
+	if n&loss.NeedsSequences != 0 {
+		parts = append(parts, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]")
 	}
 	return strings.Join(parts, " ")
 }

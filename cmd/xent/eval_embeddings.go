@@ -10,8 +10,9 @@ import (
 )
 
 // The embedding path of "xent eval": --embeddings E.npy [--positives
-// P.npy] [--labels L.npy] --loss NAME[:key=value,...] evaluates one of the
-// losses of package embedding (see "xent losses").
+// P.npy] [--negatives N.npy] [--labels L.npy] --loss NAME[:key=value,...]
+// evaluates one of the losses of package embedding (see "xent losses").
+// --negatives holds the paired negatives [N, D] of the triplet losses.
 //
 // --positives holds the paired positives [N, D] for the losses that read
 // them; for the losses over class vectors (norm-softmax, cosface, arcface,
@@ -32,7 +33,8 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 		{f.weights != "", "--weights"}, {f.posWeight != "", "--pos-weight"}, {f.lse != "", "--lse"},
 		{f.smoothing != 0, "--label-smoothing"}, {f.zloss != 0, "--z-loss"}, {f.softcap != 0, "--softcap"},
 		{f.temperature != 0, "--temperature"}, {f.ignore != -100, "--ignore-index"},
-		{f.reduction != "mean", "--reduction"},
+		{f.reduction != "mean", "--reduction"}, {f.inputLengths != "", "--input-lengths"},
+		{f.targetLengths != "", "--target-lengths"},
 	} {
 		if unused.set {
 			return usagef("%s does not apply to embedding losses (give parameters in --loss NAME:key=value)", unused.flag)
@@ -101,6 +103,21 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 	} else if spec.Needs&embedding.NeedsPositives != 0 {
 		return usagef("loss %s needs --positives (paired positives [N, D])", spec.Name)
 	}
+	if f.negatives != "" {
+		if spec.Needs&embedding.NeedsNegatives == 0 {
+			return usagef("loss %s does not take --negatives", spec.Name)
+		}
+		ng, nr, nd, _, err := readMatrix(f.negatives, "negatives")
+		if err != nil {
+			return err
+		}
+		if nr != rows || nd != dim {
+			return fmt.Errorf("negatives %s: shape [%d, %d], want [%d, %d] (one per embedding)", f.negatives, nr, nd, rows, dim)
+		}
+		in.Negatives = ng
+	} else if spec.Needs&embedding.NeedsNegatives != 0 {
+		return usagef("loss %s needs --negatives (paired negatives [N, D])", spec.Name)
+	}
 	if in.Classes == nil && spec.Needs&embedding.NeedsClasses != 0 {
 		// No class vectors given: imprint them from the labelled embeddings.
 		var c int64
@@ -125,7 +142,7 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 	} else {
 		// float32 embeddings: evaluate in float32, as a float32 program would.
 		in32 := embedding.Input[float32]{Embeddings: toF32(in.Embeddings), Dim: dim, Positives: toF32(in.Positives),
-			Labels: in.Labels, Classes: toF32(in.Classes)}
+			Negatives: toF32(in.Negatives), Labels: in.Labels, Classes: toF32(in.Classes)}
 		out32 := embedding.Output[float32]{Grad: toF32(out.Grad)}
 		value, err = l.Eval32(in32, out32)
 		copyF64(out.Grad, out32.Grad)
@@ -154,7 +171,7 @@ func writeEmbeddingLosses(w io.Writer) {
 		if cat == "" {
 			cat = "-"
 		}
-		fmt.Fprintf(w, "%-16s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(w, "%-16s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
+		fmt.Fprintf(w, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
+		fmt.Fprintf(w, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
 	}
 }
