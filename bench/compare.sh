@@ -47,8 +47,6 @@ if [ "$what" = ce ] || [ "$what" = all ]; then
 	done
 fi
 if [ "$what" = ctc ] || [ "$what" = all ]; then
-	# PyTorch picks AVX2 kernels unless told the CPU has AVX-512.
-	if grep -q avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY=avx512; fi
 	for c in 5000 30; do
 		for t in "${threads[@]}"; do
 			run_threads "$t" /tmp/xent-bench bench ctc --frames 500 --batch 32 --classes "$c" --target 100 --threads "$t" --reps 5 --json
