@@ -144,6 +144,9 @@ func TestKernels64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tier := range tiers64 {
 		for _, n := range lengths() {
+			if testing.Short() && n > 5000 {
+				continue
+			}
 			for name, x32 := range inputs32(rng, n) {
 				x := make([]float64, n)
 				for i, v := range x32 {
