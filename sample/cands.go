@@ -1,0 +1,226 @@
+package sample
+
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/vek"
+)
+
+var negInf = float32(math.Inf(-1))
+
+// set is a list of candidates in ascending id order: their ids, values
+// (logits) and, when a stage has computed them, their masses.
+type set struct {
+	ids []int32
+	v   []float32
+	e   []float32
+}
+
+func (s *set) grow(n int) {
+	if cap(s.ids) < n {
+		s.ids = make([]int32, n)
+		s.v = make([]float32, n)
+		s.e = make([]float32, n)
+	}
+	s.ids, s.v, s.e = s.ids[:n], s.v[:n], s.e[:n]
+}
+
+// cands is the current candidate set of a row. Dense: entry i is token i
+// (n = V), and an entry of −Inf is not a candidate. Sparse: n entries of
+// one of the work's sets, ids ascending (−Inf entries, which a stage may
+// create, are not candidates either).
+type cands struct {
+	V     int
+	n     int
+	dense bool
+	ids   []int32   // sparse only
+	v     []float32 // the values; the caller's row while ro
+	ro    bool
+	e     []float32 // exp(v − emax) where eOK
+	emax  float32
+	eOK   bool
+	m     float32 // max of v where mOK
+	mOK   bool
+}
+
+func (c *cands) id(i int) int32 {
+	if c.dense {
+		return int32(i)
+	}
+	return c.ids[i]
+}
+
+// changed marks the values as modified: max and masses are stale.
+func (c *cands) changed() { c.mOK, c.eOK = false, false }
+
+// work holds every buffer a row needs; one per thread. It grows to the
+// largest vocabulary seen and is reused, so that a call allocates
+// nothing once the buffers have their size.
+type work struct {
+	own   []float32 // dense values, owned
+	de    []float32 // dense masses
+	sp    [2]set    // the sparse sets, used in turn
+	spi   int       // the set the candidates are in, when sparse
+	lv    [2]set    // the level sets of the prefix search
+	key   []float32 // keys of the typical stage
+	bmax  []float32 // chunk maxima
+	bsum  []float64 // block sums of the draw
+	gath  set       // the gathered candidates of a selection
+	rk    [2][]uint32
+	kv    []kvItem
+	cnt   []int32 // per-token counts (penalties, DRY), all zero between uses
+	touch []int32 // the tokens whose counts are set
+	zarr  []int32 // the Z-array of DRY
+	probs []float32
+	resid []float32
+	hist  []int32
+	f64   [1024]float64
+	V     int
+}
+
+type kvItem struct {
+	key float32
+	e   float32
+	id  int32
+}
+
+func (w *work) size(V int) {
+	if w.V >= V {
+		return
+	}
+	w.V = V
+	n := V + kernelPad
+	w.own = make([]float32, n)
+	w.de = make([]float32, n)
+	for i := range w.sp {
+		w.sp[i].grow(n)
+		w.lv[i].grow(n)
+	}
+	w.gath.grow(n)
+	w.key = make([]float32, n)
+	w.bmax = make([]float32, V/chunkLen+1)
+	w.bsum = make([]float64, V/drawBlock+1)
+	w.rk[0] = make([]uint32, n)
+	w.rk[1] = make([]uint32, n)
+	w.cnt = make([]int32, V)
+	w.probs = make([]float32, V)
+	w.resid = make([]float32, V)
+}
+
+// start makes c the dense candidate set of the row x (not copied).
+func (w *work) start(c *cands, x []float32) {
+	w.size(len(x))
+	*c = cands{V: len(x), n: len(x), dense: true, v: x, ro: true}
+}
+
+// writable gives c values it may modify (a copy of the caller's row).
+func (w *work) writable(c *cands) {
+	if c.ro {
+		copy(w.own[:c.n], c.v)
+		c.v, c.ro = w.own[:c.n], false
+	}
+}
+
+// next returns the sparse set that the candidates are not in.
+func (w *work) next(c *cands) *set {
+	if c.dense {
+		return &w.sp[0]
+	}
+	return &w.sp[1-w.spi]
+}
+
+// adopt makes the first n entries of s the candidates (s from next).
+// eOK says whether s.e holds their masses relative to emax.
+func (w *work) adopt(c *cands, s *set, n int, eOK bool) {
+	if s == &w.sp[0] {
+		w.spi = 0
+	} else {
+		w.spi = 1
+	}
+	*c = cands{V: c.V, n: n, ids: s.ids[:n], v: s.v[:n], e: s.e[:n], emax: c.emax, eOK: eOK}
+}
+
+// max returns the largest value of c (−Inf when there is no candidate).
+func (w *work) max(c *cands) float32 {
+	if !c.mOK {
+		c.m, _ = vek.MaxNaN32(c.v[:c.n])
+		c.mOK = true
+	}
+	return c.m
+}
+
+// masses makes c.e hold exp(v − max) for every entry (0 for −Inf) and
+// returns the max. c must have a candidate.
+func (w *work) masses(c *cands) float32 {
+	m := w.max(c)
+	if c.eOK && c.emax == m {
+		return m
+	}
+	if c.dense {
+		c.e = w.de[:c.n]
+	}
+	vek.ExpAffine32(c.e[:c.n], c.v[:c.n], m, 1, 1, 0)
+	c.emax, c.eOK = m, true
+	return m
+}
+
+// live returns the number of candidates (finite values).
+func (w *work) live(c *cands) int {
+	n := 0
+	for _, x := range c.v[:c.n] {
+		if x > negInf {
+			n++
+		}
+	}
+	return n
+}
+
+// keepFrom makes the candidates the entries with value ≥ lo (masses
+// kept when c has them) and returns their count.
+func (w *work) keepFrom(c *cands, lo float32) int {
+	s, n := w.from(c, lo)
+	w.adopt(c, s, n, c.eOK)
+	return n
+}
+
+// from writes the entries of c with value ≥ lo into the set after c's,
+// without adopting it.
+func (w *work) from(c *cands, lo float32) (*set, int) {
+	s := w.next(c)
+	var ids []int32
+	if !c.dense {
+		ids = c.ids[:c.n]
+	}
+	a := c.v[:c.n]
+	if c.eOK {
+		a = c.e[:c.n]
+	}
+	return s, compress(c.v[:c.n], a, ids, 0, max(lo, -math.MaxFloat32), posInf, s.ids, s.v, s.e)
+}
+
+// keepOnly makes the single entry i the only candidate.
+func (w *work) keepOnly(c *cands, i int) {
+	s := w.next(c)
+	s.ids[0], s.v[0] = c.id(i), c.v[i]
+	w.adopt(c, s, 1, false)
+}
+
+// keyOf maps a float32 to a uint32 whose order is the numeric order (−0
+// and +0 equal, −Inf lowest).
+func keyOf(f float32) uint32 {
+	u := math.Float32bits(f + 0) // −0 → +0
+	if u&0x80000000 != 0 {
+		return ^u
+	}
+	return u | 0x80000000
+}
+
+func fromKey(k uint32) float32 {
+	if k&0x80000000 != 0 {
+		return math.Float32frombits(k &^ 0x80000000)
+	}
+	return math.Float32frombits(^k)
+}
+
+// nextUp returns the smallest float32 above f (f finite or −Inf).
+func nextUp(f float32) float32 { return math.Nextafter32(f, float32(math.Inf(1))) }
