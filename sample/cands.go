@@ -2,6 +2,7 @@ package sample
 
 import (
 	"math"
+	"slices"
 
 	"github.com/xentlab/xent/internal/vek"
 )
@@ -41,6 +42,58 @@ type cands struct {
 	eOK   bool
 	m     float32 // max of v where mOK
 	mOK   bool
+	// ov holds, for the caller's row (ro), the tokens whose values a
+	// stage changed (logit_bias, penalties, DRY), by id, so that a few
+	// changes cost no copy of the row.
+	ov []patch
+	// bm says that w.bmax holds the chunk maxima of the caller's row.
+	bm bool
+	// clean says that no entry is −Inf (a set made by compress).
+	clean bool
+	// hasCut (dense only): the entries below cut are not candidates (a
+	// top-p prefix kept without copying it out); bsOK says that w.bsum
+	// and w.bcnt hold the mass and count of the candidates per draw block.
+	hasCut bool
+	cut    float32
+	bsOK   bool
+}
+
+// patch is a changed value of one token.
+type patch struct {
+	id int32
+	v  float32
+}
+
+// ovFind returns the position of token t in the overlay (or where it
+// would go) and whether it is there.
+func (c *cands) ovFind(t int32) (int, bool) {
+	return slices.BinarySearchFunc(c.ov, t, func(p patch, t int32) int { return int(p.id - t) })
+}
+
+// get returns the value of entry i.
+func (c *cands) get(i int) float32 {
+	if len(c.ov) > 0 {
+		if j, ok := c.ovFind(int32(i)); ok {
+			return c.ov[j].v
+		}
+	}
+	return c.v[i]
+}
+
+// set changes the value of entry i: in the overlay while the values are
+// the caller's row.
+func (w *work) set(c *cands, i int, x float32) {
+	if c.ro {
+		j, ok := c.ovFind(int32(i))
+		if ok {
+			c.ov[j].v = x
+		} else {
+			c.ov = slices.Insert(c.ov, j, patch{int32(i), x})
+		}
+	} else {
+		c.v[i] = x
+	}
+	c.changed()
 }
 
 func (c *cands) id(i int) int32 {
@@ -51,7 +104,7 @@ func (c *cands) id(i int) int32 {
 }
 
 // changed marks the values as modified: max and masses are stale.
-func (c *cands) changed() { c.mOK, c.eOK = false, false }
+func (c *cands) changed() { c.mOK, c.eOK, c.clean = false, false, false }
 
 // work holds every buffer a row needs; one per thread. It grows to the
 // largest vocabulary seen and is reused, so that a call allocates
@@ -74,7 +127,13 @@ type work struct {
 	probs []float32
 	resid []float32
 	hist  []int32
+	ov    []patch
 	f64   [1024]float64
+	ebuf  [drawBlock]float32
+	sub   []float32 // masses of the subsample of bracket
+	// bracket's chunk maxima of the subsample, and masses of the maxima
+	subMax, subMaxE, maxE []float32
+	bcnt                  []int // per draw block: candidates (with a cut)
 	V     int
 }
 
@@ -98,6 +157,11 @@ func (w *work) size(V int) {
 	}
 	w.gath.grow(n)
 	w.key = make([]float32, n)
+	w.sub = make([]float32, 32*chunkLen)
+	w.subMax = make([]float32, 32)
+	w.subMaxE = make([]float32, 32)
+	w.maxE = make([]float32, V/chunkLen+1)
+	w.bcnt = make([]int, V/drawBlock+1)
 	w.bmax = make([]float32, V/chunkLen+1)
 	w.bsum = make([]float64, V/drawBlock+1)
 	w.rk[0] = make([]uint32, n)
@@ -110,15 +174,50 @@ func (w *work) size(V int) {
 // start makes c the dense candidate set of the row x (not copied).
 func (w *work) start(c *cands, x []float32) {
 	w.size(len(x))
-	*c = cands{V: len(x), n: len(x), dense: true, v: x, ro: true}
+	*c = cands{V: len(x), n: len(x), dense: true, v: x, ro: true, ov: w.ov[:0]}
 }
 
-// writable gives c values it may modify (a copy of the caller's row).
+// writable gives c values it may modify: a copy of the caller's row with
+// the overlay applied.
 func (w *work) writable(c *cands) {
 	if c.ro {
 		copy(w.own[:c.n], c.v)
-		c.v, c.ro = w.own[:c.n], false
+		c.v, c.ro, c.bm = w.own[:c.n], false, false
+		for _, p := range c.ov {
+			c.v[p.id] = p.v
+		}
+		w.ov, c.ov = c.ov[:0], nil
+		c.changed()
 	}
+}
+
+// resolve applies the overlay, if any (for a stage that reads c.v), and
+// the cut, if any (for a stage that does not know it).
+func (w *work) resolve(c *cands, overlay, cut bool) {
+	if overlay && len(c.ov) > 0 {
+		w.writable(c)
+	}
+	if cut && c.hasCut {
+		c.hasCut, c.bsOK = false, false
+		s, n := w.from(c, c.cut)
+		w.adopt(c, s, n, c.eOK)
+	}
+}
+
+// cutSums fills w.bsum and w.bcnt with the mass and count of the
+// candidates ≥ c.cut per draw block (c dense with masses) and returns
+// their totals.
+func (w *work) cutSums(c *cands) (float64, int) {
+	nb := (c.n + drawBlock - 1) / drawBlock
+	S, cnt := 0.0, 0
+	for b := range nb {
+		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
+		w.bsum[b], w.bcnt[b] = sumAbove(c.v[l:h], c.e[l:h], c.cut)
+		S += w.bsum[b]
+		cnt += w.bcnt[b]
+	}
+	c.bsOK = true
+	return S, cnt
 }
 
 // next returns the sparse set that the candidates are not in.
@@ -137,7 +236,10 @@ func (w *work) adopt(c *cands, s *set, n int, eOK bool) {
 	} else {
 		w.spi = 1
 	}
-	*c = cands{V: c.V, n: n, ids: s.ids[:n], v: s.v[:n], e: s.e[:n], emax: c.emax, eOK: eOK}
+	if c.ov != nil {
+		w.ov = c.ov[:0]
+	}
+	*c = cands{V: c.V, n: n, ids: s.ids[:n], v: s.v[:n], e: s.e[:n], emax: c.emax, eOK: eOK, clean: true}
 }
 
 // max returns the largest value of c (−Inf when there is no candidate).
@@ -166,6 +268,20 @@ func (w *work) masses(c *cands) float32 {
 
 // live returns the number of candidates (finite values).
 func (w *work) live(c *cands) int {
+	if c.clean {
+		return c.n
+	}
+	if c.hasCut {
+		if !c.bsOK {
+			w.masses(c)
+			w.cutSums(c)
+		}
+		n := 0
+		for _, k := range w.bcnt[:(c.n+drawBlock-1)/drawBlock] {
+			n += k
+		}
+		return n
+	}
 	n := 0
 	for _, x := range c.v[:c.n] {
 		if x > negInf {

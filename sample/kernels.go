@@ -108,3 +108,63 @@ func compressGo(key, a []float32, ids []int32, base int32, lo, hi float32, oIds 
 	}
 	return c
 }
+
+// split scans the entries (key, e, ids; ids nil: base+i): it writes the
+// ids of those with lo ≤ key < hi to out and returns their count, the
+// sum of every e and the sum of the e of the entries with key ≥ hi, in
+// the fixed lane order. out must hold len(key) + kernelPad ids.
+func split(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64) {
+	n := len(key)
+	e = e[:n]
+	if ids != nil {
+		ids = ids[:n]
+	}
+	out = out[:n+kernelPad]
+	if hasAVX512 && n >= 16 {
+		return splitAVX512(key, e, ids, base, lo, hi, out)
+	}
+	return splitGo(key, e, ids, base, lo, hi, out)
+}
+
+func splitGo(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64) {
+	var tot, abv [16]float64
+	c := 0
+	for i, k := range key {
+		x := e[i]
+		tot[i&15] += float64(x)
+		switch {
+		case k >= hi:
+			abv[i&15] += float64(x)
+		case k >= lo:
+			id := base + int32(i)
+			if ids != nil {
+				id = ids[i]
+			}
+			out[c] = id
+			c++
+		}
+	}
+	return c, reduce16(&tot), reduce16(&abv)
+}
+
+// sumAbove returns the sum of e_i over key_i ≥ thr, in the fixed lane
+// order, and how many there are.
+func sumAbove(key, e []float32, thr float32) (float64, int) {
+	e = e[:len(key)]
+	if hasAVX512 && len(key) >= 16 {
+		return sumAboveAVX512(key, e, thr)
+	}
+	return sumAboveGo(key, e, thr)
+}
+
+func sumAboveGo(key, e []float32, thr float32) (float64, int) {
+	var acc [16]float64
+	n := 0
+	for i, k := range key {
+		if k >= thr {
+			acc[i&15] += float64(e[i])
+			n++
+		}
+	}
+	return reduce16(&acc), n
+}

@@ -279,3 +279,155 @@ cdone:
 	VZEROUPPER
 	MOVQ R12, ret+160(FP)
 	RET
+
+// SSELECT sets K1 to the lanes of Z4 (keys) in [lo, hi) = [Z0, Z1) and
+// K2 to those ≥ hi, within the mask KM, and AX to K1's bit pattern.
+#define SSELECT(KM) \
+	VCMPPS $0x1d, Z1, Z4, KM, K2 \
+	VCMPPS $0x1d, Z0, Z4, KM, K1 \
+	KANDNW K1, K2, K1             \
+	KMOVW  K1, AX
+
+// SSUMS adds the e lanes (Z5: float32) to the totals (Z10, Z11) within
+// KM and to the masses above hi (Z12, Z13) within K2.
+#define SSUMS(KM) \
+	VCVTPS2PD     Y5, Z6           \
+	VEXTRACTF64X4 $1, Z5, Y7       \
+	VCVTPS2PD     Y7, Z7           \
+	KSHIFTRW      $8, KM, K4       \
+	VADDPD        Z6, Z10, KM, Z10 \
+	VADDPD        Z7, Z11, K4, Z11 \
+	KSHIFTRW      $8, K2, K5       \
+	VADDPD        Z6, Z12, K2, Z12 \
+	VADDPD        Z7, Z13, K5, Z13
+
+// SSTORE writes the ids (IDS) of the lanes of K1 at position R12 of the
+// output R9 and advances R12 by their count (AX).
+#define SSTORE(IDS) \
+	POPCNTL     AX, AX          \
+	VPCOMPRESSD IDS, K1, Z8     \
+	VMOVDQU32   Z8, (R9)(R12*4) \
+	ADDQ        AX, R12
+
+// func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64)
+TEXT ·splitAVX512(SB), NOSPLIT, $0-136
+	MOVQ         key_base+0(FP), SI
+	MOVQ         key_len+8(FP), CX
+	MOVQ         e_base+24(FP), DI
+	MOVQ         ids_base+48(FP), R8
+	MOVQ         out_base+88(FP), R9
+	VBROADCASTSS lo+76(FP), Z0
+	VBROADCASTSS hi+80(FP), Z1
+	MOVL         base+72(FP), AX
+	VPBROADCASTD AX, Z2
+	VPADDD       iota<>(SB), Z2, Z2
+	MOVL         $16, AX
+	VPBROADCASTD AX, Z3
+	VPXORQ       Z10, Z10, Z10
+	VPXORQ       Z11, Z11, Z11
+	VPXORQ       Z12, Z12, Z12
+	VPXORQ       Z13, Z13, Z13
+	MOVL         $0xffff, AX
+	KMOVW        AX, K3
+	XORQ         R12, R12
+
+sloop:
+	CMPQ    CX, $16
+	JLT     stail
+	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z5
+	TESTQ   R8, R8
+	JZ      sdense
+	VMOVDQU32 (R8), Z2
+	ADDQ      $64, R8
+
+sdense:
+	SSELECT(K3)
+	SSUMS(K3)
+	TESTL AX, AX
+	JZ    snext
+	SSTORE(Z2)
+
+snext:
+	VPADDD Z3, Z2, Z2
+	ADDQ   $64, SI
+	ADDQ   $64, DI
+	SUBQ   $16, CX
+	JMP    sloop
+
+stail:
+	TESTQ CX, CX
+	JZ    sdone
+	TAILMASK
+	VMOVUPS.Z (SI), K7, Z4
+	VMOVUPS.Z (DI), K7, Z5
+	TESTQ     R8, R8
+	JZ        stdense
+	VMOVDQU32.Z (R8), K7, Z2
+
+stdense:
+	SSELECT(K7)
+	SSUMS(K7)
+	TESTL AX, AX
+	JZ    sdone
+	SSTORE(Z2)
+
+sdone:
+	MOVQ R12, n+112(FP)
+	REDUCE(Z10, Z11)
+	MOVSD X0, total+120(FP)
+	REDUCE(Z12, Z13)
+	MOVSD X0, above+128(FP)
+	VZEROUPPER
+	RET
+
+// func sumAboveAVX512(key, e []float32, thr float32) (sum float64, count int)
+TEXT ·sumAboveAVX512(SB), NOSPLIT, $0-72
+	MOVQ         key_base+0(FP), SI
+	MOVQ         key_len+8(FP), CX
+	MOVQ         e_base+24(FP), DI
+	VBROADCASTSS thr+48(FP), Z0
+	VPXORQ       Z2, Z2, Z2
+	VPXORQ       Z3, Z3, Z3
+	XORQ         R8, R8
+
+taloop:
+	CMPQ          CX, $16
+	JLT           tatail
+	VCMPPS        $0x12, (SI), Z0, K1 // thr ≤ key
+	KMOVW         K1, AX
+	POPCNTL       AX, AX
+	ADDQ          AX, R8
+	KSHIFTRW      $8, K1, K2
+	VCVTPS2PD     (DI), Z4
+	VCVTPS2PD     32(DI), Z5
+	VADDPD        Z4, Z2, K1, Z2
+	VADDPD        Z5, Z3, K2, Z3
+	ADDQ          $64, SI
+	ADDQ          $64, DI
+	SUBQ          $16, CX
+	JMP           taloop
+
+tatail:
+	TESTQ         CX, CX
+	JZ            tadone
+	TAILMASK
+	VMOVUPS.Z     (SI), K7, Z6
+	VCMPPS        $0x1d, Z0, Z6, K7, K1
+	KMOVW         K1, AX
+	POPCNTL       AX, AX
+	ADDQ          AX, R8
+	KSHIFTRW      $8, K1, K2
+	VMOVUPS.Z     (DI), K7, Z6
+	VCVTPS2PD     Y6, Z4
+	VEXTRACTF64X4 $1, Z6, Y7
+	VCVTPS2PD     Y7, Z5
+	VADDPD        Z4, Z2, K1, Z2
+	VADDPD        Z5, Z3, K2, Z3
+
+tadone:
+	MOVQ R8, count+64(FP)
+	REDUCE(Z2, Z3)
+	VZEROUPPER
+	MOVSD X0, sum+56(FP)
+	RET

@@ -60,6 +60,7 @@ func TestKernelsNoAccessOutside(t *testing.T) {
 				key[i], e[i], ids[i] = float32(i%7)-3, float32(i), int32(i)
 			}
 			sum64(e)
+			sumAbove(key, e, 0)
 			thr := [8]float32{-3, -2, -1, 0, 1, 2, 3, 4}
 			var out [8]float64
 			massAbove(key, e, &thr, &out)
@@ -67,6 +68,8 @@ func TestKernelsNoAccessOutside(t *testing.T) {
 			ok, oa := make([]float32, n+kernelPad), make([]float32, n+kernelPad)
 			compress(key, e, nil, 0, -1, 2, oi, ok, oa)
 			compress(key, e, ids, 0, -1, 2, oi, ok, oa)
+			split(key, e, nil, 0, -1, 1, oi)
+			split(key, e, ids, 0, -1, 1, oi)
 		}
 	}
 }

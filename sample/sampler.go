@@ -88,6 +88,10 @@ type Sampler struct {
 	works    []*work
 	pool     chan *work
 	errs     []error
+	// chunks: the chain selects the top entries of the row (top_k,
+	// mirostat, top-N log-probabilities), so the check of the row keeps
+	// its chunk maxima.
+	chunks bool
 }
 
 // stream is the per-row state: the random generator and mirostat's μ.
@@ -116,6 +120,12 @@ func New(chain []Stage, seed uint64, opts ...Option) (*Sampler, error) {
 		return nil, fmt.Errorf("sample: LogProbs(%d): want ≥ 0: %w", s.topN, ErrValue)
 	}
 	s.threads = par.Threads(s.threads)
+	s.chunks = s.topN > 0
+	for _, st := range c {
+		if st.kind == kTopK || st.kind == kMirostat || st.kind == kTopP {
+			s.chunks = true
+		}
+	}
 	s.works = []*work{{}}
 	return s, nil
 }

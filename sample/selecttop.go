@@ -83,7 +83,7 @@ func tieLimit(s *set, key []float32, n int, th float32, q int) int32 {
 // the count, without making it the candidates: min(K, candidates)
 // entries, in id order. With key nil the set holds the values and, when
 // c has them, the masses; with a key it holds the values in v and the
-// keys in e.
+// keys in e. c's overlay, if any, is ignored (see topK).
 //
 // A long row is first cut into chunks of chunkLen: the K-th largest chunk
 // maximum τ is a lower bound of the K-th largest key, so only the entries
@@ -106,8 +106,8 @@ func (w *work) selectTop(c *cands, key []float32, K int) (*set, int) {
 	if c.n >= 16*chunkLen && K < c.n/chunkLen {
 		nb := (c.n + chunkLen - 1) / chunkLen
 		bm := w.bmax[:nb]
-		for b := range bm {
-			bm[b], _ = vek.MaxNaN32(src.v[b*chunkLen : min(c.n, (b+1)*chunkLen)])
+		if key != nil || !c.bm {
+			chunkMaxima(src.v, bm)
 		}
 		tau := max(w.kth(bm, K), lo)
 		gn = 0
@@ -125,9 +125,31 @@ func (w *work) selectTop(c *cands, key []float32, K int) (*set, int) {
 		g, lo = &w.gath, tau
 	}
 	s := w.next(c)
-	oKey, oA := s.v, s.e
-	if key != nil {
-		oKey, oA = s.e, s.v
+	return s, w.best(g, gn, K, lo, s, key != nil)
+}
+
+// chunkMaxima writes the maximum of every chunk of x into bm and returns
+// the maximum of x and whether x holds a NaN.
+func chunkMaxima(x, bm []float32) (float32, bool) {
+	m, nan := negInf, false
+	for b := range bm {
+		bm[b], nan = vek.MaxNaN32(x[b*chunkLen : min(len(x), (b+1)*chunkLen)])
+		if nan {
+			return 0, true
+		}
+		m = max(m, bm[b])
+	}
+	return m, false
+}
+
+// best writes into dst, in id order, the K largest of the gn entries of
+// g (keys in g.v, payload in g.e, ids g.ids or the positions when nil)
+// that are ≥ lo, ties broken by the lower id, and returns their count.
+// With keyToE the keys go to dst.e and the payload to dst.v.
+func (w *work) best(g *set, gn, K int, lo float32, dst *set, keyToE bool) int {
+	oKey, oA := dst.v, dst.e
+	if keyToE {
+		oKey, oA = dst.e, dst.v
 	}
 	var ids []int32
 	if g.ids != nil {
@@ -137,7 +159,7 @@ func (w *work) selectTop(c *cands, key []float32, K int) (*set, int) {
 	if gn > K {
 		th = max(w.kth(g.v[:gn], K), lo)
 	}
-	n := compress(g.v[:gn], g.e[:gn], ids, 0, th, posInf, s.ids, oKey, oA)
+	n := compress(g.v[:gn], g.e[:gn], ids, 0, th, posInf, dst.ids, oKey, oA)
 	if n > K {
 		above := 0
 		for _, x := range oKey[:n] {
@@ -145,15 +167,51 @@ func (w *work) selectTop(c *cands, key []float32, K int) (*set, int) {
 				above++
 			}
 		}
-		n = trim(s, oKey, n, th, tieLimit(s, oKey, n, th, K-above))
+		n = trim(dst, oKey, n, th, tieLimit(dst, oKey, n, th, K-above))
 	}
-	return s, n
+	return n
 }
 
 // topK reduces c to its K largest values (K ≤ 0 or ≥ c.n: no change).
+// With an overlay of o changed tokens, the K + o largest values of the
+// caller's row contain every unchanged token of the answer, so the
+// selection runs on the row (with its chunk maxima) and then on those
+// K + o entries with the changed values put in.
 func (w *work) topK(c *cands, K int) {
 	if K <= 0 || K >= c.n {
 		return
+	}
+	if len(c.ov) > 0 {
+		o := len(c.ov)
+		if K+o >= c.n/chunkLen {
+			w.writable(c)
+		} else {
+			s, n := w.selectTop(c, nil, K+o)
+			// Merge the overlay into s (both in id order) in w.gath.
+			g := &w.gath
+			gn, j := 0, 0
+			for i := 0; i < n || j < o; {
+				var p patch
+				switch {
+				case j >= o || i < n && s.ids[i] < c.ov[j].id:
+					p = patch{s.ids[i], s.v[i]}
+					i++
+				case i < n && s.ids[i] == c.ov[j].id:
+					p = c.ov[j]
+					i, j = i+1, j+1
+				default:
+					p = c.ov[j]
+					j++
+				}
+				if p.v > negInf {
+					g.ids[gn], g.v[gn], g.e[gn] = p.id, p.v, p.v
+					gn++
+				}
+			}
+			n = w.best(g, gn, K, -math.MaxFloat32, s, false)
+			w.adopt(c, s, n, false)
+			return
+		}
 	}
 	s, n := w.selectTop(c, nil, K)
 	w.adopt(c, s, n, c.eOK)

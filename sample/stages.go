@@ -19,29 +19,38 @@ func (w *work) run(s *Sampler, st *stream, in Input, res *Result, probs []float3
 		return err
 	}
 	x := in.Logits
-	m0, nan := vek.MaxNaN32(x)
+	var c cands
+	w.start(&c, x)
+	// The check of the row gives its max and its chunk maxima (for top-k).
+	var m0 float32
+	var nan bool
+	if s.chunks {
+		nb := (len(x) + chunkLen - 1) / chunkLen
+		m0, nan = chunkMaxima(x, w.bmax[:nb])
+	} else {
+		m0, nan = vek.MaxNaN32(x)
+	}
 	if nan || math.IsInf(float64(m0), 1) {
 		return badLogit(x)
 	}
 	if math.IsInf(float64(m0), -1) {
 		return fmt.Errorf("sample: every logit is −Inf: %w", errNoCandidate)
 	}
-	var c cands
-	w.start(&c, x)
-	c.m, c.mOK = m0, true
+	c.m, c.mOK, c.bm = m0, true, s.chunks
 	if in.Allowed != nil {
 		w.mask(&c, in.Allowed)
 	}
 	for i, sg := range s.chain {
 		if !c.mOK {
 			// A stage changed the values: they must still have a finite max.
-			if m := w.max(&c); !(m > negInf) || m > math.MaxFloat32 {
-				if m > math.MaxFloat32 {
-					return fmt.Errorf("sample: a logit overflowed to +Inf before stage %d (%s): %w", i+1, sg.Name(), ErrValue)
-				}
-				return fmt.Errorf("sample: no candidate left before stage %d (%s): %w", i+1, sg.Name(), errNoCandidate)
+			if err := w.check(&c, m0); err != nil {
+				return fmt.Errorf("%w before stage %d (%s)", err, i+1, sg.Name())
 			}
 		}
+		// Stages that know the overlay (of changed tokens) or the cut (of
+		// a top-p prefix) work on them; the others get plain values.
+		overlay := sg.kind != kLogitBias && sg.kind != kPenalties && sg.kind != kDRY && sg.kind != kTopK || sg.kind.final()
+		w.resolve(&c, overlay, sg.kind != kDist)
 		if !sg.kind.final() {
 			if err := w.apply(&c, sg, st, in.History); err != nil {
 				return err
@@ -88,6 +97,47 @@ func (w *work) run(s *Sampler, st *stream, in Input, res *Result, probs []float3
 		return nil
 	}
 	panic("sample: chain without a final stage")
+}
+
+// check verifies that changed values still have a finite max: no
+// overflow to +Inf, and a candidate left. With an overlay on the row
+// (whose max m0 is at some token t0), the overlay alone is checked when
+// t0 is unchanged.
+func (w *work) check(c *cands, m0 float32) error {
+	if len(c.ov) > 0 {
+		t0 := -1
+		for b := 0; b*chunkLen < c.n && t0 < 0; b++ {
+			if c.bm && w.bmax[b] != m0 {
+				continue
+			}
+			for i := b * chunkLen; i < min(c.n, (b+1)*chunkLen); i++ {
+				if c.v[i] == m0 {
+					t0 = i
+					break
+				}
+			}
+		}
+		m := negInf
+		for _, p := range c.ov {
+			if p.v > math.MaxFloat32 {
+				return fmt.Errorf("sample: the logit of token %d overflowed to +Inf: %w", p.id, ErrValue)
+			}
+			m = max(m, p.v)
+		}
+		if _, changed := c.ovFind(int32(t0)); !changed {
+			c.m, c.mOK = max(m, m0), true
+			return nil
+		}
+		w.writable(c)
+	}
+	m := w.max(c)
+	if m > math.MaxFloat32 {
+		return fmt.Errorf("sample: a logit overflowed to +Inf: %w", ErrValue)
+	}
+	if !(m > negInf) {
+		return fmt.Errorf("sample: no candidate left: %w", errNoCandidate)
+	}
+	return nil
 }
 
 // mask gives −Inf to the tokens whose bit of allowed is clear.
@@ -161,13 +211,11 @@ func (w *work) logitBias(c *cands, bias []Bias) error {
 			return fmt.Errorf("sample: logit_bias token %d is outside the vocabulary [0, %d): %w", b.Token, c.V, ErrValue)
 		}
 	}
-	w.writable(c)
 	for _, b := range bias {
 		if i := c.find(b.Token); i >= 0 {
-			c.v[i] += b.Value
+			w.set(c, i, c.get(i)+b.Value)
 		}
 	}
-	c.changed()
 	return nil
 }
 
@@ -194,24 +242,25 @@ func (w *work) penalties(c *cands, hist []int32, lastN int, repeat, freq, pres f
 		}
 		w.cnt[t]++
 	}
-	w.writable(c)
 	r, f, p := float32(repeat), float32(freq), float32(pres)
 	for _, t := range w.touch {
 		cnt := w.cnt[t]
 		w.cnt[t] = 0
 		i := c.find(t)
-		if i < 0 || !(c.v[i] > negInf) {
+		if i < 0 {
 			continue
 		}
-		z := c.v[i]
+		z := c.get(i)
+		if !(z > negInf) {
+			continue
+		}
 		if z <= 0 {
 			z *= r
 		} else {
 			z /= r
 		}
-		c.v[i] = z - (float32(float32(cnt)*f) + p)
+		w.set(c, i, z-(float32(float32(cnt)*f)+p))
 	}
-	c.changed()
 }
 
 // dry applies the DRY penalty (see DRY).
@@ -293,7 +342,6 @@ func (w *work) dry(c *cands, hist []int32, d *DRYParams) {
 	if d.Base > 1.000001 {
 		maxExp = int(88.7228391 / math.Log(d.Base))
 	}
-	w.writable(c)
 	for _, t := range w.touch {
 		L := int(w.cnt[t]) - 1
 		w.cnt[t] = 0
@@ -304,14 +352,13 @@ func (w *work) dry(c *cands, hist []int32, d *DRYParams) {
 			}
 		}
 		i := c.find(t)
-		if single || i < 0 || !(c.v[i] > negInf) {
+		if single || i < 0 || !(c.get(i) > negInf) {
 			continue
 		}
 		e := min(L-d.AllowedLength, maxExp)
 		pen := float32(d.Multiplier * math.Pow(d.Base, float64(e)))
-		c.v[i] -= pen
+		w.set(c, i, c.get(i)-pen)
 	}
-	c.changed()
 }
 
 // argmax returns the entry with the largest value, the first among ties.
@@ -389,6 +436,10 @@ func (w *work) minP(c *cands, p float64, minKeep int) {
 	w.keepMin(c, s, n, max(1, minKeep), c.eOK)
 }
 
+// splitMin is the number of entries from which top-p takes the split
+// path (see topPSplit).
+const splitMin = 64 * chunkLen
+
 func (w *work) topP(c *cands, p float64, minKeep int) {
 	if p >= 1 {
 		return
@@ -398,16 +449,86 @@ func (w *work) topP(c *cands, p float64, minKeep int) {
 		w.topK(c, k)
 		return
 	}
-	m := w.masses(c)
-	kStar, idStar := w.prefix(c, c.v[:c.n], p, m)
+	m := w.max(c)
+	if c.dense && c.n >= splitMin && w.topPSplit(c, p, k, m) {
+		return
+	}
+	w.masses(c)
+	kStar, idStar, ties := w.prefix(c, c.v[:c.n], p, m)
 	s, n := w.from(c, kStar)
-	n = trim(s, s.v, n, kStar, idStar)
+	if ties {
+		n = trim(s, s.v, n, kStar, idStar)
+	}
 	w.keepMin(c, s, n, k, true)
 }
 
+// topPSplit is top-p on the dense row. The masses are computed once
+// (one exponential pass); the crossing is estimated (bracket) and one
+// pass (split) sums the masses, sums those above the widened estimate
+// [a, b) and notes the positions of the entries in it. The search then
+// runs on those entries (or, when the crossing is above b, on the
+// entries above b, found by one more pass), and the prefix is kept as a
+// cut of the row: the entries ≥ kStar, with the masses per draw block
+// summed by one last pass (which the draw reuses). Ties at the cut, or a
+// crossing below a (an estimate that misleads), fall back to the general
+// path; it returns false for the latter.
+func (w *work) topPSplit(c *cands, p float64, k int, m float32) bool {
+	w.masses(c)
+	var bm []float32
+	if c.bm {
+		bm = w.bmax[:(c.n+chunkLen-1)/chunkLen]
+	}
+	lo, hi := w.bracket(c.v[:c.n], bm, m, p)
+	d := hi - lo
+	a, b := lo-d, hi+d
+	A := &w.lv[0]
+	var na int
+	var total, above float64
+	for l := 0; l < c.n; l += drawBlock {
+		h := min(c.n, l+drawBlock)
+		cnt, t, ab := split(c.v[l:h], c.e[l:h], nil, int32(l), a, b, A.ids[na:])
+		na += cnt
+		total += t
+		above += ab
+	}
+	T := p * total
+	base, top := above, b
+	if above >= T {
+		// The crossing is above b: the entries above it instead.
+		na, base, a, top = 0, 0, b, posInf
+		for l := 0; l < c.n; l += drawBlock {
+			h := min(c.n, l+drawBlock)
+			cnt, _, _ := split(c.v[l:h], c.e[l:h], nil, int32(l), b, posInf, A.ids[na:])
+			na += cnt
+		}
+	}
+	for i, pos := range A.ids[:na] {
+		A.v[i], A.e[i] = c.v[pos], c.e[pos]
+	}
+	if base+sum64(A.e[:na]) < T {
+		return false
+	}
+	kStar, idStar, ties := w.search(level{A.v[:na], A.e[:na], A.ids[:na]}, base, T, a, top, m, &w.lv[1], w.next(c))
+	if ties {
+		s, n := w.from(c, kStar)
+		n = trim(s, s.v, n, kStar, idStar)
+		w.keepMin(c, s, n, k, true)
+		return true
+	}
+	c.hasCut, c.cut = true, kStar
+	if _, n := w.cutSums(c); n < k {
+		c.hasCut, c.bsOK = false, false
+		w.topK(c, k)
+	}
+	return true
+}
+
+// expInto sets e_i = exp(x_i − m) (0 for −Inf).
+func expInto(e, x []float32, m float32) { vek.ExpAffine32(e, x, m, 1, 1, 0) }
+
 // prefix returns the last entry of the top-P prefix of c in descending
 // order of key (see cut); c has its masses.
-func (w *work) prefix(c *cands, key []float32, p float64, kmax float32) (float32, int32) {
+func (w *work) prefix(c *cands, key []float32, p float64, kmax float32) (float32, int32, bool) {
 	var ids []int32
 	if !c.dense {
 		ids = c.ids[:c.n]
@@ -474,7 +595,7 @@ func (w *work) typical(c *cands, p float64, minKeep int) {
 		return
 	}
 	kmax, _ := vek.MaxNaN32(key)
-	kStar, idStar := w.prefix(c, key, p, kmax)
+	kStar, idStar, ties := w.prefix(c, key, p, kmax)
 	// Keep key ≥ kStar (keys land in s.e, values in s.v), then the ties.
 	s := w.next(c)
 	var ids []int32
@@ -482,7 +603,9 @@ func (w *work) typical(c *cands, p float64, minKeep int) {
 		ids = c.ids[:c.n]
 	}
 	n := compress(key, c.v[:c.n], ids, 0, kStar, posInf, s.ids, s.e, s.v)
-	n = trim(s, s.e, n, kStar, idStar)
+	if ties {
+		n = trim(s, s.e, n, kStar, idStar)
+	}
 	if n < k && n < w.live(c) {
 		w.topKBy(c, key, k)
 		return
@@ -562,35 +685,49 @@ func (w *work) draw(c *cands, u float64) (int, float64) {
 	nb := (c.n + drawBlock - 1) / drawBlock
 	bs := w.bsum[:nb]
 	S := 0.0
-	for b := range bs {
-		bs[b] = sum64(e[b*drawBlock : min(c.n, (b+1)*drawBlock)])
-		S += bs[b]
+	if c.hasCut {
+		if !c.bsOK {
+			w.cutSums(c)
+		}
+		for _, x := range bs {
+			S += x
+		}
+	} else {
+		for b := range bs {
+			bs[b] = sum64(e[b*drawBlock : min(c.n, (b+1)*drawBlock)])
+			S += bs[b]
+		}
+	}
+	lo := negInf
+	if c.hasCut {
+		lo = c.cut
 	}
 	target := u * S
 	acc := 0.0
-	lastPos := -1
 	for b, x := range bs {
 		if acc+x <= target && b < nb-1 {
 			acc += x
 			continue
 		}
+		last := -1
 		for i := b * drawBlock; i < min(c.n, (b+1)*drawBlock); i++ {
-			if e[i] > 0 {
+			if e[i] > 0 && c.v[i] >= lo {
 				acc += float64(e[i])
-				lastPos = i
+				last = i
 				if acc > target {
 					return i, S
 				}
 			}
 		}
-		if lastPos >= 0 {
-			return lastPos, S
+		if last >= 0 {
+			return last, S
 		}
+		break
 	}
 	// Rounding: the target lies past every block; take the last entry
 	// with mass.
 	for i := c.n - 1; i >= 0; i-- {
-		if e[i] > 0 {
+		if e[i] > 0 && c.v[i] >= lo {
 			return i, S
 		}
 	}
@@ -602,13 +739,20 @@ func (w *work) writeProbs(c *cands, p []float32) {
 	w.masses(c)
 	S := 0.0
 	e := c.e[:c.n]
-	for b := 0; b < c.n; b += drawBlock {
-		S += sum64(e[b:min(c.n, b+drawBlock)])
+	if c.hasCut {
+		S, _ = w.cutSums(c)
+	} else {
+		for b := 0; b < c.n; b += drawBlock {
+			S += sum64(e[b:min(c.n, b+drawBlock)])
+		}
 	}
 	inv := 1 / S
 	if c.dense {
 		for i, x := range e {
 			p[i] = float32(float64(x) * inv)
+			if c.hasCut && c.v[i] < c.cut {
+				p[i] = 0
+			}
 		}
 		return
 	}
