@@ -126,7 +126,7 @@ type work struct {
 	zarr  []int32 // the Z-array of DRY
 	probs []float32
 	resid []float32
-	hist  []int32
+	hist  []int32 // history of the verification
 	ov    []patch
 	f64   [1024]float64
 	ebuf  [drawBlock]float32
