@@ -53,9 +53,10 @@ type cands struct {
 	// hasCut (dense only): the entries below cut are not candidates (a
 	// top-p prefix kept without copying it out); bsOK says that w.bsum
 	// and w.bcnt hold the mass and count of the candidates per draw block.
-	hasCut bool
-	cut    float32
-	bsOK   bool
+	hasCut  bool
+	cut     float32
+	cutMass float64 // the mass of the prefix, from the search
+	bsOK    bool
 }
 
 // patch is a changed value of one token.

@@ -7,7 +7,7 @@ import (
 
 // smallCut is the size below which the prefix search orders the
 // remaining entries outright.
-const smallCut = 384
+const smallCut = 128
 
 // level is one step of the prefix search: entries (keys, masses, ids;
 // ids nil for the dense row, where the id is the position).
@@ -28,7 +28,8 @@ func (l *level) id(i int) int32 {
 // the lower id, whose mass (Σ e in float64) reaches T, and returns its
 // last entry as (kStar, idStar): the prefix is every entry with key >
 // kStar and those with key = kStar and id ≤ idStar; ties says whether an
-// entry with key = kStar and a higher id exists (and must be cut).
+// entry with key = kStar and a higher id exists (and must be cut), and
+// the last result is the mass of the prefix.
 //
 // No entry is sorted except the few hundred left at the end: a round
 // counts the mass above eight thresholds in one pass (massAbove), keeps
@@ -40,7 +41,7 @@ func (l *level) id(i int) int32 {
 // cut runs the search over all entries with T = P times their total
 // mass; kmax is the largest key. The first thresholds are at fixed
 // distances below kmax.
-func (w *work) cut(key, e []float32, ids []int32, P float64, kmax float32) (float32, int32, bool) {
+func (w *work) cut(key, e []float32, ids []int32, P float64, kmax float32) (float32, int32, bool, float64) {
 	var thr [8]float32
 	var mass [8]float64
 	thr[0] = negInf
@@ -51,7 +52,7 @@ func (w *work) cut(key, e []float32, ids []int32, P float64, kmax float32) (floa
 	T := P * mass[0]
 	cur, base, lo, hi, empty := w.step(level{key, e, ids}, 0, T, posInf, &thr, &mass, &w.lv[0])
 	if empty {
-		return hi, math.MaxInt32, false
+		return hi, math.MaxInt32, false, base
 	}
 	return w.search(cur, base, T, lo, hi, kmax, &w.lv[1], &w.lv[0])
 }
@@ -77,7 +78,7 @@ func (w *work) step(cur level, base, T float64, hi float32, thr *[8]float32, mas
 // search continues the search on cur, whose keys lie in [lo, hi), with
 // base the mass of the entries above hi; it uses the sets b0 and b1 in
 // turn (neither may hold cur).
-func (w *work) search(cur level, base, T float64, lo, hi, kmax float32, b0, b1 *set) (float32, int32, bool) {
+func (w *work) search(cur level, base, T float64, lo, hi, kmax float32, b0, b1 *set) (float32, int32, bool, float64) {
 	var thr [8]float32
 	var mass [8]float64
 	for round := 0; ; round++ {
@@ -89,7 +90,7 @@ func (w *work) search(cur level, base, T float64, lo, hi, kmax float32, b0, b1 *
 				}
 			}
 			if math.IsInf(float64(lo), 1) {
-				return hi, math.MaxInt32, false // no mass left below: keep what is above
+				return hi, math.MaxInt32, false, base // no mass left below: keep what is above
 			}
 		}
 		if math.IsInf(float64(hi), 1) {
@@ -109,7 +110,7 @@ func (w *work) search(cur level, base, T float64, lo, hi, kmax float32, b0, b1 *
 		var empty bool
 		cur, base, lo, hi, empty = w.step(cur, base, T, hi, &thr, &mass, b0)
 		if empty {
-			return hi, math.MaxInt32, false
+			return hi, math.MaxInt32, false, base
 		}
 		b0, b1 = b1, b0
 	}
@@ -118,7 +119,7 @@ func (w *work) search(cur level, base, T float64, lo, hi, kmax float32, b0, b1 *
 // walkSorted orders the entries (key descending, id ascending) and
 // returns the first at which base plus the running mass reaches T (the
 // last entry if none does).
-func (w *work) walkSorted(l level, base, T float64) (float32, int32, bool) {
+func (w *work) walkSorted(l level, base, T float64) (float32, int32, bool, float64) {
 	kv := w.kv[:0]
 	for i, k := range l.key {
 		if k > negInf {
@@ -139,31 +140,31 @@ func (w *work) walkSorted(l level, base, T float64) (float32, int32, bool) {
 	for i, it := range kv {
 		cum += float64(it.e)
 		if cum >= T {
-			return it.key, it.id, i+1 < len(kv) && kv[i+1].key == it.key
+			return it.key, it.id, i+1 < len(kv) && kv[i+1].key == it.key, cum
 		}
 	}
 	last := kv[len(kv)-1]
-	return last.key, last.id, false
+	return last.key, last.id, false, cum
 }
 
 // walkIDs is walkSorted for entries that all have the same key.
-func walkIDs(l level, base, T float64) (float32, int32, bool) {
+func walkIDs(l level, base, T float64) (float32, int32, bool, float64) {
 	cum := base
 	for i, x := range l.e {
 		cum += float64(x)
 		if cum >= T {
-			return l.key[i], l.id(i), i+1 < len(l.e)
+			return l.key[i], l.id(i), i+1 < len(l.e), cum
 		}
 	}
 	n := len(l.key) - 1
-	return l.key[n], l.id(n), false
+	return l.key[n], l.id(n), false, cum
 }
 
 // bracket estimates the interval of keys where the cumulative mass of
 // the entries (whose chunk maxima are bm, all of them when bm is nil)
 // crosses P, by three rounds of thresholds. The mass above a threshold is
 // estimated as the exact mass of the chunk maxima above it plus s times
-// that of the other entries of a fixed subsample (32 chunks, every s-th): the
+// that of the other entries of a fixed subsample (every s-th chunk): the
 // few large entries of a peaked row are chunk maxima and are counted
 // exactly, the bulk is sampled. It returns the interval found by the
 // last round.
@@ -174,9 +175,11 @@ func (w *work) bracket(key []float32, bm []float32, m float32, P float64) (float
 	for k, d := range [7]float32{48, 24, 16, 12, 8, 4, 2} {
 		t[k+1] = m - d
 	}
-	// The subsample: 32 chunks evenly spaced (every stride-th chunk).
+	// The subsample: about n/32 entries (8 to 32 chunks), in chunks
+	// evenly spaced (every stride-th chunk).
 	nb := (n + chunkLen - 1) / chunkLen
-	stride := max(2, (nb+31)/32)
+	want := min(32, max(8, nb/32))
+	stride := max(2, (nb+want-1)/want)
 	// The subsample's masses and those of the chunk maxima, computed once.
 	ns, nsm := 0, 0
 	for c := 0; c*chunkLen < n; c += stride {

@@ -454,7 +454,7 @@ func (w *work) topP(c *cands, p float64, minKeep int) {
 		return
 	}
 	w.masses(c)
-	kStar, idStar, ties := w.prefix(c, c.v[:c.n], p, m)
+	kStar, idStar, ties, _ := w.prefix(c, c.v[:c.n], p, m)
 	s, n := w.from(c, kStar)
 	if ties {
 		n = trim(s, s.v, n, kStar, idStar)
@@ -508,17 +508,19 @@ func (w *work) topPSplit(c *cands, p float64, k int, m float32) bool {
 	if base+sum64(A.e[:na]) < T {
 		return false
 	}
-	kStar, idStar, ties := w.search(level{A.v[:na], A.e[:na], A.ids[:na]}, base, T, a, top, m, &w.lv[1], w.next(c))
+	kStar, idStar, ties, mass := w.search(level{A.v[:na], A.e[:na], A.ids[:na]}, base, T, a, top, m, &w.lv[1], w.next(c))
 	if ties {
 		s, n := w.from(c, kStar)
 		n = trim(s, s.v, n, kStar, idStar)
 		w.keepMin(c, s, n, k, true)
 		return true
 	}
-	c.hasCut, c.cut = true, kStar
-	if _, n := w.cutSums(c); n < k {
-		c.hasCut, c.bsOK = false, false
-		w.topK(c, k)
+	c.hasCut, c.cut, c.cutMass, c.bsOK = true, kStar, mass, false
+	if k > 1 {
+		if _, n := w.cutSums(c); n < k {
+			c.hasCut, c.bsOK = false, false
+			w.topK(c, k)
+		}
 	}
 	return true
 }
@@ -528,7 +530,7 @@ func expInto(e, x []float32, m float32) { vek.ExpAffine32(e, x, m, 1, 1, 0) }
 
 // prefix returns the last entry of the top-P prefix of c in descending
 // order of key (see cut); c has its masses.
-func (w *work) prefix(c *cands, key []float32, p float64, kmax float32) (float32, int32, bool) {
+func (w *work) prefix(c *cands, key []float32, p float64, kmax float32) (float32, int32, bool, float64) {
 	var ids []int32
 	if !c.dense {
 		ids = c.ids[:c.n]
@@ -595,7 +597,7 @@ func (w *work) typical(c *cands, p float64, minKeep int) {
 		return
 	}
 	kmax, _ := vek.MaxNaN32(key)
-	kStar, idStar, ties := w.prefix(c, key, p, kmax)
+	kStar, idStar, ties, _ := w.prefix(c, key, p, kmax)
 	// Keep key ≥ kStar (keys land in s.e, values in s.v), then the ties.
 	s := w.next(c)
 	var ids []int32
@@ -678,56 +680,83 @@ func (w *work) temp(c *cands, t, delta, exponent float64) {
 
 // draw draws an entry of c from the softmax of its values with the
 // uniform u (see Dist) and returns it with the total mass S (the
-// softmax's denominator relative to the max).
+// softmax's denominator relative to the max). The cumulative search
+// goes by blocks of drawBlock, then pieces of chunkLen, then entries, the
+// sums of the first two by the kernels. A cut row's total is the prefix's
+// mass from top-p's search, and its block sums are made as the search
+// reaches them.
 func (w *work) draw(c *cands, u float64) (int, float64) {
 	w.masses(c)
-	e := c.e[:c.n]
-	nb := (c.n + drawBlock - 1) / drawBlock
-	bs := w.bsum[:nb]
-	S := 0.0
-	if c.hasCut {
-		if !c.bsOK {
-			w.cutSums(c)
-		}
-		for _, x := range bs {
-			S += x
-		}
-	} else {
-		for b := range bs {
-			bs[b] = sum64(e[b*drawBlock : min(c.n, (b+1)*drawBlock)])
-			S += bs[b]
-		}
-	}
+	e, v := c.e[:c.n], c.v[:c.n]
 	lo := negInf
 	if c.hasCut {
 		lo = c.cut
 	}
+	// blockSum returns the mass of the candidates in [l, h).
+	blockSum := func(l, h int) float64 {
+		if c.hasCut {
+			x, _ := sumAbove(v[l:h], e[l:h], lo)
+			return x
+		}
+		return sum64(e[l:h])
+	}
+	nb := (c.n + drawBlock - 1) / drawBlock
+	bs := w.bsum[:nb]
+	var S float64
+	switch {
+	case c.hasCut && c.bsOK:
+		for _, x := range bs {
+			S += x
+		}
+	case c.hasCut:
+		S = c.cutMass
+	default:
+		for b := range bs {
+			bs[b] = blockSum(b*drawBlock, min(c.n, (b+1)*drawBlock))
+			S += bs[b]
+		}
+		c.bsOK = true
+	}
 	target := u * S
 	acc := 0.0
-	for b, x := range bs {
+	for b := range nb {
+		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
+		x := bs[b]
+		if !c.bsOK {
+			x = blockSum(l, h)
+		}
 		if acc+x <= target && b < nb-1 {
 			acc += x
 			continue
 		}
-		last := -1
-		for i := b * drawBlock; i < min(c.n, (b+1)*drawBlock); i++ {
-			if e[i] > 0 && c.v[i] >= lo {
-				acc += float64(e[i])
-				last = i
-				if acc > target {
-					return i, S
+		// In this block: by pieces, then entries.
+		for pl := l; pl < h; pl += chunkLen {
+			ph := min(h, pl+chunkLen)
+			y := blockSum(pl, ph)
+			if acc+y <= target && ph < h {
+				acc += y
+				continue
+			}
+			last := -1
+			for i := pl; i < ph; i++ {
+				if e[i] > 0 && v[i] >= lo {
+					acc += float64(e[i])
+					last = i
+					if acc > target {
+						return i, S
+					}
 				}
 			}
-		}
-		if last >= 0 {
-			return last, S
+			if last >= 0 {
+				return last, S
+			}
 		}
 		break
 	}
 	// Rounding: the target lies past every block; take the last entry
 	// with mass.
 	for i := c.n - 1; i >= 0; i-- {
-		if e[i] > 0 && c.v[i] >= lo {
+		if e[i] > 0 && v[i] >= lo {
 			return i, S
 		}
 	}
