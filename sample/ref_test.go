@@ -1,7 +1,9 @@
 package sample
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -62,16 +64,16 @@ func (r *refState) probs() []float64 {
 
 // byLogit sorts the candidates by logit descending, id ascending.
 func (r *refState) byLogit() {
-	sort.Slice(r.c, func(i, j int) bool {
-		if r.c[i].z != r.c[j].z {
-			return r.c[i].z > r.c[j].z
+	slices.SortFunc(r.c, func(a, b refCand) int {
+		if a.z != b.z {
+			return cmp.Compare(b.z, a.z)
 		}
-		return r.c[i].id < r.c[j].id
+		return cmp.Compare(a.id, b.id)
 	})
 }
 
 func (r *refState) byID() {
-	sort.Slice(r.c, func(i, j int) bool { return r.c[i].id < r.c[j].id })
+	slices.SortFunc(r.c, func(a, b refCand) int { return cmp.Compare(a.id, b.id) })
 }
 
 // prefixTo keeps the first n of the current order, at least min(k, all).
