@@ -135,7 +135,7 @@ type work struct {
 	// bracket's chunk maxima of the subsample, and masses of the maxima
 	subMax, subMaxE, maxE []float32
 	bcnt                  []int // per draw block: candidates (with a cut)
-	V     int
+	V                     int
 }
 
 type kvItem struct {

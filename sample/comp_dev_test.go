@@ -25,11 +25,19 @@ func TestDevComponents(t *testing.T) {
 	res := map[string]float64{}
 	for range 10 {
 		for name, f := range map[string]func(){
-			"max":      func() { vek.MaxNaN32(x) },
-			"exp":      func() { vek.ExpAffine32(e, x, m, 1, 1, 0) },
-			"expsum":   func() { vek.ExpSum32(x, m, 1) },
-			"expchunk": func() { for l := 0; l < V; l += drawBlock { vek.ExpAffine32(ebuf, x[l:l+drawBlock], m, 1, 1, 0) } },
-			"split":    func() { for l := 0; l < V; l += drawBlock { split(x[l:l+drawBlock], ebuf, nil, int32(l), 3.3, posInf, out) } },
+			"max":    func() { vek.MaxNaN32(x) },
+			"exp":    func() { vek.ExpAffine32(e, x, m, 1, 1, 0) },
+			"expsum": func() { vek.ExpSum32(x, m, 1) },
+			"expchunk": func() {
+				for l := 0; l < V; l += drawBlock {
+					vek.ExpAffine32(ebuf, x[l:l+drawBlock], m, 1, 1, 0)
+				}
+			},
+			"split": func() {
+				for l := 0; l < V; l += drawBlock {
+					split(x[l:l+drawBlock], ebuf, nil, int32(l), 3.3, posInf, out)
+				}
+			},
 			"compress": func() { compress(x, e, nil, 0, 4.1, posInf, out, dst, w.de) },
 			"bracket":  func() { w.bracket(x, nil, m, 0.95) },
 			"softmax":  func() { softmax.Softmax(dst, x, V) },
