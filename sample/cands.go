@@ -130,7 +130,6 @@ type work struct {
 	hist  []int32 // history of the verification
 	ov    []patch
 	f64   [1024]float64
-	ebuf  [drawBlock]float32
 	sub   []float32 // masses of the subsample of bracket
 	// bracket's chunk maxima of the subsample, and masses of the maxima
 	subMax, subMaxE, maxE []float32
@@ -289,14 +288,6 @@ func (w *work) live(c *cands) int {
 			n++
 		}
 	}
-	return n
-}
-
-// keepFrom makes the candidates the entries with value ≥ lo (masses
-// kept when c has them) and returns their count.
-func (w *work) keepFrom(c *cands, lo float32) int {
-	s, n := w.from(c, lo)
-	w.adopt(c, s, n, c.eOK)
 	return n
 }
 
