@@ -51,12 +51,10 @@ type cands struct {
 	// clean says that no entry is −Inf (a set made by compress).
 	clean bool
 	// hasCut (dense only): the entries below cut are not candidates (a
-	// top-p prefix kept without copying it out); bsOK says that w.bsum
-	// and w.bcnt hold the mass and count of the candidates per draw block.
-	hasCut  bool
-	cut     float32
-	cutMass float64 // the mass of the prefix, from the search
-	bsOK    bool
+	// top-p prefix kept without copying it out); w.bsum and w.bcnt hold
+	// the mass and count of the candidates per draw block.
+	hasCut bool
+	cut    float32
 }
 
 // patch is a changed value of one token.
@@ -134,6 +132,7 @@ type work struct {
 	// bracket's chunk maxima of the subsample, and masses of the maxima
 	subMax, subMaxE, maxE []float32
 	bcnt                  []int // per draw block: candidates (with a cut)
+	ebuf                  [drawBlock]float32
 	V                     int
 }
 
@@ -198,26 +197,10 @@ func (w *work) resolve(c *cands, overlay, cut bool) {
 		w.writable(c)
 	}
 	if cut && c.hasCut {
-		c.hasCut, c.bsOK = false, false
+		c.hasCut = false
 		s, n := w.from(c, c.cut)
 		w.adopt(c, s, n, c.eOK)
 	}
-}
-
-// cutSums fills w.bsum and w.bcnt with the mass and count of the
-// candidates ≥ c.cut per draw block (c dense with masses) and returns
-// their totals.
-func (w *work) cutSums(c *cands) (float64, int) {
-	nb := (c.n + drawBlock - 1) / drawBlock
-	S, cnt := 0.0, 0
-	for b := range nb {
-		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
-		w.bsum[b], w.bcnt[b] = sumAbove(c.v[l:h], c.e[l:h], c.cut)
-		S += w.bsum[b]
-		cnt += w.bcnt[b]
-	}
-	c.bsOK = true
-	return S, cnt
 }
 
 // next returns the sparse set that the candidates are not in.
@@ -270,17 +253,6 @@ func (w *work) masses(c *cands) float32 {
 func (w *work) live(c *cands) int {
 	if c.clean {
 		return c.n
-	}
-	if c.hasCut {
-		if !c.bsOK {
-			w.masses(c)
-			w.cutSums(c)
-		}
-		n := 0
-		for _, k := range w.bcnt[:(c.n+drawBlock-1)/drawBlock] {
-			n += k
-		}
-		return n
 	}
 	n := 0
 	for _, x := range c.v[:c.n] {

@@ -220,10 +220,10 @@ func (w *work) bracket(key []float32, bm []float32, m float32, P float64) (float
 		for j > 0 && mass[j] < T {
 			j--
 		}
-		lo, hi = t[j], posInf
 		if j < 7 {
 			hi = t[j+1]
 		}
+		lo = t[j]
 		if math.IsInf(float64(lo), -1) {
 			lo = m - 64
 		}

@@ -111,9 +111,10 @@ func compressGo(key, a []float32, ids []int32, base int32, lo, hi float32, oIds 
 
 // split scans the entries (key, e, ids; ids nil: base+i): it writes the
 // ids of those with lo ≤ key < hi to out and returns their count, the
-// sum of every e and the sum of the e of the entries with key ≥ hi, in
-// the fixed lane order. out must hold len(key) + kernelPad ids.
-func split(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64) {
+// sum of every e, the sum of the e of the entries with key ≥ hi (in the
+// fixed lane order) and how many those are. out must hold len(key) +
+// kernelPad ids.
+func split(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64, int) {
 	n := len(key)
 	e = e[:n]
 	if ids != nil {
@@ -126,15 +127,16 @@ func split(key, e []float32, ids []int32, base int32, lo, hi float32, out []int3
 	return splitGo(key, e, ids, base, lo, hi, out)
 }
 
-func splitGo(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64) {
+func splitGo(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (int, float64, float64, int) {
 	var tot, abv [16]float64
-	c := 0
+	c, na := 0, 0
 	for i, k := range key {
 		x := e[i]
 		tot[i&15] += float64(x)
 		switch {
 		case k >= hi:
 			abv[i&15] += float64(x)
+			na++
 		case k >= lo:
 			id := base + int32(i)
 			if ids != nil {
@@ -144,7 +146,7 @@ func splitGo(key, e []float32, ids []int32, base int32, lo, hi float32, out []in
 			c++
 		}
 	}
-	return c, reduce16(&tot), reduce16(&abv)
+	return c, reduce16(&tot), reduce16(&abv), na
 }
 
 // sumAbove returns the sum of e_i over key_i ≥ thr, in the fixed lane

@@ -20,7 +20,7 @@ func massAboveAVX512(key, e []float32, thr *[8]float32, out *[8]float64)
 func compressAVX512(key, a []float32, ids []int32, base int32, lo, hi float32, oIds []int32, oKey, oA []float32) int
 
 //go:noescape
-func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64)
+func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64, nAbove int)
 
 //go:noescape
 func sumAboveAVX512(key, e []float32, thr float32) (sum float64, count int)

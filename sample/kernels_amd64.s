@@ -281,12 +281,16 @@ cdone:
 	RET
 
 // SSELECT sets K1 to the lanes of Z4 (keys) in [lo, hi) = [Z0, Z1) and
-// K2 to those ≥ hi, within the mask KM, and AX to K1's bit pattern.
+// K2 to those ≥ hi, within the mask KM, AX to K1's bit pattern, and adds
+// the count of K2 to R13.
 #define SSELECT(KM) \
-	VCMPPS $0x1d, Z1, Z4, KM, K2 \
-	VCMPPS $0x1d, Z0, Z4, KM, K1 \
-	KANDNW K1, K2, K1             \
-	KMOVW  K1, AX
+	VCMPPS  $0x1d, Z1, Z4, KM, K2 \
+	VCMPPS  $0x1d, Z0, Z4, KM, K1 \
+	KANDNW  K1, K2, K1             \
+	KMOVW   K1, AX                 \
+	KMOVW   K2, DX                 \
+	POPCNTL DX, DX                 \
+	ADDQ    DX, R13
 
 // SSUMS adds the e lanes (Z5: float32) to the totals (Z10, Z11) within
 // KM and to the masses above hi (Z12, Z13) within K2.
@@ -309,8 +313,8 @@ cdone:
 	VMOVDQU32   Z8, (R9)(R12*4) \
 	ADDQ        AX, R12
 
-// func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64)
-TEXT ·splitAVX512(SB), NOSPLIT, $0-136
+// func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64, nAbove int)
+TEXT ·splitAVX512(SB), NOSPLIT, $0-144
 	MOVQ         key_base+0(FP), SI
 	MOVQ         key_len+8(FP), CX
 	MOVQ         e_base+24(FP), DI
@@ -330,6 +334,7 @@ TEXT ·splitAVX512(SB), NOSPLIT, $0-136
 	MOVL         $0xffff, AX
 	KMOVW        AX, K3
 	XORQ         R12, R12
+	XORQ         R13, R13
 
 sloop:
 	CMPQ    CX, $16
@@ -374,6 +379,7 @@ stdense:
 
 sdone:
 	MOVQ R12, n+112(FP)
+	MOVQ R13, nAbove+136(FP)
 	REDUCE(Z10, Z11)
 	MOVSD X0, total+120(FP)
 	REDUCE(Z12, Z13)

@@ -12,7 +12,7 @@ func compressAVX512(key, a []float32, ids []int32, base int32, lo, hi float32, o
 	panic("unreachable")
 }
 
-func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64) {
+func splitAVX512(key, e []float32, ids []int32, base int32, lo, hi float32, out []int32) (n int, total, above float64, nAbove int) {
 	panic("unreachable")
 }
 

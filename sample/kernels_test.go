@@ -126,13 +126,13 @@ func TestKernelsMatchPortable(t *testing.T) {
 		for _, r := range [][2]float32{{-1, 1}, {0, 0}, {0, 3}, {float32(math.Inf(-1)), 2}, {-math.MaxFloat32, float32(math.Inf(1))}, {2, 1}} {
 			for _, id := range [][]int32{nil, ids} {
 				o1, o2 := make([]int32, n+kernelPad), make([]int32, n+kernelPad)
-				n1, t1, ab1 := split(key, e, id, 9, r[0], r[1], o1)
-				n2, t2, ab2 := splitGo(key, e, id, 9, r[0], r[1], o2)
-				if n1 != n2 || math.Float64bits(t1) != math.Float64bits(t2) || math.Float64bits(ab1) != math.Float64bits(ab2) {
+				n1, t1, ab1, c1 := split(key, e, id, 9, r[0], r[1], o1)
+				n2, t2, ab2, c2 := splitGo(key, e, id, 9, r[0], r[1], o2)
+				if n1 != n2 || c1 != c2 || math.Float64bits(t1) != math.Float64bits(t2) || math.Float64bits(ab1) != math.Float64bits(ab2) {
 					t.Fatalf("split n=%d range %v: (%d %v %v), portable (%d %v %v)", n, r, n1, t1, ab1, n2, t2, ab2)
 				}
 				// The reference, written out.
-				w, tot, abv := 0, 0.0, 0.0
+				w, tot, abv, nab := 0, 0.0, 0.0, 0
 				for i, k := range key {
 					tot += float64(e[i])
 					x := int32(9 + i)
@@ -141,6 +141,7 @@ func TestKernelsMatchPortable(t *testing.T) {
 					}
 					if k >= r[1] {
 						abv += float64(e[i])
+						nab++
 					} else if k >= r[0] {
 						if o1[w] != x {
 							t.Fatalf("split n=%d range %v: entry %d is %d, want %d", n, r, w, o1[w], x)
@@ -148,7 +149,7 @@ func TestKernelsMatchPortable(t *testing.T) {
 						w++
 					}
 				}
-				if w != n1 || math.Abs(t1-tot) > 1e-12*tot || math.Abs(ab1-abv) > 1e-12*abv {
+				if w != n1 || nab != c1 || math.Abs(t1-tot) > 1e-12*tot || math.Abs(ab1-abv) > 1e-12*abv {
 					t.Fatalf("split n=%d range %v: count or sums differ from the plain loop", n, r)
 				}
 			}

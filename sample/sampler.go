@@ -46,9 +46,6 @@ type Result struct {
 	// logits (before any stage), when the sampler was built with
 	// LogProbs; NaN otherwise.
 	RawLogProb float64
-	// Candidates is the number of tokens with non-zero probability in
-	// the final distribution.
-	Candidates int
 	// Top holds, with LogProbs(n > 0), the n most probable tokens under
 	// the raw logits (ties: lower id first), most probable first, with
 	// their raw log-probabilities, as OpenAI's top_logprobs. It is owned

@@ -85,9 +85,8 @@ func (w *work) run(s *Sampler, st *stream, in Input, res *Result, probs []float3
 		}
 		res.Token = c.id(pos)
 		res.LogProb = float64(c.v[pos]) - lse
-		res.Candidates = w.live(&c)
 		if sg.kind == kGreedy {
-			res.LogProb, res.Candidates = 0, 1
+			res.LogProb = 0
 		}
 		res.RawLogProb = math.NaN()
 		res.Top = nil
@@ -462,66 +461,91 @@ func (w *work) topP(c *cands, p float64, minKeep int) {
 	w.keepMin(c, s, n, k, true)
 }
 
-// topPSplit is top-p on the dense row. The masses are computed once
-// (one exponential pass); the crossing is estimated (bracket) and one
-// pass (split) sums the masses, sums those above the widened estimate
-// [a, b) and notes the positions of the entries in it. The search then
-// runs on those entries (or, when the crossing is above b, on the
-// entries above b, found by one more pass), and the prefix is kept as a
-// cut of the row: the entries ≥ kStar, with the masses per draw block
-// summed by one last pass (which the draw reuses). Ties at the cut, or a
-// crossing below a (an estimate that misleads), fall back to the general
-// path; it returns false for the latter.
+// topPSplit is top-p on the dense row, in about two reads of it. The
+// crossing is estimated (bracket); one pass, block by block, computes the
+// masses exp(z − max) into a small buffer and, with split, sums them,
+// sums and counts those above the widened estimate [a, b) per block, and
+// notes the positions of the entries in [a, b). The search then runs on
+// those entries, and the prefix is kept as a cut of the row: the entries
+// ≥ kStar, with their mass and count per draw block (the masses above b
+// plus those of the search's entries above kStar), which the draw uses.
+// Ties at the cut fall back to copying the prefix out; an estimate that
+// misleads four times, to the general path, by returning false.
 func (w *work) topPSplit(c *cands, p float64, k int, m float32) bool {
-	w.masses(c)
 	var bm []float32
 	if c.bm {
 		bm = w.bmax[:(c.n+chunkLen-1)/chunkLen]
 	}
 	lo, hi := w.bracket(c.v[:c.n], bm, m, p)
-	d := hi - lo
+	// The margin covers most of the estimate's error (a subsample's:
+	// about a tenth of a nat on N(0, 9) logits); when the crossing is
+	// outside [a, b) after all, the pass is made again on an interval
+	// next to it, twice as wide, a few times before giving up.
+	d := max(hi-lo, 0.125)
 	a, b := lo-d, hi+d
 	A := &w.lv[0]
+	nb := (c.n + drawBlock - 1) / drawBlock
+	bs, bc := w.bsum[:nb], w.bcnt[:nb]
 	var na int
-	var total, above float64
-	for l := 0; l < c.n; l += drawBlock {
-		h := min(c.n, l+drawBlock)
-		cnt, t, ab := split(c.v[l:h], c.e[l:h], nil, int32(l), a, b, A.ids[na:])
-		na += cnt
-		total += t
-		above += ab
-	}
-	T := p * total
-	base, top := above, b
-	if above >= T {
-		// The crossing is above b: the entries above it instead.
-		na, base, a, top = 0, 0, b, posInf
-		for l := 0; l < c.n; l += drawBlock {
-			h := min(c.n, l+drawBlock)
-			cnt, _, _ := split(c.v[l:h], c.e[l:h], nil, int32(l), b, posInf, A.ids[na:])
-			na += cnt
+	var base, T float64
+	for pass := 0; ; pass++ {
+		if pass == 4 {
+			return false
 		}
+		na = 0
+		var total, above float64
+		for blk := range nb {
+			l, h := blk*drawBlock, min(c.n, (blk+1)*drawBlock)
+			e := w.ebuf[:h-l]
+			expInto(e, c.v[l:h], m)
+			cnt, t, ab, nab := split(c.v[l:h], e, nil, int32(l), a, b, A.ids[na:])
+			na += cnt
+			total += t
+			above += ab
+			bs[blk], bc[blk] = ab, nab
+		}
+		T = p * total
+		base = above
+		if above >= T {
+			a, b = b, b+2*(b-a) // the crossing is above b
+			continue
+		}
+		for i, pos := range A.ids[:na] {
+			A.v[i] = c.v[pos]
+		}
+		expInto(A.e[:na], A.v[:na], m)
+		if base+sum64(A.e[:na]) < T {
+			a, b = a-2*(b-a), a // below a
+			continue
+		}
+		break
 	}
-	for i, pos := range A.ids[:na] {
-		A.v[i], A.e[i] = c.v[pos], c.e[pos]
-	}
-	if base+sum64(A.e[:na]) < T {
-		return false
-	}
-	kStar, idStar, ties, mass := w.search(level{A.v[:na], A.e[:na], A.ids[:na]}, base, T, a, top, m, &w.lv[1], w.next(c))
+	kStar, idStar, ties, _ := w.search(level{A.v[:na], A.e[:na], A.ids[:na]}, base, T, a, b, m, &w.lv[1], w.next(c))
 	if ties {
 		s, n := w.from(c, kStar)
 		n = trim(s, s.v, n, kStar, idStar)
-		w.keepMin(c, s, n, k, true)
+		w.keepMin(c, s, n, k, false)
 		return true
 	}
-	c.hasCut, c.cut, c.cutMass, c.bsOK = true, kStar, mass, false
-	if k > 1 {
-		if _, n := w.cutSums(c); n < k {
-			c.hasCut, c.bsOK = false, false
-			w.topK(c, k)
-		}
+	// The search's entries at or above kStar, block by block (the
+	// entries are in id order: a block's are a run).
+	for i := 0; i < na; {
+		blk := int(A.ids[i]) / drawBlock
+		j, _ := slices.BinarySearch(A.ids[i:na], int32((blk+1)*drawBlock))
+		x, cnt := sumAbove(A.v[i:i+j], A.e[i:i+j], kStar)
+		bs[blk] += x
+		bc[blk] += cnt
+		i += j
 	}
+	n := 0
+	for _, x := range bc {
+		n += x
+	}
+	if n < k && n < w.live(c) {
+		w.topK(c, k)
+		return true
+	}
+	c.hasCut, c.cut = true, kStar
 	return true
 }
 
@@ -682,106 +706,134 @@ func (w *work) temp(c *cands, t, delta, exponent float64) {
 // uniform u (see Dist) and returns it with the total mass S (the
 // softmax's denominator relative to the max). The cumulative search
 // goes by blocks of drawBlock, then pieces of chunkLen, then entries, the
-// sums of the first two by the kernels. A cut row's total is the prefix's
-// mass from top-p's search, and its block sums are made as the search
-// reaches them.
+// sums of the first two by the kernels.
 func (w *work) draw(c *cands, u float64) (int, float64) {
-	w.masses(c)
-	e, v := c.e[:c.n], c.v[:c.n]
-	lo := negInf
 	if c.hasCut {
-		lo = c.cut
+		return w.drawCut(c, u)
 	}
-	// blockSum returns the mass of the candidates in [l, h).
-	blockSum := func(l, h int) float64 {
-		if c.hasCut {
-			x, _ := sumAbove(v[l:h], e[l:h], lo)
-			return x
-		}
-		return sum64(e[l:h])
-	}
+	w.masses(c)
+	e := c.e[:c.n]
 	nb := (c.n + drawBlock - 1) / drawBlock
 	bs := w.bsum[:nb]
-	var S float64
-	switch {
-	case c.hasCut && c.bsOK:
-		for _, x := range bs {
-			S += x
-		}
-	case c.hasCut:
-		S = c.cutMass
-	default:
-		for b := range bs {
-			bs[b] = blockSum(b*drawBlock, min(c.n, (b+1)*drawBlock))
-			S += bs[b]
-		}
-		c.bsOK = true
+	S := 0.0
+	for b := range bs {
+		bs[b] = sum64(e[b*drawBlock : min(c.n, (b+1)*drawBlock)])
+		S += bs[b]
 	}
 	target := u * S
 	acc := 0.0
-	for b := range nb {
-		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
-		x := bs[b]
-		if !c.bsOK {
-			x = blockSum(l, h)
-		}
+	for b, x := range bs {
 		if acc+x <= target && b < nb-1 {
 			acc += x
 			continue
 		}
-		// In this block: by pieces, then entries.
-		for pl := l; pl < h; pl += chunkLen {
-			ph := min(h, pl+chunkLen)
-			y := blockSum(pl, ph)
-			if acc+y <= target && ph < h {
-				acc += y
-				continue
-			}
-			last := -1
-			for i := pl; i < ph; i++ {
-				if e[i] > 0 && v[i] >= lo {
-					acc += float64(e[i])
-					last = i
-					if acc > target {
-						return i, S
-					}
-				}
-			}
-			if last >= 0 {
-				return last, S
-			}
+		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
+		if i := walk(c.v[l:h], e[l:h], negInf, acc, target); i >= 0 {
+			return l + i, S
 		}
 		break
 	}
-	// Rounding: the target lies past every block; take the last entry
-	// with mass.
 	for i := c.n - 1; i >= 0; i-- {
-		if e[i] > 0 && v[i] >= lo {
-			return i, S
+		if e[i] > 0 {
+			return i, S // rounding: the target lies past every block
 		}
 	}
 	return w.argmax(c), S
 }
 
+// drawCut is draw for a row cut by top-p: the block sums are top-p's, and
+// the masses of the one block the draw lands in are computed again.
+func (w *work) drawCut(c *cands, u float64) (int, float64) {
+	m := w.max(c)
+	nb := (c.n + drawBlock - 1) / drawBlock
+	bs := w.bsum[:nb]
+	S := 0.0
+	for _, x := range bs {
+		S += x
+	}
+	target := u * S
+	acc := 0.0
+	for b, x := range bs {
+		if acc+x <= target && b < nb-1 {
+			acc += x
+			continue
+		}
+		l, h := b*drawBlock, min(c.n, (b+1)*drawBlock)
+		e := w.ebuf[:h-l]
+		expInto(e, c.v[l:h], m)
+		if i := walk(c.v[l:h], e, c.cut, acc, target); i >= 0 {
+			return l + i, S
+		}
+		break
+	}
+	for i := c.n - 1; i >= 0; i-- {
+		if c.v[i] >= c.cut {
+			return i, S // rounding: the target lies past every block
+		}
+	}
+	return w.argmax(c), S
+}
+
+// walk returns the first entry (value ≥ lo, mass > 0) of a block at which
+// acc plus the running mass exceeds target, going by pieces of chunkLen
+// summed by the kernels; the last such entry if none does; −1 if the
+// block has none.
+func walk(v, e []float32, lo float32, acc, target float64) int {
+	last := -1
+	for pl := 0; pl < len(v); pl += chunkLen {
+		ph := min(len(v), pl+chunkLen)
+		y, _ := sumAbove(v[pl:ph], e[pl:ph], lo)
+		if acc+y <= target && ph < len(v) {
+			acc += y
+			continue
+		}
+		for i := pl; i < ph; i++ {
+			if e[i] > 0 && v[i] >= lo {
+				acc += float64(e[i])
+				last = i
+				if acc > target {
+					return i
+				}
+			}
+		}
+		if last >= 0 {
+			return last
+		}
+	}
+	return last
+}
+
 // writeProbs writes the softmax of c into the dense row p.
 func (w *work) writeProbs(c *cands, p []float32) {
+	if c.hasCut {
+		m := w.max(c)
+		S := 0.0
+		for _, x := range w.bsum[:(c.n+drawBlock-1)/drawBlock] {
+			S += x
+		}
+		for l := 0; l < c.n; l += drawBlock {
+			h := min(c.n, l+drawBlock)
+			e := w.ebuf[:h-l]
+			expInto(e, c.v[l:h], m)
+			for i, x := range c.v[l:h] {
+				p[l+i] = 0
+				if x >= c.cut {
+					p[l+i] = float32(float64(e[i]) / S)
+				}
+			}
+		}
+		return
+	}
 	w.masses(c)
 	S := 0.0
 	e := c.e[:c.n]
-	if c.hasCut {
-		S, _ = w.cutSums(c)
-	} else {
-		for b := 0; b < c.n; b += drawBlock {
-			S += sum64(e[b:min(c.n, b+drawBlock)])
-		}
+	for b := 0; b < c.n; b += drawBlock {
+		S += sum64(e[b:min(c.n, b+drawBlock)])
 	}
 	inv := 1 / S
 	if c.dense {
 		for i, x := range e {
 			p[i] = float32(float64(x) * inv)
-			if c.hasCut && c.v[i] < c.cut {
-				p[i] = 0
-			}
 		}
 		return
 	}
