@@ -386,7 +386,7 @@ func ceil32(t float64) float32 {
 
 // keepMin makes sure a truncation keeps at least min(k, live) entries:
 // when the set s (count n) the truncation wants holds fewer, c keeps its
-// top min(k, live) by value instead. It returns whether c changed.
+// top min(k, live) by value instead; otherwise s becomes the candidates.
 func (w *work) keepMin(c *cands, s *set, n, k int, eOK bool) {
 	if n < k {
 		if live := w.live(c); n < live {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"github.com/xentlab/xent/internal/sortsample"
 	"github.com/xentlab/xent/sample"
@@ -67,60 +68,82 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	for i := range hist {
 		hist[i] = int32(r.IntN(*V))
 	}
-	type side struct {
-		name  string
-		chain []sample.Stage
-		base  sortsample.Params
+	chain := []sample.Stage{sample.Penalties(64, 1.1, 0, 0), sample.TopK(40), sample.TopP(0.95), sample.MinP(0.05), sample.Temp(0.8), sample.Dist()}
+	chainP := sortsample.Params{LastN: 64, Repeat: 1.1, TopK: 40, TopP: 0.95, MinP: 0.05, Temp: 0.8}
+	topP := []sample.Stage{sample.TopP(0.95), sample.Dist()}
+	topPP := sortsample.Params{TopP: 0.95}
+	sc, err := sample.New(chain, 1, sample.Threads(1))
+	if err != nil {
+		return err
 	}
-	sides := []side{
-		{"chain", []sample.Stage{sample.Penalties(64, 1.1, 0, 0), sample.TopK(40), sample.TopP(0.95), sample.MinP(0.05), sample.Temp(0.8), sample.Dist()},
-			sortsample.Params{LastN: 64, Repeat: 1.1, TopK: 40, TopP: 0.95, MinP: 0.05, Temp: 0.8}},
-		{"top_p", []sample.Stage{sample.TopP(0.95), sample.Dist()}, sortsample.Params{TopP: 0.95}},
+	sp, err := sample.New(topP, 1, sample.Threads(1))
+	if err != nil {
+		return err
 	}
-	n := float64(*rows)
-	res := map[string]any{"op": "sample", "vocab": *V, "kind": *kind, "rows": *rows, "threads": 1}
-	ms := map[string]float64{}
-	for _, sd := range sides {
-		s, err := sample.New(sd.chain, 1, sample.Threads(1))
-		if err != nil {
-			return err
-		}
-		var failed error
-		ours := func() {
+	var failed error
+	ours := func(s *sample.Sampler) func() {
+		return func() {
 			for i := range *rows {
 				if _, err := s.SampleRow(i, sample.Input{Logits: x[i**V : (i+1)**V], History: hist}); err != nil {
 					failed = err
 				}
 			}
 		}
-		var b sortsample.Sampler
-		u := 0.0
-		base := func() {
+	}
+	var b sortsample.Sampler
+	u := 0.0
+	base := func(p sortsample.Params) func() {
+		return func() {
 			for i := range *rows {
-				b.Sample(x[i**V:(i+1)**V], hist, sd.base, u)
+				b.Sample(x[i**V:(i+1)**V], hist, p, u)
 				u += 0.618034
 				u -= float64(int(u))
 			}
 		}
-		t := measure(*reps, ours, base)
-		if failed != nil {
-			return failed
-		}
-		ms[sd.name], ms[sd.name+"_fullsort"] = 1e3*t.ours/n, 1e3*t.base/n
 	}
 	dst := make([]float32, *V)
-	sm := measure(*reps, func() {
+	sm := func() {
 		for i := range *rows {
 			softmax.Softmax(dst, x[i**V:(i+1)**V], *V)
 		}
-	}, nil)
-	ms["softmax"] = 1e3 * sm.ours / n
-	for k, v := range ms {
-		res[k+"_ms"] = v
+	}
+	// Every repetition times all five, one after the other, so that a
+	// change in the machine's load weighs on all of them alike; top-p and
+	// softmax run last, after an untimed pass over the rows, so that both
+	// find the rows in the cache (as a decoding step finds the logits the
+	// model has just written).
+	names := []string{"chain", "chain_fullsort", "top_p_fullsort", "top_p", "softmax"}
+	fns := []func(){ours(sc), base(chainP), base(topPP), ours(sp), sm}
+	secs := make([][]float64, len(fns))
+	for rep := -1; rep < *reps; rep++ {
+		for k, f := range fns {
+			if names[k] == "top_p" {
+				sm()
+			}
+			t0 := time.Now()
+			f()
+			if rep >= 0 {
+				secs[k] = append(secs[k], time.Since(t0).Seconds())
+			}
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	n := float64(*rows)
+	res := map[string]any{"op": "sample", "vocab": *V, "kind": *kind, "rows": *rows, "threads": 1, "reps": *reps}
+	ms := map[string]float64{}
+	for k, name := range names {
+		ms[name] = 1e3 * median(secs[k]) / n
+		res[name+"_ms"] = ms[name]
+	}
+	ratios := make([]float64, *reps)
+	for i := range ratios {
+		ratios[i] = secs[3][i] / secs[4][i]
 	}
 	res["chain_speedup"] = ms["chain_fullsort"] / ms["chain"]
 	res["top_p_speedup"] = ms["top_p_fullsort"] / ms["top_p"]
-	res["top_p_vs_softmax"] = ms["top_p"] / ms["softmax"]
+	res["top_p_vs_softmax"] = median(ratios)
 	if *asJSON {
 		return writeJSON(stdout, res)
 	}
@@ -129,7 +152,7 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "    xent          %9.4f ms\n", ms["chain"])
 	fmt.Fprintf(stdout, "    go full sort  %9.4f ms   (%.1fx)\n", ms["chain_fullsort"], ms["chain_fullsort"]/ms["chain"])
 	fmt.Fprintf(stdout, "  top_p 0.95 alone\n")
-	fmt.Fprintf(stdout, "    xent          %9.4f ms   (%.2fx one softmax pass)\n", ms["top_p"], ms["top_p"]/ms["softmax"])
+	fmt.Fprintf(stdout, "    xent          %9.4f ms   (%.2fx one softmax pass, median of the repetitions' ratios)\n", ms["top_p"], median(ratios))
 	fmt.Fprintf(stdout, "    go full sort  %9.4f ms   (%.1fx)\n", ms["top_p_fullsort"], ms["top_p_fullsort"]/ms["top_p"])
 	fmt.Fprintf(stdout, "  softmax, one pass over the row (package softmax)\n")
 	fmt.Fprintf(stdout, "    xent          %9.4f ms\n", ms["softmax"])
