@@ -21,7 +21,7 @@ func TestChainsAgainstReference(t *testing.T) {
 		DRY(DRYParams{Multiplier: 0.8, Base: 1.75, AllowedLength: 2, LastN: -1}),
 	}
 	sizes := []int{10, 300, 5000, 40000}
-	if !testing.Short() {
+	if !testing.Short() && hasAVX512 {
 		sizes = append(sizes, 262144)
 	}
 	made, skipped := 0, 0
