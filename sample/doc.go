@@ -52,11 +52,12 @@
 // top_p and typical search a threshold: one pass computes the masses
 // exp(z − max) (the exponential kernel of package internal/vek), a
 // fixed subsample of the row estimates where the cumulative mass
-// crosses P, one pass sums the masses and notes the entries near the
-// estimate, and rounds of eight thresholds (massAbove) narrow those down
-// to a few hundred entries, which alone are ordered. The kept prefix of a
-// long row is not copied out: the row is cut at the crossing logit, and
-// the draw sums the masses above the cut per block. Sums are in float64.
+// crosses P, one pass sums the masses (per block) and notes the entries
+// near the estimate, and rounds of eight thresholds (massAbove) narrow
+// those down to at most 128 entries, which alone are ordered. The kept
+// prefix of a long row is not copied out: the row is cut at the crossing
+// logit, and the draw uses the masses per block from that pass. Sums are
+// in float64.
 // The result is the same as sorting: the tests compare every stage with
 // a float64 reference that sorts, on vocabularies from 1 to 262 144.
 //

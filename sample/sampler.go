@@ -240,7 +240,9 @@ func (s *Sampler) batch(n int, fn func(w *work, r int) error) error {
 	if n == 0 {
 		return nil
 	}
-	s.stream(n - 1) // create the streams here, not concurrently
+	for r := range n {
+		s.stream(r) // create the streams here, not concurrently
+	}
 	th := min(s.threads, n)
 	if cap(s.errs) < n {
 		s.errs = make([]error, n)
