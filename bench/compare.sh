@@ -5,7 +5,8 @@
 #
 # Needs Debian's python3-torch and libdnnl-dev (apt-get install -y
 # python3-torch libdnnl-dev). Usage:
-#   bench/compare.sh [softmax|ce|head|ctc|all] [THREADS...]
+#   bench/compare.sh [softmax|ce|head|ctc|sample|all] [THREADS...]
+# (sample runs on one thread: a decoding step's sampler.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -58,5 +59,14 @@ if [ "$what" = head ] || [ "$what" = all ]; then
 	for t in "${threads[@]}"; do
 		run_threads "$t" /tmp/xent-bench bench linear-ce --tokens 4096 --dim 1024 --vocab 32768 --threads "$t" --reps 2 --baseline none --json
 		run_threads "$t" $py bench/pytorch/bench.py head --tokens 4096 --dim 1024 --vocab 32768 --threads "$t" --reps 2
+	done
+fi
+if [ "$what" = sample ] || [ "$what" = all ]; then
+	for v in 32000 128256 151936 262144; do
+		for kind in peaked flat; do
+			run_threads 1 /tmp/xent-bench bench sample --vocab "$v" --kind "$kind" --reps 7 --json
+			ATEN_CPU_CAPABILITY=avx512 run_threads 1 $py bench/pytorch/bench.py topp --rows 1 --vocab "$v" --kind "$kind" --threads 1 --reps 7
+			ATEN_CPU_CAPABILITY=avx512 run_threads 1 $py bench/pytorch/bench.py topp --rows 8 --vocab "$v" --kind "$kind" --threads 1 --reps 7
+		done
 	done
 fi

@@ -50,6 +50,10 @@ type LMConfig struct {
 	// LogEvery is the number of steps averaged into one point of the
 	// training-loss curve.
 	LogEvery int `json:"log_every"`
+	// Generate is the number of pieces of Go source the trained model
+	// (the exact fused head's) writes at the end with package sample,
+	// each from a prompt of the validation split (0: none).
+	Generate int `json:"generate"`
 }
 
 // DefaultLMConfig returns the default language-model run: a vocabulary of
@@ -71,6 +75,7 @@ func DefaultLMConfig() LMConfig {
 		ValTokens: 16384,
 		ValPoints: 4,
 		LogEvery:  10,
+		Generate:  3,
 	}
 }
 
@@ -113,6 +118,8 @@ func (c LMConfig) Validate() error {
 		return fmt.Errorf("validation points %d, want ≥ 1", c.ValPoints)
 	case c.LogEvery < 1:
 		return fmt.Errorf("log interval %d, want ≥ 1", c.LogEvery)
+	case c.Generate < 0:
+		return fmt.Errorf("generated samples %d, want ≥ 0", c.Generate)
 	}
 	return nil
 }
@@ -213,6 +220,10 @@ type LMResults struct {
 	UnigramLoss float64 `json:"unigram_loss"`
 	// Heads holds the runs in the order of LMHeads.
 	Heads []LMHeadResult `json:"heads"`
+	// Samples are the pieces of Go source the first head's model wrote,
+	// with the sampler chain SampleChain (seeded by Config.Seed).
+	Samples     []LMSample `json:"samples,omitempty"`
+	SampleChain string     `json:"sample_chain,omitempty"`
 	// MaxRSSBytes is the process's peak resident memory at the end (the
 	// corpus and all three runs together; 0 where the system does not
 	// report it).
@@ -363,10 +374,23 @@ func RunLM(ctx context.Context, c LMConfig, corp *Corpus, ev LMEvents) (*LMResul
 			ev.Done(r.info, *h)
 		}
 	}
+	if c.Generate > 0 {
+		prompts := genPrompts(corp, k, c.Generate)
+		if res.Samples, err = GenerateLM(runs[0].m, corp, prompts, lmGenTokens, lmGenLines, LMGenChain, c.Seed); err != nil {
+			return nil, fmt.Errorf("lab: generating: %w", err)
+		}
+		res.SampleChain = LMGenChain
+	}
 	res.MaxRSSBytes = maxRSS()
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
+
+// lmGenTokens and lmGenLines bound each generated sample.
+const (
+	lmGenTokens = 120
+	lmGenLines  = 8
+)
 
 // gatherLM fills the contexts [len(pos)×k] and targets of the positions
 // of s (reusing the slices given when long enough).

@@ -230,3 +230,59 @@ func TestEpsText(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateLM checks generation: the samples come out, bounded, the
+// same for the same seed and any thread count, and lay out as source.
+func TestGenerateLM(t *testing.T) {
+	c := tinyLMConfig(writeLMFixture(t, 8, 3))
+	c.Steps = 20
+	corp := loadFixture(t, c)
+	c.Threads = 1
+	a, err := RunLM(context.Background(), c, corp, LMEvents{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Threads = 2
+	b, err := RunLM(context.Background(), c, corp, LMEvents{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Samples) != c.Generate || a.SampleChain != LMGenChain {
+		t.Fatalf("%d samples with chain %q", len(a.Samples), a.SampleChain)
+	}
+	for i, s := range a.Samples {
+		if s.Tokens < 1 || s.Tokens > lmGenTokens || strings.Count(s.Text, "\n") > lmGenLines || strings.Contains(s.Text, UnkToken) {
+			t.Errorf("sample %d: %d tokens, text %q", i, s.Tokens, s.Text)
+		}
+		if s.Text != b.Samples[i].Text {
+			t.Errorf("sample %d differs between 1 and 2 threads:\n%s\n%s", i, s.Text, b.Samples[i].Text)
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteLMMarkdown(&md, a, nil, "xent lab lm"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "## Generated Go") || !strings.Contains(md.String(), "```go\n"+a.Samples[0].Prompt) {
+		t.Errorf("the report does not show the samples:\n%s", md.String())
+	}
+}
+
+func TestDetokenize(t *testing.T) {
+	vocab := []string{UnkToken, NewlineToken, "func", "main", "(", ")", "{", "}", "x", ":=", "f", "1", ",", "return", "if", "[", "]", "."}
+	ids := func(words ...string) []int32 {
+		var out []int32
+		for _, w := range words {
+			for i, v := range vocab {
+				if v == w {
+					out = append(out, int32(i))
+				}
+			}
+		}
+		return out
+	}
+	got := Detokenize(vocab, ids("func", "main", "(", ")", "{", "\n", "x", ":=", "f", "(", "1", ",", "x", "[", "1", "]", ")", "\n", "if", "(", "x", ")", "{", "\n", "return", "f", ".", "x", "\n", "}", "\n", "}"))
+	want := "func main() {\n\tx := f(1, x[1])\n\tif (x) {\n\t\treturn f.x\n\t}\n}"
+	if got != want {
+		t.Errorf("Detokenize:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -248,6 +248,7 @@ func WriteLMMarkdown(w io.Writer, res *LMResults, figs []Figure, command string)
 	}
 	b.WriteString(filterSummary(res))
 	b.WriteString(lmNotes)
+	writeLMSamples(&b, res)
 	b.WriteString("\n## Figures\n\nEach figure's numbers are in the JSON file of the same name.\n\n")
 	for _, f := range figs {
 		caption := f.Caption
@@ -312,3 +313,24 @@ const lmNotes = `
   accuracy and saves in time depends on the model and the stage of
   training; this run starts from random weights.
 `
+
+// writeLMSamples writes the generated pieces of Go source, if any.
+func writeLMSamples(b *bytes.Buffer, res *LMResults) {
+	if len(res.Samples) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Generated Go\n\nThe exact fused head's model, continuing prompts taken from the validation packages, with package sample's chain `%s` (seed %d; each row of the batch draws from its own stream). The model reads %d tokens of context, so expect local fluency only.\n",
+		res.SampleChain, res.Config.Seed, res.Config.Context)
+	for i, s := range res.Samples {
+		fmt.Fprintf(b, "\n%d. prompt `%s`, %d tokens:\n\n```go\n%s%s\n```\n", i+1, strings.ReplaceAll(s.Prompt, "\n", "⏎"), s.Tokens, s.Prompt, s.Text)
+	}
+	var sec float64
+	var n int
+	for _, s := range res.Samples {
+		sec += s.SampleSeconds
+		n += s.Tokens
+	}
+	if n > 0 {
+		fmt.Fprintf(b, "\nSampling took %.1f µs per token (the chain on the %s logits of each step).\n", 1e6*sec/float64(n), thousands(res.Corpus.Vocab))
+	}
+}

@@ -6,6 +6,9 @@ Usage (Debian's python3-torch, from /usr/bin/python3):
   OP: softmax | logsoftmax | lse | ce | head (head: --tokens N --dim D --vocab V)
       | ctc (--frames T --batch N --classes C --target S: F.ctc_loss on
         F.log_softmax(x, 2), mean, forward + backward to the logits)
+      | topp (--rows R --vocab V --p P --kind peaked|flat: the sort-and-cumsum
+        top-p filter of Hugging Face's TopPLogitsWarper, then softmax and
+        torch.multinomial; seconds per token)
 
 Outputs are preallocated (out=) where PyTorch allows it, the same inputs
 are reused, there is one warm-up call, and the median of --reps calls is
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--target", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--p", type=float, default=0.95)
+    ap.add_argument("--kind", default="peaked")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -107,6 +112,36 @@ def main():
         out = torch.empty(n, v)
         s = timed(lambda: torch.matmul(x, w, out=out), a.reps)
         res.update(m=n, k=d, n=v, seconds=s, gflops=2 * n * d * v / s / 1e9)
+    elif a.op == "topp":
+        r, v = a.rows, a.vocab
+        if a.kind == "flat":
+            x = torch.randn(r, v) * 3
+        else:
+            x = torch.randn(r, v) * 2
+            for i in range(r):
+                idx = torch.randint(0, v, (32,))
+                x[i, idx] += 8 + 6 * torch.rand(32)
+
+        def warp(scores):
+            # The recipe: sort ascending, softmax of the sorted logits,
+            # running sum; drop the tokens whose running sum stays at or
+            # below 1 - p (keeping the most probable one), scattered back
+            # to vocabulary order as a -inf mask.
+            srt, order = torch.sort(scores, descending=False)
+            cum = srt.softmax(dim=-1).cumsum(dim=-1)
+            drop = cum <= (1 - a.p)
+            drop[:, -1:] = False
+            mask = drop.scatter(1, order, drop)
+            return scores.masked_fill(mask, float("-inf"))
+
+        def warp_and_draw():
+            probs = torch.softmax(warp(x), dim=-1)
+            return torch.multinomial(probs, 1)
+
+        s1 = timed(lambda: warp(x), a.reps)
+        s2 = timed(warp_and_draw, a.reps)
+        res.update(rows=r, vocab=v, p=a.p, kind=a.kind, warp_seconds_per_token=s1 / r,
+                   warp_and_draw_seconds_per_token=s2 / r)
     else:
         raise SystemExit("unknown op " + a.op)
     print(json.dumps(res))

@@ -436,12 +436,16 @@ Model: the embeddings (--embed each) of the previous --context tokens,
 concatenated → --hidden ReLU units → the classifier head over the
 vocabulary; Adam on every parameter. Each step draws --batch target tokens
 at random from the training files. The same --seed gives the same losses
-for any --threads.`
+for any --threads.
+
+At the end the exact fused head's model writes --generate pieces of Go
+source from prompts of the validation packages, with package sample's
+chain (penalties, top-k, top-p, min-p, temperature), shown in the report.`
 
 type labLMFlags struct {
 	vocab, context, embed, hidden int
 	batch, steps, threads         int
-	valTokens                     int
+	valTokens, generate           int
 	lr, eps                       float64
 	seed                          uint64
 	corpus, out                   string
@@ -466,6 +470,7 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.eps, "filter-eps", def.FilterEps, "gradient-filtering threshold of the filtered fused head (2^-12: what bf16 would round away)")
 	fs.IntVar(&f.valTokens, "val-tokens", def.ValTokens, fmt.Sprintf("validation tokens scored, evenly spaced (0: all; --quick: %d)", quick.ValTokens))
 	fs.StringVar(&f.corpus, "corpus", "", "directory of Go source to use instead of GOROOT/src")
+	fs.IntVar(&f.generate, "generate", def.Generate, "pieces of Go source the trained model writes at the end (package sample's chain; 0: none)")
 	fs.BoolVar(&f.quick, "quick", false, "a short run (under a minute on two cores): smaller vocabulary, batch and step count")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or log lines: one line per head")
 	fs.StringVar(&f.out, "out", "lab-report-lm", "report directory (written atomically)")
@@ -516,6 +521,9 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 	if res.MaxRSSBytes > 0 {
 		fmt.Fprintf(stdout, "peak resident memory of the process (all runs): %.1f MiB\n", float64(res.MaxRSSBytes)/(1<<20))
 	}
+	for i, g := range res.Samples {
+		fmt.Fprintf(stdout, "\ngenerated %d (%s):\n%s%s\n", i+1, res.SampleChain, g.Prompt, g.Text)
+	}
 	cmd := "xent lab lm"
 	for _, a := range args {
 		cmd += " " + shellQuote(a)
@@ -544,7 +552,7 @@ func labLMConfig(f labLMFlags, set map[string]bool) (lab.LMConfig, error) {
 	pick("steps", f.steps, &c.Steps)
 	pick("val-tokens", f.valTokens, &c.ValTokens)
 	c.Context, c.Embed, c.Hidden = f.context, f.embed, f.hidden
-	c.LR, c.Seed, c.FilterEps = f.lr, f.seed, f.eps
+	c.LR, c.Seed, c.FilterEps, c.Generate = f.lr, f.seed, f.eps, f.generate
 	if f.threads < 0 {
 		return c, usagef("--threads %d, want ≥ 0", f.threads)
 	}
@@ -565,7 +573,7 @@ func lmFlagWords(err error) string {
 	for _, r := range [][2]string{
 		{"vocabulary ", "--vocab "}, {"context ", "--context "}, {"embedding size ", "--embed "}, {"hidden units ", "--hidden "},
 		{"batch size ", "--batch "}, {"steps ", "--steps "}, {"learning rate ", "--lr "}, {"filter threshold ", "--filter-eps "},
-		{"validation tokens ", "--val-tokens "},
+		{"validation tokens ", "--val-tokens "}, {"generated samples ", "--generate "},
 	} {
 		if strings.HasPrefix(s, r[0]) {
 			return r[1] + strings.TrimPrefix(s, r[0])
