@@ -84,12 +84,13 @@
 // and of the dynamic temperature uses float64 exponentials. Final
 // probabilities are within a few ulp of float32 (plus the rounding of
 // the logits themselves after a temperature). The same seed gives the
-// same tokens for any thread count; on amd64 the exponentials are the
-// same bits on the AVX-512 and AVX2 kernels and the sums are this
-// package's, so every amd64 machine with AVX2 draws the same tokens; the
-// portable exponential (other architectures, the purego tag) can differ
-// in the last bit, which changes a token only when a uniform falls within
-// that rounding of a boundary.
+// same tokens for any thread count and on every kernel tier: the
+// exponentials are internal/vek's, the same bits on AVX-512, AVX2 and
+// portable Go, and the sums are this package's, in one fixed order on
+// AVX-512 and in portable Go alike. (The entropy's float64 exponentials
+// come from Go's math.Exp, whose last bit may differ on CPUs without FMA;
+// that moves a typical or dynamic-temperature decision only when it lies
+// within that rounding of a boundary.)
 //
 // # Errors
 //
