@@ -27,6 +27,7 @@ type family struct {
 
 var families = []family{
 	{"vek", "vek", "vek32", genVek32},
+	{"gemm", "gemm", "kernels", genGemm},
 }
 
 func main() {

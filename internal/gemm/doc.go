@@ -68,8 +68,10 @@
 //
 // # Kernels
 //
-// On amd64 the micro-kernels are Go assembly, chosen once at start-up from
-// golang.org/x/sys/cpu:
+// On amd64 the micro-kernels and packing routines are Go assembly,
+// generated for both tiers from one description by internal/asmgen
+// (kernels_avx2_amd64.s, kernels_avx512_amd64.s), and chosen once at
+// start-up from golang.org/x/sys/cpu:
 //
 //   - AVX-512, when the CPU has AVX512F (the only AVX-512 subset it uses)
 //     besides AVX2 and FMA: a 12×32 micro-kernel over two A panels and two

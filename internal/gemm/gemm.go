@@ -290,7 +290,7 @@ func (t *tier) packA(dst []float32, stride int, trans bool, a []float32, lda, i0
 		_ = a[(p0+kc-1)*lda+i0+full*mr-1]
 		_ = dst[(full-1)*stride+mr*kc-1]
 		for q := 0; q < full; q += 4 {
-			packA6T(&dst[q*stride], &a[p0*lda+i0+q*mr], lda, kc, min(4, full-q), stride)
+			packA6TAVX2(&dst[q*stride], &a[p0*lda+i0+q*mr], lda, kc, min(4, full-q), stride)
 		}
 		q0 = full
 	}
@@ -309,7 +309,7 @@ func (t *tier) packB(dst []float32, stride int, trans bool, b []float32, ldb, p0
 		_ = b[(p0+kc-1)*ldb+j0+full*nr-1]
 		_ = dst[(full-1)*stride+nr*kc-1]
 		for q := 0; q < full; q += 4 {
-			packB16N(&dst[q*stride], &b[p0*ldb+j0+q*nr], ldb, kc, min(4, full-q), stride)
+			packB16NAVX2(&dst[q*stride], &b[p0*ldb+j0+q*nr], ldb, kc, min(4, full-q), stride)
 		}
 		q0 = full
 	}

@@ -15,7 +15,7 @@ func kern12x32AVX512(k int, a0, a1, b0, b1, c *float32, ldc int, alpha, beta flo
 	panic("unreachable")
 }
 
-func packB16N(dst, src *float32, ld, kc, np, stride int) { panic("unreachable") }
-func packB16T(dst, src *float32, ld, kc4 int)            { panic("unreachable") }
-func packA6N(dst, src *float32, ld, kc4 int)             { panic("unreachable") }
-func packA6T(dst, src *float32, ld, kc, np, stride int)  { panic("unreachable") }
+func packB16NAVX2(dst, src *float32, ld, kc, np, stride int) { panic("unreachable") }
+func packB16TAVX2(dst, src *float32, ld, kc4 int)            { panic("unreachable") }
+func packA6NAVX2(dst, src *float32, ld, kc4 int)             { panic("unreachable") }
+func packA6TAVX2(dst, src *float32, ld, kc, np, stride int)  { panic("unreachable") }

@@ -19,7 +19,7 @@ func packAPanel(avx2 bool, dst []float32, trans bool, a []float32, lda, i0, rows
 		_ = a[o+(mr-1)*lda+kc-1]
 		kc4 := kc / 4
 		if kc4 > 0 {
-			packA6N(&dst[0], &a[o], lda, kc4)
+			packA6NAVX2(&dst[0], &a[o], lda, kc4)
 		}
 		for p := 4 * kc4; p < kc; p++ {
 			for r := range mr {
@@ -71,7 +71,7 @@ func packBPanel(avx2 bool, dst []float32, trans bool, b []float32, ldb, p0, kc, 
 		_ = b[o+(nr-1)*ldb+kc-1]
 		kc4 := kc / 4
 		if kc4 > 0 {
-			packB16T(&dst[0], &b[o], ldb, kc4)
+			packB16TAVX2(&dst[0], &b[o], ldb, kc4)
 		}
 		for p := 4 * kc4; p < kc; p++ {
 			for c := range nr {
