@@ -4,40 +4,61 @@
 
 package gemm
 
-// kern6x16AVX2 is the 6×16 micro-kernel: with acc[i][j] the sum of the k products of
-// row i of the packed A panels and column j of the packed B panels (one fused
-// multiply-add per term, p ascending, from zero), it stores alpha·acc + beta·c
-// (the product by alpha rounded, then one fused multiply-add) when accum,
-// else alpha·acc (c is not read), to c[i·ldc+j]. k ≥ 1. The C tile is
-// prefetched at the start, and one cache line from pf onwards every four k
-// steps (the caller points pf at the B panel of its next call).
+// gemmColAVX2 multiplies the packed B panel b (16 columns, kc steps) by m =
+// 6·tiles + rest rows of packed A at a (panels of 6 rows, sa values
+// apart; rest < 6), in 6×16 tiles: with acc the sum of the kc products
+// of a row and a column (one fused multiply-add per term, p ascending,
+// from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
+// then one fused multiply-add) when accum, else alpha·acc (c is not
+// read), to c[i·ldc+j] for i < m. All 16 columns of C are written. kc ≥ 1.
+// The next tile's C rows are prefetched while a tile is computed, and,
+// one every four k steps, pfN cache lines towards L2: rows of pfLines
+// lines from pf on, pfStride bytes apart (what the caller packs next).
 //
 //go:noescape
-func kern6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32)
+func gemmColAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
 
-// packB16NAVX2 packs np ≤ 4 panels: dst[q·stride+16p+j] = src[p·ld+16q+j] for p < kc,
-// q < np, j < 16. Each source row is read once, contiguously, and the same
-// 256 bytes twelve rows ahead are prefetched (rows ld·4 bytes apart are
-// on different pages, where the hardware prefetcher does not follow).
+// gemmColMaskAVX2 multiplies the packed B panel b (16 columns, kc steps) by m =
+// 6·tiles + rest rows of packed A at a (panels of 6 rows, sa values
+// apart; rest < 6), in 6×16 tiles: with acc the sum of the kc products
+// of a row and a column (one fused multiply-add per term, p ascending,
+// from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
+// then one fused multiply-add) when accum, else alpha·acc (c is not
+// read), to c[i·ldc+j] for i < m. Only the columns j < cols (1 ≤ cols ≤ 16) of C are read or written. kc ≥ 1.
+// The next tile's C rows are prefetched while a tile is computed, and,
+// one every four k steps, pfN cache lines towards L2: rows of pfLines
+// lines from pf on, pfStride bytes apart (what the caller packs next).
 //
 //go:noescape
-func packB16NAVX2(dst *float32, src *float32, ld int, kc int, np int, stride int)
+func gemmColMaskAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, cols int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
 
-// packB16TAVX2 sets dst[16p+j] = src[j·ld+p] for p < 4·kc4, j < 16: sixteen rows of src
-// become the columns of the panel, four steps at a time.
+// packANAVX2 sets dst[6·p+i] = src[i·ld+p] for p < kc, i < 6: the rows of src
+// become the rows of one packed A panel, eight steps at a time.
 //
 //go:noescape
-func packB16TAVX2(dst *float32, src *float32, ld int, kc4 int)
+func packANAVX2(dst *float32, src *float32, ld int, kc int)
 
-// packA6NAVX2 sets dst[6p+i] = src[i·ld+p] for p < 4·kc4, i < 6: six rows of src become
-// the rows of the panel, four steps at a time.
+// packATAVX2 packs np panels of A stored k×m: dst[q·sdst+6·p+i] = src[p·ld+6·q+i]
+// for p < kc, q < np, i < 6. Each source row is read once,
+// contiguously, and the same bytes eight rows ahead are prefetched (rows
+// ld·4 bytes apart are on different pages, where the hardware prefetcher
+// does not follow).
 //
 //go:noescape
-func packA6NAVX2(dst *float32, src *float32, ld int, kc4 int)
+func packATAVX2(dst *float32, src *float32, ld int, kc int, np int, sdst int)
 
-// packA6TAVX2 packs np ≤ 4 panels: dst[q·stride+6p+i] = src[p·ld+6q+i] for p < kc,
-// q < np, i < 6. Each source row is read once, contiguously, and the same
-// 96 bytes twelve rows ahead are prefetched.
+// packBNAVX2 packs np panels of B stored k×n: dst[q·sdst+16·p+i] = src[p·ld+16·q+i]
+// for p < kc, q < np, i < 16. Each source row is read once,
+// contiguously, and the same bytes eight rows ahead are prefetched (rows
+// ld·4 bytes apart are on different pages, where the hardware prefetcher
+// does not follow).
 //
 //go:noescape
-func packA6TAVX2(dst *float32, src *float32, ld int, kc int, np int, stride int)
+func packBNAVX2(dst *float32, src *float32, ld int, kc int, np int, sdst int)
+
+// packBTAVX2 sets dst[16·p+j] = src[j·ld+p] for p < kc, j < 16: the rows of src
+// become the columns of one packed B panel, four steps of eight rows at a
+// time.
+//
+//go:noescape
+func packBTAVX2(dst *float32, src *float32, ld int, kc int)

@@ -4,34 +4,69 @@
 
 #include "textflag.h"
 
-// func kern6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32)
+// func gemmColAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-64
-	MOVQ       k+0(FP), CX
-	MOVQ       a+8(FP), SI
-	MOVQ       b+16(FP), DI
-	MOVQ       pf+56(FP), R11
-	MOVQ       c+24(FP), DX
-	MOVQ       ldc+32(FP), BX
+TEXT ·gemmColAVX2(SB), NOSPLIT, $16-112
+	MOVQ       kc+0(FP), R8
+	MOVQ       a+8(FP), R9
+	MOVQ       sa+16(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       b+40(FP), R11
+	MOVQ       c+48(FP), DX
+	MOVQ       ldc+56(FP), BX
 	SHLQ       $0x02, BX
-	MOVQ       DX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ       BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ       BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ       BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ       BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
-	ADDQ       BX, R8
-	PREFETCHT0 (R8)
-	PREFETCHT0 60(R8)
+	MOVQ       pf+80(FP), R13
+	MOVQ       pfN+104(FP), AX
+	MOVQ       AX, (SP)
+	MOVQ       pfLines+88(FP), AX
+	MOVQ       AX, 8(SP)
+	MOVQ       tiles+24(FP), R12
+	MOVQ       DX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+
+gemmColAVX2_full1:
+	TESTQ      R12, R12
+	JZ         gemmColAVX2_rest2
+	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
 	VXORPS     Y3, Y3, Y3
 	VXORPS     Y4, Y4, Y4
 	VXORPS     Y5, Y5, Y5
@@ -44,15 +79,29 @@ TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y12, Y12, Y12
 	VXORPS     Y13, Y13, Y13
 	VXORPS     Y14, Y14, Y14
-	MOVQ       CX, AX
+	MOVQ       R9, SI
+	MOVQ       R11, DI
+	MOVQ       R8, AX
 	SHRQ       $0x02, AX
-	ANDQ       $0x03, CX
-	TESTQ      AX, AX
-	JZ         kern6x16AVX2_k12
+	JZ         gemmColAVX2_k15
 
-kern6x16AVX2_kN1:
-	PREFETCHT0   (R11)
-	ADDQ         $0x40, R11
+gemmColAVX2_kN4:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip8
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip8
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip8:
 	VMOVUPS      (DI), Y0
 	VMOVUPS      32(DI), Y1
 	VBROADCASTSS (SI), Y2
@@ -133,16 +182,17 @@ kern6x16AVX2_kN1:
 	VBROADCASTSS 92(SI), Y2
 	VFMADD231PS  Y0, Y2, Y13
 	VFMADD231PS  Y1, Y2, Y14
-	ADDQ         $0x60, SI
+	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000100, DI
 	DECQ         AX
-	JNZ          kern6x16AVX2_kN1
+	JNZ          gemmColAVX2_kN4
 
-kern6x16AVX2_k12:
-	TESTQ CX, CX
-	JZ    kern6x16AVX2_done4
+gemmColAVX2_k15:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone7
 
-kern6x16AVX2_k1loop3:
+gemmColAVX2_k1loop6:
 	VMOVUPS      (DI), Y0
 	VMOVUPS      32(DI), Y1
 	VBROADCASTSS (SI), Y2
@@ -163,13 +213,13 @@ kern6x16AVX2_k1loop3:
 	VBROADCASTSS 20(SI), Y2
 	VFMADD231PS  Y0, Y2, Y13
 	VFMADD231PS  Y1, Y2, Y14
-	ADDQ         $0x18, SI
-	ADDQ         $0x40, DI
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
 	DECQ         CX
-	JNZ          kern6x16AVX2_k1loop3
+	JNZ          gemmColAVX2_k1loop6
 
-kern6x16AVX2_done4:
-	VBROADCASTSS alpha+40(FP), Y0
+gemmColAVX2_kdone7:
+	VBROADCASTSS alpha+64(FP), Y0
 	VMULPS       Y0, Y3, Y3
 	VMULPS       Y0, Y4, Y4
 	VMULPS       Y0, Y5, Y5
@@ -182,128 +232,2329 @@ kern6x16AVX2_done4:
 	VMULPS       Y0, Y12, Y12
 	VMULPS       Y0, Y13, Y13
 	VMULPS       Y0, Y14, Y14
-	MOVQ         DX, R8
-	MOVBLZX      accum+48(FP), AX
+	MOVBLZX      accum+72(FP), AX
 	TESTQ        AX, AX
-	JNZ          kern6x16AVX2_beta5
-	VMOVUPS      Y3, (R8)
-	VMOVUPS      Y4, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y5, (R8)
-	VMOVUPS      Y6, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y7, (R8)
-	VMOVUPS      Y8, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y9, (R8)
-	VMOVUPS      Y10, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y11, (R8)
-	VMOVUPS      Y12, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y13, (R8)
-	VMOVUPS      Y14, 32(R8)
+	JNZ          gemmColAVX2_beta9
+
+gemmColAVX2_store10:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y7, (AX)
+	VMOVUPS Y8, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y9, (AX)
+	VMOVUPS Y10, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y11, (AX)
+	VMOVUPS Y12, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y13, (AX)
+	VMOVUPS Y14, 32(AX)
+	JMP     gemmColAVX2_stored11
+
+gemmColAVX2_beta9:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y5
+	VFMADD231PS  32(AX), Y1, Y6
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y7
+	VFMADD231PS  32(AX), Y1, Y8
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y9
+	VFMADD231PS  32(AX), Y1, Y10
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y11
+	VFMADD231PS  32(AX), Y1, Y12
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y13
+	VFMADD231PS  32(AX), Y1, Y14
+	JMP          gemmColAVX2_store10
+
+gemmColAVX2_stored11:
+	ADDQ R10, R9
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	DECQ R12
+	JMP  gemmColAVX2_full1
+
+gemmColAVX2_rest2:
+	MOVQ   rest+32(FP), CX
+	CMPQ   CX, $0x01
+	JNE    gemmColAVX2_rows12
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColAVX2_k114
+
+gemmColAVX2_kN13:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip17
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip17
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip17:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColAVX2_kN13
+
+gemmColAVX2_k114:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone16
+
+gemmColAVX2_k1loop15:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColAVX2_k1loop15
+
+gemmColAVX2_kdone16:
+	VBROADCASTSS alpha+64(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	MOVBLZX      accum+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColAVX2_beta18
+
+gemmColAVX2_store19:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	JMP     gemmColAVX2_stored20
+
+gemmColAVX2_beta18:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	JMP          gemmColAVX2_store19
+
+gemmColAVX2_stored20:
+	JMP gemmColAVX2_done3
+
+gemmColAVX2_rows12:
+	CMPQ   CX, $0x02
+	JNE    gemmColAVX2_rows21
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColAVX2_k123
+
+gemmColAVX2_kN22:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip26
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip26
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip26:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColAVX2_kN22
+
+gemmColAVX2_k123:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone25
+
+gemmColAVX2_k1loop24:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColAVX2_k1loop24
+
+gemmColAVX2_kdone25:
+	VBROADCASTSS alpha+64(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	MOVBLZX      accum+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColAVX2_beta27
+
+gemmColAVX2_store28:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	JMP     gemmColAVX2_stored29
+
+gemmColAVX2_beta27:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y5
+	VFMADD231PS  32(AX), Y1, Y6
+	JMP          gemmColAVX2_store28
+
+gemmColAVX2_stored29:
+	JMP gemmColAVX2_done3
+
+gemmColAVX2_rows21:
+	CMPQ   CX, $0x03
+	JNE    gemmColAVX2_rows30
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColAVX2_k132
+
+gemmColAVX2_kN31:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip35
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip35
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip35:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColAVX2_kN31
+
+gemmColAVX2_k132:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone34
+
+gemmColAVX2_k1loop33:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColAVX2_k1loop33
+
+gemmColAVX2_kdone34:
+	VBROADCASTSS alpha+64(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	MOVBLZX      accum+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColAVX2_beta36
+
+gemmColAVX2_store37:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y7, (AX)
+	VMOVUPS Y8, 32(AX)
+	JMP     gemmColAVX2_stored38
+
+gemmColAVX2_beta36:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y5
+	VFMADD231PS  32(AX), Y1, Y6
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y7
+	VFMADD231PS  32(AX), Y1, Y8
+	JMP          gemmColAVX2_store37
+
+gemmColAVX2_stored38:
+	JMP gemmColAVX2_done3
+
+gemmColAVX2_rows30:
+	CMPQ   CX, $0x04
+	JNE    gemmColAVX2_rows39
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColAVX2_k141
+
+gemmColAVX2_kN40:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip44
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip44
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip44:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 36(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 60(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 84(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColAVX2_kN40
+
+gemmColAVX2_k141:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone43
+
+gemmColAVX2_k1loop42:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColAVX2_k1loop42
+
+gemmColAVX2_kdone43:
+	VBROADCASTSS alpha+64(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	MOVBLZX      accum+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColAVX2_beta45
+
+gemmColAVX2_store46:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y7, (AX)
+	VMOVUPS Y8, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y9, (AX)
+	VMOVUPS Y10, 32(AX)
+	JMP     gemmColAVX2_stored47
+
+gemmColAVX2_beta45:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y5
+	VFMADD231PS  32(AX), Y1, Y6
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y7
+	VFMADD231PS  32(AX), Y1, Y8
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y9
+	VFMADD231PS  32(AX), Y1, Y10
+	JMP          gemmColAVX2_store46
+
+gemmColAVX2_stored47:
+	JMP gemmColAVX2_done3
+
+gemmColAVX2_rows39:
+	CMPQ   CX, $0x05
+	JNE    gemmColAVX2_rows48
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColAVX2_k150
+
+gemmColAVX2_kN49:
+	CMPQ       (SP), $0x00
+	JE         gemmColAVX2_pfskip53
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColAVX2_pfskip53
+	MOVQ       pfLines+88(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+96(FP), CX
+	ADDQ       CX, R13
+
+gemmColAVX2_pfskip53:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 36(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 40(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 60(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 64(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 84(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 88(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColAVX2_kN49
+
+gemmColAVX2_k150:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColAVX2_kdone52
+
+gemmColAVX2_k1loop51:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColAVX2_k1loop51
+
+gemmColAVX2_kdone52:
+	VBROADCASTSS alpha+64(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	MOVBLZX      accum+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColAVX2_beta54
+
+gemmColAVX2_store55:
+	MOVQ    DX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y7, (AX)
+	VMOVUPS Y8, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y9, (AX)
+	VMOVUPS Y10, 32(AX)
+	ADDQ    BX, AX
+	VMOVUPS Y11, (AX)
+	VMOVUPS Y12, 32(AX)
+	JMP     gemmColAVX2_stored56
+
+gemmColAVX2_beta54:
+	VBROADCASTSS beta+68(FP), Y1
+	MOVQ         DX, AX
+	VFMADD231PS  (AX), Y1, Y3
+	VFMADD231PS  32(AX), Y1, Y4
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y5
+	VFMADD231PS  32(AX), Y1, Y6
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y7
+	VFMADD231PS  32(AX), Y1, Y8
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y9
+	VFMADD231PS  32(AX), Y1, Y10
+	ADDQ         BX, AX
+	VFMADD231PS  (AX), Y1, Y11
+	VFMADD231PS  32(AX), Y1, Y12
+	JMP          gemmColAVX2_store55
+
+gemmColAVX2_stored56:
+	JMP gemmColAVX2_done3
+
+gemmColAVX2_rows48:
+gemmColAVX2_done3:
 	VZEROUPPER
 	RET
 
-kern6x16AVX2_beta5:
-	VBROADCASTSS beta+44(FP), Y1
-	LEAQ         (BX)(BX*2), R9
-	LEAQ         (DX)(BX*4), R8
-	VFMADD231PS  (DX), Y1, Y3
-	VFMADD231PS  32(DX), Y1, Y4
-	VFMADD231PS  (DX)(BX*1), Y1, Y5
-	VFMADD231PS  32(DX)(BX*1), Y1, Y6
-	VFMADD231PS  (DX)(BX*2), Y1, Y7
-	VFMADD231PS  32(DX)(BX*2), Y1, Y8
-	VFMADD231PS  (DX)(R9*1), Y1, Y9
-	VFMADD231PS  32(DX)(R9*1), Y1, Y10
-	VFMADD231PS  (R8), Y1, Y11
-	VFMADD231PS  32(R8), Y1, Y12
-	VFMADD231PS  (R8)(BX*1), Y1, Y13
-	VFMADD231PS  32(R8)(BX*1), Y1, Y14
-	MOVQ         DX, R8
-	VMOVUPS      Y3, (R8)
-	VMOVUPS      Y4, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y5, (R8)
-	VMOVUPS      Y6, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y7, (R8)
-	VMOVUPS      Y8, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y9, (R8)
-	VMOVUPS      Y10, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y11, (R8)
-	VMOVUPS      Y12, 32(R8)
-	ADDQ         BX, R8
-	VMOVUPS      Y13, (R8)
-	VMOVUPS      Y14, 32(R8)
+// func gemmColMaskAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, cols int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·gemmColMaskAVX2(SB), NOSPLIT, $16-120
+	MOVQ       kc+0(FP), R8
+	MOVQ       a+8(FP), R9
+	MOVQ       sa+16(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       b+40(FP), R11
+	MOVQ       c+48(FP), DX
+	MOVQ       ldc+56(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       pf+88(FP), R13
+	MOVQ       pfN+112(FP), AX
+	MOVQ       AX, (SP)
+	MOVQ       pfLines+96(FP), AX
+	MOVQ       AX, 8(SP)
+	MOVQ       tiles+24(FP), R12
+	MOVQ       DX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+
+gemmColMaskAVX2_full1:
+	TESTQ      R12, R12
+	JZ         gemmColMaskAVX2_rest2
+	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	VXORPS     Y12, Y12, Y12
+	VXORPS     Y13, Y13, Y13
+	VXORPS     Y14, Y14, Y14
+	MOVQ       R9, SI
+	MOVQ       R11, DI
+	MOVQ       R8, AX
+	SHRQ       $0x02, AX
+	JZ         gemmColMaskAVX2_k15
+
+gemmColMaskAVX2_kN4:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip8
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip8
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip8:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VBROADCASTSS 20(SI), Y2
+	VFMADD231PS  Y0, Y2, Y13
+	VFMADD231PS  Y1, Y2, Y14
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 36(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 40(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VBROADCASTSS 44(SI), Y2
+	VFMADD231PS  Y0, Y2, Y13
+	VFMADD231PS  Y1, Y2, Y14
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 60(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 64(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VBROADCASTSS 68(SI), Y2
+	VFMADD231PS  Y0, Y2, Y13
+	VFMADD231PS  Y1, Y2, Y14
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 84(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 88(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VBROADCASTSS 92(SI), Y2
+	VFMADD231PS  Y0, Y2, Y13
+	VFMADD231PS  Y1, Y2, Y14
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN4
+
+gemmColMaskAVX2_k15:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone7
+
+gemmColMaskAVX2_k1loop6:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VBROADCASTSS 20(SI), Y2
+	VFMADD231PS  Y0, Y2, Y13
+	VFMADD231PS  Y1, Y2, Y14
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop6
+
+gemmColMaskAVX2_kdone7:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y0, Y13, Y13
+	VMULPS       Y0, Y14, Y14
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta9
+
+gemmColMaskAVX2_store10:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y9, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y11, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y13, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y6, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y8, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y10, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y12, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y14, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored11
+
+gemmColMaskAVX2_beta9:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y5
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y7
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y9
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y11
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y13
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y6
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y8
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y10
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y12
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y14
+	JMP          gemmColMaskAVX2_store10
+
+gemmColMaskAVX2_stored11:
+	ADDQ R10, R9
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	ADDQ BX, DX
+	DECQ R12
+	JMP  gemmColMaskAVX2_full1
+
+gemmColMaskAVX2_rest2:
+	MOVQ   rest+32(FP), CX
+	CMPQ   CX, $0x01
+	JNE    gemmColMaskAVX2_rows12
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColMaskAVX2_k114
+
+gemmColMaskAVX2_kN13:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip17
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip17
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip17:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN13
+
+gemmColMaskAVX2_k114:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone16
+
+gemmColMaskAVX2_k1loop15:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop15
+
+gemmColMaskAVX2_kdone16:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta18
+
+gemmColMaskAVX2_store19:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored20
+
+gemmColMaskAVX2_beta18:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	JMP          gemmColMaskAVX2_store19
+
+gemmColMaskAVX2_stored20:
+	JMP gemmColMaskAVX2_done3
+
+gemmColMaskAVX2_rows12:
+	CMPQ   CX, $0x02
+	JNE    gemmColMaskAVX2_rows21
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColMaskAVX2_k123
+
+gemmColMaskAVX2_kN22:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip26
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip26
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip26:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN22
+
+gemmColMaskAVX2_k123:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone25
+
+gemmColMaskAVX2_k1loop24:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop24
+
+gemmColMaskAVX2_kdone25:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta27
+
+gemmColMaskAVX2_store28:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y5, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y6, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored29
+
+gemmColMaskAVX2_beta27:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y5
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y6
+	JMP          gemmColMaskAVX2_store28
+
+gemmColMaskAVX2_stored29:
+	JMP gemmColMaskAVX2_done3
+
+gemmColMaskAVX2_rows21:
+	CMPQ   CX, $0x03
+	JNE    gemmColMaskAVX2_rows30
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColMaskAVX2_k132
+
+gemmColMaskAVX2_kN31:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip35
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip35
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip35:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN31
+
+gemmColMaskAVX2_k132:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone34
+
+gemmColMaskAVX2_k1loop33:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop33
+
+gemmColMaskAVX2_kdone34:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta36
+
+gemmColMaskAVX2_store37:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y7, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y6, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y8, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored38
+
+gemmColMaskAVX2_beta36:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y5
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y7
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y6
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y8
+	JMP          gemmColMaskAVX2_store37
+
+gemmColMaskAVX2_stored38:
+	JMP gemmColMaskAVX2_done3
+
+gemmColMaskAVX2_rows30:
+	CMPQ   CX, $0x04
+	JNE    gemmColMaskAVX2_rows39
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColMaskAVX2_k141
+
+gemmColMaskAVX2_kN40:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip44
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip44
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip44:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 36(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 60(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 84(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN40
+
+gemmColMaskAVX2_k141:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone43
+
+gemmColMaskAVX2_k1loop42:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop42
+
+gemmColMaskAVX2_kdone43:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta45
+
+gemmColMaskAVX2_store46:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y9, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y6, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y8, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y10, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored47
+
+gemmColMaskAVX2_beta45:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y5
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y7
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y9
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y6
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y8
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y10
+	JMP          gemmColMaskAVX2_store46
+
+gemmColMaskAVX2_stored47:
+	JMP gemmColMaskAVX2_done3
+
+gemmColMaskAVX2_rows39:
+	CMPQ   CX, $0x05
+	JNE    gemmColMaskAVX2_rows48
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	MOVQ   R9, SI
+	MOVQ   R11, DI
+	MOVQ   R8, AX
+	SHRQ   $0x02, AX
+	JZ     gemmColMaskAVX2_k150
+
+gemmColMaskAVX2_kN49:
+	CMPQ       (SP), $0x00
+	JE         gemmColMaskAVX2_pfskip53
+	PREFETCHT1 (R13)
+	ADDQ       $0x40, R13
+	DECQ       (SP)
+	DECQ       8(SP)
+	JNZ        gemmColMaskAVX2_pfskip53
+	MOVQ       pfLines+96(FP), CX
+	MOVQ       CX, 8(SP)
+	SHLQ       $0x06, CX
+	NEGQ       CX
+	ADDQ       CX, R13
+	MOVQ       pfStride+104(FP), CX
+	ADDQ       CX, R13
+
+gemmColMaskAVX2_pfskip53:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      64(DI), Y0
+	VMOVUPS      96(DI), Y1
+	VBROADCASTSS 24(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 28(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 32(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 36(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 40(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      128(DI), Y0
+	VMOVUPS      160(DI), Y1
+	VBROADCASTSS 48(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 52(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 56(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 60(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 64(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	VMOVUPS      192(DI), Y0
+	VMOVUPS      224(DI), Y1
+	VBROADCASTSS 72(SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 76(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 80(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 84(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 88(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	ADDQ         $0x00000060, SI
+	ADDQ         $0x00000100, DI
+	DECQ         AX
+	JNZ          gemmColMaskAVX2_kN49
+
+gemmColMaskAVX2_k150:
+	MOVQ R8, CX
+	ANDQ $0x03, CX
+	JZ   gemmColMaskAVX2_kdone52
+
+gemmColMaskAVX2_k1loop51:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y3
+	VFMADD231PS  Y1, Y2, Y4
+	VBROADCASTSS 4(SI), Y2
+	VFMADD231PS  Y0, Y2, Y5
+	VFMADD231PS  Y1, Y2, Y6
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y7
+	VFMADD231PS  Y1, Y2, Y8
+	VBROADCASTSS 12(SI), Y2
+	VFMADD231PS  Y0, Y2, Y9
+	VFMADD231PS  Y1, Y2, Y10
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y11
+	VFMADD231PS  Y1, Y2, Y12
+	ADDQ         $+24, SI
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          gemmColMaskAVX2_k1loop51
+
+gemmColMaskAVX2_kdone52:
+	VBROADCASTSS alpha+72(FP), Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	MOVBLZX      accum+80(FP), AX
+	TESTQ        AX, AX
+	JNZ          gemmColMaskAVX2_beta54
+
+gemmColMaskAVX2_store55:
+	MOVQ       cols+64(FP), AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y9, Y0, (AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y11, Y0, (AX)
+	MOVQ       cols+64(FP), AX
+	SUBQ       $0x08, AX
+	XORQ       CX, CX
+	CMPQ       AX, $0x00
+	CMOVQLT    CX, AX
+	MOVQ       $0x00000008, CX
+	CMPQ       AX, CX
+	CMOVQGT    CX, AX
+	LEAQ       gemmtail<>+32(SB), CX
+	NEGQ       AX
+	VMOVUPS    (CX)(AX*4), Y0
+	MOVQ       DX, AX
+	VMASKMOVPS Y4, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y6, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y8, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y10, Y0, 32(AX)
+	ADDQ       BX, AX
+	VMASKMOVPS Y12, Y0, 32(AX)
+	JMP        gemmColMaskAVX2_stored56
+
+gemmColMaskAVX2_beta54:
+	VBROADCASTSS beta+76(FP), Y1
+	MOVQ         cols+64(FP), AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y5
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y7
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y9
+	ADDQ         BX, AX
+	VMASKMOVPS   (AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y11
+	MOVQ         cols+64(FP), AX
+	SUBQ         $0x08, AX
+	XORQ         CX, CX
+	CMPQ         AX, $0x00
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         gemmtail<>+32(SB), CX
+	NEGQ         AX
+	VMOVUPS      (CX)(AX*4), Y0
+	MOVQ         DX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y4
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y6
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y8
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y10
+	ADDQ         BX, AX
+	VMASKMOVPS   32(AX), Y0, Y2
+	VFMADD231PS  Y2, Y1, Y12
+	JMP          gemmColMaskAVX2_store55
+
+gemmColMaskAVX2_stored56:
+	JMP gemmColMaskAVX2_done3
+
+gemmColMaskAVX2_rows48:
+gemmColMaskAVX2_done3:
 	VZEROUPPER
 	RET
 
-// func packB16NAVX2(dst *float32, src *float32, ld int, kc int, np int, stride int)
+DATA gemmtail<>+0(SB)/4, $0xffffffff
+DATA gemmtail<>+4(SB)/4, $0xffffffff
+DATA gemmtail<>+8(SB)/4, $0xffffffff
+DATA gemmtail<>+12(SB)/4, $0xffffffff
+DATA gemmtail<>+16(SB)/4, $0xffffffff
+DATA gemmtail<>+20(SB)/4, $0xffffffff
+DATA gemmtail<>+24(SB)/4, $0xffffffff
+DATA gemmtail<>+28(SB)/4, $0xffffffff
+DATA gemmtail<>+32(SB)/4, $0x00000000
+DATA gemmtail<>+36(SB)/4, $0x00000000
+DATA gemmtail<>+40(SB)/4, $0x00000000
+DATA gemmtail<>+44(SB)/4, $0x00000000
+DATA gemmtail<>+48(SB)/4, $0x00000000
+DATA gemmtail<>+52(SB)/4, $0x00000000
+DATA gemmtail<>+56(SB)/4, $0x00000000
+DATA gemmtail<>+60(SB)/4, $0x00000000
+GLOBL gemmtail<>(SB), RODATA|NOPTR, $64
+
+// func packANAVX2(dst *float32, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packANAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $0x02, BX
+	MOVQ kc+24(FP), CX
+	LEAQ (BX)(BX*2), R9
+	LEAQ (SI)(BX*4), R10
+	MOVQ CX, DX
+	SHRQ $0x03, DX
+	JZ   packANAVX2_tail2
+
+packANAVX2_loop1:
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(BX*1), Y1
+	VMOVUPS      (SI)(BX*2), Y2
+	VMOVUPS      (SI)(R9*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y6
+	VUNPCKHPS    Y3, Y2, Y7
+	VSHUFPS      $0x44, Y6, Y4, Y8
+	VSHUFPS      $0xee, Y6, Y4, Y9
+	VSHUFPS      $0x44, Y7, Y5, Y10
+	VSHUFPS      $0xee, Y7, Y5, Y11
+	VMOVUPS      X8, (DI)
+	VEXTRACTF128 $0x01, Y8, 96(DI)
+	VMOVUPS      X9, 24(DI)
+	VEXTRACTF128 $0x01, Y9, 120(DI)
+	VMOVUPS      X10, 48(DI)
+	VEXTRACTF128 $0x01, Y10, 144(DI)
+	VMOVUPS      X11, 72(DI)
+	VEXTRACTF128 $0x01, Y11, 168(DI)
+	VMOVUPS      (R10), Y0
+	VMOVUPS      (R10)(BX*1), Y1
+	VUNPCKLPS    Y1, Y0, Y2
+	VUNPCKHPS    Y1, Y0, Y3
+	VEXTRACTF128 $0x01, Y2, X4
+	VEXTRACTF128 $0x01, Y3, X5
+	VMOVLPS      X2, 16(DI)
+	VMOVHPS      X2, 40(DI)
+	VMOVLPS      X3, 64(DI)
+	VMOVHPS      X3, 88(DI)
+	VMOVLPS      X4, 112(DI)
+	VMOVHPS      X4, 136(DI)
+	VMOVLPS      X5, 160(DI)
+	VMOVHPS      X5, 184(DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, R10
+	ADDQ         $0x000000c0, DI
+	DECQ         DX
+	JNZ          packANAVX2_loop1
+
+packANAVX2_tail2:
+	ANDQ $0x07, CX
+	JZ   packANAVX2_done4
+
+packANAVX2_tailloop3:
+	VMOVSS (SI), X0
+	VMOVSS X0, (DI)
+	VMOVSS (SI)(BX*1), X0
+	VMOVSS X0, 4(DI)
+	VMOVSS (SI)(BX*2), X0
+	VMOVSS X0, 8(DI)
+	VMOVSS (SI)(R9*1), X0
+	VMOVSS X0, 12(DI)
+	VMOVSS (R10), X0
+	VMOVSS X0, 16(DI)
+	VMOVSS (R10)(BX*1), X0
+	VMOVSS X0, 20(DI)
+	ADDQ   $0x04, SI
+	ADDQ   $0x04, R10
+	ADDQ   $+24, DI
+	DECQ   CX
+	JNZ    packANAVX2_tailloop3
+
+packANAVX2_done4:
+	VZEROUPPER
+	RET
+
+// func packATAVX2(dst *float32, src *float32, ld int, kc int, np int, sdst int)
 // Requires: AVX, MMX+
-TEXT ·packB16NAVX2(SB), NOSPLIT, $0-48
+TEXT ·packATAVX2(SB), NOSPLIT, $0-48
 	MOVQ  dst+0(FP), DI
 	MOVQ  src+8(FP), SI
 	MOVQ  ld+16(FP), BX
 	SHLQ  $0x02, BX
 	MOVQ  kc+24(FP), CX
 	MOVQ  np+32(FP), R8
-	MOVQ  stride+40(FP), R9
+	MOVQ  sdst+40(FP), R9
 	SHLQ  $0x02, R9
-	LEAQ  (BX)(BX*2), R12
-	SHLQ  $0x02, R12
+	MOVQ  BX, R12
+	SHLQ  $0x03, R12
 	TESTQ CX, CX
-	JZ    packB16NAVX2_done3
+	JZ    packATAVX2_done3
 	TESTQ R8, R8
-	JZ    packB16NAVX2_done3
+	JZ    packATAVX2_done3
 
-packB16NAVX2_row1:
-	MOVQ       SI, R10
-	MOVQ       DI, R11
-	MOVQ       R8, DX
-	PREFETCHT0 (SI)(R12*1)
-	PREFETCHT0 64(SI)(R12*1)
-	PREFETCHT0 128(SI)(R12*1)
-	PREFETCHT0 192(SI)(R12*1)
+packATAVX2_row1:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R8, DX
 
-packB16NAVX2_panel2:
-	VMOVUPS (R10), Y0
-	VMOVUPS 32(R10), Y1
-	VMOVUPS Y0, (R11)
-	VMOVUPS Y1, 32(R11)
-	ADDQ    $0x40, R10
-	ADDQ    R9, R11
-	DECQ    DX
-	JNZ     packB16NAVX2_panel2
-	ADDQ    BX, SI
-	ADDQ    $0x40, DI
-	DECQ    CX
-	JNZ     packB16NAVX2_row1
+packATAVX2_panel2:
+	PREFETCHT0 (R10)(R12*1)
+	VMOVUPS    (R10), X0
+	VMOVUPS    X0, (R11)
+	VMOVSD     16(R10), X1
+	VMOVSD     X1, 16(R11)
+	ADDQ       $0x00000018, R10
+	ADDQ       R9, R11
+	DECQ       DX
+	JNZ        packATAVX2_panel2
+	ADDQ       BX, SI
+	ADDQ       $0x00000018, DI
+	DECQ       CX
+	JNZ        packATAVX2_row1
 
-packB16NAVX2_done3:
+packATAVX2_done3:
 	VZEROUPPER
 	RET
 
-// func packB16TAVX2(dst *float32, src *float32, ld int, kc4 int)
-// Requires: AVX
-TEXT ·packB16TAVX2(SB), NOSPLIT, $0-32
+// func packBNAVX2(dst *float32, src *float32, ld int, kc int, np int, sdst int)
+// Requires: AVX, MMX+
+TEXT ·packBNAVX2(SB), NOSPLIT, $0-48
 	MOVQ  dst+0(FP), DI
 	MOVQ  src+8(FP), SI
 	MOVQ  ld+16(FP), BX
 	SHLQ  $0x02, BX
-	MOVQ  kc4+24(FP), CX
-	LEAQ  (BX)(BX*2), R9
-	LEAQ  (SI)(BX*4), R10
-	LEAQ  (R10)(BX*4), R11
-	LEAQ  (R11)(BX*4), R12
+	MOVQ  kc+24(FP), CX
+	MOVQ  np+32(FP), R8
+	MOVQ  sdst+40(FP), R9
+	SHLQ  $0x02, R9
+	MOVQ  BX, R12
+	SHLQ  $0x03, R12
 	TESTQ CX, CX
-	JZ    packB16TAVX2_done2
+	JZ    packBNAVX2_done3
+	TESTQ R8, R8
+	JZ    packBNAVX2_done3
 
-packB16TAVX2_loop1:
+packBNAVX2_row1:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R8, DX
+
+packBNAVX2_panel2:
+	PREFETCHT0 (R10)(R12*1)
+	VMOVUPS    (R10), Y0
+	VMOVUPS    Y0, (R11)
+	VMOVUPS    32(R10), Y1
+	VMOVUPS    Y1, 32(R11)
+	ADDQ       $0x00000040, R10
+	ADDQ       R9, R11
+	DECQ       DX
+	JNZ        packBNAVX2_panel2
+	ADDQ       BX, SI
+	ADDQ       $0x00000040, DI
+	DECQ       CX
+	JNZ        packBNAVX2_row1
+
+packBNAVX2_done3:
+	VZEROUPPER
+	RET
+
+// func packBTAVX2(dst *float32, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packBTAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $0x02, BX
+	MOVQ kc+24(FP), CX
+	LEAQ (BX)(BX*2), R9
+	LEAQ (SI)(BX*4), R10
+	LEAQ (R10)(BX*4), R11
+	LEAQ (R11)(BX*4), R12
+	MOVQ CX, DX
+	SHRQ $0x02, DX
+	JZ   packBTAVX2_tail2
+
+packBTAVX2_loop1:
 	VMOVUPS     (SI), X0
 	VINSERTF128 $0x01, (R10), Y0, Y0
 	VMOVUPS     (SI)(BX*1), X1
@@ -349,101 +2600,54 @@ packB16TAVX2_loop1:
 	ADDQ        $0x10, R11
 	ADDQ        $0x10, R12
 	ADDQ        $0x00000100, DI
-	DECQ        CX
-	JNZ         packB16TAVX2_loop1
+	DECQ        DX
+	JNZ         packBTAVX2_loop1
 
-packB16TAVX2_done2:
-	VZEROUPPER
-	RET
+packBTAVX2_tail2:
+	ANDQ $0x03, CX
+	JZ   packBTAVX2_done4
 
-// func packA6NAVX2(dst *float32, src *float32, ld int, kc4 int)
-// Requires: AVX
-TEXT ·packA6NAVX2(SB), NOSPLIT, $0-32
-	MOVQ  dst+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  ld+16(FP), BX
-	SHLQ  $0x02, BX
-	MOVQ  kc4+24(FP), CX
-	LEAQ  (BX)(BX*2), R9
-	LEAQ  (SI)(BX*4), R10
-	TESTQ CX, CX
-	JZ    packA6NAVX2_done2
+packBTAVX2_tailloop3:
+	VMOVSS (SI), X0
+	VMOVSS X0, (DI)
+	VMOVSS (SI)(BX*1), X0
+	VMOVSS X0, 4(DI)
+	VMOVSS (SI)(BX*2), X0
+	VMOVSS X0, 8(DI)
+	VMOVSS (SI)(R9*1), X0
+	VMOVSS X0, 12(DI)
+	VMOVSS (R10), X0
+	VMOVSS X0, 16(DI)
+	VMOVSS (R10)(BX*1), X0
+	VMOVSS X0, 20(DI)
+	VMOVSS (R10)(BX*2), X0
+	VMOVSS X0, 24(DI)
+	VMOVSS (R10)(R9*1), X0
+	VMOVSS X0, 28(DI)
+	VMOVSS (R11), X0
+	VMOVSS X0, 32(DI)
+	VMOVSS (R11)(BX*1), X0
+	VMOVSS X0, 36(DI)
+	VMOVSS (R11)(BX*2), X0
+	VMOVSS X0, 40(DI)
+	VMOVSS (R11)(R9*1), X0
+	VMOVSS X0, 44(DI)
+	VMOVSS (R12), X0
+	VMOVSS X0, 48(DI)
+	VMOVSS (R12)(BX*1), X0
+	VMOVSS X0, 52(DI)
+	VMOVSS (R12)(BX*2), X0
+	VMOVSS X0, 56(DI)
+	VMOVSS (R12)(R9*1), X0
+	VMOVSS X0, 60(DI)
+	ADDQ   $0x04, SI
+	ADDQ   $0x04, R10
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	ADDQ   $+64, DI
+	DECQ   CX
+	JNZ    packBTAVX2_tailloop3
 
-packA6NAVX2_loop1:
-	VMOVUPS   (SI), X0
-	VMOVUPS   (SI)(BX*1), X1
-	VMOVUPS   (SI)(BX*2), X2
-	VMOVUPS   (SI)(R9*1), X3
-	VMOVUPS   (R10), X12
-	VMOVUPS   (R10)(BX*1), X13
-	VUNPCKLPS X1, X0, X4
-	VUNPCKHPS X1, X0, X5
-	VUNPCKLPS X3, X2, X6
-	VUNPCKHPS X3, X2, X7
-	VSHUFPS   $0x44, X6, X4, X8
-	VSHUFPS   $0xee, X6, X4, X9
-	VSHUFPS   $0x44, X7, X5, X10
-	VSHUFPS   $0xee, X7, X5, X11
-	VUNPCKLPS X13, X12, X14
-	VUNPCKHPS X13, X12, X12
-	VMOVUPS   X8, (DI)
-	VMOVLPS   X14, 16(DI)
-	VMOVUPS   X9, 24(DI)
-	VMOVHPS   X14, 40(DI)
-	VMOVUPS   X10, 48(DI)
-	VMOVLPS   X12, 64(DI)
-	VMOVUPS   X11, 72(DI)
-	VMOVHPS   X12, 88(DI)
-	ADDQ      $0x10, SI
-	ADDQ      $0x10, R10
-	ADDQ      $0x60, DI
-	DECQ      CX
-	JNZ       packA6NAVX2_loop1
-
-packA6NAVX2_done2:
-	VZEROUPPER
-	RET
-
-// func packA6TAVX2(dst *float32, src *float32, ld int, kc int, np int, stride int)
-// Requires: AVX, MMX+
-TEXT ·packA6TAVX2(SB), NOSPLIT, $0-48
-	MOVQ  dst+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  ld+16(FP), BX
-	SHLQ  $0x02, BX
-	MOVQ  kc+24(FP), CX
-	MOVQ  np+32(FP), R8
-	MOVQ  stride+40(FP), R9
-	SHLQ  $0x02, R9
-	LEAQ  (BX)(BX*2), R12
-	SHLQ  $0x02, R12
-	TESTQ CX, CX
-	JZ    packA6TAVX2_done3
-	TESTQ R8, R8
-	JZ    packA6TAVX2_done3
-
-packA6TAVX2_row1:
-	MOVQ       SI, R10
-	MOVQ       DI, R11
-	MOVQ       R8, DX
-	PREFETCHT0 (SI)(R12*1)
-	PREFETCHT0 48(SI)(R12*1)
-	PREFETCHT0 95(SI)(R12*1)
-
-packA6TAVX2_panel2:
-	VMOVUPS (R10), X0
-	VMOVSD  16(R10), X1
-	VMOVUPS X0, (R11)
-	VMOVSD  X1, 16(R11)
-	ADDQ    $0x18, R10
-	ADDQ    R9, R11
-	DECQ    DX
-	JNZ     packA6TAVX2_panel2
-	ADDQ    BX, SI
-	ADDQ    $0x18, DI
-	DECQ    CX
-	JNZ     packA6TAVX2_row1
-
-packA6TAVX2_done3:
+packBTAVX2_done4:
 	VZEROUPPER
 	RET

@@ -4,13 +4,61 @@
 
 package gemm
 
-// kern12x32AVX512 is the 12×32 micro-kernel: with acc[i][j] the sum of the k products of
-// row i of the packed A panels and column j of the packed B panels (one fused
-// multiply-add per term, p ascending, from zero), it stores alpha·acc + beta·c
-// (the product by alpha rounded, then one fused multiply-add) when accum,
-// else alpha·acc (c is not read), to c[i·ldc+j]. k ≥ 1. The C tile is
-// prefetched at the start, and one cache line from pf onwards every four k
-// steps (the caller points pf at the B panel of its next call).
+// gemmColAVX512 multiplies the packed B panel b (32 columns, kc steps) by m =
+// 12·tiles + rest rows of packed A at a (panels of 12 rows, sa values
+// apart; rest < 12), in 12×32 tiles: with acc the sum of the kc products
+// of a row and a column (one fused multiply-add per term, p ascending,
+// from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
+// then one fused multiply-add) when accum, else alpha·acc (c is not
+// read), to c[i·ldc+j] for i < m. All 32 columns of C are written. kc ≥ 1.
+// The next tile's C rows are prefetched while a tile is computed, and,
+// one every four k steps, pfN cache lines towards L2: rows of pfLines
+// lines from pf on, pfStride bytes apart (what the caller packs next).
 //
 //go:noescape
-func kern12x32AVX512(k int, a0 *float32, a1 *float32, b0 *float32, b1 *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf0 *float32, pf1 *float32)
+func gemmColAVX512(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
+
+// gemmColMaskAVX512 multiplies the packed B panel b (32 columns, kc steps) by m =
+// 12·tiles + rest rows of packed A at a (panels of 12 rows, sa values
+// apart; rest < 12), in 12×32 tiles: with acc the sum of the kc products
+// of a row and a column (one fused multiply-add per term, p ascending,
+// from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
+// then one fused multiply-add) when accum, else alpha·acc (c is not
+// read), to c[i·ldc+j] for i < m. Only the columns j < cols (1 ≤ cols ≤ 32) of C are read or written. kc ≥ 1.
+// The next tile's C rows are prefetched while a tile is computed, and,
+// one every four k steps, pfN cache lines towards L2: rows of pfLines
+// lines from pf on, pfStride bytes apart (what the caller packs next).
+//
+//go:noescape
+func gemmColMaskAVX512(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, cols int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
+
+// packANAVX512 sets dst[12·p+i] = src[i·ld+p] for p < kc, i < 12: the rows of src
+// become the rows of one packed A panel, eight steps at a time.
+//
+//go:noescape
+func packANAVX512(dst *float32, src *float32, ld int, kc int)
+
+// packATAVX512 packs np panels of A stored k×m: dst[q·sdst+12·p+i] = src[p·ld+12·q+i]
+// for p < kc, q < np, i < 12. Each source row is read once,
+// contiguously, and the same bytes eight rows ahead are prefetched (rows
+// ld·4 bytes apart are on different pages, where the hardware prefetcher
+// does not follow).
+//
+//go:noescape
+func packATAVX512(dst *float32, src *float32, ld int, kc int, np int, sdst int)
+
+// packBNAVX512 packs np panels of B stored k×n: dst[q·sdst+32·p+i] = src[p·ld+32·q+i]
+// for p < kc, q < np, i < 32. Each source row is read once,
+// contiguously, and the same bytes eight rows ahead are prefetched (rows
+// ld·4 bytes apart are on different pages, where the hardware prefetcher
+// does not follow).
+//
+//go:noescape
+func packBNAVX512(dst *float32, src *float32, ld int, kc int, np int, sdst int)
+
+// packBTAVX512 sets dst[32·p+j] = src[j·ld+p] for p < kc, j < 32: the rows of src
+// become the columns of one packed B panel, four steps of eight rows at a
+// time.
+//
+//go:noescape
+func packBTAVX512(dst *float32, src *float32, ld int, kc int)

@@ -1,0 +1,372 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/xentlab/xent/internal/par"
+)
+
+// alignOffset returns the number of float32s to skip from &b[0] to reach
+// a 64-byte boundary.
+func alignOffset(b []float32) int {
+	return int((64-uintptr(unsafe.Pointer(&b[0]))%64)%64) / 4
+}
+
+// A prefetch describes memory a column kernel brings towards L2 while it
+// computes (what the caller reads next): n cache lines, in rows of lines
+// lines from p, stride bytes apart. It is only prefetched, never loaded,
+// so it may lie outside any slice; n = 0 prefetches nothing.
+type prefetch struct {
+	p                unsafe.Pointer
+	lines, stride, n int
+}
+
+// colHook replaces the assembly column kernels in experiments (temporary).
+var colHook func(t *tier, kc int, a []float32, sa, m int, b []float32, cols int, c []float32, ldc int, alpha, beta float32, accum bool, pp *float32, lines, stride, n int)
+
+// lineSpan returns the number of cache lines that the bytes
+// [p, p+bytes) touch.
+func lineSpan(p unsafe.Pointer, bytes int) int {
+	off := int(uintptr(p) % 64)
+	return (off + bytes + 63) / 64
+}
+
+// prefetchRows describes rows rows of bytes bytes each, ld float32s apart,
+// from x[0].
+func prefetchRows(x []float32, rows, bytes, ld int) prefetch {
+	if len(x) == 0 || rows <= 0 {
+		return prefetch{}
+	}
+	p := unsafe.Pointer(&x[0])
+	l := lineSpan(p, bytes)
+	return prefetch{p: p, lines: l, stride: 4 * ld, n: rows * l}
+}
+
+// col multiplies one packed B panel b (cols ≤ nr logical columns, kc steps)
+// by the m rows of packed A at a (panels sa apart) into the m×cols block
+// of C at c: C = alpha·A·B + beta·C when accum, else alpha·A·B. pf is
+// prefetched while it computes.
+func (t *tier) col(kc int, a []float32, sa, m int, b []float32, cols int, c []float32, ldc int, alpha, beta float32, accum bool, pf prefetch) {
+	if pf.n == 0 {
+		pf.p, pf.lines = unsafe.Pointer(&b[0]), 1
+	}
+	pp := (*float32)(pf.p)
+	if colHook != nil && t.asm {
+		colHook(t, kc, a, sa, m, b, cols, c, ldc, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
+		return
+	}
+	tiles, rest := m/t.mr, m%t.mr
+	_ = a[(ceilDiv(m, t.mr)-1)*sa+t.mr*kc-1]
+	_ = b[t.nr*kc-1]
+	if t.asm {
+		if cols == t.nr {
+			_ = c[(m-1)*ldc+t.nr-1]
+			if t.avx512 {
+				gemmColAVX512(kc, &a[0], sa, tiles, rest, &b[0], &c[0], ldc, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
+			} else {
+				gemmColAVX2(kc, &a[0], sa, tiles, rest, &b[0], &c[0], ldc, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
+			}
+			return
+		}
+		_ = c[(m-1)*ldc+cols-1]
+		if t.avx512 {
+			gemmColMaskAVX512(kc, &a[0], sa, tiles, rest, &b[0], &c[0], ldc, cols, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
+		} else {
+			gemmColMaskAVX2(kc, &a[0], sa, tiles, rest, &b[0], &c[0], ldc, cols, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
+		}
+		return
+	}
+	// The portable kernel: whole tiles in place, edge tiles through a
+	// buffer so that only C's logical elements are touched.
+	var buf [6 * 16]float32
+	for i := 0; i < m; i += t.mr {
+		rows := min(t.mr, m-i)
+		ap := a[(i/t.mr)*sa:]
+		if rows == t.mr && cols == t.nr {
+			kernelGo(kc, ap, b, c[i*ldc:], ldc, alpha, beta, accum)
+			continue
+		}
+		kernelGo(kc, ap, b, buf[:], t.nr, alpha, 0, false)
+		for r := range rows {
+			row := c[(i+r)*ldc : (i+r)*ldc+cols]
+			for x, v := range buf[r*t.nr : r*t.nr+cols] {
+				if accum {
+					v += beta * row[x]
+				}
+				row[x] = v
+			}
+		}
+	}
+}
+
+// mulPacked is MulPacked for this tier; the arguments are checked.
+// Tasks are row blocks by column groups of C, each all of k in order.
+func (t *tier) mulPacked(m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int, threads int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if 2*m*n*k < smallWork {
+		threads = 1
+	}
+	rb := ceilDiv(m, t.mc)
+	cb := min(ceilDiv(n, t.nr), max(1, ceilDiv(4*threads, rb)))
+	if threads <= 1 {
+		for x := range rb * cb {
+			t.mulTask(x, rb, cb, m, n, k, alpha, pa, pb, beta, c, ldc)
+		}
+		return
+	}
+	par.For(rb*cb, 1, threads, func(x, _, _ int) { t.mulTask(x, rb, cb, m, n, k, alpha, pa, pb, beta, c, ldc) })
+}
+
+// mulTask computes task x of mulPacked: row block x mod rb of rb, column
+// group x/rb of cb, all of k in order.
+func (t *tier) mulTask(x, rb, cb, m, n, k int, alpha float32, pa, pb []float32, beta float32, c []float32, ldc int) {
+	i0, i1 := span(x%rb, rb, m, t.mr)
+	j0, j1 := span(x/rb, cb, n, t.nr)
+	for pc := 0; pc < k; pc += kcBlock {
+		kc := min(kcBlock, k-pc)
+		bb := beta
+		if pc > 0 {
+			bb = 1
+		}
+		for j := j0; j < j1; j += t.nr {
+			bp := pb[j*k+pc*t.nr:]
+			var pf prefetch
+			if j+t.nr < j1 {
+				pf = prefetchRows(pb[(j+t.nr)*k+pc*t.nr:], kc, 4*t.nr, t.nr)
+			}
+			t.col(kc, pa[i0*k+pc*t.mr:], t.mr*k, i1-i0, bp, min(t.nr, j1-j), c[i0*ldc+j:], ldc, alpha, bb, bb != 0, pf)
+		}
+	}
+}
+
+// A barrier holds goroutines until all n have arrived.
+type barrier struct {
+	n     int32
+	count atomic.Int32
+	gen   atomic.Uint32
+}
+
+func (b *barrier) wait() {
+	g := b.gen.Load()
+	if b.count.Add(1) == b.n {
+		b.count.Store(0)
+		b.gen.Add(1)
+		return
+	}
+	for i := 0; b.gen.Load() == g; i++ {
+		if i >= 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// A gemmRun is one Gemm call: its operands, its blocking and its threads.
+//
+// The loop nest is the Goto/BLIS one: column blocks of nc (jc), k blocks
+// of kcBlock (pc), row blocks of mc (ib: A packed in L2), then the B
+// panels of the column block (each in L1 while it meets every A panel of
+// the row block). The threads share each packed A block (each packs its
+// share of the panels; while multiplying one block they pack the next,
+// and meet at one barrier per block) and split the B panels of a column
+// block between them: each packs its own, during the first row block,
+// and keeps them for the next ones. So every element of C is computed by
+// one thread, with the operations one thread would apply.
+type gemmRun struct {
+	t              *tier
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	threads        int
+	mc             int // rows per A block (balanced, a multiple of mr)
+	rowBlocks      int
+	steps          []gemmStep
+	pa             [2][]float32
+	pb             [][]float32
+	bar            barrier
+}
+
+// A gemmStep is one A block: rows [ic, ic+mc) and k [pc, pc+kc) of op(A),
+// in column block [jc, jc+nc).
+type gemmStep struct{ jc, nc, pc, kc, ib, ic, mc int }
+
+// gemm is Gemm for this tier; the arguments are checked.
+func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if 2*m*n*k < smallWork {
+		threads = 1
+	}
+	if panels := ceilDiv(n, t.nr); threads > 1 && panels < 2*threads && m >= 2*threads*t.mr {
+		// Too few B panels to share: the threads take row ranges, each a
+		// one-thread product of its own.
+		t.gemmRows(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+		return
+	}
+	threads = min(threads, ceilDiv(n, t.nr))
+	r := &ws.run
+	*r = gemmRun{t: t, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, threads: threads, steps: r.steps[:0], pb: r.pb[:0]}
+	defer r.release()
+	r.rowBlocks = ceilDiv(m, t.mc)
+	r.mc = roundUp(ceilDiv(m, r.rowBlocks), t.mr)
+	r.rowBlocks = ceilDiv(m, r.mc)
+	nc := min(roundUp(n, t.nr), t.nc)
+	for jc := 0; jc < n; jc += nc {
+		for pc := 0; pc < k; pc += kcBlock {
+			for ib := 0; ib < r.rowBlocks; ib++ {
+				ic := ib * r.mc
+				r.steps = append(r.steps, gemmStep{jc, min(nc, n-jc), pc, min(kcBlock, k-pc), ib, ic, min(r.mc, m-ic)})
+			}
+		}
+	}
+	kc := min(k, kcBlock)
+	nbuf := 1
+	if len(r.steps) > 1 {
+		nbuf = 2
+	}
+	for i := range nbuf {
+		r.pa[i] = sized(&ws.pa[i], r.mc*kc)
+	}
+	if len(ws.pb) < threads {
+		ws.pb = append(ws.pb, make([][]float32, threads-len(ws.pb))...)
+	}
+	for w := range threads {
+		// With one row block, each B panel is used once, right after it
+		// is packed: one panel's buffer is enough.
+		j0, j1 := span(w, threads, nc, t.nr)
+		panels := ceilDiv(j1-j0, t.nr)
+		if r.rowBlocks == 1 {
+			panels = 1
+		}
+		r.pb = append(r.pb, sized(&ws.pb[w], panels*t.nr*kc))
+	}
+	if threads == 1 {
+		r.work(0)
+		return
+	}
+	r.bar.n = int32(threads)
+	var wg sync.WaitGroup
+	wg.Add(threads - 1)
+	for w := 1; w < threads; w++ {
+		go func() {
+			defer wg.Done()
+			r.work(w)
+		}()
+	}
+	r.work(0)
+	wg.Wait()
+}
+
+// gemmRows is gemm with the rows of C split between threads workers, each
+// with a workspace of its own.
+func (t *tier) gemmRows(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	threads = min(threads, ceilDiv(m, t.mr))
+	for len(ws.rows) < threads {
+		ws.rows = append(ws.rows, new(Workspace))
+	}
+	var wg sync.WaitGroup
+	wg.Add(threads)
+	for w := range threads {
+		go func() {
+			defer wg.Done()
+			i0, i1 := span(w, threads, m, t.mr)
+			if i0 >= i1 {
+				return
+			}
+			var ar []float32
+			if transA {
+				ar = a[i0:]
+			} else {
+				ar = a[i0*lda:]
+			}
+			t.gemm(ws.rows[w], transA, transB, i1-i0, n, k, alpha, ar, lda, b, ldb, beta, c[i0*ldc:], ldc, 1)
+		}()
+	}
+	wg.Wait()
+}
+
+// release drops the run's references to the caller's matrices, so that
+// a pooled Workspace does not keep them alive.
+func (r *gemmRun) release() {
+	r.a, r.b, r.c = nil, nil, nil
+	r.pa = [2][]float32{}
+	clear(r.pb)
+}
+
+// packShare packs worker w's share of the A panels of step s into buf.
+func (r *gemmRun) packShare(w int, s gemmStep, buf []float32) {
+	t := r.t
+	i0, i1 := span(w, r.threads, s.mc, t.mr)
+	if i0 < i1 {
+		t.packA(buf[i0*s.kc:], t.mr*s.kc, r.transA, r.a, r.lda, s.ic+i0, i1-i0, s.pc, s.kc)
+	}
+}
+
+// bSource describes the source of the B panel that starts at column j of
+// step s's column block (cols columns), for prefetching.
+func (r *gemmRun) bSource(s gemmStep, j, cols int) prefetch {
+	if r.transB {
+		return prefetchRows(r.b[(s.jc+j)*r.ldb+s.pc:], cols, 4*s.kc, r.ldb)
+	}
+	return prefetchRows(r.b[s.pc*r.ldb+s.jc+j:], s.kc, 4*cols, r.ldb)
+}
+
+// work runs worker w's part of every step.
+func (r *gemmRun) work(w int) {
+	t := r.t
+	r.packShare(w, r.steps[0], r.pa[0])
+	if r.threads > 1 {
+		r.bar.wait()
+	}
+	for i, s := range r.steps {
+		pa := r.pa[i%2]
+		bb := r.beta
+		if s.pc > 0 {
+			bb = 1
+		}
+		j0, j1 := span(w, r.threads, s.nc, t.nr)
+		for j := j0; j < j1; j += t.nr {
+			cols := min(t.nr, j1-j)
+			var bp []float32
+			if r.rowBlocks == 1 {
+				bp = r.pb[w]
+			} else {
+				bp = r.pb[w][(j-j0)*s.kc:]
+			}
+			var pf prefetch
+			if next := j + t.nr; next < j1 {
+				if s.ib == 0 {
+					pf = r.bSource(s, next, min(t.nr, j1-next))
+				} else {
+					pf = prefetchRows(r.pb[w][(next-j0)*s.kc:], 1, 4*t.nr*s.kc, 0)
+				}
+			}
+			if s.ib == 0 {
+				t.packB(bp, t.nr*s.kc, r.transB, r.b, r.ldb, s.pc, s.kc, s.jc+j, cols)
+			}
+			t.col(s.kc, pa, t.mr*s.kc, s.mc, bp, cols, r.c[s.ic*r.ldc+s.jc+j:], r.ldc, r.alpha, bb, bb != 0, pf)
+		}
+		if i+1 < len(r.steps) {
+			r.packShare(w, r.steps[i+1], r.pa[(i+1)%2])
+		}
+		if r.threads > 1 {
+			r.bar.wait()
+		}
+	}
+}
