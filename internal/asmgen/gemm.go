@@ -264,10 +264,10 @@ func knob(name, def string) string {
 // Clobbers gcT0.
 func (col *gemmCol) prefetchC(tiles int) {
 	t := col.t
-	pf := t.PREFETCHT0
-	switch knob("GEMM_CPF", "t0") {
-	case "t1":
-		pf = t.PREFETCHT1
+	pf := t.PREFETCHT1
+	switch knob("GEMM_CPF", "t1") {
+	case "t0":
+		pf = t.PREFETCHT0
 	case "none":
 		return
 	}
@@ -312,6 +312,11 @@ func (col *gemmCol) tile(rows int, more bool) {
 			t.VMOVUPS(at(gcB, bo+j*t.vbytes), b)
 		}
 		for i, a := range acc {
+			if t.avx512 && knob("GEMM_BCST", "") != "" {
+				t.VFMADD231PS_BCST(at(gcA, ao+4*i), col.bv[0], a[0])
+				t.VFMADD231PS_BCST(at(gcA, ao+4*i), col.bv[1], a[1])
+				continue
+			}
 			t.VBROADCASTSS(at(gcA, ao+4*i), col.bc)
 			t.VFMADD231PS(col.bv[0], col.bc, a[0])
 			t.VFMADD231PS(col.bv[1], col.bc, a[1])
@@ -323,6 +328,13 @@ func (col *gemmCol) tile(rows int, more bool) {
 	t.JZ(operand.LabelRef(k1))
 	t.Label(kN)
 	col.prefetchNext()
+	if d := knob("GEMM_APF", ""); d != "" {
+		var dist int
+		fmt.Sscan(d, &dist)
+		for q := 0; q < 3; q++ {
+			t.PREFETCHT0(at(gcA, dist+64*q))
+		}
+	}
 	for u := 0; u < 4; u++ {
 		kstep(u)
 	}

@@ -1,7 +1,6 @@
 package gemm
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -23,6 +22,8 @@ type prefetch struct {
 	p                unsafe.Pointer
 	lines, stride, n int
 }
+
+var forceRows bool // experiment (temporary)
 
 // colHook replaces the assembly column kernels in experiments (temporary).
 var colHook func(t *tier, kc int, a []float32, sa, m int, b []float32, cols int, c []float32, ldc int, alpha, beta float32, accum bool, pp *float32, lines, stride, n int)
@@ -148,25 +149,41 @@ func (t *tier) mulTask(x, rb, cb, m, n, k int, alpha float32, pa, pb []float32, 
 	}
 }
 
-// A barrier holds goroutines until all n have arrived.
+// A barrier holds goroutines until all n have arrived. A goroutine that
+// waits spins a little (the others are usually microseconds behind) and
+// then sleeps, so that a thread whose core was taken by another process
+// does not leave its partner burning the other core.
 type barrier struct {
 	n     int32
 	count atomic.Int32
 	gen   atomic.Uint32
+	mu    sync.Mutex
+	cond  sync.Cond
 }
 
 func (b *barrier) wait() {
 	g := b.gen.Load()
 	if b.count.Add(1) == b.n {
 		b.count.Store(0)
+		b.mu.Lock()
 		b.gen.Add(1)
+		b.cond.Broadcast()
+		b.mu.Unlock()
 		return
 	}
-	for i := 0; b.gen.Load() == g; i++ {
-		if i >= 64 {
-			runtime.Gosched()
+	for i := 0; i < spinIters; i++ {
+		if b.gen.Load() != g {
+			return
 		}
 	}
+	b.mu.Lock()
+	if b.cond.L == nil {
+		b.cond.L = &b.mu
+	}
+	for b.gen.Load() == g {
+		b.cond.Wait()
+	}
+	b.mu.Unlock()
 }
 
 // A gemmRun is one Gemm call: its operands, its blocking and its threads.
@@ -174,12 +191,13 @@ func (b *barrier) wait() {
 // The loop nest is the Goto/BLIS one: column blocks of nc (jc), k blocks
 // of kcBlock (pc), row blocks of mc (ib: A packed in L2), then the B
 // panels of the column block (each in L1 while it meets every A panel of
-// the row block). The threads share each packed A block (each packs its
-// share of the panels; while multiplying one block they pack the next,
-// and meet at one barrier per block) and split the B panels of a column
-// block between them: each packs its own, during the first row block,
-// and keeps them for the next ones. So every element of C is computed by
-// one thread, with the operations one thread would apply.
+// the row block). The threads share each packed A block and each column
+// block's B panels, and take panels from a counter: during a step, B
+// panels to multiply (and, in the first row block, to pack), then the A
+// panels of the next step's block, packed into the other A buffer; they
+// meet at one barrier per step. So every element of C is computed by one
+// thread, with the operations one thread would apply, and a thread slowed
+// by another process takes fewer panels.
 type gemmRun struct {
 	t              *tier
 	transA, transB bool
@@ -192,7 +210,8 @@ type gemmRun struct {
 	rowBlocks      int
 	steps          []gemmStep
 	pa             [2][]float32
-	pb             [][]float32
+	pb             [][]float32    // B panels: one per thread, or the shared block (pb[0])
+	next           []atomic.Int64 // per step: B panels taken, A panels of the next block taken
 	bar            barrier
 }
 
@@ -212,7 +231,7 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	if panels := ceilDiv(n, t.nr); threads > 1 && panels < 2*threads && m >= 2*threads*t.mr {
+	if panels := ceilDiv(n, t.nr); threads > 1 && (panels < 2*threads || forceRows) && m >= 2*threads*t.mr {
 		// Too few B panels to share: the threads take row ranges, each a
 		// one-thread product of its own.
 		t.gemmRows(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
@@ -246,21 +265,27 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	if len(ws.pb) < threads {
 		ws.pb = append(ws.pb, make([][]float32, threads-len(ws.pb))...)
 	}
-	for w := range threads {
-		// With one row block, each B panel is used once, right after it
-		// is packed: one panel's buffer is enough.
-		j0, j1 := span(w, threads, nc, t.nr)
-		panels := ceilDiv(j1-j0, t.nr)
-		if r.rowBlocks == 1 {
-			panels = 1
+	if r.rowBlocks == 1 {
+		// Each B panel is used once, right after it is packed: one panel's
+		// buffer per thread is enough.
+		for w := range threads {
+			r.pb = append(r.pb, sized(&ws.pb[w], t.nr*kc))
 		}
-		r.pb = append(r.pb, sized(&ws.pb[w], panels*t.nr*kc))
+	} else {
+		r.pb = append(r.pb, sized(&ws.pb[0], roundUp(nc, t.nr)*kc))
 	}
 	if threads == 1 {
 		r.work(0)
 		return
 	}
 	r.bar.n = int32(threads)
+	if cap(ws.next) < 2*len(r.steps)+1 {
+		ws.next = make([]atomic.Int64, 2*len(r.steps)+1)
+	}
+	r.next = ws.next[:2*len(r.steps)+1]
+	for i := range r.next {
+		r.next[i].Store(0)
+	}
 	var wg sync.WaitGroup
 	wg.Add(threads - 1)
 	for w := 1; w < threads; w++ {
@@ -307,13 +332,36 @@ func (r *gemmRun) release() {
 	r.a, r.b, r.c = nil, nil, nil
 	r.pa = [2][]float32{}
 	clear(r.pb)
+	r.next = nil
 }
 
-// packShare packs worker w's share of the A panels of step s into buf.
-func (r *gemmRun) packShare(w int, s gemmStep, buf []float32) {
+// take returns the next index from counter x (0, 1, 2, … on one
+// thread; on several, from the shared counter).
+func (r *gemmRun) take(x int, local *int) int {
+	if r.threads == 1 {
+		i := *local
+		*local++
+		return i
+	}
+	return int(r.next[x].Add(1) - 1)
+}
+
+var spinIters = 20000 // experiment (temporary)
+
+var staticPanels bool // experiment (temporary)
+
+// packA packs the A panels of step s into buf, taking groups of panels
+// from counter x.
+func (r *gemmRun) packA(x int, s gemmStep, buf []float32) {
 	t := r.t
-	i0, i1 := span(w, r.threads, s.mc, t.mr)
-	if i0 < i1 {
+	const group = 2 // panels per take
+	panels := ceilDiv(s.mc, t.mr)
+	for local := 0; ; {
+		q := r.take(x, &local) * group
+		if q >= panels {
+			return
+		}
+		i0, i1 := q*t.mr, min(s.mc, (q+group)*t.mr)
 		t.packA(buf[i0*s.kc:], t.mr*s.kc, r.transA, r.a, r.lda, s.ic+i0, i1-i0, s.pc, s.kc)
 	}
 }
@@ -330,7 +378,7 @@ func (r *gemmRun) bSource(s gemmStep, j, cols int) prefetch {
 // work runs worker w's part of every step.
 func (r *gemmRun) work(w int) {
 	t := r.t
-	r.packShare(w, r.steps[0], r.pa[0])
+	r.packA(2*len(r.steps), r.steps[0], r.pa[0])
 	if r.threads > 1 {
 		r.bar.wait()
 	}
@@ -340,21 +388,44 @@ func (r *gemmRun) work(w int) {
 		if s.pc > 0 {
 			bb = 1
 		}
-		j0, j1 := span(w, r.threads, s.nc, t.nr)
-		for j := j0; j < j1; j += t.nr {
-			cols := min(t.nr, j1-j)
+		panels := ceilDiv(s.nc, t.nr)
+		q0, q1 := span(w, r.threads, panels, 1)
+		for local := 0; ; {
+			var q int
+			if staticPanels {
+				q = q0 + local
+				local++
+				if q >= q1 {
+					break
+				}
+			} else {
+				q = r.take(2*i, &local)
+			}
+			if q >= panels {
+				break
+			}
+			j := q * t.nr
+			cols := min(t.nr, s.nc-j)
 			var bp []float32
 			if r.rowBlocks == 1 {
 				bp = r.pb[w]
 			} else {
-				bp = r.pb[w][(j-j0)*s.kc:]
+				bp = r.pb[0][q*t.nr*s.kc:]
 			}
+			// Prefetch what this thread likely takes next.
 			var pf prefetch
-			if next := j + t.nr; next < j1 {
+			nq := q + r.threads
+			if staticPanels {
+				nq = q + 1
+				if nq >= q1 {
+					nq = panels
+				}
+			}
+			if nq < panels {
 				if s.ib == 0 {
-					pf = r.bSource(s, next, min(t.nr, j1-next))
+					pf = r.bSource(s, nq*t.nr, min(t.nr, s.nc-nq*t.nr))
 				} else {
-					pf = prefetchRows(r.pb[w][(next-j0)*s.kc:], 1, 4*t.nr*s.kc, 0)
+					pf = prefetchRows(r.pb[0][nq*t.nr*s.kc:], 1, 4*t.nr*s.kc, 0)
 				}
 			}
 			if s.ib == 0 {
@@ -363,7 +434,7 @@ func (r *gemmRun) work(w int) {
 			t.col(s.kc, pa, t.mr*s.kc, s.mc, bp, cols, r.c[s.ic*r.ldc+s.jc+j:], r.ldc, r.alpha, bb, bb != 0, pf)
 		}
 		if i+1 < len(r.steps) {
-			r.packShare(w, r.steps[i+1], r.pa[(i+1)%2])
+			r.packA(2*i+1, r.steps[i+1], r.pa[(i+1)%2])
 		}
 		if r.threads > 1 {
 			r.bar.wait()

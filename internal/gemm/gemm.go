@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/xentlab/xent/internal/par"
 )
@@ -255,6 +256,7 @@ type Workspace struct {
 	pb   [][]float32
 	rows []*Workspace // the workspaces of threads that split rows
 	run  gemmRun      // the state of the current call
+	next []atomic.Int64
 }
 
 // Bytes returns the size of the buffers w holds.
