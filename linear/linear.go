@@ -28,9 +28,11 @@
 // block (TileRows tokens × TileCols classes); a tile whose every gradient
 // entry |∂ℓ_i/∂z_ij| is below FilterEps is skipped in both backward GEMMs.
 // Tiles are small so that a token's target (whose gradient is never
-// small unless the row is ignored) rules out only its own tile; the price
-// is smaller, less efficient GEMMs, so filtering pays only when most
-// tiles are skipped. With
+// small unless the row is ignored) rules out only its own tile. The kept
+// tiles of each column of tiles are gathered into dense panels (their
+// gradient rows and hidden states), so that a column costs two products
+// of full-size panels whatever its kept tiles are; the backward's cost
+// then falls with the fraction of tiles kept. With
 // unit weights and no smoothing that entry is |softmax − target|, so the
 // skipped work is what a bf16 gradient would round to zero (FilterEps =
 // 2⁻¹² for that). The default 0 is exact.
@@ -141,6 +143,7 @@ type config struct {
 	threads  int
 	tileCols int
 	tileRows int
+	fs       *filterScratch // the gathered panels of gradient filtering (run only)
 }
 
 func (h Head) config() (config, error) {

@@ -245,6 +245,10 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	r.rowBlocks = ceilDiv(m, t.mc)
 	r.mc = roundUp(ceilDiv(m, r.rowBlocks), t.mr)
 	r.rowBlocks = ceilDiv(m, r.mc)
+	if r.rowBlocks == 1 && k > kcBlock && roundUp(m, t.mr)*k <= panelMajorA {
+		r.panelMajor(ws)
+		return
+	}
 	nc := min(roundUp(n, t.nr), t.nc)
 	for jc := 0; jc < n; jc += nc {
 		for pc := 0; pc < k; pc += kcBlock {
@@ -296,6 +300,119 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	}
 	r.work(0)
 	wg.Wait()
+}
+
+// panelMajorA is the largest packed A (in float32s) that panelMajor
+// keeps whole: it stays in L2 (or L3) while every B panel meets it.
+const panelMajorA = 1 << 19
+
+// groupC is the size in bytes of the block of C that panelMajor keeps in
+// L2 across the k blocks.
+var groupC = 256 << 10
+
+// panelMajor is gemm for an A of one row block and several k blocks that
+// fits panelMajorA: A is packed whole once, then each task takes one B
+// panel and runs all its k blocks in order, packing each just before use,
+// so that its m×nr block of C stays in L1 and L2 from one k block to the
+// next instead of going through memory once per k block. Tasks need no
+// barrier: a panel's k blocks all run on the thread that took it.
+func (r *gemmRun) panelMajor(ws *Workspace) {
+	t := r.t
+	r.pa[0] = sized(&ws.pa[0], roundUp(r.m, t.mr)*r.k)
+	if len(ws.pb) < r.threads {
+		ws.pb = append(ws.pb, make([][]float32, r.threads-len(ws.pb))...)
+	}
+	for w := range r.threads {
+		r.pb = append(r.pb, sized(&ws.pb[w], t.nr*kcBlock))
+	}
+	if r.threads == 1 {
+		r.panelWork(0)
+		return
+	}
+	r.bar.n = int32(r.threads)
+	if cap(ws.next) < 2 {
+		ws.next = make([]atomic.Int64, 2)
+	}
+	r.next = ws.next[:2]
+	r.next[0].Store(0)
+	r.next[1].Store(0)
+	var wg sync.WaitGroup
+	wg.Add(r.threads - 1)
+	for w := 1; w < r.threads; w++ {
+		go func() {
+			defer wg.Done()
+			r.panelWork(w)
+		}()
+	}
+	r.panelWork(0)
+	wg.Wait()
+}
+
+// panelWork runs worker w's part of panelMajor.
+func (r *gemmRun) panelWork(w int) {
+	t := r.t
+	mp := roundUp(r.m, t.mr) // rows of a packed A block
+	aPanels := mp / t.mr
+	const group = 2
+	groups := ceilDiv(aPanels, group)
+	for local := 0; ; {
+		x := r.take(0, &local)
+		if x >= groups*ceilDiv(r.k, kcBlock) {
+			break
+		}
+		pc, g := x/groups*kcBlock, x%groups
+		kc := min(kcBlock, r.k-pc)
+		i0, i1 := g*group*t.mr, min(r.m, (g+1)*group*t.mr)
+		if i0 < i1 {
+			t.packA(r.pa[0][mp*pc+i0*kc:], t.mr*kc, r.transA, r.a, r.lda, i0, i1-i0, pc, kc)
+		}
+	}
+	if r.threads > 1 {
+		r.bar.wait()
+	}
+	panels := ceilDiv(r.n, t.nr)
+	// Tasks are groups of np panels whose m×(np·nr) block of C stays in
+	// L2 while it meets every k block.
+	np := max(1, groupC/(4*r.m*t.nr))
+	tasks := ceilDiv(panels, np)
+	bp := r.pb[w]
+	all := gemmStep{nc: r.n, mc: r.m}
+	for local := 0; ; {
+		x := r.take(1, &local)
+		if x >= tasks {
+			break
+		}
+		q0, q1 := x*np, min(panels, (x+1)*np)
+		for pc := 0; pc < r.k; pc += kcBlock {
+			kc := min(kcBlock, r.k-pc)
+			bb := r.beta
+			if pc > 0 {
+				bb = 1
+			}
+			for q := q0; q < q1; q++ {
+				j := q * t.nr
+				cols := min(t.nr, r.n-j)
+				// Prefetch the source of the next B panel this thread packs.
+				s := all
+				s.pc, s.kc = pc, kc
+				nq := q + 1
+				if nq == q1 {
+					nq = q0
+					s.pc += kcBlock
+					if s.pc >= r.k {
+						nq, s.pc = q0+r.threads*np, 0
+					}
+					s.kc = min(kcBlock, r.k-s.pc)
+				}
+				var pf prefetch
+				if nq < panels {
+					pf = r.bSource(s, nq*t.nr, min(t.nr, r.n-nq*t.nr))
+				}
+				t.packB(bp, t.nr*kc, r.transB, r.b, r.ldb, pc, kc, j, cols)
+				t.col(kc, r.pa[0][mp*pc:], t.mr*kc, r.m, bp, cols, r.c[j:], r.ldc, r.alpha, bb, bb != 0, pf)
+			}
+		}
+	}
 }
 
 // gemmRows is gemm with the rows of C split between threads workers, each
