@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -37,22 +35,6 @@ func (t *tier) gemmGeom() gemmGeom {
 func genGemm(t *tier) {
 	genGemmCol(t, false)
 	genGemmCol(t, true)
-	if x := os.Getenv("GEMM_X"); x != "" {
-		// Experimental variants (temporary): GEMM_X="KNOB=v,KNOB=v".
-		saved := map[string]string{}
-		for _, kv := range strings.Split(x, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			saved[k] = os.Getenv(k)
-			os.Setenv(k, v)
-		}
-		gemmSuffix = "X"
-		genGemmCol(t, false)
-		genGemmCol(t, true)
-		gemmSuffix = ""
-		for k, v := range saved {
-			os.Setenv(k, v)
-		}
-	}
 	genPackAN(t)
 	genPackAT(t)
 	genPackBN(t)
@@ -113,9 +95,9 @@ var (
 // of a block, each tile's k loop in registers.
 func genGemmCol(t *tier, masked bool) {
 	g := t.gemmGeom()
-	name, sig := "gemmCol"+gemmSuffix, "func(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int)"
+	name, sig := "gemmCol", "func(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int)"
 	if masked {
-		name, sig = "gemmColMask"+gemmSuffix, "func(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc, cols int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int)"
+		name, sig = "gemmColMask", "func(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc, cols int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int)"
 	}
 	what := fmt.Sprintf("All %d columns of C are written.", g.nr)
 	if masked {
@@ -250,27 +232,11 @@ func (col *gemmCol) avx2Mask(v int, dst reg.VecPhysical) {
 	t.VMOVUPS(mem(gcT1, gcT0, 4, 0), dst)
 }
 
-var gemmSuffix string
-
-// knob returns the experiment setting name (temporary).
-func knob(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // prefetchC prefetches the mr rows of C starting tile rows below gcC.
 // Clobbers gcT0.
 func (col *gemmCol) prefetchC(tiles int) {
 	t := col.t
 	pf := t.PREFETCHT1
-	switch knob("GEMM_CPF", "t1") {
-	case "t0":
-		pf = t.PREFETCHT0
-	case "none":
-		return
-	}
 	rowBytes := 4 * col.g.nr
 	t.MOVQ(gcC, gcT0)
 	for i := 0; i < tiles*col.g.mr; i++ {
@@ -312,11 +278,6 @@ func (col *gemmCol) tile(rows int, more bool) {
 			t.VMOVUPS(at(gcB, bo+j*t.vbytes), b)
 		}
 		for i, a := range acc {
-			if t.avx512 && knob("GEMM_BCST", "") != "" {
-				t.VFMADD231PS_BCST(at(gcA, ao+4*i), col.bv[0], a[0])
-				t.VFMADD231PS_BCST(at(gcA, ao+4*i), col.bv[1], a[1])
-				continue
-			}
 			t.VBROADCASTSS(at(gcA, ao+4*i), col.bc)
 			t.VFMADD231PS(col.bv[0], col.bc, a[0])
 			t.VFMADD231PS(col.bv[1], col.bc, a[1])
@@ -328,13 +289,6 @@ func (col *gemmCol) tile(rows int, more bool) {
 	t.JZ(operand.LabelRef(k1))
 	t.Label(kN)
 	col.prefetchNext()
-	if d := knob("GEMM_APF", ""); d != "" {
-		var dist int
-		fmt.Sscan(d, &dist)
-		for q := 0; q < 3; q++ {
-			t.PREFETCHT0(at(gcA, dist+64*q))
-		}
-	}
 	for u := 0; u < 4; u++ {
 		kstep(u)
 	}
@@ -367,17 +321,10 @@ func (col *gemmCol) tile(rows int, more bool) {
 // is left. Uses gcT1 (free in the 4-step loop).
 func (col *gemmCol) prefetchNext() {
 	t := col.t
-	if knob("GEMM_NPF", "t1") == "none" {
-		return
-	}
 	skip := t.label("pfskip")
 	t.CMPQ(col.pfLeft, operand.U8(0))
 	t.JE(operand.LabelRef(skip))
-	if knob("GEMM_NPF", "t1") == "t0" {
-		t.PREFETCHT0(at(gcPF, 0))
-	} else {
-		t.PREFETCHT1(at(gcPF, 0))
-	}
+	t.PREFETCHT1(at(gcPF, 0))
 	t.ADDQ(operand.U8(64), gcPF)
 	t.DECQ(col.pfLeft)
 	t.DECQ(col.pfLine)

@@ -201,7 +201,7 @@ func TestAVX512MatchesAVX2(t *testing.T) {
 		{37, 47, 300}, {1, 100, 3}, {100, 1, 3}, {6, 16, 7}, {18, 48, 2},
 		// Enough work for several threads, several row blocks and k
 		// blocks.
-		{50, 100, 430}, {61, 530, 70}, {800, 70, 300}, {397, 130, 520},
+		{50, 100, 430}, {61, 530, 70}, {800, 70, 300}, {397, 130, 520}, {400, 700, 100},
 	}
 	alphas := []float32{0.75, -1.5, 3}
 	for si, s := range shapes {

@@ -23,10 +23,7 @@ type prefetch struct {
 	lines, stride, n int
 }
 
-var forceRows bool // experiment (temporary)
-
-// colHook replaces the assembly column kernels in experiments (temporary).
-var colHook func(t *tier, kc int, a []float32, sa, m int, b []float32, cols int, c []float32, ldc int, alpha, beta float32, accum bool, pp *float32, lines, stride, n int)
+var splitMode = 1 // experiment (temporary): 0 shared A with barriers, 1 row or column split
 
 // lineSpan returns the number of cache lines that the bytes
 // [p, p+bytes) touch.
@@ -55,10 +52,7 @@ func (t *tier) col(kc int, a []float32, sa, m int, b []float32, cols int, c []fl
 		pf.p, pf.lines = unsafe.Pointer(&b[0]), 1
 	}
 	pp := (*float32)(pf.p)
-	if colHook != nil && t.asm {
-		colHook(t, kc, a, sa, m, b, cols, c, ldc, alpha, beta, accum, pp, pf.lines, pf.stride, pf.n)
-		return
-	}
+
 	tiles, rest := m/t.mr, m%t.mr
 	_ = a[(ceilDiv(m, t.mr)-1)*sa+t.mr*kc-1]
 	_ = b[t.nr*kc-1]
@@ -171,10 +165,8 @@ func (b *barrier) wait() {
 		b.mu.Unlock()
 		return
 	}
-	for i := 0; i < spinIters; i++ {
-		if b.gen.Load() != g {
-			return
-		}
+	if spin(func() bool { return b.gen.Load() != g }) {
+		return
 	}
 	b.mu.Lock()
 	if b.cond.L == nil {
@@ -211,6 +203,7 @@ type gemmRun struct {
 	steps          []gemmStep
 	pa             [2][]float32
 	pb             [][]float32    // B panels: one per thread, or the shared block (pb[0])
+	pw             [][]float32    // panelMajor: each thread's packed A
 	next           []atomic.Int64 // per step: B panels taken, A panels of the next block taken
 	bar            barrier
 }
@@ -231,21 +224,28 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	if panels := ceilDiv(n, t.nr); threads > 1 && (panels < 2*threads || forceRows) && m >= 2*threads*t.mr {
-		// Too few B panels to share: the threads take row ranges, each a
-		// one-thread product of its own.
-		t.gemmRows(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
-		return
+	if threads > 1 {
+		pm := t.panelMajorFits(m, k)
+		panels := ceilDiv(n, t.nr)
+		switch {
+		case panels < 2*threads && m >= 2*threads*t.mr, !pm && splitMode == 1 && m >= n:
+			// The threads take row ranges, each a one-thread product of its own.
+			t.gemmRows(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+			return
+		case !pm && splitMode == 1:
+			t.gemmCols(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+			return
+		}
 	}
 	threads = min(threads, ceilDiv(n, t.nr))
 	r := &ws.run
 	*r = gemmRun{t: t, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, threads: threads, steps: r.steps[:0], pb: r.pb[:0]}
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, threads: threads, steps: r.steps[:0], pb: r.pb[:0], pw: r.pw[:0]}
 	defer r.release()
 	r.rowBlocks = ceilDiv(m, t.mc)
 	r.mc = roundUp(ceilDiv(m, r.rowBlocks), t.mr)
 	r.rowBlocks = ceilDiv(m, r.mc)
-	if r.rowBlocks == 1 && k > kcBlock && roundUp(m, t.mr)*k <= panelMajorA {
+	if t.panelMajorFits(m, k) {
 		r.panelMajor(ws)
 		return
 	}
@@ -290,95 +290,77 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	for i := range r.next {
 		r.next[i].Store(0)
 	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for w := 1; w < threads; w++ {
-		go func() {
-			defer wg.Done()
-			r.work(w)
-		}()
-	}
-	r.work(0)
-	wg.Wait()
+	runWorkers(threads, r.work)
 }
 
 // panelMajorA is the largest packed A (in float32s) that panelMajor
 // keeps whole: it stays in L2 (or L3) while every B panel meets it.
 const panelMajorA = 1 << 19
 
+// panelMajorFits reports whether an m×k op(A) takes the panelMajor path:
+// at most one row block (or 256 rows, the fused head's token block) and
+// panelMajorA values packed.
+func (t *tier) panelMajorFits(m, k int) bool {
+	return m <= max(t.mc, 256) && roundUp(m, t.mr)*k <= panelMajorA
+}
+
 // groupC is the size in bytes of the block of C that panelMajor keeps in
 // L2 across the k blocks.
 var groupC = 256 << 10
 
-// panelMajor is gemm for an A of one row block and several k blocks that
-// fits panelMajorA: A is packed whole once, then each task takes one B
-// panel and runs all its k blocks in order, packing each just before use,
-// so that its m×nr block of C stays in L1 and L2 from one k block to the
-// next instead of going through memory once per k block. Tasks need no
-// barrier: a panel's k blocks all run on the thread that took it.
+// panelMajor is gemm for an A of one row block that fits panelMajorA:
+// each thread packs all of A, once, into a buffer of its own (so that no
+// cache line of it is written by one core and read by another), then the
+// threads take tasks from a counter: a group of B panels whose m×(np·nr)
+// block of C stays in L2 while it meets every k block in order, each B
+// panel packed just before use. Tasks need no barrier: a block of C is
+// computed by the thread that took it.
 func (r *gemmRun) panelMajor(ws *Workspace) {
 	t := r.t
-	r.pa[0] = sized(&ws.pa[0], roundUp(r.m, t.mr)*r.k)
+	for len(ws.pw) < r.threads {
+		ws.pw = append(ws.pw, nil)
+	}
 	if len(ws.pb) < r.threads {
 		ws.pb = append(ws.pb, make([][]float32, r.threads-len(ws.pb))...)
 	}
 	for w := range r.threads {
-		r.pb = append(r.pb, sized(&ws.pb[w], t.nr*kcBlock))
+		r.pw = append(r.pw, sized(&ws.pw[w], roundUp(r.m, t.mr)*r.k))
+		r.pb = append(r.pb, sized(&ws.pb[w], t.nr*min(r.k, kcBlock)))
 	}
 	if r.threads == 1 {
 		r.panelWork(0)
 		return
 	}
-	r.bar.n = int32(r.threads)
-	if cap(ws.next) < 2 {
-		ws.next = make([]atomic.Int64, 2)
+	if cap(ws.next) < 1 {
+		ws.next = make([]atomic.Int64, 1)
 	}
-	r.next = ws.next[:2]
+	r.next = ws.next[:1]
 	r.next[0].Store(0)
-	r.next[1].Store(0)
-	var wg sync.WaitGroup
-	wg.Add(r.threads - 1)
-	for w := 1; w < r.threads; w++ {
-		go func() {
-			defer wg.Done()
-			r.panelWork(w)
-		}()
-	}
-	r.panelWork(0)
-	wg.Wait()
+	runWorkers(r.threads, r.panelWork)
 }
 
 // panelWork runs worker w's part of panelMajor.
 func (r *gemmRun) panelWork(w int) {
 	t := r.t
 	mp := roundUp(r.m, t.mr) // rows of a packed A block
-	aPanels := mp / t.mr
-	const group = 2
-	groups := ceilDiv(aPanels, group)
-	for local := 0; ; {
-		x := r.take(0, &local)
-		if x >= groups*ceilDiv(r.k, kcBlock) {
-			break
-		}
-		pc, g := x/groups*kcBlock, x%groups
+	pa := r.pw[w]
+	for pc := 0; pc < r.k; pc += kcBlock {
 		kc := min(kcBlock, r.k-pc)
-		i0, i1 := g*group*t.mr, min(r.m, (g+1)*group*t.mr)
-		if i0 < i1 {
-			t.packA(r.pa[0][mp*pc+i0*kc:], t.mr*kc, r.transA, r.a, r.lda, i0, i1-i0, pc, kc)
-		}
-	}
-	if r.threads > 1 {
-		r.bar.wait()
+		t.packA(pa[mp*pc:], t.mr*kc, r.transA, r.a, r.lda, 0, r.m, pc, kc)
 	}
 	panels := ceilDiv(r.n, t.nr)
 	// Tasks are groups of np panels whose m×(np·nr) block of C stays in
-	// L2 while it meets every k block.
-	np := max(1, groupC/(4*r.m*t.nr))
+	// L2 while it meets every k block (one panel when there is one k
+	// block), at least four tasks per thread for balance.
+	np := max(1, min(groupC/(4*r.m*t.nr), panels/(4*r.threads)))
+	if r.k <= kcBlock {
+		np = 1
+	}
 	tasks := ceilDiv(panels, np)
 	bp := r.pb[w]
 	all := gemmStep{nc: r.n, mc: r.m}
 	for local := 0; ; {
-		x := r.take(1, &local)
+		x := r.take(0, &local)
 		if x >= tasks {
 			break
 		}
@@ -409,7 +391,7 @@ func (r *gemmRun) panelWork(w int) {
 					pf = r.bSource(s, nq*t.nr, min(t.nr, r.n-nq*t.nr))
 				}
 				t.packB(bp, t.nr*kc, r.transB, r.b, r.ldb, pc, kc, j, cols)
-				t.col(kc, r.pa[0][mp*pc:], t.mr*kc, r.m, bp, cols, r.c[j:], r.ldc, r.alpha, bb, bb != 0, pf)
+				t.col(kc, pa[mp*pc:], t.mr*kc, r.m, bp, cols, r.c[j:], r.ldc, r.alpha, bb, bb != 0, pf)
 			}
 		}
 	}
@@ -422,11 +404,8 @@ func (t *tier) gemmRows(ws *Workspace, transA, transB bool, m, n, k int, alpha f
 	for len(ws.rows) < threads {
 		ws.rows = append(ws.rows, new(Workspace))
 	}
-	var wg sync.WaitGroup
-	wg.Add(threads)
-	for w := range threads {
-		go func() {
-			defer wg.Done()
+	runWorkers(threads, func(w int) {
+		{
 			i0, i1 := span(w, threads, m, t.mr)
 			if i0 >= i1 {
 				return
@@ -438,9 +417,30 @@ func (t *tier) gemmRows(ws *Workspace, transA, transB bool, m, n, k int, alpha f
 				ar = a[i0*lda:]
 			}
 			t.gemm(ws.rows[w], transA, transB, i1-i0, n, k, alpha, ar, lda, b, ldb, beta, c[i0*ldc:], ldc, 1)
-		}()
+		}
+	})
+}
+
+// gemmCols is gemm with the columns of C split between threads workers,
+// each with a workspace of its own.
+func (t *tier) gemmCols(ws *Workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	threads = min(threads, ceilDiv(n, t.nr))
+	for len(ws.rows) < threads {
+		ws.rows = append(ws.rows, new(Workspace))
 	}
-	wg.Wait()
+	runWorkers(threads, func(w int) {
+		j0, j1 := span(w, threads, n, t.nr)
+		if j0 >= j1 {
+			return
+		}
+		var bc []float32
+		if transB {
+			bc = b[j0*ldb:]
+		} else {
+			bc = b[j0:]
+		}
+		t.gemm(ws.rows[w], transA, transB, m, j1-j0, k, alpha, a, lda, bc, ldb, beta, c[j0:], ldc, 1)
+	})
 }
 
 // release drops the run's references to the caller's matrices, so that
@@ -449,6 +449,7 @@ func (r *gemmRun) release() {
 	r.a, r.b, r.c = nil, nil, nil
 	r.pa = [2][]float32{}
 	clear(r.pb)
+	clear(r.pw)
 	r.next = nil
 }
 
@@ -462,8 +463,6 @@ func (r *gemmRun) take(x int, local *int) int {
 	}
 	return int(r.next[x].Add(1) - 1)
 }
-
-var spinIters = 20000 // experiment (temporary)
 
 var staticPanels bool // experiment (temporary)
 

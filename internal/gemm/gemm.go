@@ -254,6 +254,7 @@ func span(b, nb, size, w int) (lo, hi int) {
 type Workspace struct {
 	pa   [2][]float32
 	pb   [][]float32
+	pw   [][]float32  // each thread's packed A, when each packs its own
 	rows []*Workspace // the workspaces of threads that split rows
 	run  gemmRun      // the state of the current call
 	next []atomic.Int64
@@ -266,6 +267,9 @@ func (w *Workspace) Bytes() int64 {
 		n += cap(b)
 	}
 	for _, b := range w.pb {
+		n += cap(b)
+	}
+	for _, b := range w.pw {
 		n += cap(b)
 	}
 	b := 4 * int64(n)
