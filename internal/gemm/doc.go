@@ -32,13 +32,14 @@
 //
 // The loop nest depends on the shape:
 //
-//   - A of one row block (m ≤ mc) that fits 2 MiB packed: A is packed
-//     whole, once, and the work is a sequence of tasks, each a group of B
-//     panels whose m×(np·nr) block of C (256 KiB) stays in L2 while it
-//     meets every k block in turn, each B panel packed just before its
-//     use. C is written to memory once instead of once per k block, and
-//     packed B never goes through memory: the logits of the fused head
-//     (H·Wᵀ with m = 256, n = V) take this path.
+//   - A of at most one row block (or 256 rows, a token block of the fused
+//     head) that fits 2 MiB packed: A is packed whole, once, and the work
+//     is a sequence of tasks, each a group of B panels whose m×(np·nr)
+//     block of C (256 KiB) stays in L2 while it meets every k block in
+//     turn, each B panel packed just before its use. C is written to
+//     memory once instead of once per k block, and packed B never goes
+//     through memory: the logits of the fused head (H·Wᵀ with m = 256,
+//     n = V) take this path.
 //   - Otherwise column blocks of nc, k blocks, row blocks of mc (the A
 //     block, mc×256, stays in L2: mc = 384 for the AVX-512 tier's 1 MiB
 //     L2, 144 for AVX2), and the B panels of the column block, packed

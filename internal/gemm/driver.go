@@ -1,7 +1,6 @@
 package gemm
 
 import (
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -22,8 +21,6 @@ type prefetch struct {
 	p                unsafe.Pointer
 	lines, stride, n int
 }
-
-var splitMode = 1 // experiment (temporary): 0 shared A with barriers, 1 row or column split
 
 // lineSpan returns the number of cache lines that the bytes
 // [p, p+bytes) touch.
@@ -143,53 +140,10 @@ func (t *tier) mulTask(x, rb, cb, m, n, k int, alpha float32, pa, pb []float32, 
 	}
 }
 
-// A barrier holds goroutines until all n have arrived. A goroutine that
-// waits spins a little (the others are usually microseconds behind) and
-// then sleeps, so that a thread whose core was taken by another process
-// does not leave its partner burning the other core.
-type barrier struct {
-	n     int32
-	count atomic.Int32
-	gen   atomic.Uint32
-	mu    sync.Mutex
-	cond  sync.Cond
-}
-
-func (b *barrier) wait() {
-	g := b.gen.Load()
-	if b.count.Add(1) == b.n {
-		b.count.Store(0)
-		b.mu.Lock()
-		b.gen.Add(1)
-		b.cond.Broadcast()
-		b.mu.Unlock()
-		return
-	}
-	if spin(func() bool { return b.gen.Load() != g }) {
-		return
-	}
-	b.mu.Lock()
-	if b.cond.L == nil {
-		b.cond.L = &b.mu
-	}
-	for b.gen.Load() == g {
-		b.cond.Wait()
-	}
-	b.mu.Unlock()
-}
-
 // A gemmRun is one Gemm call: its operands, its blocking and its threads.
-//
-// The loop nest is the Goto/BLIS one: column blocks of nc (jc), k blocks
-// of kcBlock (pc), row blocks of mc (ib: A packed in L2), then the B
-// panels of the column block (each in L1 while it meets every A panel of
-// the row block). The threads share each packed A block and each column
-// block's B panels, and take panels from a counter: during a step, B
-// panels to multiply (and, in the first row block, to pack), then the A
-// panels of the next step's block, packed into the other A buffer; they
-// meet at one barrier per step. So every element of C is computed by one
-// thread, with the operations one thread would apply, and a thread slowed
-// by another process takes fewer panels.
+// Threads only split C between them (rows, columns or tasks of B panels),
+// never k, so every element of C is computed by one thread with the
+// operations one thread would apply.
 type gemmRun struct {
 	t              *tier
 	transA, transB bool
@@ -201,11 +155,10 @@ type gemmRun struct {
 	mc             int // rows per A block (balanced, a multiple of mr)
 	rowBlocks      int
 	steps          []gemmStep
-	pa             [2][]float32
-	pb             [][]float32    // B panels: one per thread, or the shared block (pb[0])
+	pa             []float32      // the A block
+	pb             [][]float32    // the B block, or (panelMajor) each thread's B panel
 	pw             [][]float32    // panelMajor: each thread's packed A
-	next           []atomic.Int64 // per step: B panels taken, A panels of the next block taken
-	bar            barrier
+	next           []atomic.Int64 // panelMajor: the task counter
 }
 
 // A gemmStep is one A block: rows [ic, ic+mc) and k [pc, pc+kc) of op(A),
@@ -224,31 +177,31 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 	if 2*m*n*k < smallWork {
 		threads = 1
 	}
-	if threads > 1 {
-		pm := t.panelMajorFits(m, k)
+	pm := t.panelMajorFits(m, k)
+	if threads > 1 && !pm {
 		panels := ceilDiv(n, t.nr)
 		switch {
-		case panels < 2*threads && m >= 2*threads*t.mr, !pm && splitMode == 1 && m >= n:
-			// The threads take row ranges, each a one-thread product of its own.
+		case m >= 2*threads*t.mr && (m >= n || panels < 2*threads):
 			t.gemmRows(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 			return
-		case !pm && splitMode == 1:
+		case panels >= threads:
 			t.gemmCols(ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 			return
 		}
+		threads = 1
 	}
-	threads = min(threads, ceilDiv(n, t.nr))
 	r := &ws.run
 	*r = gemmRun{t: t, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, threads: threads, steps: r.steps[:0], pb: r.pb[:0], pw: r.pw[:0]}
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, threads: min(threads, ceilDiv(n, t.nr)),
+		steps: r.steps[:0], pb: r.pb[:0], pw: r.pw[:0]}
 	defer r.release()
-	r.rowBlocks = ceilDiv(m, t.mc)
-	r.mc = roundUp(ceilDiv(m, r.rowBlocks), t.mr)
-	r.rowBlocks = ceilDiv(m, r.mc)
-	if t.panelMajorFits(m, k) {
+	if pm {
 		r.panelMajor(ws)
 		return
 	}
+	rowBlocks := ceilDiv(m, t.mc)
+	r.mc = roundUp(ceilDiv(m, rowBlocks), t.mr)
+	r.rowBlocks = ceilDiv(m, r.mc)
 	nc := min(roundUp(n, t.nr), t.nc)
 	for jc := 0; jc < n; jc += nc {
 		for pc := 0; pc < k; pc += kcBlock {
@@ -259,38 +212,16 @@ func (t *tier) gemm(ws *Workspace, transA, transB bool, m, n, k int, alpha float
 		}
 	}
 	kc := min(k, kcBlock)
-	nbuf := 1
-	if len(r.steps) > 1 {
-		nbuf = 2
+	r.pa = sized(&ws.pa, r.mc*kc)
+	if len(ws.pb) == 0 {
+		ws.pb = append(ws.pb, nil)
 	}
-	for i := range nbuf {
-		r.pa[i] = sized(&ws.pa[i], r.mc*kc)
-	}
-	if len(ws.pb) < threads {
-		ws.pb = append(ws.pb, make([][]float32, threads-len(ws.pb))...)
-	}
+	panels := ceilDiv(nc, t.nr)
 	if r.rowBlocks == 1 {
-		// Each B panel is used once, right after it is packed: one panel's
-		// buffer per thread is enough.
-		for w := range threads {
-			r.pb = append(r.pb, sized(&ws.pb[w], t.nr*kc))
-		}
-	} else {
-		r.pb = append(r.pb, sized(&ws.pb[0], roundUp(nc, t.nr)*kc))
+		panels = 1 // each B panel is used once, right after it is packed
 	}
-	if threads == 1 {
-		r.work(0)
-		return
-	}
-	r.bar.n = int32(threads)
-	if cap(ws.next) < 2*len(r.steps)+1 {
-		ws.next = make([]atomic.Int64, 2*len(r.steps)+1)
-	}
-	r.next = ws.next[:2*len(r.steps)+1]
-	for i := range r.next {
-		r.next[i].Store(0)
-	}
-	runWorkers(threads, r.work)
+	r.pb = append(r.pb, sized(&ws.pb[0], panels*t.nr*kc))
+	r.work()
 }
 
 // panelMajorA is the largest packed A (in float32s) that panelMajor
@@ -306,9 +237,9 @@ func (t *tier) panelMajorFits(m, k int) bool {
 
 // groupC is the size in bytes of the block of C that panelMajor keeps in
 // L2 across the k blocks.
-var groupC = 256 << 10
+const groupC = 256 << 10
 
-// panelMajor is gemm for an A of one row block that fits panelMajorA:
+// panelMajor is gemm for an A that panelMajorFits:
 // each thread packs all of A, once, into a buffer of its own (so that no
 // cache line of it is written by one core and read by another), then the
 // threads take tasks from a counter: a group of B panels whose m×(np·nr)
@@ -447,7 +378,7 @@ func (t *tier) gemmCols(ws *Workspace, transA, transB bool, m, n, k int, alpha f
 // a pooled Workspace does not keep them alive.
 func (r *gemmRun) release() {
 	r.a, r.b, r.c = nil, nil, nil
-	r.pa = [2][]float32{}
+	r.pa = nil
 	clear(r.pb)
 	clear(r.pw)
 	r.next = nil
@@ -464,24 +395,6 @@ func (r *gemmRun) take(x int, local *int) int {
 	return int(r.next[x].Add(1) - 1)
 }
 
-var staticPanels bool // experiment (temporary)
-
-// packA packs the A panels of step s into buf, taking groups of panels
-// from counter x.
-func (r *gemmRun) packA(x int, s gemmStep, buf []float32) {
-	t := r.t
-	const group = 2 // panels per take
-	panels := ceilDiv(s.mc, t.mr)
-	for local := 0; ; {
-		q := r.take(x, &local) * group
-		if q >= panels {
-			return
-		}
-		i0, i1 := q*t.mr, min(s.mc, (q+group)*t.mr)
-		t.packA(buf[i0*s.kc:], t.mr*s.kc, r.transA, r.a, r.lda, s.ic+i0, i1-i0, s.pc, s.kc)
-	}
-}
-
 // bSource describes the source of the B panel that starts at column j of
 // step s's column block (cols columns), for prefetching.
 func (r *gemmRun) bSource(s gemmStep, j, cols int) prefetch {
@@ -491,69 +404,39 @@ func (r *gemmRun) bSource(s gemmStep, j, cols int) prefetch {
 	return prefetchRows(r.b[s.pc*r.ldb+s.jc+j:], s.kc, 4*cols, r.ldb)
 }
 
-// work runs worker w's part of every step.
-func (r *gemmRun) work(w int) {
+// work runs the steps of the one-thread loop nest: column blocks of nc,
+// k blocks, row blocks of mc (the A block stays in L2), then the B panels
+// of the column block (each in L1 while it meets every A panel of the row
+// block), packed during the first row block and kept for the others.
+func (r *gemmRun) work() {
 	t := r.t
-	r.packA(2*len(r.steps), r.steps[0], r.pa[0])
-	if r.threads > 1 {
-		r.bar.wait()
-	}
-	for i, s := range r.steps {
-		pa := r.pa[i%2]
+	for _, s := range r.steps {
+		t.packA(r.pa, t.mr*s.kc, r.transA, r.a, r.lda, s.ic, s.mc, s.pc, s.kc)
 		bb := r.beta
 		if s.pc > 0 {
 			bb = 1
 		}
 		panels := ceilDiv(s.nc, t.nr)
-		q0, q1 := span(w, r.threads, panels, 1)
-		for local := 0; ; {
-			var q int
-			if staticPanels {
-				q = q0 + local
-				local++
-				if q >= q1 {
-					break
-				}
-			} else {
-				q = r.take(2*i, &local)
-			}
-			if q >= panels {
-				break
-			}
+		for q := range panels {
 			j := q * t.nr
 			cols := min(t.nr, s.nc-j)
-			var bp []float32
-			if r.rowBlocks == 1 {
-				bp = r.pb[w]
-			} else {
-				bp = r.pb[0][q*t.nr*s.kc:]
+			bp := r.pb[0]
+			if r.rowBlocks > 1 {
+				bp = bp[q*t.nr*s.kc:]
 			}
-			// Prefetch what this thread likely takes next.
+			// Prefetch the source of the next panel to pack, or the next
+			// packed panel.
 			var pf prefetch
-			nq := q + r.threads
-			if staticPanels {
-				nq = q + 1
-				if nq >= q1 {
-					nq = panels
-				}
-			}
-			if nq < panels {
-				if s.ib == 0 {
-					pf = r.bSource(s, nq*t.nr, min(t.nr, s.nc-nq*t.nr))
-				} else {
-					pf = prefetchRows(r.pb[0][nq*t.nr*s.kc:], 1, 4*t.nr*s.kc, 0)
-				}
+			switch nq := q + 1; {
+			case nq < panels && s.ib == 0:
+				pf = r.bSource(s, nq*t.nr, min(t.nr, s.nc-nq*t.nr))
+			case nq < panels:
+				pf = prefetchRows(r.pb[0][nq*t.nr*s.kc:], 1, 4*t.nr*s.kc, 0)
 			}
 			if s.ib == 0 {
 				t.packB(bp, t.nr*s.kc, r.transB, r.b, r.ldb, s.pc, s.kc, s.jc+j, cols)
 			}
-			t.col(s.kc, pa, t.mr*s.kc, s.mc, bp, cols, r.c[s.ic*r.ldc+s.jc+j:], r.ldc, r.alpha, bb, bb != 0, pf)
-		}
-		if i+1 < len(r.steps) {
-			r.packA(2*i+1, r.steps[i+1], r.pa[(i+1)%2])
-		}
-		if r.threads > 1 {
-			r.bar.wait()
+			t.col(s.kc, r.pa, t.mr*s.kc, s.mc, bp, cols, r.c[s.ic*r.ldc+s.jc+j:], r.ldc, r.alpha, bb, bb != 0, pf)
 		}
 	}
 }

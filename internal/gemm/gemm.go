@@ -245,27 +245,24 @@ func span(b, nb, size, w int) (lo, hi int) {
 	return min(size, b*p/nb*w), min(size, (b+1)*p/nb*w)
 }
 
-// A Workspace holds the packing buffers of Gemm: two A blocks (the
-// threads multiply one while they pack the next) and each thread's B
-// panels. Each buffer keeps its role and its largest size from call to
+// A Workspace holds the packing buffers of Gemm: the A block, the B
+// panels, and, when threads share a product, theirs. Each buffer keeps its role and its largest size from call to
 // call, so a caller that repeats a few shapes (one step of a training
 // loop) allocates only on the first call. The zero value is ready to use;
 // a Workspace must not be used by two calls at once.
 type Workspace struct {
-	pa   [2][]float32
+	pa   []float32
 	pb   [][]float32
-	pw   [][]float32  // each thread's packed A, when each packs its own
-	rows []*Workspace // the workspaces of threads that split rows
-	run  gemmRun      // the state of the current call
-	next []atomic.Int64
+	pw   [][]float32    // each thread's packed A, when each packs its own
+	rows []*Workspace   // the workspaces of threads that split rows or columns
+	run  gemmRun        // the state of the current call
+	next []atomic.Int64 // the task counter of panelMajor
 }
 
 // Bytes returns the size of the buffers w holds.
 func (w *Workspace) Bytes() int64 {
 	var n int
-	for _, b := range w.pa {
-		n += cap(b)
-	}
+	n += cap(w.pa)
 	for _, b := range w.pb {
 		n += cap(b)
 	}
