@@ -111,9 +111,10 @@ func genGemmCol(t *tier, masked bool) {
 		"from zero), it stores alpha·acc + beta·c (the product by alpha rounded,",
 		"then one fused multiply-add) when accum, else alpha·acc (c is not",
 		"read), to c[i·ldc+j] for i < m. " + what + " kc ≥ 1.",
-		"The next tile's C rows are prefetched while a tile is computed, and,",
-		"one every four k steps, pfN cache lines towards L2: rows of pfLines",
-		"lines from pf on, pfStride bytes apart (what the caller packs next).",
+		"The C rows of the tile after next are prefetched to L2 while a tile is",
+		"computed, and, one every four k steps, pfN cache lines: rows of",
+		"pfLines lines from pf on, pfStride bytes apart (what the caller packs",
+		"next).",
 	}
 	t.begin(name, sig, doc...)
 
@@ -145,8 +146,11 @@ func genGemmCol(t *tier, masked bool) {
 		col.setMasks()
 	}
 	t.Load(t.Param("tiles"), gcTiles)
-	// The first tile's C rows.
+	// The first two tiles' C rows; each tile then prefetches those of the
+	// tile after next (one tile ahead is too late when C comes from
+	// memory).
 	col.prefetchC(0)
+	col.prefetchC(1)
 
 	full, rest, done := t.label("full"), t.label("rest"), t.label("done")
 	t.Label(full)
@@ -259,7 +263,7 @@ func (col *gemmCol) tile(rows int, more bool) {
 	t, g := col.t, col.g
 	acc := col.acc[:rows]
 	if more {
-		col.prefetchC(1)
+		col.prefetchC(2)
 	}
 	for _, a := range acc {
 		for _, v := range a {

@@ -25,8 +25,8 @@
 // for the rows left below the last full tile and masked stores for a
 // partial last panel, so no edge goes through a buffer and no function
 // reads or writes outside the slices it is given. While a tile is
-// computed, the next tile's rows of C are prefetched to L2, and so is
-// what the caller packs next (the source of the next B panel). The
+// computed, the rows of C of the tile after next are prefetched to L2,
+// and so is what the caller packs next (the source of the next B panel). The
 // packing of every layout (A or B, stored as is or transposed) is
 // assembly too, full panels at a time; edge panels are packed in Go.
 //

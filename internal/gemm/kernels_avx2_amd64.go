@@ -11,9 +11,10 @@ package gemm
 // from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
 // then one fused multiply-add) when accum, else alpha·acc (c is not
 // read), to c[i·ldc+j] for i < m. All 16 columns of C are written. kc ≥ 1.
-// The next tile's C rows are prefetched while a tile is computed, and,
-// one every four k steps, pfN cache lines towards L2: rows of pfLines
-// lines from pf on, pfStride bytes apart (what the caller packs next).
+// The C rows of the tile after next are prefetched to L2 while a tile is
+// computed, and, one every four k steps, pfN cache lines: rows of
+// pfLines lines from pf on, pfStride bytes apart (what the caller packs
+// next).
 //
 //go:noescape
 func gemmColAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
@@ -25,9 +26,10 @@ func gemmColAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c 
 // from zero), it stores alpha·acc + beta·c (the product by alpha rounded,
 // then one fused multiply-add) when accum, else alpha·acc (c is not
 // read), to c[i·ldc+j] for i < m. Only the columns j < cols (1 ≤ cols ≤ 16) of C are read or written. kc ≥ 1.
-// The next tile's C rows are prefetched while a tile is computed, and,
-// one every four k steps, pfN cache lines towards L2: rows of pfLines
-// lines from pf on, pfStride bytes apart (what the caller packs next).
+// The C rows of the tile after next are prefetched to L2 while a tile is
+// computed, and, one every four k steps, pfN cache lines: rows of
+// pfLines lines from pf on, pfStride bytes apart (what the caller packs
+// next).
 //
 //go:noescape
 func gemmColMaskAVX2(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, cols int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)

@@ -39,11 +39,41 @@ TEXT ·gemmColAVX2(SB), NOSPLIT, $16-112
 	ADDQ       BX, AX
 	PREFETCHT1 (AX)
 	PREFETCHT1 60(AX)
+	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
 
 gemmColAVX2_full1:
 	TESTQ      R12, R12
 	JZ         gemmColAVX2_rest2
 	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
 	ADDQ       BX, AX
 	ADDQ       BX, AX
 	ADDQ       BX, AX
@@ -1046,11 +1076,41 @@ TEXT ·gemmColMaskAVX2(SB), NOSPLIT, $16-120
 	ADDQ       BX, AX
 	PREFETCHT1 (AX)
 	PREFETCHT1 60(AX)
+	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       BX, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
 
 gemmColMaskAVX2_full1:
 	TESTQ      R12, R12
 	JZ         gemmColMaskAVX2_rest2
 	MOVQ       DX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
+	ADDQ       BX, AX
 	ADDQ       BX, AX
 	ADDQ       BX, AX
 	ADDQ       BX, AX
