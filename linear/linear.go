@@ -14,9 +14,14 @@
 // ∂H_b = G_b·W and accumulate ∂W += G_bᵀ·H_b; ∂b adds the columns of G_b.
 // The logits are computed once (no recomputation in the backward): six
 // multiply-adds per (token, class, dimension) in all, the cost of three
-// matrix multiplies. Every step is parallel over blocks of its output, and
-// the blocks' results are combined in a fixed order, so the result is the
-// same bits for any number of threads.
+// matrix multiplies. The logits product of a block (256 tokens for
+// V = 32768) takes the GEMM's path for one token block: each group of
+// classes keeps its logits in L2 while all of D is accumulated, and each
+// panel of W is packed just before use, so the logits block is written to
+// memory once and packed weights never go through it. Every step is
+// parallel over blocks of its output, and the blocks' results are
+// combined in a fixed order, so the result is the same bits for any
+// number of threads.
 //
 // Memory: besides its inputs and outputs, the head allocates one B×V
 // logits block, the GEMM's packing buffers (a few MiB) and O(N) per-row

@@ -14,6 +14,7 @@
 #   head: the same products over the whole batch of the head's benchmark
 #     (N = 4096, D = 1024, V = 32768);
 #   all: both.
+# REPS sets the calls per round and side (default 5).
 # OpenBLAS runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so that
 # it picks its own kernel for the CPU, and OPENBLAS_NUM_THREADS set to the
 # thread count.
@@ -53,7 +54,7 @@ echo "$shapes" | tr ';' '\n' | while read -r m n k flag; do
 	transb) f="--transb" ;;
 	esac
 	for t in $threads; do
-		out=$("$tmp/xent" bench gemm --m "$m" --n "$n" --k "$k" $f --threads "$t" --reps 5 --rounds "$rounds" --baseline openblas --json)
+		out=$("$tmp/xent" bench gemm --m "$m" --n "$n" --k "$k" $f --threads "$t" --reps "${REPS:-5}" --rounds "$rounds" --baseline openblas --json)
 		printf '%-28s %7d %9.1f %9.1f %7.3f   %s\n' "${m}x${n}x${k} $flag" "$t" \
 			"$(echo "$out" | field gflops)" "$(echo "$out" | field baseline_gflops)" \
 			"$(echo "$out" | field speedup)" "$(echo "$out" | range gflops_range)"

@@ -73,24 +73,25 @@
 //
 // # Speed
 //
-// On a 2-core AMD EPYC (Zen 3, AVX2+FMA, about 100 GFLOP/s peak per core
-// at the clock it runs), the micro-kernel on L1-resident panels runs at
-// 99% of peak, MulPacked on a 256×1024×1024 tile at about 92–96 GFLOP/s,
-// and Gemm, with OpenBLAS 0.3.21's cblas_sgemm (its Zen kernel) timed in
-// alternation on the same machine, at these fractions of OpenBLAS's speed
-// (median over rounds; the machine was shared with other work, so the
-// absolute numbers vary by ±15%):
+// On a 2-core AMD EPYC Zen 5 (AVX-512; FMA peak 219 GFLOP/s per core at
+// the clock it runs), the column kernel on L1-resident panels runs at 218
+// GFLOP/s, and Gemm, with OpenBLAS 0.3.21's cblas_sgemm (its AVX-512
+// kernels) run back to back, at these fractions of OpenBLAS's speed
+// (medians over rounds, three runs; the machine was shared with other
+// work):
 //
-//	shape (m×n×k)              1 thread   2 threads
-//	2048×2048×2048               0.94        0.95
-//	H·Wᵀ 256×4096×1024 transB    0.98        1.01
-//	G·W  256×1024×4096           0.92        0.87
-//	Gᵀ·H 4096×1024×256 transA    1.04        1.30
+//	shape (m×n×k)              1 thread     2 threads
+//	2048×2048×2048             0.98–1.13    1.03–1.04
+//	H·Wᵀ 256×4096×1024 transB  1.11–1.13    1.10–1.11
+//	G·W  256×1024×4096         1.04–1.13    1.26–1.28
+//	Gᵀ·H 4096×1024×256 transA  1.01–1.10    1.15–1.27
 //
-// Reproduce with "sh bench/openblas/compare.sh" (see bench/openblas), or
-// "go test -bench . ./internal/gemm" and "xent bench gemm". These figures
-// are for the AVX2 tier; the AVX-512 tier's speed has not been measured on
-// AVX-512 hardware.
+// and at 0.99–1.04 on the head's products over a 4096-token batch
+// (4096×32768×1024 and the like). The AVX2 tier on the same machine runs
+// at 1.01–1.15 of OpenBLAS's Haswell kernels. BENCHMARKS.md has the
+// tables; reproduce with "sh bench/openblas/compare.sh" (see
+// bench/openblas), "xent bench gemm --baseline openblas" or
+// "go test -bench . ./internal/gemm".
 //
 // # Kernels
 //
