@@ -185,11 +185,13 @@ func (col *gemmCol) setMasks() {
 	}
 	col.km = [2]reg.OpmaskPhysical{reg.K1, reg.K2}
 	for v := 0; v < 2; v++ {
+		// (1 << count) − 1, shifting by CL (no BMI2 needed).
 		col.clampCols(v, gcT0)
-		t.MOVQ(operand.U32(1), gcT1)
-		t.SHLXQ(gcT0, gcT1, gcT1)
-		t.DECQ(gcT1)
-		t.KMOVW(gcT1.As32(), col.km[v])
+		t.MOVQ(gcT0, gcT1)
+		t.MOVQ(operand.U32(1), gcT0)
+		t.SHLQ(reg.CL, gcT0)
+		t.DECQ(gcT0)
+		t.KMOVW(gcT0.As32(), col.km[v])
 	}
 }
 

@@ -2989,7 +2989,7 @@ gemmColAVX512_done3:
 	RET
 
 // func gemmColMaskAVX512(kc int, a *float32, sa int, tiles int, rest int, b *float32, c *float32, ldc int, cols int, alpha float32, beta float32, accum bool, pf *float32, pfLines int, pfStride int, pfN int)
-// Requires: AVX, AVX512F, BMI2, CMOV, MMX+
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·gemmColMaskAVX512(SB), NOSPLIT, $16-120
 	MOVQ       kc+0(FP), R8
 	MOVQ       a+8(FP), R9
@@ -3011,10 +3011,11 @@ TEXT ·gemmColMaskAVX512(SB), NOSPLIT, $16-120
 	MOVQ       $0x00000010, CX
 	CMPQ       AX, CX
 	CMOVQGT    CX, AX
-	MOVQ       $0x00000001, CX
-	SHLXQ      AX, CX, CX
-	DECQ       CX
-	KMOVW      CX, K1
+	MOVQ       AX, CX
+	MOVQ       $0x00000001, AX
+	SHLQ       CL, AX
+	DECQ       AX
+	KMOVW      AX, K1
 	MOVQ       cols+64(FP), AX
 	SUBQ       $0x10, AX
 	XORQ       CX, CX
@@ -3023,10 +3024,11 @@ TEXT ·gemmColMaskAVX512(SB), NOSPLIT, $16-120
 	MOVQ       $0x00000010, CX
 	CMPQ       AX, CX
 	CMOVQGT    CX, AX
-	MOVQ       $0x00000001, CX
-	SHLXQ      AX, CX, CX
-	DECQ       CX
-	KMOVW      CX, K2
+	MOVQ       AX, CX
+	MOVQ       $0x00000001, AX
+	SHLQ       CL, AX
+	DECQ       AX
+	KMOVW      AX, K2
 	MOVQ       tiles+24(FP), R12
 	MOVQ       DX, AX
 	PREFETCHT1 (AX)
