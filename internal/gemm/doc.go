@@ -77,13 +77,13 @@
 // the clock it runs), the column kernel on L1-resident panels runs at 218
 // GFLOP/s, and Gemm, with OpenBLAS 0.3.21's cblas_sgemm (its AVX-512
 // kernels) run back to back, at these fractions of OpenBLAS's speed
-// (medians over rounds, three runs; the machine was shared with other
+// (medians over rounds, four runs; the machine was shared with other
 // work):
 //
 //	shape (m×n×k)              1 thread     2 threads
-//	2048×2048×2048             0.98–1.13    1.03–1.04
-//	H·Wᵀ 256×4096×1024 transB  1.11–1.13    1.10–1.11
-//	G·W  256×1024×4096         1.04–1.13    1.26–1.28
+//	2048×2048×2048             0.98–1.13    1.02–1.04
+//	H·Wᵀ 256×4096×1024 transB  1.11–1.13    1.10–1.14
+//	G·W  256×1024×4096         1.04–1.13    1.25–1.28
 //	Gᵀ·H 4096×1024×256 transA  1.01–1.10    1.15–1.27
 //
 // and at 0.99–1.04 on the head's products over a 4096-token batch
