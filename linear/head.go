@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/xentlab/xent/internal/gemm"
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/vek"
 	"github.com/xentlab/xent/loss"
 )
@@ -57,6 +58,10 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 		st.ExtraBytes += int64(12 * v)
 	}
 	colTiles := (v + c.tileCols - 1) / c.tileCols
+	if c.h.FilterEps > 0 {
+		c.fs = getFilterScratch()
+		defer filterPool.Put(c.fs)
+	}
 	for b0 := 0; b0 < n; b0 += nb {
 		rows := min(nb, n-b0)
 		z := buf[:rows*v]
@@ -116,6 +121,9 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 	}
 	st.Loss *= sc
 	st.ExtraBytes += ws.Bytes()
+	if c.fs != nil {
+		st.ExtraBytes += c.fs.bytes()
+	}
 	if out.GradBias != nil {
 		for j, g := range dbAcc {
 			out.GradBias[j] = float32(sc * g)
@@ -151,44 +159,178 @@ func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, 
 		}
 		return 0
 	}
-	if dh != nil {
-		clear(dh)
-	}
+	return c.backwardFiltered(ws, in, out, g, b0, rows, alpha)
+}
+
+// backwardFiltered is the backward of gradient filtering: tiles of
+// tileRows tokens × tileCols classes whose every |g| is below FilterEps
+// are skipped. The kept tiles of each column of tiles are gathered into
+// dense panels, so that each column costs two full-size products instead
+// of one small product per kept tile: with G_t the gathered rows of the
+// column's kept tiles and H_t the matching hidden states,
+// ∂H (those rows) += G_t·W_t, added row by row in ascending column order,
+// and ∂W_t += G_tᵀ·H_t. With two threads or more, one half runs the ∂H
+// products and the other the ∂W products, each in column order, so that
+// every output has one writer and the same operations for any thread
+// count. It returns the number of tiles skipped.
+func (c config) backwardFiltered(ws *gemm.Workspace, in Input, out Output, g []float32, b0, rows int, alpha float32) int {
+	d, v := in.D, in.V
 	eps := float32(c.h.FilterEps)
+	tr, tc := c.tileRows, c.tileCols
+	rowTiles := (rows + tr - 1) / tr
+	colTiles := (v + tc - 1) / tc
+	fs := c.fs
+	// Which tiles are kept: keep[t·rowTiles + r].
+	keep := fs.keep[:0]
+	for range colTiles * rowTiles {
+		keep = append(keep, false)
+	}
+	fs.keep = keep
+	par.For(colTiles, 1, c.threads, func(t, _, _ int) {
+		t0 := t * tc
+		cols := min(tc, v-t0)
+		for r := range rowTiles {
+			r0 := r * tr
+			keep[t*rowTiles+r] = !tileBelow(g[r0*v+t0:], v, min(tr, rows-r0), cols, eps)
+		}
+	})
 	skipped := 0
-	for r0 := 0; r0 < rows; r0 += c.tileRows {
-		tr := min(c.tileRows, rows-r0)
-		gr := g[r0*v:]
-		hr := hb[r0*d:]
-		// Runs of consecutive kept tiles go to the GEMM as one product.
-		run0 := -1
-		flush := func(end int) {
-			if run0 < 0 {
-				return
-			}
-			cols := end - run0
-			if dh != nil {
-				ws.Gemm(false, false, tr, d, cols, alpha, gr[run0:], v, in.Weight[run0*d:], d, 1, dh[r0*d:], d, c.threads)
-			}
-			if out.GradWeight != nil {
-				ws.Gemm(true, false, cols, d, tr, alpha, gr[run0:], v, hr, d, 1, out.GradWeight[run0*d:], d, c.threads)
-			}
-			run0 = -1
+	for _, k := range keep {
+		if !k {
+			skipped++
 		}
-		for t0 := 0; t0 < v; t0 += c.tileCols {
-			cols := min(c.tileCols, v-t0)
-			if tileBelow(gr[t0:], v, tr, cols, eps) {
-				skipped++
-				flush(t0)
-				continue
-			}
-			if run0 < 0 {
-				run0 = t0
-			}
-		}
-		flush(v)
+	}
+	f := filtered{c: c, in: in, g: g, b0: b0, rows: rows, alpha: alpha, keep: keep, rowTiles: rowTiles}
+	doH, doW := out.GradHidden != nil, out.GradWeight != nil
+	if doH {
+		clear(out.GradHidden[b0*d : (b0+rows)*d])
+	}
+	thH, thW := c.threads, c.threads
+	if doH && doW && c.threads > 1 {
+		thH = c.threads / 2
+		thW = c.threads - thH
+		done := make(chan struct{})
+		go func() {
+			f.run(ws, &fs.h1, out, true, thH)
+			close(done)
+		}()
+		f.run(&fs.ws, &fs.w1, out, false, thW)
+		<-done
+		return skipped
+	}
+	if doH {
+		f.run(ws, &fs.h1, out, true, thH)
+	}
+	if doW {
+		f.run(ws, &fs.w1, out, false, thW)
 	}
 	return skipped
+}
+
+// filtered is one block's filtered backward.
+type filtered struct {
+	c        config
+	in       Input
+	g        []float32
+	b0, rows int
+	alpha    float32
+	keep     []bool
+	rowTiles int
+}
+
+// run computes the ∂H products (dH) or the ∂W products of every column of
+// tiles in order, on threads goroutines, gathering into p.
+func (f *filtered) run(ws *gemm.Workspace, p *panels, out Output, dH bool, threads int) {
+	c, in, g := f.c, f.in, f.g
+	d, v := in.D, in.V
+	tr, tc := c.tileRows, c.tileCols
+	hb := in.Hidden[f.b0*d : (f.b0+f.rows)*d]
+	for t0 := 0; t0 < v; t0 += tc {
+		cols := min(tc, v-t0)
+		kept := f.keep[(t0/tc)*f.rowTiles : (t0/tc+1)*f.rowTiles]
+		n := 0
+		for r, k := range kept {
+			if k {
+				n += min(tr, f.rows-r*tr)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		// Gather G_t (n×cols) and, for ∂W, H_t (n×d).
+		gt := grow(&p.g, n*cols)
+		var ht []float32
+		if !dH {
+			ht = grow(&p.h, n*d)
+		}
+		i := 0
+		for r, k := range kept {
+			if !k {
+				continue
+			}
+			for x := r * tr; x < min((r+1)*tr, f.rows); x++ {
+				copy(gt[i*cols:(i+1)*cols], g[x*v+t0:x*v+t0+cols])
+				if ht != nil {
+					copy(ht[i*d:(i+1)*d], hb[x*d:(x+1)*d])
+				}
+				i++
+			}
+		}
+		if !dH {
+			ws.Gemm(true, false, cols, d, n, f.alpha, gt, cols, ht, d, 1, out.GradWeight[t0*d:], d, threads)
+			continue
+		}
+		tmp := grow(&p.h, n*d)
+		ws.Gemm(false, false, n, d, cols, f.alpha, gt, cols, in.Weight[t0*d:], d, 0, tmp, d, threads)
+		dh := out.GradHidden[f.b0*d : (f.b0+f.rows)*d]
+		i = 0
+		for r, k := range kept {
+			if !k {
+				continue
+			}
+			for x := r * tr; x < min((r+1)*tr, f.rows); x++ {
+				vek.Axpy32(dh[x*d:(x+1)*d], tmp[i*d:(i+1)*d], 1)
+				i++
+			}
+		}
+	}
+}
+
+// panels holds one role's gathered panels.
+type panels struct{ g, h []float32 }
+
+// A filterScratch holds what gradient filtering works in: which tiles
+// are kept, the gathered panels of the ∂H and the ∂W products, and a
+// second GEMM workspace for the ∂W products when they run beside the ∂H
+// ones.
+type filterScratch struct {
+	keep   []bool
+	h1, w1 panels
+	ws     gemm.Workspace
+}
+
+// bytes returns the size of the buffers fs holds.
+func (fs *filterScratch) bytes() int64 {
+	n := cap(fs.h1.g) + cap(fs.h1.h) + cap(fs.w1.g) + cap(fs.w1.h)
+	return int64(cap(fs.keep)+4*n) + fs.ws.Bytes()
+}
+
+var filterPool sync.Pool // of *filterScratch
+
+func getFilterScratch() *filterScratch {
+	fs, ok := filterPool.Get().(*filterScratch)
+	if !ok {
+		fs = new(filterScratch)
+	}
+	return fs
+}
+
+// grow returns (*buf)[:n], reallocating *buf when it is too small.
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
 }
 
 // A scratch holds what one call of the head works in: the logits block

@@ -40,6 +40,13 @@ func newProblem(rng *rand.Rand, n, d, v int, bias bool, scale float64) problem {
 // loss.CrossEntropy.Eval64 with the same options, then the products.
 func reference(t *testing.T, h Head, in Input) (lossV float64, rowsOut, lse, dh, dw, db []float64) {
 	t.Helper()
+	lossV, rowsOut, lse, dh, dw, db, _ = referenceGrad(t, h, in)
+	return
+}
+
+// referenceGrad is reference that also returns the logits' gradient.
+func referenceGrad(t *testing.T, h Head, in Input) (lossV float64, rowsOut, lse, dh, dw, db, g []float64) {
+	t.Helper()
 	n, d, v := in.N, in.D, in.V
 	z := make([]float64, n*v)
 	for i := 0; i < n; i++ {
@@ -77,7 +84,7 @@ func reference(t *testing.T, h Head, in Input) (lossV float64, rowsOut, lse, dh,
 			rw[i] = float64(w)
 		}
 	}
-	g := make([]float64, n*v)
+	g = make([]float64, n*v)
 	rowsOut = make([]float64, n)
 	lse = make([]float64, n)
 	lossV, err = ce.Eval64(loss.Input[float64]{Logits: z, Cols: v, Labels64: labels, RowWeights: rw}, loss.Output[float64]{Grad: g, Rows: rowsOut, LSE: lse})
@@ -373,6 +380,105 @@ func TestFiltering(t *testing.T) {
 		t.Fatalf("filtered ∂W differs by %v (scale %v)", maxDiff, maxAbs)
 	}
 	t.Logf("skipped %d of %d tiles; max |Δ∂W| = %.3g (scale %.3g)", sf.SkippedTiles, sf.Tiles, maxDiff, maxAbs)
+}
+
+// TestFilteringReference checks gradient filtering against the float64
+// materialized gradients with exactly the skipped tiles dropped: the tile
+// decisions are made on the float64 gradient (a tile whose largest |g|
+// lies within 0.1% of the threshold would make the comparison ambiguous,
+// and the threshold is moved off it), on several tile shapes, and every
+// thread count gives the same bits.
+func TestFilteringReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	n, d, v := 70, 24, 700
+	p := newProblem(rng, n, d, v, false, 1)
+	in := p.in
+	for i := 0; i < n; i++ {
+		y := int(in.Targets[i])
+		for k := 0; k < d; k++ {
+			in.Hidden[i*d+k] = 9*in.Weight[y*d+k]*float32(math.Sqrt(float64(d))) + float32(rng.NormFloat64())
+		}
+	}
+	sumHead := Head{Loss: []loss.Option{loss.WithReduction(loss.Sum)}}
+	_, _, _, _, _, _, g := referenceGrad(t, sumHead, in)
+	for _, tile := range [][2]int{{8, 64}, {5, 33}, {16, 100}, {1, 700}} {
+		tr, tc := tile[0], tile[1]
+		// The largest |g| of every tile; pick a threshold away from all.
+		var maxes []float64
+		for r0 := 0; r0 < n; r0 += tr {
+			for t0 := 0; t0 < v; t0 += tc {
+				m := 0.0
+				for i := r0; i < min(r0+tr, n); i++ {
+					for j := t0; j < min(t0+tc, v); j++ {
+						m = max(m, math.Abs(g[i*v+j]))
+					}
+				}
+				maxes = append(maxes, m)
+			}
+		}
+		eps := 0x1p-12
+		for ambiguous := true; ambiguous; {
+			ambiguous = false
+			for _, m := range maxes {
+				if math.Abs(m-eps) <= 1e-3*eps {
+					ambiguous = true
+					eps *= 1.01
+					break
+				}
+			}
+		}
+		// The reference: mean-reduced products over the kept tiles only.
+		wantH, wantW := make([]float64, n*d), make([]float64, v*d)
+		skipped := 0
+		for r0, x := 0, 0; r0 < n; r0 += tr {
+			for t0 := 0; t0 < v; t0, x = t0+tc, x+1 {
+				if maxes[x] < eps {
+					skipped++
+					continue
+				}
+				for i := r0; i < min(r0+tr, n); i++ {
+					for j := t0; j < min(t0+tc, v); j++ {
+						gij := g[i*v+j] / float64(n)
+						for k := 0; k < d; k++ {
+							wantH[i*d+k] += gij * float64(in.Weight[j*d+k])
+							wantW[j*d+k] += gij * float64(in.Hidden[i*d+k])
+						}
+					}
+				}
+			}
+		}
+		if skipped == 0 || skipped == len(maxes) {
+			t.Fatalf("tile %v: %d of %d tiles skipped; the case tests nothing", tile, skipped, len(maxes))
+		}
+		var first Output
+		for _, threads := range []int{1, 2, 3} {
+			out := Output{GradHidden: make([]float32, n*d), GradWeight: make([]float32, v*d)}
+			st, err := Head{FilterEps: eps, TileRows: tr, TileCols: tc, Threads: threads}.Eval(in, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := fmt.Sprintf("tile %v threads %d", tile, threads)
+			if st.SkippedTiles != skipped {
+				t.Fatalf("%s: skipped %d tiles, the reference skips %d", ctx, st.SkippedTiles, skipped)
+			}
+			closeAll(t, ctx, "dH", out.GradHidden, wantH, 1e-4)
+			closeAll(t, ctx, "dW", out.GradWeight, wantW, 1e-4)
+			if first.GradHidden == nil {
+				first = out
+				continue
+			}
+			for i := range out.GradHidden {
+				if math.Float32bits(out.GradHidden[i]) != math.Float32bits(first.GradHidden[i]) {
+					t.Fatalf("%s: dH[%d] = %v, one thread gave %v", ctx, i, out.GradHidden[i], first.GradHidden[i])
+				}
+			}
+			for i := range out.GradWeight {
+				if math.Float32bits(out.GradWeight[i]) != math.Float32bits(first.GradWeight[i]) {
+					t.Fatalf("%s: dW[%d] = %v, one thread gave %v", ctx, i, out.GradWeight[i], first.GradWeight[i])
+				}
+			}
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {

@@ -14,9 +14,14 @@
 // ∂H_b = G_b·W and accumulate ∂W += G_bᵀ·H_b; ∂b adds the columns of G_b.
 // The logits are computed once (no recomputation in the backward): six
 // multiply-adds per (token, class, dimension) in all, the cost of three
-// matrix multiplies. Every step is parallel over blocks of its output, and
-// the blocks' results are combined in a fixed order, so the result is the
-// same bits for any number of threads.
+// matrix multiplies. The logits product of a block (256 tokens for
+// V = 32768) takes the GEMM's path for one token block: each group of
+// classes keeps its logits in L2 while all of D is accumulated, and each
+// panel of W is packed just before use, so the logits block is written to
+// memory once and packed weights never go through it. Every step is
+// parallel over blocks of its output, and the blocks' results are
+// combined in a fixed order, so the result is the same bits for any
+// number of threads.
 //
 // Memory: besides its inputs and outputs, the head allocates one B×V
 // logits block, the GEMM's packing buffers (a few MiB) and O(N) per-row
@@ -28,9 +33,11 @@
 // block (TileRows tokens × TileCols classes); a tile whose every gradient
 // entry |∂ℓ_i/∂z_ij| is below FilterEps is skipped in both backward GEMMs.
 // Tiles are small so that a token's target (whose gradient is never
-// small unless the row is ignored) rules out only its own tile; the price
-// is smaller, less efficient GEMMs, so filtering pays only when most
-// tiles are skipped. With
+// small unless the row is ignored) rules out only its own tile. The kept
+// tiles of each column of tiles are gathered into dense panels (their
+// gradient rows and hidden states), so that a column costs two products
+// of full-size panels whatever its kept tiles are; the backward's cost
+// then falls with the fraction of tiles kept. With
 // unit weights and no smoothing that entry is |softmax − target|, so the
 // skipped work is what a bf16 gradient would round to zero (FilterEps =
 // 2⁻¹² for that). The default 0 is exact.
@@ -141,6 +148,7 @@ type config struct {
 	threads  int
 	tileCols int
 	tileRows int
+	fs       *filterScratch // the gathered panels of gradient filtering (run only)
 }
 
 func (h Head) config() (config, error) {

@@ -1,25 +1,37 @@
 #!/bin/sh
-# compare.sh runs xent's Gemm ("xent bench gemm") and OpenBLAS's
-# cblas_sgemm (this module) on the same shapes, alternating the two
-# processes for several rounds so that both see the same machine, and
-# prints the median GFLOP/s of each side over the rounds (each round
-# itself the median of 5 calls), their ratio, and the best round of each
-# (a guide on a machine shared with other work).
+# compare.sh times xent's Gemm against OpenBLAS's cblas_sgemm on a set of
+# shapes, for each thread count, with "xent bench gemm --baseline
+# openblas": every round times both sides one after the other (5 calls
+# each, the median call), and the report gives the median over the rounds
+# of each side, their ratio and xent's range over the rounds.
 #
 #   sh bench/openblas/compare.sh [rounds] [threads...]
 #
-# The shapes are those of xent's benchmarks: 2048³ and the three products
-# of the fused classifier head on a 256-row block (H·Wᵀ, G·W, Gᵀ·H).
-# Override them with SHAPES="m n k flags;...". OpenBLAS runs with
-# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so that it picks its own
-# kernel for the CPU, and OPENBLAS_NUM_THREADS set to the thread count.
+# SHAPES="m n k [transa|transb];..." chooses the shapes; the presets are
+#   block (the default): 2048³ and the three products of the fused
+#     classifier head on a 256-row token block (N = 256, D = 1024, V = 4096:
+#     H·Wᵀ, G·W, Gᵀ·H);
+#   head: the same products over the whole batch of the head's benchmark
+#     (N = 4096, D = 1024, V = 32768);
+#   all: both.
+# REPS sets the calls per round and side (default 5).
+# OpenBLAS runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so that
+# it picks its own kernel for the CPU, and OPENBLAS_NUM_THREADS set to the
+# thread count.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 rounds=${1:-5}
 [ $# -gt 0 ] && shift
 threads=${*:-1 2}
-shapes=${SHAPES:-"2048 2048 2048;256 4096 1024 transb;256 1024 4096;4096 1024 256 transa"}
+block="2048 2048 2048;256 4096 1024 transb;256 1024 4096;4096 1024 256 transa"
+head="4096 32768 1024 transb;4096 1024 32768;32768 1024 4096 transa"
+case "${SHAPES:-block}" in
+block) shapes=$block ;;
+head) shapes=$head ;;
+all) shapes="$block;$head" ;;
+*) shapes=$SHAPES ;;
+esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ -n "${XENT:-}" ]; then
@@ -27,33 +39,24 @@ if [ -n "${XENT:-}" ]; then
 else
 	(cd "$root" && go build -o "$tmp/xent" ./cmd/xent)
 fi
-(cd "$here" && go build -o "$tmp/openblas" .)
+(cd "$here" && go build -o "$tmp/xent-openblas" .)
+export XENT_OPENBLAS="$tmp/xent-openblas"
 
-gflops() { sed -n 's/.*"gflops":\([0-9.e+-]*\).*/\1/p'; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+range() { sed -n "s/.*\"$1\":\[\([0-9.e+-]*\),\([0-9.e+-]*\)\].*/\2 \1/p" | awk '{printf "%.1f–%.1f", $1, $2}'; }
 
-printf '%-26s %7s %9s %9s %7s   %9s %9s %7s\n' shape threads xent openblas ratio best-xent best-oblas ratio
+printf '%-28s %7s %9s %9s %7s   %s\n' shape threads xent openblas ratio "xent rounds"
 echo "$shapes" | tr ';' '\n' | while read -r m n k flag; do
 	[ -z "$m" ] && continue
-	fx="" fo=""
+	f=""
 	case "$flag" in
-	transa) fx="--transa" fo="-transa" ;;
-	transb) fx="--transb" fo="-transb" ;;
+	transa) f="--transa" ;;
+	transb) f="--transb" ;;
 	esac
 	for t in $threads; do
-		: >"$tmp/x" && : >"$tmp/o"
-		r=0
-		while [ "$r" -lt "$rounds" ]; do
-			"$tmp/xent" bench gemm --m "$m" --n "$n" --k "$k" $fx --threads "$t" --reps 5 --baseline none --json | gflops >>"$tmp/x"
-			env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" \
-				"$tmp/openblas" -m "$m" -n "$n" -k "$k" $fo -threads "$t" -reps 5 2>/dev/null | gflops >>"$tmp/o"
-			r=$((r + 1))
-		done
-		x=$(median <"$tmp/x")
-		o=$(median <"$tmp/o")
-		bx=$(sort -g "$tmp/x" | tail -1)
-		bo=$(sort -g "$tmp/o" | tail -1)
-		printf '%-26s %7d %9.1f %9.1f %7.3f   %9.1f %9.1f %7.3f\n' "${m}x${n}x${k} $flag" "$t" "$x" "$o" \
-			"$(echo "$x $o" | awk '{print $1/$2}')" "$bx" "$bo" "$(echo "$bx $bo" | awk '{print $1/$2}')"
+		out=$("$tmp/xent" bench gemm --m "$m" --n "$n" --k "$k" $f --threads "$t" --reps "${REPS:-5}" --rounds "$rounds" --baseline openblas --json)
+		printf '%-28s %7d %9.1f %9.1f %7.3f   %s\n' "${m}x${n}x${k} $flag" "$t" \
+			"$(echo "$out" | field gflops)" "$(echo "$out" | field baseline_gflops)" \
+			"$(echo "$out" | field speedup)" "$(echo "$out" | range gflops_range)"
 	done
 done

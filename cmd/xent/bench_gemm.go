@@ -1,10 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/xentlab/xent/internal/gemm"
 	"github.com/xentlab/xent/internal/par"
@@ -13,13 +19,13 @@ import (
 func init() {
 	registerBench(&benchOp{
 		name:    "gemm",
-		summary: "float32 matrix multiply C = op(A)·op(B) vs a plain-Go loop",
+		summary: "float32 matrix multiply C = op(A)·op(B) vs a plain-Go loop or OpenBLAS",
 		run:     benchGemm,
 	})
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench gemm", "[--m M] [--n N] [--k K] [--threads T] [--transa] [--transb] [--reps R] [--baseline go|none] [--json]", stderr)
+	fs := newFlags("bench gemm", "[--m M] [--n N] [--k K] [--threads T] [--transa] [--transb] [--reps R] [--baseline go|openblas|none] [--rounds R] [--json]", stderr)
 	m := fs.Int("m", 1024, "rows of op(A) and of C")
 	n := fs.Int("n", 1024, "columns of op(B) and of C")
 	k := fs.Int("k", 1024, "columns of op(A), rows of op(B)")
@@ -27,7 +33,8 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	transA := fs.Bool("transa", false, "A is stored k×m (op(A) = Aᵀ)")
 	transB := fs.Bool("transb", false, "B is stored n×k (op(B) = Bᵀ, as in hidden·weightsᵀ)")
 	reps := fs.Int("reps", 5, "timed repetitions of each side (after one warm-up)")
-	baseline := fs.String("baseline", "go", `"go" (a plain-Go i-k-j loop) or "none"`)
+	baseline := fs.String("baseline", "go", `"go" (a plain-Go i-k-j loop), "openblas" (cblas_sgemm through the program of bench/openblas, found as $XENT_OPENBLAS or xent-openblas on the PATH) or "none"`)
+	rounds := fs.Int("rounds", 5, "with --baseline openblas: rounds, each timing both sides (reps calls each) one after the other; the medians over rounds are reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,11 +47,11 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			return usagef("an operand of %d×%d is too large (limit 2³¹ elements)", s[0], s[1])
 		}
 	}
-	if *baseline != "go" && *baseline != "none" {
-		return usagef(`--baseline must be "go" or "none", not %q`, *baseline)
+	if *baseline != "go" && *baseline != "none" && *baseline != "openblas" {
+		return usagef(`--baseline must be "go", "openblas" or "none", not %q`, *baseline)
 	}
-	if *reps < 1 {
-		return usagef("--reps must be ≥ 1")
+	if *reps < 1 || *rounds < 1 {
+		return usagef("--reps and --rounds must be ≥ 1")
 	}
 	th := par.Threads(*threads)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -65,6 +72,10 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	}
 	c, bc := make([]float32, *m**n), make([]float32, *m**n)
 	ours := func() { gemm.Gemm(*transA, *transB, *m, *n, *k, 1, a, lda, b, ldb, 0, c, *n, th) }
+	flops := 2 * float64(*m) * float64(*n) * float64(*k)
+	if *baseline == "openblas" {
+		return benchGemmOpenBLAS(stdout, *asJSON, *m, *n, *k, *transA, *transB, th, *reps, *rounds, flops, ours)
+	}
 	var base func()
 	if *baseline == "go" {
 		base = func() { naiveGemm(*transA, *transB, *m, *n, *k, a, b, bc, th) }
@@ -80,7 +91,6 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	flops := 2 * float64(*m) * float64(*n) * float64(*k)
 	speedup := 0.0
 	if base != nil {
 		speedup = t.base / t.ours
@@ -99,6 +109,73 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  go loop     %10.3f ms  %7.1f GFLOP/s\n", t.base*1e3, flops/t.base/1e9)
 		fmt.Fprintf(stdout, "  speed-up    %10.2fx\n", speedup)
 	}
+	return nil
+}
+
+// benchGemmOpenBLAS times ours against OpenBLAS's cblas_sgemm, run by
+// the program of bench/openblas (a cgo module of its own, so that xent
+// itself needs neither cgo nor OpenBLAS) as a child process with
+// OPENBLAS_NUM_THREADS = threads and OpenBLAS free to pick its kernels.
+// Each round times reps calls of ours (after a warm-up call) and then one
+// run of the program (a warm-up call and reps timed calls); each side's
+// round figure is its median call, and the report gives the median over
+// rounds of each side, their ratio and the range.
+func benchGemmOpenBLAS(stdout io.Writer, asJSON bool, m, n, k int, transA, transB bool, threads, reps, rounds int, flops float64, ours func()) error {
+	prog := os.Getenv("XENT_OPENBLAS")
+	if prog == "" {
+		p, err := exec.LookPath("xent-openblas")
+		if err != nil {
+			return fmt.Errorf("--baseline openblas needs the program of bench/openblas: build it with (cd bench/openblas && go build -o xent-openblas .) and put it on the PATH or name it in XENT_OPENBLAS")
+		}
+		prog = p
+	}
+	args := []string{"-m", strconv.Itoa(m), "-n", strconv.Itoa(n), "-k", strconv.Itoa(k), "-threads", strconv.Itoa(threads), "-reps", strconv.Itoa(reps)}
+	if transA {
+		args = append(args, "-transa")
+	}
+	if transB {
+		args = append(args, "-transb")
+	}
+	env := []string{"OPENBLAS_NUM_THREADS=" + strconv.Itoa(threads)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") && !strings.HasPrefix(kv, "OPENBLAS_L2_SIZE=") && !strings.HasPrefix(kv, "OPENBLAS_NUM_THREADS=") {
+			env = append(env, kv)
+		}
+	}
+	var xs, bs []float64
+	ours()
+	for range rounds {
+		t := measure(reps, ours, nil)
+		xs = append(xs, t.ours)
+		cmd := exec.Command(prog, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("running %s: %v", prog, err)
+		}
+		var r struct {
+			Seconds float64 `json:"seconds"`
+		}
+		if err := json.Unmarshal(out, &r); err != nil || !(r.Seconds > 0) {
+			return fmt.Errorf("%s printed %q, want one JSON line with seconds", prog, strings.TrimSpace(string(out)))
+		}
+		bs = append(bs, r.Seconds)
+	}
+	x, o := median(xs), median(bs)
+	gf := func(s float64) float64 { return flops / s / 1e9 }
+	if asJSON {
+		return writeJSON(stdout, map[string]any{
+			"op": "gemm", "m": m, "n": n, "k": k, "transa": transA, "transb": transB, "threads": threads,
+			"rounds": rounds, "ours_s": x, "gflops": gf(x), "baseline": "openblas", "baseline_s": o,
+			"baseline_gflops": gf(o), "speedup": o / x,
+			"gflops_range":          []float64{gf(slices.Max(xs)), gf(slices.Min(xs))},
+			"baseline_gflops_range": []float64{gf(slices.Max(bs)), gf(slices.Min(bs))},
+		})
+	}
+	fmt.Fprintf(stdout, "gemm %d×%d×%d float32 (transa=%v transb=%v), %d thread(s), median of %d rounds of %d calls\n", m, n, k, transA, transB, threads, rounds, reps)
+	fmt.Fprintf(stdout, "  xent        %10.3f ms  %7.1f GFLOP/s  (rounds %.1f–%.1f)\n", x*1e3, gf(x), gf(slices.Max(xs)), gf(slices.Min(xs)))
+	fmt.Fprintf(stdout, "  openblas    %10.3f ms  %7.1f GFLOP/s  (rounds %.1f–%.1f)\n", o*1e3, gf(o), gf(slices.Max(bs)), gf(slices.Min(bs)))
+	fmt.Fprintf(stdout, "  xent/openblas %8.3f\n", o/x)
 	return nil
 }
 

@@ -34,6 +34,7 @@ var families = []family{
 	{"metrics", "metrics", "count", genCount, false},
 	{"lab", "lab", "adam", genAdam, false},
 	{"sample", "sample", "kernels", genSample, true},
+	{"internal/gemm", "gemm", "kernels", genGemm, false},
 }
 
 func main() {

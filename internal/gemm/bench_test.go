@@ -66,29 +66,19 @@ func BenchmarkMulPacked(b *testing.B) {
 	}
 }
 
-// BenchmarkKernel times the micro-kernel alone on L1-resident panels.
+// BenchmarkKernel times the column kernel alone on L1- and L2-resident
+// panels: one B panel against four A panels, kc = 256.
 func BenchmarkKernel(b *testing.B) {
 	for _, tr := range tiers() {
 		b.Run(tr.name, func(b *testing.B) {
-			k := kcBlock
-			pa, pb := randSlice(mr*k), randSlice(nr*k)
-			var c [mr * nr]float32
+			k, m := kcBlock, 4*tr.mr
+			pa, pb := randSlice(m*k), randSlice(tr.nr*k)
+			c := make([]float32, m*tr.nr)
 			for b.Loop() {
-				tr.kernel(k, pa, pb, c[:], nr, 1, 1, true, pb)
+				tr.col(k, pa, tr.mr*k, m, pb, tr.nr, c, tr.nr, 1, 1, true, prefetch{})
 			}
-			reportGFLOPS(b, mr, nr, k)
+			reportGFLOPS(b, m, tr.nr, k)
 		})
-		if tr.avx512 {
-			b.Run("avx512-12x32", func(b *testing.B) {
-				k := kcBlock
-				pa, pb := randSlice(2*mr*k), randSlice(2*nr*k)
-				var c [4 * mr * nr]float32
-				for b.Loop() {
-					kernel12x32(k, pa, pa[mr*k:], pb, pb[nr*k:], c[:], 2*nr, 1, 1, true, pb, pb[nr*k:])
-				}
-				reportGFLOPS(b, 2*mr, 2*nr, k)
-			})
-		}
 	}
 }
 

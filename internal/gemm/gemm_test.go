@@ -223,17 +223,17 @@ func TestGemmShapes(t *testing.T) {
 }
 
 // TestGemmLarge covers shapes that cross every blocking boundary: k over
-// several k blocks, m over a row chunk, n over a column block.
+// several k blocks, m over several row blocks, n over a column block.
 func TestGemmLarge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	type shape struct{ m, n, k int }
-	shapes := []shape{{257, 67, 5003}, {mChunk + 5, 19, 3}, {7, ncBlock + 21, 300}, {150, 145, 513}}
-	if raceEnabled {
-		// The race detector slows the portable kernel and the reference
-		// twentyfold: keep the boundary crossings, shrink the long k.
-		shapes[0].k = 777
-	}
 	for _, tr := range tiers() {
+		shapes := []shape{{257, 67, 5003}, {2*tr.mc + 5, 19, 3}, {7, tr.nc + 21, 300}, {150, 145, 513}}
+		if raceEnabled {
+			// The race detector slows the portable kernel and the reference
+			// twentyfold: keep the boundary crossings, shrink the long k.
+			shapes[0].k = 777
+		}
 		for ti, tc := range transCombos {
 			for si, s := range shapes {
 				if raceEnabled && (si+ti)%2 == 1 {
@@ -274,8 +274,6 @@ func TestGemmSpecial(t *testing.T) {
 // thread count, and that MulPacked on packed operands gives the same bits
 // as Gemm.
 func TestDeterminism(t *testing.T) {
-	defaultBudget := packBudget
-	defer func() { packBudget = defaultBudget }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tr := range tiers() {
 		for _, tc := range transCombos {
@@ -285,20 +283,16 @@ func TestDeterminism(t *testing.T) {
 			}
 			p := newProblem(rng, tc[0], tc[1], m, n, k, 1, 1.5, 0.5)
 			var want []float32
-			for _, budget := range []int{defaultBudget, 1 << 12} {
-				// The small budget packs k in several super-blocks.
-				packBudget = budget
-				for _, threads := range []int{1, 2, 3, 4, 8} {
-					copy(p.c, p.c0)
-					p.run(tr, threads)
-					if want == nil {
-						want = append([]float32(nil), p.c...)
-						continue
-					}
-					for i := range want {
-						if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
-							t.Fatalf("%s %v budget=%d threads=%d: element %d = %v, threads=1 gave %v", tr.name, tc, budget, threads, i, p.c[i], want[i])
-						}
+			for _, threads := range []int{1, 2, 3, 4, 8} {
+				copy(p.c, p.c0)
+				p.run(tr, threads)
+				if want == nil {
+					want = append([]float32(nil), p.c...)
+					continue
+				}
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
+						t.Fatalf("%s %v threads=%d: element %d = %v, threads=1 gave %v", tr.name, tc, threads, i, p.c[i], want[i])
 					}
 				}
 			}
@@ -419,32 +413,22 @@ func FuzzGemm(f *testing.F) {
 	})
 }
 
-// TestGrid checks that the task grid covers C exactly, in blocks aligned
-// to the tiers' steps (6×16 and 12×32), for many shapes and thread counts.
-func TestGrid(t *testing.T) {
-	for _, tr := range []*tier{tierAVX2, tierAVX512} {
-		tm, tn := tr.step()
-		testGrid(t, tm, tn)
-	}
-}
-
-func testGrid(t *testing.T, tm, tn int) {
-	for _, m := range []int{1, 5, 6, 7, 11, 12, 13, 143, 144, 145, 256, 2048, 4033} {
-		for _, n := range []int{1, 15, 16, 17, 31, 32, 33, 1000, 4096, 4097, 9000} {
-			for _, threads := range []int{1, 2, 3, 8} {
-				rb, cb := grid(m, n, threads, tm, tn)
-				for _, d := range []struct{ nb, size, w int }{{rb, m, tm}, {cb, n, tn}} {
-					next := 0
-					for b := range d.nb {
-						lo, hi := span(b, d.nb, d.size, d.w)
-						if lo != next || lo%d.w != 0 || hi < lo {
-							t.Fatalf("step %d×%d m=%d n=%d threads=%d: block %d of %d = [%d, %d), want start %d aligned to %d", tm, tn, m, n, threads, b, d.nb, lo, hi, next, d.w)
-						}
-						next = hi
+// TestSpan checks that span cuts a size into parts that cover it exactly,
+// in order, each starting on a panel boundary.
+func TestSpan(t *testing.T) {
+	for _, w := range []int{6, 12, 16, 32} {
+		for _, size := range []int{1, 5, 6, 7, 31, 32, 33, 1000, 4097} {
+			for _, nb := range []int{1, 2, 3, 8, 50} {
+				next := 0
+				for b := range nb {
+					lo, hi := span(b, nb, size, w)
+					if lo != next || lo%w != 0 && lo != size || hi < lo {
+						t.Fatalf("w=%d size=%d nb=%d: part %d = [%d, %d), want start %d aligned to %d", w, size, nb, b, lo, hi, next, w)
 					}
-					if next != d.size {
-						t.Fatalf("step %d×%d m=%d n=%d threads=%d: blocks end at %d, want %d", tm, tn, m, n, threads, next, d.size)
-					}
+					next = hi
+				}
+				if next != size {
+					t.Fatalf("w=%d size=%d nb=%d: parts end at %d", w, size, nb, next)
 				}
 			}
 		}
@@ -458,8 +442,8 @@ func TestPack(t *testing.T) {
 	nan := float32(math.NaN())
 	for _, tr := range tiers() {
 		for _, trans := range []bool{false, true} {
-			for _, rows := range []int{1, 5, 6, 7, 16, 17, 31, 50, 97} {
-				for _, k := range []int{1, 2, 3, 4, 5, 8, 9, 255, 257} {
+			for _, rows := range []int{1, 5, 6, 7, 11, 12, 13, 16, 17, 31, 32, 33, 50, 97} {
+				for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 257} {
 					// A: rows×k (stored k×rows when trans), B: k×rows (stored rows×k when trans).
 					sr, sc := rows, k
 					if trans {
@@ -476,7 +460,9 @@ func TestPack(t *testing.T) {
 						}
 						return src[i*ld+p]
 					}
-					pa := make([]float32, PackASize(rows, k)+5)
+					mr, nr := tr.mr, tr.nr
+					sizeA, sizeB := roundUp(rows, mr)*k, roundUp(rows, nr)*k
+					pa := make([]float32, sizeA+5)
 					for i := range pa {
 						pa[i] = nan
 					}
@@ -492,14 +478,14 @@ func TestPack(t *testing.T) {
 							}
 						}
 					}
-					for i := PackASize(rows, k); i < len(pa); i++ {
+					for i := sizeA; i < len(pa); i++ {
 						if !math.IsNaN(float64(pa[i])) {
 							t.Fatalf("%s packA trans=%v %dx%d: wrote past the end", tr.name, trans, rows, k)
 						}
 					}
 					// The same source read as B: op(B)(p, j) with j < rows is
 					// src[j·ld+p] when !trans (transB layout) and src[p·ld+j] when trans.
-					pb := make([]float32, PackBSize(k, rows)+5)
+					pb := make([]float32, sizeB+5)
 					for i := range pb {
 						pb[i] = nan
 					}
@@ -515,7 +501,7 @@ func TestPack(t *testing.T) {
 							}
 						}
 					}
-					for i := PackBSize(k, rows); i < len(pb); i++ {
+					for i := sizeB; i < len(pb); i++ {
 						if !math.IsNaN(float64(pb[i])) {
 							t.Fatalf("%s packB transB=%v %dx%d: wrote past the end", tr.name, !trans, k, rows)
 						}
@@ -526,30 +512,26 @@ func TestPack(t *testing.T) {
 	}
 }
 
-// TestPipeline checks the threaded Gemm, which packs the next block while
-// multiplying the current one, on shapes with several row chunks, column
-// blocks and k super-blocks: every thread count gives the bits of one
-// thread, and those are within the error bound.
+// TestPipeline checks the threaded Gemm, which packs the next A block
+// while multiplying the current one and splits the B panels between the
+// threads, on shapes with several row blocks, column blocks and k blocks:
+// every thread count gives the bits of one thread, and those are within
+// the error bound.
 func TestPipeline(t *testing.T) {
-	defaultBudget := packBudget
-	defer func() { packBudget = defaultBudget }()
 	rng := rand.New(rand.NewPCG(17, 18))
 	type shape struct{ m, n, k int }
-	for _, s := range []shape{{mChunk + 8, 40, 600}, {50, 2*ncBlock + 3, 700}} {
+	for _, s := range []shape{{2*best.mc + 8, 40, 600}, {50, 2*best.nc + 3, 300}, {best.mc + 1, 3*best.nr + 5, 513}} {
 		for _, tc := range [][2]bool{{false, true}, {true, false}} {
 			p := newProblem(rng, tc[0], tc[1], s.m, s.n, s.k, 1, 1, 0.5)
 			p.run(best, 1)
 			p.check(t, fmt.Sprintf("%v %v threads=1", s, tc))
 			want := append([]float32(nil), p.c...)
-			for _, budget := range []int{defaultBudget, 1 << 14} {
-				packBudget = budget
-				for _, threads := range []int{2, 3} {
-					copy(p.c, p.c0)
-					p.run(best, threads)
-					for i := range want {
-						if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
-							t.Fatalf("%v %v budget=%d threads=%d: element %d = %v, one thread gave %v", s, tc, budget, threads, i, p.c[i], want[i])
-						}
+			for _, threads := range []int{2, 3} {
+				copy(p.c, p.c0)
+				p.run(best, threads)
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(p.c[i]) {
+						t.Fatalf("%v %v threads=%d: element %d = %v, one thread gave %v", s, tc, threads, i, p.c[i], want[i])
 					}
 				}
 			}

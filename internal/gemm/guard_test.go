@@ -40,7 +40,7 @@ func guarded(t *testing.T, n int) (lead, tail []float32) {
 func TestNoAccessOutside(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	type shape struct{ m, n, k int }
-	for _, s := range []shape{{1, 1, 1}, {6, 16, 4}, {13, 35, 7}, {12, 32, 259}, {7, 17, 3}} {
+	for _, s := range []shape{{1, 1, 1}, {6, 16, 4}, {13, 35, 7}, {12, 32, 259}, {7, 17, 3}, {25, 65, 9}} {
 		for _, tc := range transCombos {
 			ar, ac, br, bc := s.m, s.k, s.k, s.n
 			if tc[0] {
@@ -62,9 +62,9 @@ func TestNoAccessOutside(t *testing.T) {
 				for _, tr := range tiers() {
 					t.Logf("%s %v %v side %d", tr.name, tc, s, side)
 					tr.gemm(new(Workspace), tc[0], tc[1], s.m, s.n, s.k, 1, a, ac, b, bc, 0.5, c, s.n, 1)
-					pa, pb := pick(PackASize(s.m, s.k)), pick(PackBSize(s.k, s.n))
-					tr.packA(pa, mr*s.k, tc[0], a, ac, 0, s.m, 0, s.k)
-					tr.packB(pb, nr*s.k, tc[1], b, bc, 0, s.k, 0, s.n)
+					pa, pb := pick(roundUp(s.m, tr.mr)*s.k), pick(roundUp(s.n, tr.nr)*s.k)
+					tr.packA(pa, tr.mr*s.k, tc[0], a, ac, 0, s.m, 0, s.k)
+					tr.packB(pb, tr.nr*s.k, tc[1], b, bc, 0, s.k, 0, s.n)
 					tr.mulPacked(s.m, s.n, s.k, 1, pa, pb, 1, c, s.n, 1)
 				}
 			}

@@ -7,15 +7,30 @@ const (
 	hasAVX512 = false
 )
 
-func kern6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32) {
+// Stubs of the assembly kernels, never called: the tiers that use them are
+// not selected without them.
+
+func gemmColAVX2(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int) {
 	panic("unreachable")
 }
 
-func kern12x32AVX512(k int, a0, a1, b0, b1, c *float32, ldc int, alpha, beta float32, accum bool, pf0, pf1 *float32) {
+func gemmColMaskAVX2(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc, cols int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int) {
 	panic("unreachable")
 }
 
-func packB16N(dst, src *float32, ld, kc, np, stride int) { panic("unreachable") }
-func packB16T(dst, src *float32, ld, kc4 int)            { panic("unreachable") }
-func packA6N(dst, src *float32, ld, kc4 int)             { panic("unreachable") }
-func packA6T(dst, src *float32, ld, kc, np, stride int)  { panic("unreachable") }
+func gemmColAVX512(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int) {
+	panic("unreachable")
+}
+
+func gemmColMaskAVX512(kc int, a *float32, sa, tiles, rest int, b, c *float32, ldc, cols int, alpha, beta float32, accum bool, pf *float32, pfLines, pfStride, pfN int) {
+	panic("unreachable")
+}
+
+func packANAVX2(dst, src *float32, ld, kc int)             { panic("unreachable") }
+func packATAVX2(dst, src *float32, ld, kc, np, sdst int)   { panic("unreachable") }
+func packBNAVX2(dst, src *float32, ld, kc, np, sdst int)   { panic("unreachable") }
+func packBTAVX2(dst, src *float32, ld, kc int)             { panic("unreachable") }
+func packANAVX512(dst, src *float32, ld, kc int)           { panic("unreachable") }
+func packATAVX512(dst, src *float32, ld, kc, np, sdst int) { panic("unreachable") }
+func packBNAVX512(dst, src *float32, ld, kc, np, sdst int) { panic("unreachable") }
+func packBTAVX512(dst, src *float32, ld, kc int)           { panic("unreachable") }
