@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/vek"
 )
 
 // alignOffset returns the number of float32s to skip from &b[0] to reach
@@ -86,7 +87,7 @@ func (t *tier) col(kc int, a []float32, sa, m int, b []float32, cols int, c []fl
 			row := c[(i+r)*ldc : (i+r)*ldc+cols]
 			for x, v := range buf[r*t.nr : r*t.nr+cols] {
 				if accum {
-					v += beta * row[x]
+					v = vek.FMA32(beta, row[x], v)
 				}
 				row[x] = v
 			}

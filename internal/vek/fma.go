@@ -50,3 +50,8 @@ func fma32Slow(p float64, c float32, s float64) float32 {
 	}
 	return r
 }
+
+// FMA32 returns a·b + c rounded once to float32, as the kernels' fused
+// multiply-adds round it, on every machine (the portable twins of the
+// kernels in other packages use it).
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }
