@@ -43,12 +43,6 @@ func newTier(ctx *build.Context, avx512 bool) *tier {
 	return t
 }
 
-// lanes32 is the number of float32 lanes in one vector register.
-func (t *tier) lanes32() int { return t.vbytes / 4 }
-
-// lanes64 is the number of float64 lanes in one vector register.
-func (t *tier) lanes64() int { return t.vbytes / 8 }
-
 // v returns vector register i of the tier's width.
 func (t *tier) v(i int) reg.VecPhysical {
 	if i < 0 || i >= t.nvec {
