@@ -1,0 +1,203 @@
+package attention
+
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/vek"
+)
+
+// The element-wise kernels of this file are portable Go: internal/vek has
+// no reciprocal, tanh, logarithm or element-wise product. They are
+// written four elements at a time so that the compiler keeps bounds checks
+// out of the loops; they are the candidates for SIMD kernels.
+
+// sigmoidRow sets x_j = σ(x_j + b) = 1/(1 + exp(−x_j − b)). −Inf gives 0.
+func sigmoidRow(x []float32, b float32) {
+	vek.ShiftScale32(x, x, 0, -1, b) // −x − b
+	vek.Exp32(x, x)                  // +Inf above 88.7: then the weight is 0
+	recipOnePlus(x)
+}
+
+// recipOnePlus sets x_j = 1/(1 + x_j).
+func recipOnePlus(x []float32) {
+	n := len(x) &^ 3
+	for j := 0; j < n; j += 4 {
+		v := (*[4]float32)(x[j:])
+		v[0] = 1 / (1 + v[0])
+		v[1] = 1 / (1 + v[1])
+		v[2] = 1 / (1 + v[2])
+		v[3] = 1 / (1 + v[3])
+	}
+	for j := n; j < len(x); j++ {
+		x[j] = 1 / (1 + x[j])
+	}
+}
+
+// tanhSmall is the boundary below which tanh is evaluated by its odd
+// Taylor polynomial (the next term is below 2⁻²⁸ relative there).
+const tanhSmall = 0.25
+
+// softcapRow sets x_j = c·tanh(x_j/c), using tmp (len ≥ len(x)) as
+// scratch, and, when th is not nil, th_j = tanh(x_j/c). tanh|y| is
+// (1 − e)/(1 + e) with e = exp(−2|y|) (vek.Exp32, within 2 ulp) for
+// |y| ≥ 1/4 and a degree-9 odd polynomial below, so the result is within
+// about 4 ulp of c·tanh(x/c); ±Inf give ±c.
+func softcapRow(x, tmp []float32, c float32, th []float32) {
+	inv := 1 / c
+	tmp = tmp[:len(x)]
+	for j, v := range x {
+		tmp[j] = -2 * inv * abs32(v)
+	}
+	vek.Exp32(tmp, tmp)
+	for j, v := range x {
+		y := abs32(v) * inv
+		var t float32
+		if y < tanhSmall {
+			y2 := y * y
+			t = y * (1 + y2*(-1.0/3+y2*(2.0/15+y2*(-17.0/315+y2*(62.0/2835)))))
+		} else {
+			e := tmp[j]
+			t = (1 - e) / (1 + e)
+		}
+		if v < 0 {
+			t = -t
+		}
+		if th != nil {
+			th[j] = t
+		}
+		x[j] = c * t
+	}
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// logSoftplusRow sets x_j = log softplus(κ·x_j) (−Inf stays −Inf), the
+// scores whose softmax is the softplus normalizer. Evaluated in float64.
+func logSoftplusRow(x []float32, kappa float32) {
+	k := float64(kappa)
+	for j, v := range x {
+		if math.IsInf(float64(v), -1) {
+			continue
+		}
+		x[j] = float32(logSoftplus(k * float64(v)))
+	}
+}
+
+// softplus is log(1 + eᶻ) in the stable form max(z, 0) + log1p(e^−|z|).
+func softplus(z float64) float64 {
+	return max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+}
+
+// logSoftplus is log(softplus(z)) for every z, including z so negative
+// that softplus underflows (there it is z − eᶻ/2 to double precision).
+func logSoftplus(z float64) float64 {
+	if z < -30 {
+		return z - math.Exp(z)/2
+	}
+	return math.Log(softplus(z))
+}
+
+// sigmoidOverSoftplus is σ(z)/softplus(z) (→ 1 as z → −∞), the derivative
+// of log softplus(z).
+func sigmoidOverSoftplus(z float64) float64 {
+	if z < -30 {
+		return 1 - math.Exp(z)/2
+	}
+	return sigmoid(z) / softplus(z)
+}
+
+// sigmoid is the logistic function, stable for every z.
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// dot returns Σ x_i·y_i accumulated in float64 (len(y) ≥ len(x)).
+func dot(x, y []float32) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	n := len(x) &^ 3
+	for i := 0; i < n; i += 4 {
+		a, b := (*[4]float32)(x[i:]), (*[4]float32)(y[i:])
+		s0 += float64(a[0]) * float64(b[0])
+		s1 += float64(a[1]) * float64(b[1])
+		s2 += float64(a[2]) * float64(b[2])
+		s3 += float64(a[3]) * float64(b[3])
+	}
+	for i := n; i < len(x); i++ {
+		s0 += float64(x[i]) * float64(y[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dsSoftmax sets dp_j = τ·p_j·(dp_j − d): the gradient with respect to
+// the scores of a softmax row with weights p, given dp_j = ∂L/∂p_j and
+// d = Σ p_j·dp_j.
+func dsSoftmax(dp, p []float32, d, tau float32) {
+	p = p[:len(dp)]
+	n := len(dp) &^ 3
+	for j := 0; j < n; j += 4 {
+		g, a := (*[4]float32)(dp[j:]), (*[4]float32)(p[j:])
+		g[0] = tau * a[0] * (g[0] - d)
+		g[1] = tau * a[1] * (g[1] - d)
+		g[2] = tau * a[2] * (g[2] - d)
+		g[3] = tau * a[3] * (g[3] - d)
+	}
+	for j := n; j < len(dp); j++ {
+		dp[j] = tau * p[j] * (dp[j] - d)
+	}
+}
+
+// dsDot returns Σ_j z_j·p_j·(dp_j − d) over the entries with p_j ≠ 0, in
+// float64: ∂L/∂τ of a softmax row with weights p = softmax(τ·z).
+func dsDot(p, dp, z []float32, d float32) float64 {
+	var s float64
+	for j, a := range p {
+		if a != 0 {
+			s += float64(z[j]) * float64(a) * (float64(dp[j]) - float64(d))
+		}
+	}
+	return s
+}
+
+// dsSigmoid sets dp_j = dp_j·a_j·(1 − a_j).
+func dsSigmoid(dp, a []float32) {
+	a = a[:len(dp)]
+	n := len(dp) &^ 3
+	for j := 0; j < n; j += 4 {
+		g, x := (*[4]float32)(dp[j:]), (*[4]float32)(a[j:])
+		g[0] *= x[0] * (1 - x[0])
+		g[1] *= x[1] * (1 - x[1])
+		g[2] *= x[2] * (1 - x[2])
+		g[3] *= x[3] * (1 - x[3])
+	}
+	for j := n; j < len(dp); j++ {
+		dp[j] *= a[j] * (1 - a[j])
+	}
+}
+
+// dsSoftplus sets dp_j = p_j·(dp_j − d)·κ·σ(κz_j)/softplus(κz_j), the
+// gradient with respect to the scores z of the softplus normalizer with
+// weights p.
+func dsSoftplus(dp, p, z []float32, d, kappa float32) {
+	k := float64(kappa)
+	for j, a := range p {
+		if a == 0 {
+			dp[j] = 0
+			continue
+		}
+		dp[j] = float32(float64(a) * (float64(dp[j]) - float64(d)) * k * sigmoidOverSoftplus(k*float64(z[j])))
+	}
+}
+
+// dsSoftcap sets dp_j *= 1 − th_j², the derivative of c·tanh(s/c) given
+// th_j = tanh(s_j/c).
+func dsSoftcap(dp, th []float32) {
+	th = th[:len(dp)]
+	for j, t := range th {
+		dp[j] *= 1 - t*t
+	}
+}
