@@ -22,6 +22,7 @@ const (
 	defaultTileRows = 192  // query rows per task
 	splitKeys       = 2048 // keys per split when few queries share a key/value head
 	splitMaxRows    = 64   // at most this many query rows per key/value head take the split path
+	axpyRows        = 8    // at most this many query rows per key/value head accumulate weights·V by axpy
 )
 
 // rowState is the online state of one query row: the merged softmax.State
@@ -99,7 +100,7 @@ func forward32(p *plan, in Input[float32], out Output[float32]) error {
 		}
 	}
 	if nparts > 0 {
-		p.mergeParts(tasks, parts, out)
+		return p.mergeParts(tasks, parts, in, out)
 	}
 	return nil
 }
@@ -196,6 +197,7 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	w.pp = sized(&w.pp, gemm.PackASize(stripRows, keyBlock))
 	w.tmp = sized(&w.tmp, keyBlock)
 	kbase, vbase := (t.b*p.Hkv+t.g)*p.T*D, (t.b*p.Hkv+t.g)*p.T*Dv
+	axpy := p.G*p.S <= axpyRows
 	for j0 := t.k0; j0 < t.k1; j0 += keyBlock {
 		j1 := min(t.k1, j0+keyBlock)
 		if p.allPadded(t.b, j0, j1) {
@@ -209,13 +211,13 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			continue
 		}
 		n := j1 - j0
+		vblk := in.V[vbase+j0*Dv:][:n*Dv]
 		gemm.PackB(true, D, n, in.K[kbase+j0*D:], D, w.kp)
-		gemm.PackB(false, n, Dv, in.V[vbase+j0*Dv:], Dv, w.vp)
-		if !finite32(w.kp[:gemm.PackBSize(D, n)]) {
-			return p.locate("k", in.K, t.b, t.g, j0, j1, false)
-		}
-		if !finite32(w.vp[:gemm.PackBSize(n, Dv)]) {
-			return p.locate("v", in.V, t.b, t.g, j0, j1, false)
+		if !axpy {
+			gemm.PackB(false, n, Dv, vblk, Dv, w.vp)
+			if !finite32(w.vp[:gemm.PackBSize(n, Dv)]) {
+				return p.locate("v", in.V, t.b, t.g, j0, j1, false)
+			}
 		}
 		pad := p.blockPadding(t.b, j0, j1)
 		for _, s := range w.strips {
@@ -226,9 +228,13 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			gemm.MulPacked(m, n, D, float32(p.scale), w.qp[s.r0*D:], w.kp, 0, w.s, keyBlock, 1)
 			for r := s.r0; r < s.r1; r++ {
 				row := w.s[(r-s.r0)*keyBlock:][:n]
-				if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, w.o[r*Dv:(r+1)*Dv]); err != nil {
+				if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
 					return err
 				}
+			}
+			if axpy {
+				axpyPV(w.s, keyBlock, m, n, vblk, Dv, w.o[s.r0*Dv:])
+				continue
 			}
 			gemm.PackA(false, m, n, w.s, keyBlock, w.pp)
 			gemm.MulPacked(m, Dv, n, 1, w.pp, w.vp, 1, w.o[s.r0*Dv:], Dv, 1)
@@ -244,14 +250,21 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	}
 	for r := range rows {
 		ri := &w.rows[r]
-		p.finish(out, ri.b, ri.h, ri.i, w.o[r*Dv:(r+1)*Dv], ri.rowState.st, ri.sum)
+		if err := p.finish(out, ri.b, ri.h, ri.i, w.o[r*Dv:(r+1)*Dv], ri.rowState.st, ri.sum, in.V); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // finish writes one row's output and log-normaliser from its
-// unnormalised output o and state.
-func (p *plan) finish(out Output[float32], b, h, i int, o []float32, st softmax.State, sum float64) {
+// unnormalised output o and state. A non-finite o comes from a non-finite
+// value in V (the axpy path reads V unchecked): that is an error.
+func (p *plan) finish(out Output[float32], b, h, i int, o []float32, st softmax.State, sum float64, v []float32) error {
+	if !finite32(o) {
+		lo, hi := p.interval(i)
+		return p.locate("v", v, b, h/p.G, lo, hi, false)
+	}
 	row := (b*p.H+h)*p.S + i
 	dst := out.Out[row*p.Dv:][:p.Dv]
 	if p.norm == Sigmoid {
@@ -259,7 +272,7 @@ func (p *plan) finish(out Output[float32], b, h, i int, o []float32, st softmax.
 		if out.LSE != nil {
 			out.LSE[row] = float32(math.Log(sum))
 		}
-		return
+		return nil
 	}
 	if st.Sum == 0 {
 		clear(dst)
@@ -269,11 +282,12 @@ func (p *plan) finish(out Output[float32], b, h, i int, o []float32, st softmax.
 	if out.LSE != nil {
 		out.LSE[row] = float32(st.LogSumExp())
 	}
+	return nil
 }
 
 // mergeParts combines the split path's partial results, split by split
 // in key order, and writes the outputs.
-func (p *plan) mergeParts(tasks []fwdTask, parts []partial, out Output[float32]) {
+func (p *plan) mergeParts(tasks []fwdTask, parts []partial, in Input[float32], out Output[float32]) error {
 	Dv := p.Dv
 	o := make([]float32, Dv)
 	for x := 0; x < len(tasks); {
@@ -311,17 +325,20 @@ func (p *plan) mergeParts(tasks []fwdTask, parts []partial, out Output[float32])
 				vek.Axpy32(o, po, float32(math.Exp(ps.Max-merged.Max)))
 				st = merged
 			}
-			p.finish(out, t.b, h, i, o, st, sum)
+			if err := p.finish(out, t.b, h, i, o, st, sum, in.V); err != nil {
+				return err
+			}
 		}
 		x = y
 	}
+	return nil
 }
 
 // weightsRow turns one row of scaled scores s_j = scale·q·k_j, for keys
 // [j0, j0+len(row)), into the normalizer's weights in place (0 where the
 // key is hidden), updates the row's online state, and rescales the row's
 // unnormalised output o when the running maximum grows.
-func (p *plan) weightsRow(w *fwdWork, ri *rowInfo, row []float32, j0 int, pad []bool, bias []float32, o []float32) error {
+func (p *plan) weightsRow(w *fwdWork, ri *rowInfo, row []float32, j0 int, pad []bool, bias, k []float32, o []float32) error {
 	a, e := max(ri.lo-j0, 0), min(ri.hi-j0, len(row))
 	if a >= e {
 		clear(row)
@@ -329,8 +346,7 @@ func (p *plan) weightsRow(w *fwdWork, ri *rowInfo, row []float32, j0 int, pad []
 	}
 	seg := row[a:e]
 	if !finite32(seg) {
-		return fmt.Errorf("attention: the score of query %d and key %d of batch %d, head %d overflows float32: %w",
-			ri.i, j0+a, ri.b, ri.h, ErrValue)
+		return p.scoreError(ri, seg, j0+a, k)
 	}
 	p.transform(seg, w.tmp, ri, j0+a, pad, a, bias, nil)
 	switch p.norm {
@@ -392,6 +408,27 @@ func onlineRow(seg []float32, tau float32, rs *rowState, o []float32) {
 	rs.st, rs.mref = merged, mref
 }
 
+// scoreError returns the error for a non-finite score among seg, the
+// scores of row ri for keys j, j+1, ...: a non-finite value in the key
+// (Q was checked), or an overflow.
+func (p *plan) scoreError(ri *rowInfo, seg []float32, j int, k []float32) error {
+	g := ri.h / p.G
+	for x, s := range seg {
+		if !math.IsNaN(float64(s)) && !math.IsInf(float64(s), 0) {
+			continue
+		}
+		krow := k[((ri.b*p.Hkv+g)*p.T+j+x)*p.D:][:p.D]
+		for c, v := range krow {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("attention: k[%d, %d, %d, %d] = %v: want finite: %w", ri.b, g, j+x, c, v, ErrValue)
+			}
+		}
+		return fmt.Errorf("attention: the score of query %d and key %d of batch %d, head %d overflows float32: %w",
+			ri.i, j+x, ri.b, ri.h, ErrValue)
+	}
+	return nil
+}
+
 // finite32 reports whether every element of x is finite (the float64 sum
 // of float32 values cannot overflow, so it is finite exactly when they
 // all are).
@@ -424,4 +461,20 @@ func (p *plan) locate(name string, x []float32, b, g, r0, r1 int, rowsOfQ bool) 
 		}
 	}
 	return fmt.Errorf("attention: %s holds a non-finite value: %w", name, ErrValue)
+}
+
+// axpyPV adds weights·V to the output rows for a few query rows: for each
+// key j, o_r += p_rj·v_j (vek.Axpy32, one rounding per key), keys in
+// order, skipping zero weights. It reads each row of V once, straight
+// from memory, where the GEMM would first copy the block into its packed
+// layout; the row count that selects it depends on the shape only.
+func axpyPV(p []float32, ldp, m, n int, v []float32, dv int, o []float32) {
+	for j := range n {
+		vj := v[j*dv : (j+1)*dv]
+		for r := range m {
+			if a := p[r*ldp+j]; a != 0 {
+				vek.Axpy32(o[r*dv:(r+1)*dv], vj, a)
+			}
+		}
+	}
 }
