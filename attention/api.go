@@ -29,6 +29,9 @@ func Forward[F Float](c Config, in Input[F], out Output[F]) error {
 	if err != nil {
 		return err
 	}
+	if len(out.LSE) == 0 {
+		out.LSE = nil // no rows, or not wanted
+	}
 	if isF32[F]() {
 		return forward32(p, as32(in), Output[float32]{Out: asT[F, float32](out.Out), LSE: asT[F, float32](out.LSE)})
 	}

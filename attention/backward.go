@@ -69,14 +69,14 @@ func backward32(p *plan, in Input[float32], out Output[float32], dOut []float32,
 	clear(g.DV)
 	groups := p.B * p.Hkv
 	dtau := make([]float64, p.B*p.H*p.S)
-	par.For(groups, 1, par.Threads(p.threads), func(t, _, _ int) {
-		w, _ := bwdPool.Get().(*bwdWork)
-		if w == nil {
-			w = new(bwdWork)
-		}
+	threads := min(par.Threads(p.threads), groups)
+	free := takeWork[bwdWork](&bwdPool, threads)
+	par.For(groups, 1, threads, func(t, _, _ int) {
+		w := <-free
 		p.runBwd(w, t/p.Hkv, t%p.Hkv, in, out, dOut, g, dtau)
-		bwdPool.Put(w)
+		free <- w
 	})
+	returnWork(&bwdPool, free)
 	if p.selective {
 		expBeta := math.Exp(p.beta)
 		dtaudb := -expBeta * math.Exp(-expBeta)

@@ -63,6 +63,28 @@ type stripInfo struct{ r0, r1, lo, hi int }
 
 var fwdPool sync.Pool // of *fwdWork
 
+// takeWork returns n workspaces from pool (new ones if it has none) in a
+// channel that the tasks of one call share: at most n are in use at once,
+// so a call allocates at most n whatever its number of tasks.
+func takeWork[W any](pool *sync.Pool, n int) chan *W {
+	ch := make(chan *W, n)
+	for range n {
+		w, _ := pool.Get().(*W)
+		if w == nil {
+			w = new(W)
+		}
+		ch <- w
+	}
+	return ch
+}
+
+// returnWork puts the workspaces of ch back into pool.
+func returnWork[W any](pool *sync.Pool, ch chan *W) {
+	for range cap(ch) {
+		pool.Put(<-ch)
+	}
+}
+
 func sized(buf *[]float32, n int) []float32 {
 	if cap(*buf) < n {
 		*buf = make([]float32, n)
@@ -86,14 +108,14 @@ func forward32(p *plan, in Input[float32], out Output[float32]) error {
 	tasks, nparts := p.fwdTasks()
 	parts := make([]partial, nparts)
 	errs := make([]error, len(tasks))
-	par.For(len(tasks), 1, par.Threads(p.threads), func(t, _, _ int) {
-		w, _ := fwdPool.Get().(*fwdWork)
-		if w == nil {
-			w = new(fwdWork)
-		}
+	threads := min(par.Threads(p.threads), len(tasks))
+	free := takeWork[fwdWork](&fwdPool, threads)
+	par.For(len(tasks), 1, threads, func(t, _, _ int) {
+		w := <-free
 		errs[t] = p.runFwd(w, tasks[t], in, out, parts)
-		fwdPool.Put(w)
+		free <- w
 	})
+	returnWork(&fwdPool, free)
 	for _, err := range errs {
 		if err != nil {
 			return err
