@@ -175,7 +175,7 @@ func LinearAttention[F Float](c LinearConfig, in LinearInput[F], out []F) error 
 			fkh = g
 		}
 		kv := make([]float64, nf*d.Dv) // Σ φk_j ⊗ v_j over the linear keys so far
-		z := make([]float64, nf)        // Σ φk_j
+		z := make([]float64, nf)       // Σ φk_j
 		num := make([]float64, d.Dv)
 		sc := make([]float64, max(c.Window, 0))
 		next := 0
