@@ -18,30 +18,43 @@ func sigmoidRow(x []float32, b float32) {
 	recipOnePlus(x)
 }
 
-// recipOnePlus sets x_j = 1/(1 + x_j).
+// recipOnePlus sets x_j = 1/(1 + x_j) for x_j ∈ [0, +Inf]. Four at a
+// time it forms the float64 product of the four denominators, divides
+// once and recovers each reciprocal by multiplications (Montgomery's
+// batch inversion): the divider, not the multiplier, bounds a scalar
+// loop of reciprocals. The products stay below 2⁵¹² (each factor is at
+// most about 2¹²⁸), so every result is the float64 reciprocal within
+// 4 ulp of float64, rounded to float32 (x_j = +Inf gives 0).
 func recipOnePlus(x []float32) {
 	n := len(x) &^ 3
 	for j := 0; j < n; j += 4 {
 		v := (*[4]float32)(x[j:])
-		v[0] = 1 / (1 + v[0])
-		v[1] = 1 / (1 + v[1])
-		v[2] = 1 / (1 + v[2])
-		v[3] = 1 / (1 + v[3])
+		a, b, c, d := 1+float64(v[0]), 1+float64(v[1]), 1+float64(v[2]), 1+float64(v[3])
+		ab, cd := a*b, c*d
+		p := ab * cd
+		if p > math.MaxFloat64 { // an +Inf among them
+			v[0], v[1], v[2], v[3] = float32(1/a), float32(1/b), float32(1/c), float32(1/d)
+			continue
+		}
+		inv := 1 / p
+		iab, icd := inv*cd, inv*ab
+		v[0], v[1], v[2], v[3] = float32(iab*b), float32(iab*a), float32(icd*d), float32(icd*c)
 	}
 	for j := n; j < len(x); j++ {
-		x[j] = 1 / (1 + x[j])
+		x[j] = float32(1 / (1 + float64(x[j])))
 	}
 }
 
 // tanhSmall is the boundary below which tanh is evaluated by its odd
-// Taylor polynomial (the next term is below 2⁻²⁸ relative there).
-const tanhSmall = 0.25
+// Taylor polynomial of degree 13 (the next term is below 2⁻²⁷ relative
+// there); above it (1 − e)/(1 + e) loses little to cancellation.
+const tanhSmall = 0.4
 
 // softcapRow sets x_j = c·tanh(x_j/c), using tmp (len ≥ len(x)) as
 // scratch, and, when th is not nil, th_j = tanh(x_j/c). tanh|y| is
 // (1 − e)/(1 + e) with e = exp(−2|y|) (vek.Exp32, within 2 ulp) for
-// |y| ≥ 1/4 and a degree-9 odd polynomial below, so the result is within
-// about 4 ulp of c·tanh(x/c); ±Inf give ±c.
+// |y| ≥ 0.4 and an odd Taylor polynomial below, both in float64, so the
+// result is within 5 ulp of c·tanh(x/c); ±Inf give ±c.
 func softcapRow(x, tmp []float32, c float32, th []float32) {
 	inv := 1 / c
 	tmp = tmp[:len(x)]
@@ -50,22 +63,22 @@ func softcapRow(x, tmp []float32, c float32, th []float32) {
 	}
 	vek.Exp32(tmp, tmp)
 	for j, v := range x {
-		y := abs32(v) * inv
-		var t float32
+		y := float64(abs32(v)) / float64(c)
+		var t float64
 		if y < tanhSmall {
 			y2 := y * y
-			t = y * (1 + y2*(-1.0/3+y2*(2.0/15+y2*(-17.0/315+y2*(62.0/2835)))))
+			t = y * (1 + y2*(-1.0/3+y2*(2.0/15+y2*(-17.0/315+y2*(62.0/2835+y2*(-1382.0/155925+y2*(21844.0/6081075)))))))
 		} else {
-			e := tmp[j]
+			e := float64(tmp[j])
 			t = (1 - e) / (1 + e)
 		}
 		if v < 0 {
 			t = -t
 		}
 		if th != nil {
-			th[j] = t
+			th[j] = float32(t)
 		}
-		x[j] = c * t
+		x[j] = float32(float64(c) * t)
 	}
 }
 
