@@ -34,7 +34,6 @@ type bwdRow struct {
 	biasOff int
 	lse     float32
 	d       float32 // Σ_j A_ij·dA_ij = dOut_i·out_i
-	dtau    float64 // ∂L/∂τ_i (Selective)
 }
 
 var bwdPool sync.Pool // of *bwdWork
