@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/xentlab/xent/internal/gradcheck"
 )
 
 // refFeature is φ(x) = max([softmax(xW), softmax(−xW)], 1e-12) from the
@@ -235,5 +237,124 @@ func TestLinearAttentionErrors(t *testing.T) {
 		if err := LinearAttention(c.cfg, c.in(), out); !errors.Is(err, c.want) {
 			t.Errorf("%+v: %v, want %v", c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestLinearAttentionBackward: every gradient against central
+// differences of LinearAttention (float64), the feature maps treated as
+// inputs of their own; float32 against float64.
+func TestLinearAttentionBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, tc := range []struct {
+		name    string
+		sh      Shape
+		cfg     LinearConfig
+		perHead bool
+	}{
+		{"linear", Shape{Batch: 1, Heads: 2, Queries: 6, Keys: 6, Dim: 3}, LinearConfig{}, true},
+		{"hybrid", Shape{Batch: 2, Heads: 1, Queries: 9, Keys: 9, Dim: 3}, LinearConfig{Window: 3, WindowFactor: 0.2}, true},
+		{"hybrid gqa shared fk S<T", Shape{Batch: 1, Heads: 4, KVHeads: 2, Queries: 4, Keys: 10, Dim: 3, ValueDim: 2}, LinearConfig{Window: 4, WindowFactor: 0.6, LinearFactor: 0.4, Scale: 0.9}, false},
+		{"hybrid gqa per head S>T", Shape{Batch: 1, Heads: 2, KVHeads: 1, Queries: 8, Keys: 5, Dim: 2}, LinearConfig{Window: 2, WindowFactor: 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr := newProblem(rng, tc.sh, Config{}, 1)
+			B, H, Hkv, S, T, _, Dv := pr.dims()
+			nf := 4
+			fkHeads := Hkv
+			if tc.perHead {
+				fkHeads = H
+			}
+			fq, fk := make([]float64, B*H*S*nf), make([]float64, B*fkHeads*T*nf)
+			for i := range fq {
+				fq[i] = 0.05 + rng.Float64()
+			}
+			for i := range fk {
+				fk[i] = 0.05 + rng.Float64()
+			}
+			dOut := randDOut(rng, B*H*S*Dv)
+			loss := func(in LinearInput[float64]) float64 {
+				y := make([]float64, len(dOut))
+				if err := LinearAttention(tc.cfg, in, y); err != nil {
+					t.Fatal(err)
+				}
+				var l float64
+				for i, v := range y {
+					l += v * dOut[i]
+				}
+				return l
+			}
+			in := LinearInput[float64]{Q: pr.q, K: pr.k, V: pr.v, FQ: fq, FK: fk, Shape: tc.sh, Features: nf}
+			g := LinearGrad[float64]{DQ: make([]float64, len(pr.q)), DK: make([]float64, len(pr.k)), DV: make([]float64, len(pr.v)),
+				DFQ: make([]float64, len(fq)), DFK: make([]float64, len(fk))}
+			if err := LinearAttentionBackward(tc.cfg, in, dOut, &g); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				name string
+				x    *[]float64
+				got  []float64
+			}{{"dq", &in.Q, g.DQ}, {"dk", &in.K, g.DK}, {"dv", &in.V, g.DV}, {"dfq", &in.FQ, g.DFQ}, {"dfk", &in.FK, g.DFK}} {
+				orig := *c.x
+				x := append([]float64(nil), orig...)
+				*c.x = x
+				num := gradcheck.Numeric(func([]float64) float64 { return loss(in) }, x, 1e-6)
+				*c.x = orig
+				if err := gradcheck.Compare(c.got, num, 1e-7, 1e-6); err != nil {
+					t.Errorf("%s: %v", c.name, err)
+				}
+			}
+			in32 := LinearInput[float32]{Q: to32(pr.q), K: to32(pr.k), V: to32(pr.v), FQ: to32(fq), FK: to32(fk), Shape: tc.sh, Features: nf}
+			g32 := LinearGrad[float32]{DQ: make([]float32, len(pr.q)), DK: make([]float32, len(pr.k)), DV: make([]float32, len(pr.v)),
+				DFQ: make([]float32, len(fq)), DFK: make([]float32, len(fk))}
+			c32 := tc.cfg
+			c32.Threads = 2
+			if err := LinearAttentionBackward(c32, in32, to32(dOut), &g32); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range [][2][]float64{{to64(g32.DQ), g.DQ}, {to64(g32.DK), g.DK}, {to64(g32.DV), g.DV}, {to64(g32.DFQ), g.DFQ}, {to64(g32.DFK), g.DFK}} {
+				if err := closeTo(p[0], p[1], 1e-5*(1+maxAbs(p[1])), 0); err != nil {
+					t.Errorf("float32: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestFeatureMapBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	rows, dim, f := 3, 4, 5
+	x, w, dphi := make([]float64, rows*dim), make([]float64, dim*f), make([]float64, rows*2*f)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	for i := range w {
+		w[i] = rng.NormFloat64()
+	}
+	for i := range dphi {
+		dphi[i] = rng.NormFloat64()
+	}
+	loss := func(x, w []float64) float64 {
+		phi := make([]float64, rows*2*f)
+		if err := FeatureMap(phi, x, rows, dim, w, f); err != nil {
+			t.Fatal(err)
+		}
+		var l float64
+		for i, v := range phi {
+			l += v * dphi[i]
+		}
+		return l
+	}
+	dx, dw := make([]float64, rows*dim), make([]float64, dim*f)
+	if err := FeatureMapBackward(dx, dw, x, rows, dim, w, f, dphi); err != nil {
+		t.Fatal(err)
+	}
+	if err := gradcheck.Check(func(v []float64) float64 { return loss(v, w) }, dx, append([]float64(nil), x...), 1e-6, 1e-8, 1e-6); err != nil {
+		t.Errorf("dx: %v", err)
+	}
+	if err := gradcheck.Check(func(v []float64) float64 { return loss(x, v) }, dw, append([]float64(nil), w...), 1e-6, 1e-8, 1e-6); err != nil {
+		t.Errorf("dw: %v", err)
+	}
+	if err := FeatureMapBackward(nil, dw[:3], x, rows, dim, w, f, dphi); !errors.Is(err, ErrShape) {
+		t.Errorf("short dw: %v", err)
 	}
 }
