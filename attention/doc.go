@@ -119,7 +119,10 @@
 // FeatureMap is LoLCATs' softmax feature map φ(x) = [softmax(xW),
 // softmax(−xW)] and LinearAttention their causal linear attention with
 // the sliding-window hybrid (catalog B27), from a running state of size
-// features × dv per head, linear in T. SOFT (catalog A19) is not here:
+// features × dv per head, linear in T; LinearAttentionBackward and
+// FeatureMapBackward are their gradients, with the same state (a forward
+// sweep over the queries, a backward sweep over the keys). SOFT (catalog
+// A19) is not here:
 // it replaces the softmax by a Gaussian kernel with a Nyström low-rank
 // approximation and an iterative pseudo-inverse, a linear-algebra method
 // with no softmax left in it.
