@@ -247,7 +247,13 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 				continue
 			}
 			m := s.r1 - s.r0
-			gemm.MulPacked(m, n, D, float32(p.scale), w.qp[s.r0*D:], w.kp, 0, w.s, keyBlock, 1)
+			// Scores only for the columns some row of the strip sees (whole
+			// 16-key panels of the packed K; the rest is cleared by
+			// weightsRow): each score's value does not depend on which
+			// columns are computed.
+			_, nr := gemm.Tile()
+			c0, c1 := max(s.lo-j0, 0)/nr*nr, min(s.hi-j0, n)
+			gemm.MulPacked(m, c1-c0, D, float32(p.scale), w.qp[s.r0*D:], w.kp[c0*D:], 0, w.s[c0:], keyBlock, 1)
 			for r := s.r0; r < s.r1; r++ {
 				row := w.s[(r-s.r0)*keyBlock:][:n]
 				if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
