@@ -180,8 +180,12 @@ func (p *plan) runBwd(w *bwdWork, b, gk int, in Input[float32], out Output[float
 				qs, dos := in.Q[row0*D:][:m*D], dOut[row0*Dv:][:m*Dv]
 				gemm.PackA(false, m, D, qs, D, w.qA)
 				gemm.PackA(false, m, Dv, dos, Dv, w.doA)
-				gemm.MulPacked(m, n, D, scale, w.qA, w.kT, 0, w.s, bwdKeys, 1)
-				gemm.MulPacked(m, n, Dv, 1, w.doA, w.vT, 0, w.dp, bwdKeys, 1)
+				// Scores and dP only for the key panels the strip sees (the
+				// rest is cleared by gradRow).
+				_, nr := gemm.Tile()
+				c0, c1 := max(lo-j0, 0)/nr*nr, min(hi-j0, n)
+				gemm.MulPacked(m, c1-c0, D, scale, w.qA, w.kT[c0*D:], 0, w.s[c0:], bwdKeys, 1)
+				gemm.MulPacked(m, c1-c0, Dv, 1, w.doA, w.vT[c0*Dv:], 0, w.dp[c0:], bwdKeys, 1)
 				for r := range m {
 					br := &w.rows[r0+r]
 					ri := rowInfo{b: b, h: gk*p.G + h, i: i0 + r, biasOff: br.biasOff, factor: br.factor}
