@@ -11,10 +11,12 @@ import (
 )
 
 // Blocking of the float32 backward pass: key blocks of bwdKeys, query
-// strips of bwdRows rows of one head. Both fix the order of the sums of
-// dQ, dK and dV, hence the bits; the thread count does not.
+// strips of bwdRows rows of one head, both multiples of the AVX-512
+// GEMM tile's 12 rows and 32 columns where they are a GEMM's m or n. Both
+// fix the order of the sums of dQ, dK and dV, hence the bits; the thread
+// count does not.
 const (
-	bwdKeys = 128
+	bwdKeys = 192
 	bwdRows = 96
 )
 
@@ -130,10 +132,26 @@ func (p *plan) runBwd(w *bwdWork, b, gk int, in Input[float32], out Output[float
 	w.kT = sized(&w.kT, gemm.PackBSize(D, bwdKeys))
 	w.kN = sized(&w.kN, gemm.PackBSize(bwdKeys, D))
 	w.vT = sized(&w.vT, gemm.PackBSize(Dv, bwdKeys))
-	w.qA = sized(&w.qA, gemm.PackASize(bwdRows, D))
-	w.doA = sized(&w.doA, gemm.PackASize(bwdRows, Dv))
-	w.qB = sized(&w.qB, gemm.PackBSize(bwdRows, D))
-	w.doB = sized(&w.doB, gemm.PackBSize(bwdRows, Dv))
+	// Q and dO of every strip of the group, packed once for all key
+	// blocks: as A (scores, dP) and as B (dK, dV). O(G·S·d), never O(T).
+	nStrips := p.G * ((S + bwdRows - 1) / bwdRows)
+	szQA, szDA, szQB, szDB := gemm.PackASize(bwdRows, D), gemm.PackASize(bwdRows, Dv), gemm.PackBSize(bwdRows, D), gemm.PackBSize(bwdRows, Dv)
+	w.qA = sized(&w.qA, nStrips*szQA)
+	w.doA = sized(&w.doA, nStrips*szDA)
+	w.qB = sized(&w.qB, nStrips*szQB)
+	w.doB = sized(&w.doB, nStrips*szDB)
+	for h := range p.G {
+		for i0 := 0; i0 < S; i0 += bwdRows {
+			x := h*((S+bwdRows-1)/bwdRows) + i0/bwdRows
+			m := min(S, i0+bwdRows) - i0
+			row0 := (b*p.H+gk*p.G+h)*S + i0
+			qs, dos := in.Q[row0*D:][:m*D], dOut[row0*Dv:][:m*Dv]
+			gemm.PackA(false, m, D, qs, D, w.qA[x*szQA:])
+			gemm.PackA(false, m, Dv, dos, Dv, w.doA[x*szDA:])
+			gemm.PackB(false, m, D, qs, D, w.qB[x*szQB:])
+			gemm.PackB(false, m, Dv, dos, Dv, w.doB[x*szDB:])
+		}
+	}
 	w.s = sized(&w.s, bwdRows*bwdKeys)
 	w.dp = sized(&w.dp, bwdRows*bwdKeys)
 	w.pA = sized(&w.pA, gemm.PackASize(bwdKeys, bwdRows))
@@ -177,15 +195,14 @@ func (p *plan) runBwd(w *bwdWork, b, gk int, in Input[float32], out Output[float
 				}
 				m := i1 - i0
 				row0 := (b*p.H+gk*p.G+h)*S + i0
-				qs, dos := in.Q[row0*D:][:m*D], dOut[row0*Dv:][:m*Dv]
-				gemm.PackA(false, m, D, qs, D, w.qA)
-				gemm.PackA(false, m, Dv, dos, Dv, w.doA)
+				x := h*((S+bwdRows-1)/bwdRows) + i0/bwdRows
+				qA, doA, qB, doB := w.qA[x*szQA:], w.doA[x*szDA:], w.qB[x*szQB:], w.doB[x*szDB:]
 				// Scores and dP only for the key panels the strip sees (the
 				// rest is cleared by gradRow).
 				_, nr := gemm.Tile()
 				c0, c1 := max(lo-j0, 0)/nr*nr, min(hi-j0, n)
-				gemm.MulPacked(m, c1-c0, D, scale, w.qA, w.kT[c0*D:], 0, w.s[c0:], bwdKeys, 1)
-				gemm.MulPacked(m, c1-c0, Dv, 1, w.doA, w.vT[c0*Dv:], 0, w.dp[c0:], bwdKeys, 1)
+				gemm.MulPacked(m, c1-c0, D, scale, qA, w.kT[c0*D:], 0, w.s[c0:], bwdKeys, 1)
+				gemm.MulPacked(m, c1-c0, Dv, 1, doA, w.vT[c0*Dv:], 0, w.dp[c0:], bwdKeys, 1)
 				for r := range m {
 					br := &w.rows[r0+r]
 					ri := rowInfo{b: b, h: gk*p.G + h, i: i0 + r, biasOff: br.biasOff, factor: br.factor}
@@ -193,13 +210,11 @@ func (p *plan) runBwd(w *bwdWork, b, gk int, in Input[float32], out Output[float
 				}
 				// dV_j += Pᵀ·dO, dQ += scale·dS·K_j, dK_j += scale·dSᵀ·Q.
 				gemm.PackA(true, n, m, w.s, bwdKeys, w.pA)
-				gemm.PackB(false, m, Dv, dos, Dv, w.doB)
-				gemm.MulPacked(n, Dv, m, 1, w.pA, w.doB, 1, g.DV[(kvRow+j0)*Dv:], Dv, 1)
+				gemm.MulPacked(n, Dv, m, 1, w.pA, doB, 1, g.DV[(kvRow+j0)*Dv:], Dv, 1)
 				gemm.PackA(false, m, n, w.dp, bwdKeys, w.dsA)
 				gemm.MulPacked(m, D, n, scale, w.dsA, w.kN, 1, g.DQ[row0*D:], D, 1)
 				gemm.PackA(true, n, m, w.dp, bwdKeys, w.dsT)
-				gemm.PackB(false, m, D, qs, D, w.qB)
-				gemm.MulPacked(n, D, m, scale, w.dsT, w.qB, 1, g.DK[(kvRow+j0)*D:], D, 1)
+				gemm.MulPacked(n, D, m, scale, w.dsT, qB, 1, g.DK[(kvRow+j0)*D:], D, 1)
 			}
 		}
 	}

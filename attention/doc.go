@@ -79,17 +79,19 @@
 // # The backward pass
 //
 // FlashAttention-2's loop: one task per (batch, key/value head); key
-// blocks of 128 in order and, inside, strips of 96 query rows; the
+// blocks of 192 in order and, inside, strips of 96 query rows; the
 // scores are recomputed with the GEMM, the weights recovered from them
 // and the saved log-normaliser (P = exp(τ·z − LSE)), dP = dO·Vᵀ by
 // another GEMM, dS = P∘(dP − D) with D_i = dO_i·out_i, and dV += Pᵀ·dO,
 // dQ += dS·K, dK += dSᵀ·Q by three more. dK and dV are summed over the
-// query heads that share a key/value head. FLOPs are counted as 10·d
-// per visible (query, key) pair (2.5× the forward's 4·d).
+// query heads that share a key/value head. The task packs the Q and dO
+// rows of its group once for all key blocks (4·G·S·d values: O(S), never
+// O(T)). FLOPs are counted as 10·d per visible (query, key) pair (2.5×
+// the forward's 4·d).
 //
 // # Determinism
 //
-// The key block (256 forward, 128 backward), the key ranges of the
+// The key block (256 forward, 192 backward), the key ranges of the
 // decoding path (2048) and the backward's strips fix the order of every
 // sum; they depend on the shape only. The thread count and TileRows never
 // change the bits of any result; the tests check it.

@@ -151,13 +151,19 @@ func dot(x, y []float32) float64 {
 // d = Σ p_j·dp_j.
 func dsSoftmax(dp, p []float32, d, tau float32) {
 	p = p[:len(dp)]
-	n := len(dp) &^ 3
-	for j := 0; j < n; j += 4 {
-		g, a := (*[4]float32)(dp[j:]), (*[4]float32)(p[j:])
-		g[0] = tau * a[0] * (g[0] - d)
-		g[1] = tau * a[1] * (g[1] - d)
-		g[2] = tau * a[2] * (g[2] - d)
-		g[3] = tau * a[3] * (g[3] - d)
+	n := len(dp) &^ 7
+	if tau != 1 {
+		for j := 0; j < n; j += 8 {
+			g, a := (*[8]float32)(dp[j:]), (*[8]float32)(p[j:])
+			g[0], g[1], g[2], g[3] = tau*a[0]*(g[0]-d), tau*a[1]*(g[1]-d), tau*a[2]*(g[2]-d), tau*a[3]*(g[3]-d)
+			g[4], g[5], g[6], g[7] = tau*a[4]*(g[4]-d), tau*a[5]*(g[5]-d), tau*a[6]*(g[6]-d), tau*a[7]*(g[7]-d)
+		}
+	} else {
+		for j := 0; j < n; j += 8 {
+			g, a := (*[8]float32)(dp[j:]), (*[8]float32)(p[j:])
+			g[0], g[1], g[2], g[3] = a[0]*(g[0]-d), a[1]*(g[1]-d), a[2]*(g[2]-d), a[3]*(g[3]-d)
+			g[4], g[5], g[6], g[7] = a[4]*(g[4]-d), a[5]*(g[5]-d), a[6]*(g[6]-d), a[7]*(g[7]-d)
+		}
 	}
 	for j := n; j < len(dp); j++ {
 		dp[j] = tau * p[j] * (dp[j] - d)
