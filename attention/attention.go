@@ -108,7 +108,7 @@ type Config struct {
 	// on it.
 	Threads int
 	// TileRows is the number of query rows one task of the float32
-	// forward pass handles (0: 192). It changes speed and memory, never
+	// forward pass handles (0: 384). It changes speed and memory, never
 	// results.
 	TileRows int
 }

@@ -54,7 +54,7 @@
 //
 // # The fused forward pass (float32)
 //
-// Work is cut into tasks of query rows (TileRows, default 192, of one
+// Work is cut into tasks of query rows (TileRows, default 384, of one
 // key/value head: rows of every query head that shares it are stacked so
 // that they share its keys). A task packs its queries once, then walks
 // the keys in blocks of 256: it packs the block of K (and of V), and for

@@ -19,7 +19,7 @@ import (
 const (
 	keyBlock        = 256  // keys per online step: one GEMM k block for P·V
 	stripRows       = 48   // query rows per score strip (a multiple of the GEMM tiles' 6 and 12 rows)
-	defaultTileRows = 192  // query rows per task
+	defaultTileRows = 384  // query rows per task
 	splitKeys       = 2048 // keys per split when few queries share a key/value head
 	splitMaxRows    = 64   // at most this many query rows per key/value head take the split path
 	axpyRows        = 8    // at most this many query rows per key/value head accumulate weights·V by axpy
