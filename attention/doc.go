@@ -63,8 +63,9 @@
 // the row's running (max, sum) merged with the block's exactly as
 // softmax.State merges, the unnormalised output rescaled when the
 // maximum grows — and accumulates weights·V with a second GEMM. Per
-// thread it holds a few hundred KiB, never O(S·T) and nothing that grows
-// with T.
+// thread it holds about 1 MiB (the task's packed queries and output, one
+// packed block of K and V, one strip of scores), never O(S·T) and nothing
+// that grows with T.
 //
 // # Decoding
 //
