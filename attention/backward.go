@@ -249,11 +249,11 @@ func (p *plan) gradRow(w *bwdWork, br *bwdRow, ri *rowInfo, r, j0, n int, pad []
 		dsSigmoid(dseg, seg)
 	case Softplus:
 		logSoftplusRow(seg, ri.factor)
-		vek.ExpAffine32(seg, seg, br.lse, 1, 1, 0)
+		vek.ExpStoreSum32(seg, seg, br.lse, 1) // P = exp(l − LSE); the sum is not needed
 		dsSoftplus(dseg, seg, z, br.d, ri.factor)
 	default:
 		tau := ri.factor
-		vek.ExpAffine32(seg, seg, br.lse/tau, tau, 1, 0)
+		vek.ExpStoreSum32(seg, seg, br.lse/tau, tau) // P = exp(τ·z − LSE)
 		if p.selective {
 			*dtau += dsDot(seg, dseg, z, br.d)
 		}
