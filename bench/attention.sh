@@ -23,13 +23,13 @@ run() { # T command...
 for t in "${threads[@]}"; do
 	for causal in "" "--causal"; do
 		for bwd in "" "--backward"; do
-			run "$t" /tmp/xent-bench bench attention --heads 8 --queries 2048 --dim 128 $causal $bwd --threads "$t" --reps 5 --baseline gemm --json
-			run "$t" $py bench/pytorch/bench.py attention --heads 8 --queries 2048 --head-dim 128 $causal $bwd --threads "$t" --reps 5
+			run "$t" /tmp/xent-bench bench attention --heads 8 --queries 2048 --dim 128 $causal $bwd --threads "$t" --reps 9 --baseline gemm --json
+			run "$t" $py bench/pytorch/bench.py attention --heads 8 --queries 2048 --head-dim 128 $causal $bwd --threads "$t" --reps 9
 			run "$t" $py bench/pytorch/bench.py attention --heads 8 --queries 2048 --head-dim 128 $causal $bwd --autograd --threads "$t" --reps 3
 		done
 	done
-	run "$t" /tmp/xent-bench bench attention --heads 32 --kv-heads 8 --queries 1 --keys 32768 --dim 128 --threads "$t" --reps 21 --baseline stream --json
+	run "$t" /tmp/xent-bench bench attention --heads 32 --kv-heads 8 --queries 1 --keys 32768 --dim 128 --threads "$t" --reps 31 --baseline stream --json
 	for causal in "" "--causal"; do
-		run "$t" /tmp/xent-bench bench attention --heads 8 --queries 2048 --dim 128 $causal --normalizer sigmoid --threads "$t" --reps 5 --baseline softmax --json
+		run "$t" /tmp/xent-bench bench attention --heads 8 --queries 2048 --dim 128 $causal --normalizer sigmoid --threads "$t" --reps 9 --baseline softmax --json
 	done
 done
