@@ -170,8 +170,8 @@ func (s Shape) resolve() (dims, error) {
 		return d, fmt.Errorf("attention: KVHeads %d does not divide Heads %d: %w", d.Hkv, d.H, ErrShape)
 	}
 	d.G = d.H / d.Hkv
-	// Every tensor size must fit an int (and the row counts an int32 for
-	// indexing safety on 32-bit platforms is not needed: Go ints suffice).
+	// Every tensor's element count (and B·H·S·T, the pairs) must fit an
+	// int, so that no index computation overflows.
 	for _, p := range [][]int{{d.B, d.H, d.S, d.D}, {d.B, d.H, d.S, d.Dv}, {d.B, d.Hkv, d.T, d.D}, {d.B, d.Hkv, d.T, d.Dv}, {d.B, d.H, d.S, d.T}} {
 		if _, ok := product(p...); !ok {
 			return d, fmt.Errorf("attention: shape %+v: a tensor has more elements than an int holds: %w", s, ErrShape)

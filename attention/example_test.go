@@ -65,3 +65,26 @@ func ExampleConfig_sigmoid() {
 	fmt.Printf("weights %.4f, sum %.4f\n", out.Out, math.Exp(out.LSE[0]))
 	// Output: weights [0.5761 0.1554], sum 0.7315
 }
+
+// LoLCATs' hybrid: the two most recent keys by softmax (weight γ = 0.1
+// on exp(s − max)), the older ones by the linear kernel φ(q)·φ(k) of the
+// softmax feature map.
+func ExampleLinearAttention() {
+	const d, f = 2, 2
+	x := []float32{1, 0, 0, 1, 1, 1, -1, 0} // four positions, used as q, k and v
+	w := []float32{1, -1, 0.5, 2}            // the feature map's W [d, f]
+	phi := make([]float32, 4*2*f)
+	if err := attention.FeatureMap(phi, x, 4, d, w, f); err != nil {
+		fmt.Println(err)
+		return
+	}
+	in := attention.LinearInput[float32]{Q: x, K: x, V: x, FQ: phi, FK: phi, Features: 2 * f,
+		Shape: attention.Shape{Batch: 1, Heads: 1, Queries: 4, Keys: 4, Dim: d}}
+	out := make([]float32, 4*d)
+	if err := attention.LinearAttention(attention.LinearConfig{Window: 2, WindowFactor: 0.1}, in, out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%.4f\n", out)
+	// Output: [1.0000 0.0000 0.3302 0.6698 0.9631 0.1118 0.1698 0.7436]
+}
