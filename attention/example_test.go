@@ -72,7 +72,7 @@ func ExampleConfig_sigmoid() {
 func ExampleLinearAttention() {
 	const d, f = 2, 2
 	x := []float32{1, 0, 0, 1, 1, 1, -1, 0} // four positions, used as q, k and v
-	w := []float32{1, -1, 0.5, 2}            // the feature map's W [d, f]
+	w := []float32{1, -1, 0.5, 2}           // the feature map's W [d, f]
 	phi := make([]float32, 4*2*f)
 	if err := attention.FeatureMap(phi, x, 4, d, w, f); err != nil {
 		fmt.Println(err)
