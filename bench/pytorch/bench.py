@@ -9,6 +9,7 @@ Usage (Debian's python3-torch, from /usr/bin/python3):
       | topp (--rows R --vocab V --p P --kind peaked|flat: the sort-and-cumsum
         top-p filter of Hugging Face's TopPLogitsWarper, then softmax and
         torch.multinomial; seconds per token)
+      attention (--batch B --heads H --queries S --keys T --head-dim d [--causal] [--backward] [--autograd])
 
 Outputs are preallocated (out=) where PyTorch allows it, the same inputs
 are reused, there is one warm-up call, and the median of --reps calls is
@@ -32,6 +33,88 @@ def timed(fn, reps):
     return statistics.median(ts)
 
 
+def timed_min(fn, reps):
+    """The median and the fastest of reps calls after a warm-up."""
+    fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), min(ts)
+
+
+def attention(a):
+    """Materialized softmax(Q·Kᵀ·scale)·V (Debian's PyTorch 1.13 has no
+    fused CPU attention), forward or backward. Default: every buffer
+    preallocated, products by baddbmm/bmm with out=, the softmax in place
+    (PyTorch's fastest form here: a fresh 128 MiB score tensor costs more
+    than the softmax itself); --autograd: the plain autograd code a user
+    writes. The causal mask is aligned to the end of the keys."""
+    B, H, S, d = a.batch, a.heads, a.queries, a.head_dim
+    T = a.keys or S
+    scale = d ** -0.5
+    q, k, v = torch.randn(B * H, S, d), torch.randn(B * H, T, d), torch.randn(B * H, T, d)
+    mask = torch.ones(S, T, dtype=torch.bool).tril(T - S)
+    bias = torch.zeros(S, T).masked_fill(~mask, float("-inf"))
+    res = dict(batch=B, heads=H, queries=S, keys=T, dim=d, causal=a.causal, backward=a.backward, autograd=a.autograd)
+    pairs = float(mask.sum()) if a.causal else float(S * T)
+    flops = (10 if a.backward else 4) * d * pairs * B * H
+    if a.autograd:
+        qg, kg, vg = (x.clone().requires_grad_(True) for x in (q, k, v))
+        do = torch.randn(B * H, S, d)
+
+        def step():
+            s = qg @ kg.transpose(1, 2) * scale
+            if a.causal:
+                s = s + bias
+            o = torch.softmax(s, -1) @ vg
+            if a.backward:
+                qg.grad = kg.grad = vg.grad = None
+                o.backward(do)
+
+        if not a.backward:
+            with torch.no_grad():
+                sec, fast = timed_min(step, a.reps)
+        else:
+            sec, fast = timed_min(step, a.reps)
+        res.update(seconds=sec, seconds_min=fast, gflops=flops / sec / 1e9)
+        return res
+    p = torch.empty(B * H, S, T)
+    o = torch.empty(B * H, S, d)
+
+    def fwd():
+        torch.baddbmm(p, q, k.transpose(1, 2), beta=0, alpha=scale, out=p)
+        if a.causal:
+            p.add_(bias)
+        torch.softmax(p, -1, out=p)
+        torch.bmm(p, v, out=o)
+
+    if not a.backward:
+        with torch.no_grad():
+            sec, fast = timed_min(fwd, a.reps)
+        res.update(seconds=sec, seconds_min=fast, gflops=flops / sec / 1e9)
+        return res
+    with torch.no_grad():
+        fwd()
+        do = torch.randn(B * H, S, d)
+        dp = torch.empty(B * H, S, T)
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        rowsum = torch.empty(B * H, S, 1)
+
+        def bwd():
+            torch.bmm(p.transpose(1, 2), do, out=dv)
+            torch.bmm(do, v.transpose(1, 2), out=dp)
+            torch.sum(do * o, -1, keepdim=True, out=rowsum)  # Σ_j P·dP, as FlashAttention computes it
+            dp.sub_(rowsum).mul_(p)
+            torch.baddbmm(dq, dp, k, beta=0, alpha=scale, out=dq)
+            torch.baddbmm(dk, dp.transpose(1, 2), q, beta=0, alpha=scale, out=dk)
+
+        sec, fast = timed_min(bwd, a.reps)
+    res.update(seconds=sec, seconds_min=fast, gflops=flops / sec / 1e9)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("op")
@@ -48,6 +131,14 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--p", type=float, default=0.95)
     ap.add_argument("--kind", default="peaked")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--queries", type=int, default=2048)
+    ap.add_argument("--keys", type=int, default=0)
+    ap.add_argument("--head-dim", type=int, default=128)
+    ap.add_argument("--causal", action="store_true")
+    ap.add_argument("--backward", action="store_true")
+    ap.add_argument("--autograd", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -142,6 +233,8 @@ def main():
         s2 = timed(warp_and_draw, a.reps)
         res.update(rows=r, vocab=v, p=a.p, kind=a.kind, warp_seconds_per_token=s1 / r,
                    warp_and_draw_seconds_per_token=s2 / r)
+    elif a.op == "attention":
+        res.update(attention(a))
     else:
         raise SystemExit("unknown op " + a.op)
     print(json.dumps(res))
