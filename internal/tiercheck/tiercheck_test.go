@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/cpu"
 
+	"github.com/xentlab/xent/attention"
 	"github.com/xentlab/xent/internal/vek"
 	"github.com/xentlab/xent/linear"
 	"github.com/xentlab/xent/loss"
@@ -28,8 +29,9 @@ import (
 // and say which in the commit.
 const (
 	wantCore = "6062c5e6a0634341b19dda0fc593459386bee0da0d7edbcac17079b14c1612df"
-	// wantHead is the fused head's hash (its GEMMs included).
-	wantHead = "5d3b6b378a28830685f2db608a4dfc695f60aeb319b3e6c6d8d4e14764124b34"
+	// wantHead is the hash of the GEMM-based computations: the fused head
+	// and attention (forward and backward, every normalizer).
+	wantHead = "143706271d6195cb57ba4e684a8fb9177fd1ab469a6ed0c0b08169f4afa23830"
 )
 
 type digest struct{ h hash.Hash }
@@ -162,6 +164,7 @@ func TestSameBitsEveryTier(t *testing.T) {
 	}
 	dh := digest{sha256.New()}
 	hashHead(t, dh, rng)
+	hashAttention(t, dh, rng)
 	if got := fmt.Sprintf("%x", dh.h.Sum(nil)); got != wantHead {
 		t.Errorf("the fused head hashes to %s, want %s (tier %s)", got, wantHead, vek.Accelerated())
 	}
@@ -264,4 +267,43 @@ func hashHead(t *testing.T, d digest, rng *rand.Rand) {
 	d.f64(st.Loss)
 	d.f32(out.GradHidden...)
 	d.f32(out.GradWeight...)
+}
+
+// hashAttention runs fused attention forward and backward with each
+// normalizer, causal and not, with grouped-query heads.
+func hashAttention(t *testing.T, d digest, rng *rand.Rand) {
+	sh := attention.Shape{Batch: 1, Heads: 4, KVHeads: 2, Queries: 37, Keys: 300, Dim: 24}
+	n := func(rows int) []float32 {
+		x := make([]float32, rows*sh.Dim)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	in := attention.Input[float32]{Q: n(sh.Heads * sh.Queries), K: n(sh.KVHeads * sh.Keys), V: n(sh.KVHeads * sh.Keys), Shape: sh}
+	dOut := n(sh.Heads * sh.Queries)
+	for _, norm := range []string{"softmax", "sigmoid", "softplus"} {
+		nz, err := attention.ParseNormalizer(norm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, causal := range []bool{false, true} {
+			cfg := attention.Config{Causal: causal, Normalizer: nz}
+			out := attention.Output[float32]{Out: make([]float32, len(in.Q)), LSE: make([]float32, sh.Heads*sh.Queries)}
+			if err := attention.Forward(cfg, in, out); err != nil {
+				d.str(err.Error())
+				continue
+			}
+			g := attention.Grad[float32]{DQ: make([]float32, len(in.Q)), DK: make([]float32, len(in.K)), DV: make([]float32, len(in.V))}
+			if err := attention.Backward(cfg, in, out, dOut, &g); err != nil {
+				d.str(err.Error())
+				continue
+			}
+			d.f32(out.Out...)
+			d.f32(out.LSE...)
+			d.f32(g.DQ...)
+			d.f32(g.DK...)
+			d.f32(g.DV...)
+		}
+	}
 }
