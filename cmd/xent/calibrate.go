@@ -49,6 +49,9 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
 			return err
 		}
+		if err := checkFiles(named("logits", *logitsPath, "targets", *targetsPath), named("plot", *plotPath)); err != nil {
+			return err
+		}
 	}
 
 	x, rows, cols, _, err := readMatrix(*logitsPath, "logits")

@@ -112,6 +112,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
 			return err
 		}
+		if err := checkFiles(named("data", *dataPath), named("plot", *plotPath)); err != nil {
+			return err
+		}
 	}
 	text, err := os.ReadFile(*dataPath)
 	if err != nil {
