@@ -408,6 +408,14 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v mentioning %q", c.name, err, c.kind, c.mention)
 		}
 	}
+	// A shift past the last row scores no row (and must not overflow).
+	for _, shift := range []int{4, 5, math.MaxInt - 2, math.MaxInt} {
+		out := Output{Rows: make([]float32, 4)}
+		st, err := (Head{Shift: shift, Loss: []loss.Option{loss.WithReduction(loss.Sum)}}).Eval(base, out)
+		if err != nil || st.Loss != 0 {
+			t.Errorf("Shift %d: loss %v, err %v; want 0 (no row scored)", shift, st.Loss, err)
+		}
+	}
 	// With Shift 1 no row reads Targets[0]: any value there is fine.
 	in := mod(func(in *Input) { in.Targets[0] = 99 })
 	if _, err := (Head{Shift: 1}).Eval(in, Output{}); err != nil {

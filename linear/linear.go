@@ -253,10 +253,10 @@ func (c config) check(in Input, out Output, vocab int) error {
 // target returns row i's target after the shift, and false if the row is
 // ignored (shifted past the end or labelled with the ignore index).
 func (c config) target(in Input, i int) (int64, bool) {
-	j := i + c.h.Shift
-	if j >= in.N {
+	if c.h.Shift >= in.N-i { // i + Shift ≥ N, without overflowing
 		return 0, false
 	}
+	j := i + c.h.Shift
 	var y int64
 	if in.Targets != nil {
 		y = int64(in.Targets[j])

@@ -28,6 +28,9 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.shift < 0 || n > 0 && f.shift >= n {
+		return usagef("--shift %d, want 0 ≤ shift < %d (the rows of --hidden)", f.shift, n)
+	}
 	if dw != d {
 		return fmt.Errorf("classifier %s: %d columns, but the hidden states have D = %d", f.classifier, dw, d)
 	}
