@@ -2,6 +2,9 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,5 +61,74 @@ func TestPassKHugeN(t *testing.T) {
 	// pass@1 = c/n: (0 + 4/(2⁶³−1))/2.
 	if got, want := res["pass@1"].(float64), 2/float64(1<<63-1); math.Abs(got-want) > 1e-12*want {
 		t.Errorf("pass@1 = %v, want %v", got, want)
+	}
+}
+
+// TestSizeFlagsBounded: sizes that would exhaust the memory (or never
+// end) are refused at once with one line naming the flag, before any
+// allocation.
+func TestSizeFlagsBounded(t *testing.T) {
+	tinyLabData(t)
+	dir := t.TempDir()
+	logits := writeNPY(t, dir, "l.npy", []float32{1, 2, 3, 0, 0, 0}, 2, 3)
+	labels := writeNPY(t, dir, "y.npy", []int64{2, 0}, 2)
+	curve := writeText(t, dir, "c.csv", "n,loss\n1,3\n2,2.5\n4,2.2\n8,2.1\n")
+	out := filepath.Join(dir, "rep")
+	old := memLimit
+	memLimit = 1 << 30 // the same on every machine
+	t.Cleanup(func() { memLimit = old })
+	cases := []errorCase{
+		{[]string{"calibrate", "--logits", logits, "--targets", labels, "--bins", "1000000000"}, 2, "--bins"},
+		{[]string{"fit", "--law", "power", "--data", curve, "--bootstrap", "1000000000"}, 2, "--bootstrap"},
+		{[]string{"lab", "--quick", "--hidden", "1000000000", "--out", out}, 2, "--hidden"},
+		{[]string{"lab", "--quick", "--hidden", "1000000", "--jobs", "4", "--out", out}, 2, "memory"},
+		{[]string{"lab", "--quick", "--batch", "1000000000", "--out", out}, 2, "--batch"},
+		{[]string{"lab", "--quick", "--threads", "1000000000", "--out", out}, 2, "--threads"},
+		{[]string{"lab", "lm", "--quick", "--vocab", "1000000000", "--out", out}, 2, "--vocab"},
+		{[]string{"lab", "lm", "--quick", "--vocab", "4000000", "--hidden", "100000", "--out", out}, 2, "memory"},
+		{[]string{"eval", "--logits", logits, "--targets", labels, "--threads", "1000000000"}, 2, "--threads"},
+		{[]string{"bench", "softmax", "--rows", "100000", "--cols", "10000"}, 2, "memory"},
+		{[]string{"bench", "softmax", "--reps", "1000000000"}, 2, "--reps"},
+		{[]string{"bench", "linear-ce", "--tokens", "1000000000", "--vocab", "1000000000"}, 2, "memory"},
+		{[]string{"bench", "gemm", "--m", "100000", "--n", "10000"}, 2, "memory"},
+		{[]string{"bench", "ctc", "--frames", "1000", "--batch", "100"}, 2, "memory"},
+		{[]string{"bench", "ce", "--threads", "100000000"}, 2, "--threads"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := runCLIWithin(t, 30*time.Second, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.mention) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d mentioning %q in one line", c.args, code, stdout, stderr, c.code, c.mention)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused lab run wrote a report")
+	}
+}
+
+// TestFitEndlessInput: --data /dev/zero (or any endless stream) is
+// refused after a bounded read.
+func TestFitEndlessInput(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	code, _, stderr := runCLIWithin(t, 60*time.Second, "fit", "--law", "power", "--data", "/dev/zero")
+	if code != 1 || !strings.Contains(stderr, "more than 64 MiB") {
+		t.Errorf("exit %d, %q", code, stderr)
+	}
+}
+
+// TestArrayLargerThanMemory: an .npy input whose data would not fit in
+// memory is refused from its header, before its data is read.
+func TestArrayLargerThanMemory(t *testing.T) {
+	dir := t.TempDir()
+	logits := writeNPY(t, dir, "l.npy", make([]float32, 1000*100), 1000, 100)
+	labels := writeNPY(t, dir, "y.npy", make([]int64, 1000), 1000)
+	old := memLimit
+	memLimit = 512 << 10 // the 800 kB the logits take as float64 do not fit
+	t.Cleanup(func() { memLimit = old })
+	checkErrors(t, []errorCase{{[]string{"eval", "--logits", logits, "--targets", labels}, 1, "memory"}})
+	memLimit = 1 << 20
+	if code, _, errs := runCLI(t, "eval", "--logits", logits, "--targets", labels); code != 0 {
+		t.Errorf("within the limit: exit %d, %s", code, errs)
 	}
 }

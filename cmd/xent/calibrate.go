@@ -42,8 +42,9 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		return usagef("--logits is required")
 	case *targetsPath == "":
 		return usagef("--targets is required")
-	case *bins < 1:
-		return usagef("--bins %d, want at least 1", *bins)
+	}
+	if err := checkRange("bins", *bins, 1, maxBins); err != nil {
+		return err
 	}
 	if *plotPath != "" {
 		if err := checkPlotPath("plot", *plotPath); err != nil {

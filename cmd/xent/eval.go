@@ -110,6 +110,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if _, err := outputWide(f.gradDType, false); err != nil {
 		return err
 	}
+	if err := checkThreads(f.threads); err != nil {
+		return err
+	}
 	if err := checkFiles(f.files()); err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ func loadArray(path, what string, check func(h npy.Header) error) (*array, error
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer f.Close()
+	if err := checkArraySize(what, path, f.Header); err != nil {
+		return nil, err
+	}
 	if check != nil {
 		if err := check(f.Header); err != nil {
 			return nil, err

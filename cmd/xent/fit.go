@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,14 +86,15 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("--law %q, want power, nmt or lr-anneal", *law)
 	case *dataPath == "":
 		return usagef("--data is required")
-	case *boot < 0:
-		return usagef("--bootstrap %d, want ≥ 0", *boot)
 	case !(*level > 0 && *level < 1):
 		return usagef("--level %v, want a number in (0, 1)", *level)
 	case !(*decay >= 0 && *decay < 1):
 		return usagef("--decay %v, want λ in [0, 1)", *decay)
 	case !(*nMax >= 0) || math.IsInf(*nMax, 1):
 		return usagef("--n-max %v, want a finite number ≥ 0", *nMax)
+	}
+	if err := checkRange("bootstrap", *boot, 0, maxBoot); err != nil {
+		return err
 	}
 	var misplaced error
 	fs.Visit(func(f *flag.Flag) {
@@ -116,7 +116,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	text, err := os.ReadFile(*dataPath)
+	text, err := readLimited(*dataPath, maxCurveBytes)
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}

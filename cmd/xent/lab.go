@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/xentlab/xent/data"
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/lab"
 	"github.com/xentlab/xent/loss"
 )
@@ -198,8 +199,17 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	}
 	t := &c.Train
 	t.Seed, t.Threads = f.seed, f.threads
-	if f.threads < 0 {
-		return c, usagef("--threads %d, want ≥ 0", f.threads)
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+	}{
+		{"threads", f.threads, 0, maxThreads}, {"jobs", f.jobs, 0, maxThreads}, {"epochs", f.epochs, 1, maxEpochs},
+		{"hidden", f.hidden, 1, maxUnits}, {"batch", f.batch, 1, maxBatch}, {"holdout", f.holdout, 0, maxExamples},
+		{"train-size", f.trainN, 0, maxExamples}, {"test-size", f.testN, 0, maxExamples},
+	} {
+		if err := checkRange(r.flag, r.v, r.lo, r.hi); err != nil {
+			return c, err
+		}
 	}
 	if set["epochs"] || !f.quick {
 		t.Epochs = f.epochs
@@ -242,7 +252,29 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, usagef("%v", flagWords(err))
 	}
+	if err := checkMemory("--hidden, --batch and --jobs", labBytes(c)); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// labBytes estimates the memory of the default workload's runs (MNIST:
+// 784 inputs, 10 classes, 10 000 test images): per run training at once,
+// the parameters with their gradient and Adam's two moments, the
+// activations of a batch and the test set's forward pass, in float32.
+func labBytes(c lab.Config) float64 {
+	const in, out, test = 28 * 28, 10, 10000
+	h := float64(c.Train.Hidden)
+	params := float64(in*out + out)
+	if c.Train.Model == "mlp" {
+		params = in*h + h + h*out + out
+	}
+	jobs := c.Jobs
+	if jobs == 0 {
+		jobs = par.Threads(c.Train.Threads)
+	}
+	perRun := 5*params + float64(c.Train.Batch)*(in+2*h+2*out) + test*(h+out)
+	return 4 * float64(jobs) * perRun
 }
 
 // flagWords turns a configuration error into the flag's words where the
@@ -545,8 +577,17 @@ func labLMConfig(f labLMFlags, set map[string]bool) (lab.LMConfig, error) {
 	pick("val-tokens", f.valTokens, &c.ValTokens)
 	c.Context, c.Embed, c.Hidden = f.context, f.embed, f.hidden
 	c.LR, c.Seed, c.FilterEps = f.lr, f.seed, f.eps
-	if f.threads < 0 {
-		return c, usagef("--threads %d, want ≥ 0", f.threads)
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+	}{
+		{"threads", f.threads, 0, maxThreads}, {"vocab", c.Corpus.Vocab, 2, maxVocab}, {"context", c.Context, 1, maxUnits},
+		{"embed", c.Embed, 1, maxUnits}, {"hidden", c.Hidden, 1, maxUnits}, {"batch", c.Batch, 1, maxBatch},
+		{"steps", c.Steps, 1, maxSteps}, {"val-tokens", c.ValTokens, 0, maxExamples},
+	} {
+		if err := checkRange(r.flag, r.v, r.lo, r.hi); err != nil {
+			return c, err
+		}
 	}
 	c.Threads = f.threads
 	if set["corpus"] && f.corpus == "" {
@@ -555,6 +596,13 @@ func labLMConfig(f labLMFlags, set map[string]bool) (lab.LMConfig, error) {
 	c.Corpus.Root = f.corpus
 	if err := c.Validate(); err != nil {
 		return c, usagef("%v", lmFlagWords(err))
+	}
+	// Three models (with gradients and Adam's moments) live at once, and
+	// the materialized head holds a batch of logits and their gradient.
+	v, e, h, k, b := float64(c.Corpus.Vocab), float64(c.Embed), float64(c.Hidden), float64(c.Context), float64(c.Batch)
+	params := v*e + k*e*h + h + v*h + v
+	if err := checkMemory("--vocab, --embed, --context, --hidden and --batch", 4*(3*4*params+2*b*v+4*b*(k*e+h))); err != nil {
+		return c, err
 	}
 	return c, nil
 }

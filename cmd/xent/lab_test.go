@@ -149,7 +149,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--threads", "-1"}, "--threads"},
 		{[]string{"--jobs", "-1"}, "--jobs"},
 		{[]string{"--schedule", "step"}, "--schedule"},
-		{[]string{"--holdout", "-1"}, "hold-out"},
+		{[]string{"--holdout", "-1"}, "--holdout"},
 		{[]string{"--seed", "x"}, "seed"},
 		{[]string{"--epochs"}, "epochs"},
 		{[]string{"--bogus"}, "bogus"},
