@@ -132,3 +132,45 @@ func TestArrayLargerThanMemory(t *testing.T) {
 		t.Errorf("within the limit: exit %d, %s", code, errs)
 	}
 }
+
+// TestNothingToEvaluate: zero rows, or rows that all carry the ignore
+// index, are an error with the same message in every command (a mean
+// over no rows is undefined; printing 0 would be a made-up number).
+func TestNothingToEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	logits := writeNPY(t, dir, "l.npy", []float32{1, 2, 3, 0, 0, 0}, 2, 3)
+	ignored := writeNPY(t, dir, "y.npy", []int64{-100, -100}, 2)
+	empty := writeNPY(t, dir, "e.npy", []float32{}, 0, 3)
+	noLabels := writeNPY(t, dir, "e-y.npy", []int64{}, 0)
+	h := writeNPY(t, dir, "h.npy", []float32{1, 0, 0, 1}, 2, 2)
+	w := writeNPY(t, dir, "w.npy", []float32{1, 0, 0, 1, 1, 1}, 3, 2)
+	shifted := writeNPY(t, dir, "ys.npy", []int64{1, -100}, 2)
+	checkErrors(t, []errorCase{
+		{[]string{"eval", "--logits", logits, "--targets", ignored}, 1, "every row has the ignore index -100"},
+		{[]string{"eval", "--logits", logits, "--targets", ignored, "--reduction", "sum"}, 1, "every row has the ignore index -100"},
+		{[]string{"calibrate", "--logits", logits, "--targets", ignored}, 1, "every row has the ignore index -100"},
+		{[]string{"eval", "--hidden", h, "--classifier", w, "--targets", ignored}, 1, "every row has the ignore index -100"},
+		{[]string{"eval", "--hidden", h, "--classifier", w, "--targets", shifted, "--shift", "1"}, 1, "every row has the ignore index -100"},
+		{[]string{"eval", "--logits", empty, "--targets", noLabels}, 1, "no rows"},
+		{[]string{"eval", "--logits", empty, "--targets", noLabels, "--loss", "bce"}, 1, "no rows"},
+		{[]string{"calibrate", "--logits", empty, "--targets", noLabels}, 1, "empty"},
+	})
+}
+
+// TestFitByteOrderMark: a CSV saved with a UTF-8 byte-order mark (as
+// some spreadsheets write it) is read like one without, for every law.
+func TestFitByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ law, text string }{
+		{"power", "n,loss\n1,3\n2,2.5\n4,2.2\n8,2.1\n16,2.05\n"},
+		{"nmt", "ne,nd,loss\n1,1,3\n2,1,2.6\n1,2,2.5\n2,2,2.2\n4,4,2\n"},
+	} {
+		plain := writeText(t, dir, c.law+".csv", c.text)
+		bom := writeText(t, dir, c.law+"-bom.csv", "\ufeff"+c.text)
+		code1, out1, errs1 := runCLI(t, "fit", "--law", c.law, "--data", plain, "--bootstrap", "0", "--json")
+		code2, out2, errs2 := runCLI(t, "fit", "--law", c.law, "--data", bom, "--bootstrap", "0", "--json")
+		if code1 != 0 || code2 != 0 || out1 != out2 {
+			t.Errorf("%s: without the mark exit %d %q %s; with it exit %d %q %s", c.law, code1, out1, errs1, code2, out2, errs2)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("targets %s: %w", *targetsPath, err)
 	}
 	if len(y) == 0 {
-		return fmt.Errorf("targets %s: every row has the ignore index %d", *targetsPath, *ignore)
+		return allIgnored(*targetsPath, *ignore)
 	}
 
 	t, err := calibrate.FitTemperature(x, cols, y)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/xentlab/xent/internal/atomicfile"
@@ -223,6 +224,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if rows == 0 {
+		return noRows("logits", f.logits)
+	}
 	red, opts, err := lossOptions(f, cols)
 	if err != nil {
 		return err
@@ -306,6 +310,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	if f.teacher != "" && in.Teacher == nil {
 		return usagef("loss %s does not take --teacher", s.Name)
+	}
+	if labels != nil && !slices.ContainsFunc(labels, func(y int64) bool { return y != f.ignore }) {
+		return allIgnored(f.targets, f.ignore)
 	}
 
 	out := loss.Output[float64]{Rows: make([]float64, rows)}

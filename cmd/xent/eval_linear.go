@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/xentlab/xent/linear"
 	"github.com/xentlab/xent/loss"
@@ -53,6 +54,12 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 		return err
 	}
 	in.Targets64 = t.i
+	if n == 0 {
+		return noRows("hidden", f.hidden)
+	}
+	if !slices.ContainsFunc(in.Targets64[f.shift:], func(y int64) bool { return y != f.ignore }) {
+		return allIgnored(f.targets, f.ignore)
+	}
 	red, opts, err := lossOptions(f, v)
 	if err != nil {
 		return err

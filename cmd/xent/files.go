@@ -153,3 +153,17 @@ func named(pairs ...string) []atomicfile.Named {
 	}
 	return out
 }
+
+// noRows is the error for an input without rows: there is nothing to
+// average, and every command says so rather than print a 0 (xent eval,
+// calibrate and the fused head alike).
+func noRows(what, path string) error {
+	return fmt.Errorf("%s %s: no rows: nothing to evaluate", what, path)
+}
+
+// allIgnored is the error for labels that all equal the ignore index:
+// the mean loss, the accuracy and the calibration errors are undefined
+// (PyTorch's mean is NaN); every command refuses, with this message.
+func allIgnored(path string, ignore int64) error {
+	return fmt.Errorf("targets %s: every row has the ignore index %d: nothing to evaluate", path, ignore)
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xentlab/xent/internal/clip"
 	"github.com/xentlab/xent/plots"
 	"github.com/xentlab/xent/scaling"
 )
@@ -333,7 +334,11 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 	}
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
+		}
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
 			continue
 		}
@@ -343,7 +348,7 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 		}
 		if !header {
 			if h := strings.ToLower(strings.Join(fields, ",")); h != "ne,nd,loss" {
-				return nil, nil, nil, fail("header %q, want ne,nd,loss", strings.Join(fields, ","))
+				return nil, nil, nil, fail("header %s, want ne,nd,loss", clip.Quote(strings.Join(fields, ",")))
 			}
 			header = true
 			continue
@@ -356,9 +361,9 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 			x, err := strconv.ParseFloat(fields[i], 64)
 			switch {
 			case err != nil || math.IsNaN(x) || math.IsInf(x, 0):
-				return nil, nil, nil, fail("%s %q is not a finite number", name, fields[i])
+				return nil, nil, nil, fail("%s %s is not a finite number", name, clip.Quote(fields[i]))
 			case i < 2 && !(x > 0):
-				return nil, nil, nil, fail("%s %q is not > 0", name, fields[i])
+				return nil, nil, nil, fail("%s %s is not > 0", name, clip.Quote(fields[i]))
 			}
 			v[i] = x
 		}
