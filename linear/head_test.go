@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/xentlab/xent/internal/bigmem"
 	"github.com/xentlab/xent/internal/gradcheck"
 	"github.com/xentlab/xent/loss"
 )
@@ -430,4 +431,28 @@ func containsStr(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestRankOfBeyondInt32: a rank past 2³¹−1 saturates instead of wrapping
+// negative (TargetRank is int32; a vocabulary may be longer).
+func TestRankOfBeyondInt32(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads more than 8 GiB of mapped zeros")
+	}
+	const n = 1<<31 + 5
+	s, err := bigmem.Float32(n)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer s.Free()
+	z := s.X
+	if err := s.Set(0, -1); err != nil { // every other entry (2³¹+4 of them) is above it
+		t.Fatal(err)
+	}
+	if got := rankOf(z, 0); got != math.MaxInt32 {
+		t.Errorf("rankOf = %d, want %d (saturated)", got, math.MaxInt32)
+	}
+	if got := rankOf(z, 7); got != 0 {
+		t.Errorf("rankOf of a tie = %d, want 0", got)
+	}
 }

@@ -87,7 +87,7 @@ type Output struct {
 	LSE        []float32 // each row's log-sum-exp of the (soft-capped) logits
 	// TargetRank receives, for each counted row, the number of classes
 	// whose logit is strictly larger than the target's (0: the target is a
-	// top-1 prediction; < 5: top-5); −1 for ignored rows.
+	// top-1 prediction; < 5: top-5), capped at 2³¹−1; −1 for ignored rows.
 	TargetRank []int32
 }
 
