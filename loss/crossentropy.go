@@ -144,10 +144,10 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			rowpipe.Run(x, cols, lo, hi, h, nt)
 			return h.total, h.err
 		})
-		return total * sc, err
+		return finiteTotal(ceName, total, sc, err)
 	}
 	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
-	return total * sc, err
+	return finiteTotal(ceName, total, sc, err)
 }
 
 // sameStart reports whether two non-empty slices start at the same element.

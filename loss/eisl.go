@@ -177,7 +177,7 @@ func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 // eislOne evaluates one sequence (its rows in order), writes its
