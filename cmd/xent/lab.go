@@ -74,6 +74,7 @@ type labFlags struct {
 	lr, momentum, wd        float64
 	holdout, trainN, testN  int
 	quick, quiet, force     bool
+	orthograd               bool
 }
 
 func runLab(args []string, stdout, stderr io.Writer) error {
@@ -110,6 +111,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant or cosine (decays to 0 over the run)")
 	fs.IntVar(&f.batch, "batch", def.Train.Batch, "mini-batch size")
 	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay of the weight matrices (adam: decoupled, AdamW; sgd: L2)")
+	fs.BoolVar(&f.orthograd, "orthograd", false, "⊥Grad: step with each tensor's gradient made orthogonal to its weights, at the same norm (catalog B16)")
 	fs.IntVar(&f.holdout, "holdout", def.Holdout, "noisy training images held out to fit temperature scaling (--quick: 2000)")
 	fs.IntVar(&f.trainN, "train-size", 0, "use at most this many training images besides the hold-out (0: all; --quick: 10000)")
 	fs.IntVar(&f.testN, "test-size", 0, "use the first this many test images (0: all 10 000)")
@@ -238,6 +240,7 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 		t.Optimizer.LR = lab.DefaultLR(t.Optimizer.Name)
 	}
 	t.Optimizer.Momentum, t.Optimizer.WeightDecay = f.momentum, f.wd
+	t.Optimizer.OrthoGrad = f.orthograd
 	if set["holdout"] || !f.quick {
 		c.Holdout = f.holdout
 	}
