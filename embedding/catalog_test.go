@@ -2,6 +2,8 @@ package embedding
 
 import (
 	"math"
+	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -194,4 +196,98 @@ func TestCosFaceArcFaceVectors(t *testing.T) {
 	l, g, _ = h.fromCos("arcface", cos, []int64{0}, 3)
 	near1(t, "arcface", l, 0.0618125854301, 1e-10)
 	near(t, "arcface grad", g, []float64{-4.7459870623, 3.83622073306, 2.92391572838e-11}, 1e-9)
+}
+
+// TestNGAMEPadding: with fewer than k candidate negatives (labels mask the
+// others), the missing negatives are padded at similarity −10 (hinge 0,
+// logit 0), the catalog's semantics documented on the type; the authors'
+// code would instead score the masked picks with their real similarities,
+// which gives another value here.
+func TestNGAMEPadding(t *testing.T) {
+	const n, d, k, margin, tau = 4, 3, 3, 0.3, 0.1
+	rng := rand.New(rand.NewPCG(51, 52))
+	z := make([]float64, n*d)
+	p := make([]float64, n*d)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+		p[i] = z[i] + 0.5*rng.NormFloat64()
+	}
+	labels := []int64{0, 0, 0, 1}
+	unit := func(x []float64) []float64 {
+		var s float64
+		for _, v := range x {
+			s += v * v
+		}
+		out := make([]float64, len(x))
+		for i, v := range x {
+			out[i] = v / math.Sqrt(s)
+		}
+		return out
+	}
+	sim := func(i, j int) float64 {
+		a, b := unit(z[i*d:(i+1)*d]), unit(p[j*d:(j+1)*d])
+		var s float64
+		for t := range a {
+			s += a[t] * b[t]
+		}
+		return s
+	}
+	// term is Σ_n h_n·π_n with π = softmax(s_n·1[h_n > 0]/τ).
+	term := func(sp float64, sn []float64) float64 {
+		h := make([]float64, len(sn))
+		var zsum float64
+		for t, v := range sn {
+			h[t] = math.Max(0, v-sp+margin)
+			if h[t] > 0 {
+				zsum += math.Exp(v / tau)
+			} else {
+				zsum++
+			}
+		}
+		var l float64
+		for t, v := range sn {
+			if h[t] > 0 {
+				l += h[t] * math.Exp(v/tau) / zsum
+			}
+		}
+		return l
+	}
+	var padded, reread float64
+	for i := range n {
+		var negs, masked []float64
+		for j := range n {
+			if j == i {
+				masked = append(masked, sim(i, j))
+				continue
+			}
+			if labels[j] == labels[i] {
+				masked = append(masked, sim(i, j))
+			} else {
+				negs = append(negs, sim(i, j))
+			}
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(negs)))
+		sort.Sort(sort.Reverse(sort.Float64Slice(masked)))
+		pad := append([]float64(nil), negs...)
+		re := append([]float64(nil), negs...)
+		for len(pad) < k {
+			pad = append(pad, -10)
+			re = append(re, masked[len(re)-len(negs)])
+		}
+		padded += term(sim(i, i), pad[:k])
+		reread += term(sim(i, i), re[:k])
+	}
+	padded /= n * k
+	reread /= n * k
+	l := &NGAMETriplet{Margin: margin, Temperature: tau, K: k, Aggressive: true}
+	got, err := l.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p, Labels: labels}, Output[float64]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-padded) > 1e-12 {
+		t.Errorf("loss %v, want the −10 padding's %v", got, padded)
+	}
+	if math.Abs(padded-reread) < 1e-6 {
+		t.Errorf("the padded and re-read variants agree (%v): the case does not tell them apart", padded)
+	}
 }
