@@ -291,3 +291,145 @@ func TestNGAMEPadding(t *testing.T) {
 		t.Errorf("the padded and re-read variants agree (%v): the case does not tell them apart", padded)
 	}
 }
+
+// refCACRViews is the authors' small-scale CACR on V views of N items
+// (views[v] is [N, d], unit rows): the attraction of each anchor over the
+// other views of its item, averaged over the V·N anchors, plus the
+// repulsion of view x's anchors from view y's other N − 1 items, averaged
+// over the anchors and then over the view pairs x < y.
+func refCACRViews(views [][]float64, d int, tauPos, tauNeg, alpha, beta float64) float64 {
+	V, N := len(views), len(views[0])/d
+	sq := func(a []float64, i int, b []float64, j int) float64 {
+		var s float64
+		for k := range d {
+			t := a[i*d+k] - b[j*d+k]
+			s += t * t
+		}
+		return s
+	}
+	weighted := func(dist []float64, tau float64) float64 {
+		var z, s float64
+		for _, v := range dist {
+			z += math.Exp(tau * v)
+		}
+		for _, v := range dist {
+			s += math.Exp(tau*v) / z * v
+		}
+		return s
+	}
+	var att float64
+	for x := range V {
+		for i := range N {
+			var dist []float64
+			for y := range V {
+				if y != x {
+					dist = append(dist, sq(views[x], i, views[y], i))
+				}
+			}
+			att += alpha * weighted(dist, tauPos)
+		}
+	}
+	att /= float64(V * N)
+	var rep float64
+	pairs := 0
+	for x := range V {
+		for y := x + 1; y < V; y++ {
+			var r float64
+			for i := range N {
+				var dist []float64
+				for j := range N {
+					if j != i {
+						dist = append(dist, sq(views[x], i, views[y], j))
+					}
+				}
+				r += -beta * weighted(dist, -tauNeg)
+			}
+			rep += r / float64(N)
+			pairs++
+		}
+	}
+	return att + rep/float64(pairs)
+}
+
+// TestCACROfficialViews: by default CACR follows the authors' code: with
+// two views (Embeddings, Positives) each anchor's negatives come from the
+// other view only and the repulsion is averaged over view pairs; with
+// labels holding three rows each, the same over three views. The older
+// form (every view of the other items, one mean) is all_negatives=1, and
+// gives another value.
+func TestCACROfficialViews(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const n, d = 5, 16
+	unitRows := func(x []float64) []float64 {
+		out := make([]float64, len(x))
+		for i := 0; i < len(x)/d; i++ {
+			var s float64
+			for k := range d {
+				s += x[i*d+k] * x[i*d+k]
+			}
+			for k := range d {
+				out[i*d+k] = x[i*d+k] / math.Sqrt(s)
+			}
+		}
+		return out
+	}
+	rnd := func(rows int) []float64 {
+		x := make([]float64, rows*d)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		return x
+	}
+	z, p := rnd(n), rnd(n)
+	for _, prm := range []struct{ tp, tn, a, b float64 }{{1, 1, 1, 1}, {2, 0.5, 0.7, 1.3}} {
+		l := &CACR{TauPos: prm.tp, TauNeg: prm.tn, Alpha: prm.a, Beta: prm.b, Normalize: true}
+		got, err := l.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := refCACRViews([][]float64{unitRows(z), unitRows(p)}, d, prm.tp, prm.tn, prm.a, prm.b)
+		if math.Abs(got-want) > 1e-12*math.Abs(want) {
+			t.Errorf("two views %v: %v, want the official %v", prm, got, want)
+		}
+		all := *l
+		all.AllNegatives = true
+		other, _ := all.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{})
+		if math.Abs(other-want) < 1e-6 {
+			t.Errorf("all_negatives gives the official value %v: the case does not tell them apart", other)
+		}
+	}
+	// Three views of four items as labelled rows (view v = the v-th row
+	// of a label), rows interleaved.
+	const items, V = 4, 3
+	rows := rnd(items * V)
+	// Row r is item r mod 4: each label's rows, in row order, are its
+	// views 0, 1, 2.
+	labels := make([]int64, items*V)
+	for r := range labels {
+		labels[r] = int64(r % items)
+	}
+	views := make([][]float64, V)
+	u := unitRows(rows)
+	for v := range V {
+		for i := range items {
+			r := v*items + i
+			views[v] = append(views[v], u[r*d:(r+1)*d]...)
+		}
+	}
+	l := &CACR{TauPos: 1, TauNeg: 1, Alpha: 1, Beta: 1, Normalize: true}
+	got, err := l.Eval64(Input[float64]{Embeddings: rows, Dim: d, Labels: labels}, Output[float64]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := refCACRViews(views, d, 1, 1, 1, 1); math.Abs(got-want) > 1e-12*math.Abs(want) {
+		t.Errorf("three views: %v, want the official %v", got, want)
+	}
+	// The registry's default is the official form.
+	reg, _, err := Parse("cacr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := reg.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{}); math.Abs(v-refCACRViews([][]float64{unitRows(z), unitRows(p)}, d, 1, 1, 1, 1)) > 1e-12 {
+		t.Errorf("registered cacr = %v, not the official form", v)
+	}
+}

@@ -32,6 +32,8 @@ func gradCases() []gradCase {
 		{spec: "cacr", n: 6, d: 3, labels: []int64{0, 0, 1, 1, 1, 2}},
 		{spec: "cacr:tau_pos=2,tau_neg=0.5,alpha=0.7,beta=1.3", n: 4, d: 3, pos: true},
 		{spec: "cacr:normalize=0", n: 5, d: 2, labels: []int64{0, 1, 0, 1, 1}},
+		{spec: "cacr:tau_neg=2", n: 6, d: 3, labels: []int64{0, 1, 2, 0, 1, 2}},
+		{spec: "cacr:all_negatives=1,tau_pos=0.5", n: 4, d: 3, pos: true},
 		{spec: "decoupled-softmax:temperature=0.5", n: 4, d: 3, c: 6, rel: true},
 		{spec: "decoupled-softmax:temperature=0.5", n: 5, d: 3, pos: true, labels: []int64{0, 0, 1, 2, 1}},
 		{spec: "decoupled-softmax:temperature=0.5", n: 4, d: 3, c: 5, labels: []int64{0, 3, 4, 3}},

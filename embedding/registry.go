@@ -238,9 +238,14 @@ func init() {
 		Summary: "contrastive attraction/repulsion with softmax weights inside the positive and negative groups",
 		Needs:   AcceptsPositives | AcceptsLabels,
 		Params: []Param{{"tau_pos", 1, "τ⁺ ≥ 0"}, {"tau_neg", 1, "τ⁻ ≥ 0"}, {"alpha", 1, "attraction weight"},
-			{"beta", 1, "repulsion weight"}, {"normalize", 1, "1: L2-normalise the rows"}},
+			{"beta", 1, "repulsion weight"}, {"normalize", 1, "1: L2-normalise the rows"},
+			{"all_negatives", 0, "0: the official views (negatives from the other view, repulsion averaged over view pairs); 1: every view of the other items, one mean over all anchors"}},
 		New: func(p map[string]float64) (Loss, error) {
 			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			all, err := flag(p, "all_negatives")
 			if err != nil {
 				return nil, err
 			}
@@ -249,7 +254,7 @@ func init() {
 					return nil, err
 				}
 			}
-			return &CACR{p["tau_pos"], p["tau_neg"], p["alpha"], p["beta"], norm}, nil
+			return &CACR{p["tau_pos"], p["tau_neg"], p["alpha"], p["beta"], norm, all}, nil
 		},
 	})
 	dexml := func(name string, topk bool) Spec {
