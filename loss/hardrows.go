@@ -180,8 +180,14 @@ func finiteTotal(name string, total, sc float64, err error) (float64, error) {
 	return v, nil
 }
 
-// firstInfNaN returns the first index of a NaN or ±Inf in g.
+// firstInfNaN returns the first index of a NaN or ±Inf in g. The SIMD sum
+// decides first: a float64 sum of finite entries is finite (for float64
+// entries near the overflow threshold it may not be, and the scan then
+// finds nothing), so only a row with a non-finite sum is scanned.
 func firstInfNaN[E exact](g []E) (int, bool) {
+	if s := kernelsOf[E]().sum(g); !math.IsNaN(s) && !math.IsInf(s, 0) {
+		return 0, false
+	}
 	for j, v := range g {
 		if v != v || math.IsInf(float64(v), 0) {
 			return j, true
