@@ -128,3 +128,45 @@ func TestOptimizerOrthoGrad(t *testing.T) {
 		t.Errorf("tensors end at %d of %d", end, len(m.Params))
 	}
 }
+
+// FuzzOrthoGrad: any finite tensor and gradient give a finite result of
+// the gradient's norm (up to rounding), orthogonal to the tensor.
+func FuzzOrthoGrad(f *testing.F) {
+	f.Add(float32(1), float32(2), float32(0.5), float32(0.5), float32(3))
+	f.Add(float32(0), float32(0), float32(1), float32(-1), float32(0))
+	f.Add(float32(3e38), float32(-3e38), float32(1e-38), float32(2e-45), float32(-7))
+	f.Fuzz(func(t *testing.T, w0, w1, g0, g1, w2 float32) {
+		w := []float32{w0, w1, w2}
+		g := []float32{g0, g1, g0 - g1}
+		for _, v := range append(append([]float32(nil), w...), g...) {
+			if v != v || math.IsInf(float64(v), 0) {
+				if err := OrthoGrad(g, w); err == nil {
+					t.Fatalf("non-finite input accepted: w %v g %v", w, g)
+				}
+				return
+			}
+		}
+		var gg float64
+		for _, v := range g {
+			gg += float64(v) * float64(v)
+		}
+		if err := OrthoGrad(g, w); err != nil {
+			t.Fatal(err)
+		}
+		var oo, wo, ww float64
+		for i, v := range g {
+			if v != v || math.IsInf(float64(v), 0) {
+				t.Fatalf("non-finite result %v for w %v", g, w)
+			}
+			oo += float64(v) * float64(v)
+			wo += float64(w[i]) * float64(v)
+			ww += float64(w[i]) * float64(w[i])
+		}
+		if math.Sqrt(oo) > math.Sqrt(gg)*(1+1e-6)+1e-30 {
+			t.Fatalf("‖g⊥‖ = %v above ‖g‖ = %v", math.Sqrt(oo), math.Sqrt(gg))
+		}
+		if ww > 1e-30 && oo > 1e-30 && math.Abs(wo) > 1e-4*math.Sqrt(ww*oo) {
+			t.Fatalf("w·g⊥ = %v, not orthogonal (w %v, g⊥ %v)", wo, w, g)
+		}
+	})
+}
