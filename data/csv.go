@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/clip"
 )
 
 // HeaderMode says whether a CSV file starts with a header line.
@@ -43,6 +45,11 @@ type CSVOptions struct {
 	// a label not in the list is an error. Pass a training set's
 	// ClassNames when reading its test set.
 	Classes []string
+	// MaxLine bounds the length of a line in bytes (0: DefaultMaxLine).
+	MaxLine int
+	// MaxDense bounds Rows×Cols, the feature values read (0:
+	// DefaultMaxDense).
+	MaxDense int
 }
 
 // ReadCSV reads a data set from CSV text (gzipped or not): one example per
@@ -60,7 +67,11 @@ func ReadCSV(r io.Reader, opt CSVOptions) (Set, error) {
 	if err != nil {
 		return Set{}, err
 	}
-	cr := csv.NewReader(skipBOM(r))
+	maxDense := opt.MaxDense
+	if maxDense <= 0 {
+		maxDense = DefaultMaxDense
+	}
+	cr := csv.NewReader(skipBOM(newLineLimit(r, "csv", opt.MaxLine)))
 	cr.Comma = ','
 	if opt.Comma != 0 {
 		cr.Comma = opt.Comma
@@ -84,6 +95,9 @@ func ReadCSV(r io.Reader, opt CSVOptions) (Set, error) {
 			break
 		}
 		if err != nil {
+			if errors.Is(err, ErrFormat) { // from the line limit or the gzip stream
+				return Set{}, err
+			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return Set{}, fmt.Errorf("data: csv line %d, column %d: %w: %w", pe.Line, pe.Column, pe.Err, ErrFormat)
@@ -137,13 +151,16 @@ func ReadCSV(r io.Reader, opt CSVOptions) (Set, error) {
 				l, col := cr.FieldPos(i)
 				name := ""
 				if header != nil {
-					name = fmt.Sprintf(" %q", strings.TrimSpace(header[i]))
+					name = " " + clip.Quote(strings.TrimSpace(header[i]))
 				}
 				return Set{}, fmt.Errorf("data: csv line %d, column %d (field %d%s): %w", l, col, i+1, name, err)
 			}
 			s.X = append(s.X, v)
 		}
 		s.Rows++
+		if s.Rows > maxDense/s.Cols {
+			return Set{}, fmt.Errorf("data: csv line %d: more than MaxDense = %d feature values: %w", line, maxDense, ErrFormat)
+		}
 	}
 	switch {
 	case fields == 0:
@@ -204,11 +221,11 @@ func parseFeature(f string) (float32, error) {
 	v, err := strconv.ParseFloat(t, 32)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
-		return 0, fmt.Errorf("%q is beyond the float32 range: %w", t, ErrFormat)
+		return 0, fmt.Errorf("%s is beyond the float32 range: %w", clip.Quote(t), ErrFormat)
 	case err != nil:
-		return 0, fmt.Errorf("%q is not a number: %w", t, ErrFormat)
+		return 0, fmt.Errorf("%s is not a number: %w", clip.Quote(t), ErrFormat)
 	case math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, fmt.Errorf("%q is not finite: %w", t, ErrFormat)
+		return 0, fmt.Errorf("%s is not finite: %w", clip.Quote(t), ErrFormat)
 	}
 	return float32(v), nil
 }

@@ -278,6 +278,14 @@ func newIndexedSet(x []float32, rows, cols int, y []int32, what string) (Set, er
 	if len(y) != rows {
 		return Set{}, fmt.Errorf("data: %s: %d feature rows but %d labels: %w", what, rows, len(y), ErrFormat)
 	}
+	// As the CSV and LibSVM readers, refuse a set with nothing to learn
+	// from or evaluate.
+	if rows == 0 {
+		return Set{}, fmt.Errorf("data: %s: no examples (0 rows): %w", what, ErrFormat)
+	}
+	if cols == 0 {
+		return Set{}, fmt.Errorf("data: %s: no features (0 columns): %w", what, ErrFormat)
+	}
 	classes := 0
 	for _, v := range y {
 		classes = max(classes, int(v)+1)

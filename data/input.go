@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -170,6 +171,53 @@ func withFile(path string, read func(r io.Reader) error) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// DefaultMaxLine is the default bound on the length of one line of CSV or
+// LibSVM text: 16 MiB, a million features with room to spare. A reader
+// holds at most about one line in memory besides the values it keeps.
+const DefaultMaxLine = 16 << 20
+
+// lineLimit passes its source's bytes through and fails once a line
+// (the bytes between two newlines) is longer than max, so that a
+// malformed file of one endless line is refused after reading max bytes
+// of it rather than held in memory whole.
+type lineLimit struct {
+	r    io.Reader
+	what string
+	max  int
+	cur  int // bytes of the current line so far
+	line int // 1-based number of the current line
+}
+
+func newLineLimit(r io.Reader, what string, max int) *lineLimit {
+	if max <= 0 {
+		max = DefaultMaxLine
+	}
+	return &lineLimit{r: r, what: what, max: max, line: 1}
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	b := p[:n]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		seg := len(b)
+		if i >= 0 {
+			seg = i
+		}
+		if l.cur+seg > l.max {
+			return n - len(b) + (l.max - l.cur), fmt.Errorf("data: %s line %d: longer than %d bytes: %w", l.what, l.line, l.max, ErrFormat)
+		}
+		if i < 0 {
+			l.cur += seg
+			break
+		}
+		l.cur = 0
+		l.line++
+		b = b[i+1:]
+	}
+	return n, err
 }
 
 // skipBOM drops a UTF-8 byte order mark at the start of r.

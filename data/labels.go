@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/clip"
 )
 
 // labeler collects the label texts of a text file, row by row, and maps
@@ -29,7 +31,7 @@ func (l *labeler) add(text string, line int) error {
 	if !ok {
 		if l.numericOnly {
 			if _, ok := labelNumber(text); !ok {
-				return fmt.Errorf("data: %s line %d: label %q is not a finite number: %w", l.what, line, text, ErrFormat)
+				return fmt.Errorf("data: %s line %d: label %s is not a finite number: %w", l.what, line, clip.Quote(text), ErrFormat)
 			}
 		}
 		if l.index == nil {
@@ -128,8 +130,8 @@ func (l *labeler) finish(classes []string) (y []int32, k int, names []string, er
 				}
 			}
 			if !ok {
-				return nil, 0, nil, fmt.Errorf("data: %s line %d: label %q is not one of the %d classes given (%s): %w",
-					l.what, l.lines[i], t, len(classes), abbreviateList(classes), ErrFormat)
+				return nil, 0, nil, fmt.Errorf("data: %s line %d: label %s is not one of the %d classes given (%s): %w",
+					l.what, l.lines[i], clip.Quote(t), len(classes), abbreviateList(classes), ErrFormat)
 			}
 			classOf[i] = c
 		}

@@ -2,11 +2,14 @@ package data
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/clip"
 )
 
 // LibSVMOptions configures ReadLibSVM. The zero value infers the number of
@@ -24,6 +27,8 @@ type LibSVMOptions struct {
 	// values, since a short sparse file can name a huge index. 0 means
 	// DefaultMaxDense.
 	MaxDense int
+	// MaxLine bounds the length of a line in bytes (0: DefaultMaxLine).
+	MaxLine int
 }
 
 // DefaultMaxDense is the default bound on Rows×Cols for ReadLibSVM: 2²⁸
@@ -58,7 +63,7 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 	if maxDense <= 0 {
 		maxDense = DefaultMaxDense
 	}
-	br := bufio.NewReaderSize(r, 1<<16)
+	br := bufio.NewReaderSize(newLineLimit(r, "libsvm", opt.MaxLine), 1<<16)
 	lab := labeler{what: "libsvm", numericOnly: true}
 	var (
 		cols     []int32 // column of each stored value
@@ -68,6 +73,9 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 	)
 	for line := 1; ; line++ {
 		text, err := br.ReadString('\n')
+		if errors.Is(err, ErrFormat) {
+			return Set{}, err // the line limit or the gzip stream
+		}
 		if err != nil && err != io.EOF {
 			return Set{}, fmt.Errorf("data: libsvm line %d: %w", line, err)
 		}
@@ -82,7 +90,7 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 			continue
 		}
 		if strings.IndexByte(fields[0], ':') >= 0 {
-			return Set{}, fmt.Errorf("data: libsvm line %d: starts with %q, want a label first: %w", line, fields[0], ErrFormat)
+			return Set{}, fmt.Errorf("data: libsvm line %d: starts with %s, want a label first: %w", line, clip.Quote(fields[0]), ErrFormat)
 		}
 		if err := lab.add(fields[0], line); err != nil {
 			return Set{}, err
@@ -91,7 +99,7 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 		for _, tok := range fields[1:] {
 			k := strings.IndexByte(tok, ':')
 			if k < 0 {
-				return Set{}, fmt.Errorf("data: libsvm line %d: %q is not index:value: %w", line, tok, ErrFormat)
+				return Set{}, fmt.Errorf("data: libsvm line %d: %s is not index:value: %w", line, clip.Quote(tok), ErrFormat)
 			}
 			is, vs := tok[:k], tok[k+1:]
 			if is == "qid" {
@@ -100,9 +108,9 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 			idx, err := strconv.Atoi(is)
 			switch {
 			case is == "" || strings.Trim(is, "0123456789") != "":
-				return Set{}, fmt.Errorf("data: libsvm line %d: index %q is not a positive integer: %w", line, is, ErrFormat)
+				return Set{}, fmt.Errorf("data: libsvm line %d: index %s is not a positive integer: %w", line, clip.Quote(is), ErrFormat)
 			case err != nil || idx > math.MaxInt32:
-				return Set{}, fmt.Errorf("data: libsvm line %d: index %s is too large: %w", line, is, ErrFormat)
+				return Set{}, fmt.Errorf("data: libsvm line %d: index %s is too large: %w", line, clip.Quote(is), ErrFormat)
 			case idx == 0:
 				return Set{}, fmt.Errorf("data: libsvm line %d: index 0: indices start at 1: %w", line, ErrFormat)
 			case idx == prev:
@@ -122,6 +130,9 @@ func ReadLibSVM(r io.Reader, opt LibSVMOptions) (Set, error) {
 			vals = append(vals, v)
 		}
 		rowStart = append(rowStart, len(vals))
+		if cols := max(maxIndex, opt.Features, 1); len(rowStart)-1 > maxDense/cols {
+			return Set{}, fmt.Errorf("data: libsvm line %d: the dense matrix of %d rows × %d features exceeds MaxDense = %d values: %w", line, len(rowStart)-1, cols, maxDense, ErrFormat)
+		}
 		if err == io.EOF {
 			break
 		}

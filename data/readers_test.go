@@ -205,7 +205,7 @@ func TestLibSVMErrors(t *testing.T) {
 		{"not integer", "1 a:1\n", LibSVMOptions{}, `line 1: index "a" is not a positive integer`},
 		{"negative index", "1 -1:1\n", LibSVMOptions{}, `index "-1" is not a positive integer`},
 		{"plus index", "1 +1:1\n", LibSVMOptions{}, `index "+1" is not a positive integer`},
-		{"huge index", "1 99999999999:1\n", LibSVMOptions{}, "index 99999999999 is too large"},
+		{"huge index", "1 99999999999:1\n", LibSVMOptions{}, `index "99999999999" is too large`},
 		{"bad value", "1 1:1\n1 2:x\n", LibSVMOptions{}, `line 2, index 2: "x" is not a number`},
 		{"empty value", "1 2:\n", LibSVMOptions{}, "line 1, index 2: empty value"},
 		{"nan value", "1 2:nan\n", LibSVMOptions{}, `"nan" is not finite`},
@@ -275,12 +275,14 @@ func TestIDX(t *testing.T) {
 		t.Fatal(err)
 	}
 	same(t, "double", s, 1, 1, []float32{-1.5}, []int32{0}, 1, nil)
-	// Zero examples.
-	s, err = ReadIDX(bytes.NewReader(hdr(0x08, 0, 28, 28)), bytes.NewReader(hdr(0x08, 0)))
-	if err != nil {
-		t.Fatal(err)
+	// Zero examples, or examples without features: refused, as by the
+	// CSV and LibSVM readers.
+	if _, err = ReadIDX(bytes.NewReader(hdr(0x08, 0, 28, 28)), bytes.NewReader(hdr(0x08, 0))); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "no examples") {
+		t.Errorf("zero examples: %v", err)
 	}
-	same(t, "empty", s, 0, 784, []float32{}, []int32{}, 0, nil)
+	if _, err = ReadIDX(bytes.NewReader(hdr(0x08, 2, 0)), bytes.NewReader(append(hdr(0x08, 2), 0, 1))); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "no features") {
+		t.Errorf("zero features: %v", err)
+	}
 }
 
 func TestIDXErrors(t *testing.T) {
@@ -381,6 +383,8 @@ func TestNPY(t *testing.T) {
 		{"float labels", f([]float32{1, 2}, 2, 1), f([]float32{0, 1}, 2), "npy labels: npy: cannot read <f4", false},
 		{"label range", f([]float32{1, 2}, 2, 1), l([]int64{0, 1 << 40}, 2), "outside the range of int32", false},
 		{"not npy", bytes.NewReader([]byte("1,2\n")), l([]int64{0}, 1), "npy features: npy: the input starts with", false},
+		{"no rows", f([]float32{}, 0, 3), l([]int64{}, 0), "no examples", true},
+		{"no columns", f([]float32{}, 2, 0), l([]int64{0, 1}, 2), "no features", true},
 	}
 	for _, c := range cases {
 		_, err := ReadNPY(c.f, c.l)

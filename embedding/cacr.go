@@ -9,25 +9,45 @@ package embedding
 //
 //	d_j = ‖ẑ_a − ẑ_j⁺‖²,  w = softmax(τ⁺·d),   L_att,a = α Σ_j w_j d_j
 //	δ_k = ‖ẑ_a − ẑ_k⁻‖²,  v = softmax(−τ⁻·δ),  L_rep,a = −β Σ_k v_k δ_k
-//	L = (1/M) Σ_a (L_att,a + L_rep,a)
 //
-// over the M anchors. The weights stay in the graph (the authors'
-// small-scale code): ∂L_att/∂d_j = α w_j (1 + τ⁺(d_j − Σ w d)),
-// ∂L_rep/∂δ_k = −β v_k (1 − τ⁻(δ_k − Σ v δ)), then ∂d/∂ẑ_a = 2(ẑ_a − ẑ_j)
-// and through the normalisation.
+// The weights stay in the graph (the authors' small-scale code):
+// ∂L_att/∂d_j = α w_j (1 + τ⁺(d_j − Σ w d)), ∂L_rep/∂δ_k =
+// −β v_k (1 − τ⁻(δ_k − Σ v δ)), then ∂d/∂ẑ_a = 2(ẑ_a − ẑ_j) and through the
+// normalisation.
 //
-// Inputs: Embeddings [N, Dim] with Labels (rows with equal labels are
-// views of one item: positives of each other; the rest are negatives), or
-// Embeddings and Positives [N, Dim] as two views of N items (anchors are
-// all 2N views; Labels, if given, are the item ids of both). An anchor
-// without positives has no attraction term, one without negatives no
-// repulsion term. Defaults: τ⁺ = τ⁻ = α = β = 1, normalised (squared
-// Euclidean cost on unit vectors, as in the paper). The debiased and the
-// ImageNet (MoCo, RBF-cost) variants of the authors' code are not
-// included.
+// Views. The authors' code (losses/__init__.py, our_loss1 and our_loss2)
+// takes V views of the same N items. The attraction of anchor (x, i),
+// view x of item i, is over its positives, the other V − 1 views of item
+// i, averaged over all V·N anchors. The repulsion is taken per pair of
+// views x < y: the anchors of view x against the N − 1 other items of
+// view y only (the "N − 1 negatives" of the paper), averaged over the N
+// anchors and then over the V(V−1)/2 pairs:
+//
+//	L = (1/(V·N)) Σ_{x,i} L_att,(x,i) + (2/(V(V−1))) Σ_{x<y} (1/N) Σ_i L_rep,(x,i | view y)
+//
+// That is what CACR computes by default. The views are Embeddings and
+// Positives (V = 2: item i is row i of both), or, with Labels only,
+// the rows of each label in row order (the v-th row of a label is its
+// view v), which needs every label to have the same number V ≥ 2 of rows.
+//
+// AllNegatives selects the older, symmetric form instead: every anchor
+// (all views) is repelled by every view of every other item, and one mean
+// over the anchors covers both terms, L = (1/M) Σ_a (L_att,a + L_rep,a).
+// It also serves the inputs the official form does not describe: groups
+// of unequal sizes, or Positives with Labels that repeat (items sharing a
+// label are then positives of each other, not negatives).
+//
+// An anchor without positives has no attraction term, one without
+// negatives no repulsion term. Defaults: τ⁺ = τ⁻ = α = β = 1, normalised
+// (squared Euclidean cost on unit vectors, as in the paper), official
+// views. The debiased and the ImageNet (MoCo, RBF-cost) variants of the
+// authors' code are not included.
 type CACR struct {
 	TauPos, TauNeg, Alpha, Beta float64
 	Normalize                   bool
+	// AllNegatives: every view of the other items repels every anchor,
+	// one mean over the anchors (see the type's documentation).
+	AllNegatives bool
 }
 
 // Name returns "cacr".
@@ -87,38 +107,85 @@ func (l *CACR) eval(b *batch) (float64, error) {
 		}
 		return s
 	}
-	var total float64
-	var posIdx, negIdx []int
-	var dp, dn []float64
-	for a := 0; a < m; a++ {
-		posIdx, negIdx, dp, dn = posIdx[:0], negIdx[:0], dp[:0], dn[:0]
-		for c := 0; c < m; c++ {
-			switch {
-			case c == a:
-			case id(c) == id(a):
-				posIdx, dp = append(posIdx, c), append(dp, sq(a, c))
-			default:
-				negIdx, dn = append(negIdx, c), append(dn, sq(a, c))
+	// add accumulates ∂/∂u of scale·term, where g holds the term's
+	// derivatives with respect to the squared distances of a to idx.
+	add := func(a int, idx []int, g []float64, scale float64) {
+		if !want {
+			return
+		}
+		for t, c := range idx {
+			k := g[t] * scale * 2
+			for j := 0; j < d; j++ {
+				diff := u[a*d+j] - u[c*d+j]
+				gu[a*d+j] += k * diff
+				gu[c*d+j] -= k * diff
 			}
 		}
-		la, ga := cacrAttraction(dp, l.TauPos, l.Alpha)
-		lr, gr := cacrRepulsion(dn, l.TauNeg, l.Beta)
-		total += la + lr
-		if !want {
-			continue
+	}
+	var total float64
+	var idx []int
+	var dist []float64
+	group := func(a int, members []int) {
+		idx, dist = idx[:0], dist[:0]
+		for _, c := range members {
+			idx, dist = append(idx, c), append(dist, sq(a, c))
 		}
-		add := func(idx []int, g []float64) {
-			for t, c := range idx {
-				k := g[t] / float64(m) * 2
-				for j := 0; j < d; j++ {
-					diff := u[a*d+j] - u[c*d+j]
-					gu[a*d+j] += k * diff
-					gu[c*d+j] -= k * diff
+	}
+	if vw := cacrViews(b, m, id); vw != nil && !l.AllNegatives {
+		V, N := len(vw), len(vw[0])
+		attScale := 1 / float64(V*N)
+		for x := range V {
+			for i := range N {
+				var others []int
+				for y := range V {
+					if y != x {
+						others = append(others, vw[y][i])
+					}
+				}
+				group(vw[x][i], others)
+				la, ga := cacrAttraction(dist, l.TauPos, l.Alpha)
+				total += la * attScale
+				add(vw[x][i], idx, ga, attScale)
+			}
+		}
+		repScale := 2 / float64(V*(V-1)*N)
+		for x := range V {
+			for y := x + 1; y < V; y++ {
+				for i := range N {
+					var negs []int
+					for j := range N {
+						if j != i {
+							negs = append(negs, vw[y][j])
+						}
+					}
+					group(vw[x][i], negs)
+					lr, gr := cacrRepulsion(dist, l.TauNeg, l.Beta)
+					total += lr * repScale
+					add(vw[x][i], idx, gr, repScale)
 				}
 			}
 		}
-		add(posIdx, ga)
-		add(negIdx, gr)
+	} else {
+		var posIdx, negIdx []int
+		for a := 0; a < m; a++ {
+			posIdx, negIdx = posIdx[:0], negIdx[:0]
+			for c := 0; c < m; c++ {
+				switch {
+				case c == a:
+				case id(c) == id(a):
+					posIdx = append(posIdx, c)
+				default:
+					negIdx = append(negIdx, c)
+				}
+			}
+			group(a, posIdx)
+			la, ga := cacrAttraction(dist, l.TauPos, l.Alpha)
+			add(a, idx, ga, 1/float64(m))
+			group(a, negIdx)
+			lr, gr := cacrRepulsion(dist, l.TauNeg, l.Beta)
+			add(a, idx, gr, 1/float64(m))
+			total += (la + lr) / float64(m)
+		}
 	}
 	if want {
 		nz := b.n * d
@@ -134,7 +201,52 @@ func (l *CACR) eval(b *batch) (float64, error) {
 			finish(b.gpos, gu[nz:], u[nz:], npN, l.Normalize, d)
 		}
 	}
-	return total / float64(m), nil
+	return total, nil
+}
+
+// cacrViews returns the rows of the m views as views[v][i] (view v of
+// item i) when the input has the official layout — two views
+// [Embeddings; Positives] of items with distinct ids, or labels that each
+// hold the same number V ≥ 2 of rows (views in row order, items in order
+// of first appearance) — and nil otherwise.
+func cacrViews(b *batch, m int, id func(int) int64) [][]int {
+	if b.pos != nil {
+		seen := map[int64]bool{}
+		for i := 0; i < b.n; i++ {
+			if seen[id(i)] {
+				return nil
+			}
+			seen[id(i)] = true
+		}
+		v := [][]int{make([]int, b.n), make([]int, b.n)}
+		for i := 0; i < b.n; i++ {
+			v[0][i], v[1][i] = i, b.n+i
+		}
+		return v
+	}
+	var order []int64
+	rows := map[int64][]int{}
+	for a := 0; a < m; a++ {
+		k := id(a)
+		if _, ok := rows[k]; !ok {
+			order = append(order, k)
+		}
+		rows[k] = append(rows[k], a)
+	}
+	V := len(rows[order[0]])
+	if V < 2 {
+		return nil
+	}
+	views := make([][]int, V)
+	for _, k := range order {
+		if len(rows[k]) != V {
+			return nil
+		}
+		for v, a := range rows[k] {
+			views[v] = append(views[v], a)
+		}
+	}
+	return views
 }
 
 // cacrAttraction returns α Σ w_j d_j, w = softmax(τ⁺d), and its gradient

@@ -2,6 +2,8 @@ package embedding
 
 import (
 	"math"
+	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -194,4 +196,240 @@ func TestCosFaceArcFaceVectors(t *testing.T) {
 	l, g, _ = h.fromCos("arcface", cos, []int64{0}, 3)
 	near1(t, "arcface", l, 0.0618125854301, 1e-10)
 	near(t, "arcface grad", g, []float64{-4.7459870623, 3.83622073306, 2.92391572838e-11}, 1e-9)
+}
+
+// TestNGAMEPadding: with fewer than k candidate negatives (labels mask the
+// others), the missing negatives are padded at similarity −10 (hinge 0,
+// logit 0), the catalog's semantics documented on the type; the authors'
+// code would instead score the masked picks with their real similarities,
+// which gives another value here.
+func TestNGAMEPadding(t *testing.T) {
+	const n, d, k, margin, tau = 4, 3, 3, 0.3, 0.1
+	rng := rand.New(rand.NewPCG(51, 52))
+	z := make([]float64, n*d)
+	p := make([]float64, n*d)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+		p[i] = z[i] + 0.5*rng.NormFloat64()
+	}
+	labels := []int64{0, 0, 0, 1}
+	unit := func(x []float64) []float64 {
+		var s float64
+		for _, v := range x {
+			s += v * v
+		}
+		out := make([]float64, len(x))
+		for i, v := range x {
+			out[i] = v / math.Sqrt(s)
+		}
+		return out
+	}
+	sim := func(i, j int) float64 {
+		a, b := unit(z[i*d:(i+1)*d]), unit(p[j*d:(j+1)*d])
+		var s float64
+		for t := range a {
+			s += a[t] * b[t]
+		}
+		return s
+	}
+	// term is Σ_n h_n·π_n with π = softmax(s_n·1[h_n > 0]/τ).
+	term := func(sp float64, sn []float64) float64 {
+		h := make([]float64, len(sn))
+		var zsum float64
+		for t, v := range sn {
+			h[t] = math.Max(0, v-sp+margin)
+			if h[t] > 0 {
+				zsum += math.Exp(v / tau)
+			} else {
+				zsum++
+			}
+		}
+		var l float64
+		for t, v := range sn {
+			if h[t] > 0 {
+				l += h[t] * math.Exp(v/tau) / zsum
+			}
+		}
+		return l
+	}
+	var padded, reread float64
+	for i := range n {
+		var negs, masked []float64
+		for j := range n {
+			if j == i {
+				masked = append(masked, sim(i, j))
+				continue
+			}
+			if labels[j] == labels[i] {
+				masked = append(masked, sim(i, j))
+			} else {
+				negs = append(negs, sim(i, j))
+			}
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(negs)))
+		sort.Sort(sort.Reverse(sort.Float64Slice(masked)))
+		pad := append([]float64(nil), negs...)
+		re := append([]float64(nil), negs...)
+		for len(pad) < k {
+			pad = append(pad, -10)
+			re = append(re, masked[len(re)-len(negs)])
+		}
+		padded += term(sim(i, i), pad[:k])
+		reread += term(sim(i, i), re[:k])
+	}
+	padded /= n * k
+	reread /= n * k
+	l := &NGAMETriplet{Margin: margin, Temperature: tau, K: k, Aggressive: true}
+	got, err := l.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p, Labels: labels}, Output[float64]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-padded) > 1e-12 {
+		t.Errorf("loss %v, want the −10 padding's %v", got, padded)
+	}
+	if math.Abs(padded-reread) < 1e-6 {
+		t.Errorf("the padded and re-read variants agree (%v): the case does not tell them apart", padded)
+	}
+}
+
+// refCACRViews is the authors' small-scale CACR on V views of N items
+// (views[v] is [N, d], unit rows): the attraction of each anchor over the
+// other views of its item, averaged over the V·N anchors, plus the
+// repulsion of view x's anchors from view y's other N − 1 items, averaged
+// over the anchors and then over the view pairs x < y.
+func refCACRViews(views [][]float64, d int, tauPos, tauNeg, alpha, beta float64) float64 {
+	V, N := len(views), len(views[0])/d
+	sq := func(a []float64, i int, b []float64, j int) float64 {
+		var s float64
+		for k := range d {
+			t := a[i*d+k] - b[j*d+k]
+			s += t * t
+		}
+		return s
+	}
+	weighted := func(dist []float64, tau float64) float64 {
+		var z, s float64
+		for _, v := range dist {
+			z += math.Exp(tau * v)
+		}
+		for _, v := range dist {
+			s += math.Exp(tau*v) / z * v
+		}
+		return s
+	}
+	var att float64
+	for x := range V {
+		for i := range N {
+			var dist []float64
+			for y := range V {
+				if y != x {
+					dist = append(dist, sq(views[x], i, views[y], i))
+				}
+			}
+			att += alpha * weighted(dist, tauPos)
+		}
+	}
+	att /= float64(V * N)
+	var rep float64
+	pairs := 0
+	for x := range V {
+		for y := x + 1; y < V; y++ {
+			var r float64
+			for i := range N {
+				var dist []float64
+				for j := range N {
+					if j != i {
+						dist = append(dist, sq(views[x], i, views[y], j))
+					}
+				}
+				r += -beta * weighted(dist, -tauNeg)
+			}
+			rep += r / float64(N)
+			pairs++
+		}
+	}
+	return att + rep/float64(pairs)
+}
+
+// TestCACROfficialViews: by default CACR follows the authors' code: with
+// two views (Embeddings, Positives) each anchor's negatives come from the
+// other view only and the repulsion is averaged over view pairs; with
+// labels holding three rows each, the same over three views. The older
+// form (every view of the other items, one mean) is all_negatives=1, and
+// gives another value.
+func TestCACROfficialViews(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const n, d = 5, 16
+	unitRows := func(x []float64) []float64 {
+		out := make([]float64, len(x))
+		for i := 0; i < len(x)/d; i++ {
+			var s float64
+			for k := range d {
+				s += x[i*d+k] * x[i*d+k]
+			}
+			for k := range d {
+				out[i*d+k] = x[i*d+k] / math.Sqrt(s)
+			}
+		}
+		return out
+	}
+	rnd := func(rows int) []float64 {
+		x := make([]float64, rows*d)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		return x
+	}
+	z, p := rnd(n), rnd(n)
+	for _, prm := range []struct{ tp, tn, a, b float64 }{{1, 1, 1, 1}, {2, 0.5, 0.7, 1.3}} {
+		l := &CACR{TauPos: prm.tp, TauNeg: prm.tn, Alpha: prm.a, Beta: prm.b, Normalize: true}
+		got, err := l.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := refCACRViews([][]float64{unitRows(z), unitRows(p)}, d, prm.tp, prm.tn, prm.a, prm.b)
+		if math.Abs(got-want) > 1e-12*math.Abs(want) {
+			t.Errorf("two views %v: %v, want the official %v", prm, got, want)
+		}
+		all := *l
+		all.AllNegatives = true
+		other, _ := all.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{})
+		if math.Abs(other-want) < 1e-6 {
+			t.Errorf("all_negatives gives the official value %v: the case does not tell them apart", other)
+		}
+	}
+	// Three views of four items as labelled rows (view v = the v-th row
+	// of a label), rows interleaved.
+	const items, V = 4, 3
+	rows := rnd(items * V)
+	// Row r is item r mod 4: each label's rows, in row order, are its
+	// views 0, 1, 2.
+	labels := make([]int64, items*V)
+	for r := range labels {
+		labels[r] = int64(r % items)
+	}
+	views := make([][]float64, V)
+	u := unitRows(rows)
+	for v := range V {
+		for i := range items {
+			r := v*items + i
+			views[v] = append(views[v], u[r*d:(r+1)*d]...)
+		}
+	}
+	l := &CACR{TauPos: 1, TauNeg: 1, Alpha: 1, Beta: 1, Normalize: true}
+	got, err := l.Eval64(Input[float64]{Embeddings: rows, Dim: d, Labels: labels}, Output[float64]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := refCACRViews(views, d, 1, 1, 1, 1); math.Abs(got-want) > 1e-12*math.Abs(want) {
+		t.Errorf("three views: %v, want the official %v", got, want)
+	}
+	// The registry's default is the official form.
+	reg, _, err := Parse("cacr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := reg.Eval64(Input[float64]{Embeddings: z, Dim: d, Positives: p}, Output[float64]{}); math.Abs(v-refCACRViews([][]float64{unitRows(z), unitRows(p)}, d, 1, 1, 1, 1)) > 1e-12 {
+		t.Errorf("registered cacr = %v, not the official form", v)
+	}
 }

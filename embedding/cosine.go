@@ -240,9 +240,13 @@ func NewArcFace(s, m float64) (*CosineSoftmax, error) {
 // (m = 0 when train is false, the authors' eval mode), so the median
 // sample's target probability is α; then CosFace's logits with s and m.
 // s and m are constants in the backward pass, as in the authors' custom
-// backward: ∂L/∂cos_ij = s·(p_ij − δ_{j,y_i})/N. α ∈ (0, 1); the released
-// configurations use 0.02. log B̄ is computed as a log-sum-exp (s·cos can
-// reach about 70).
+// backward: ∂L/∂cos_ij = s·(p_ij − δ_{j,y_i})/N. So the gradient is the
+// official surrogate, not the derivative of the returned value: whenever
+// s is above its floor of 32 (for α = 0.02, a median target cosine above
+// 0.375) s and m depend on the batch's cosines, and the returned value's
+// true derivative has terms through them that the surrogate leaves out.
+// α ∈ (0, 1); the released configurations use 0.02. log B̄ is computed
+// as a log-sum-exp (s·cos can reach about 70).
 func NewMadaCos(alpha float64, train bool) (*CosineSoftmax, error) {
 	if err := param("madacos", "alpha", alpha, alpha > 0 && alpha < 1); err != nil {
 		return nil, err

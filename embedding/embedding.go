@@ -188,6 +188,23 @@ func run[E exact](l impl, in Input[E], out Output[E]) (float64, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, valueErr(l.lossName(), "the loss is not finite (%v)", v)
 	}
+	// A finite loss can still have a gradient beyond the range of E (a
+	// tiny temperature, a huge scale): refuse it rather than store ±Inf.
+	for _, gr := range []struct {
+		what string
+		g    []float64
+		out  bool
+	}{{"Embeddings", b.gz, out.Grad != nil}, {"Positives", b.gpos, out.GradPositives != nil},
+		{"Negatives", b.gneg, out.GradNegatives != nil}, {"Classes", b.gcls, out.GradClasses != nil}} {
+		if !gr.out {
+			continue
+		}
+		for i, x := range gr.g {
+			if f := float64(E(x)); f != f || math.IsInf(f, 0) {
+				return 0, valueErr(l.lossName(), "the gradient overflows at %s[%d, %d] (%v)", gr.what, i/in.Dim, i%in.Dim, x)
+			}
+		}
+	}
 	store(out.Grad, b.gz)
 	store(out.GradPositives, b.gpos)
 	store(out.GradNegatives, b.gneg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -31,6 +32,8 @@ func gradCases() []gradCase {
 		{spec: "cacr", n: 6, d: 3, labels: []int64{0, 0, 1, 1, 1, 2}},
 		{spec: "cacr:tau_pos=2,tau_neg=0.5,alpha=0.7,beta=1.3", n: 4, d: 3, pos: true},
 		{spec: "cacr:normalize=0", n: 5, d: 2, labels: []int64{0, 1, 0, 1, 1}},
+		{spec: "cacr:tau_neg=2", n: 6, d: 3, labels: []int64{0, 1, 2, 0, 1, 2}},
+		{spec: "cacr:all_negatives=1,tau_pos=0.5", n: 4, d: 3, pos: true},
 		{spec: "decoupled-softmax:temperature=0.5", n: 4, d: 3, c: 6, rel: true},
 		{spec: "decoupled-softmax:temperature=0.5", n: 5, d: 3, pos: true, labels: []int64{0, 0, 1, 2, 1}},
 		{spec: "decoupled-softmax:temperature=0.5", n: 4, d: 3, c: 5, labels: []int64{0, 3, 4, 3}},
@@ -315,5 +318,122 @@ func TestRegistry(t *testing.T) {
 	}
 	if got := fmt.Sprint(Specs()[0].ParamList()); got == "" {
 		t.Error("empty param list")
+	}
+}
+
+// TestMadaCosSurrogateGradient: at the released α = 0.02 with a median
+// target cosine above 0.375, the scale s = log(9999999·0.98/0.02)/(1 − med)
+// exceeds its floor of 32, so s (and m) depend on the batch. MadaCos's
+// gradient is the official surrogate that holds them constant: it must
+// equal the central differences of the loss with s and m frozen at the
+// batch's values (computed here from their formulas), and differ from
+// those of the returned value itself.
+func TestMadaCosSurrogateGradient(t *testing.T) {
+	const alpha, n, d, c = 0.02, 5, 4, 3
+	rng := rand.New(rand.NewPCG(77, 78))
+	cls := make([]float64, c*d)
+	for i := range cls {
+		cls[i] = rng.NormFloat64()
+	}
+	labels := []int64{0, 1, 2, 1, 0}
+	// Embeddings near their class vectors: target cosines well above 0.375.
+	emb := make([]float64, n*d)
+	for i := range n {
+		for k := range d {
+			emb[i*d+k] = cls[int(labels[i])*d+k] + 0.4*rng.NormFloat64()
+		}
+	}
+	unitRow := func(x []float64) []float64 {
+		var s float64
+		for _, v := range x {
+			s += v * v
+		}
+		out := make([]float64, len(x))
+		for k, v := range x {
+			out[k] = v / math.Sqrt(s)
+		}
+		return out
+	}
+	cosines := func(e []float64) [][]float64 {
+		out := make([][]float64, n)
+		for i := range n {
+			u := unitRow(e[i*d : (i+1)*d])
+			out[i] = make([]float64, c)
+			for j := range c {
+				w := unitRow(cls[j*d : (j+1)*d])
+				for k := range d {
+					out[i][j] += u[k] * w[k]
+				}
+			}
+		}
+		return out
+	}
+	// s and m of the batch, from their formulas.
+	cs := cosines(emb)
+	type tv struct {
+		v float64
+		i int
+	}
+	var tg []tv
+	for i := range n {
+		tg = append(tg, tv{cs[i][labels[i]], i})
+	}
+	sort.Slice(tg, func(a, b int) bool { return tg[a].v < tg[b].v })
+	med := tg[(n-1)/2]
+	if med.v <= 0.375 {
+		t.Fatalf("median target cosine %v: the test needs it above 0.375", med.v)
+	}
+	s := math.Max(32, math.Log(9999999*(1-alpha)/alpha)/(1-med.v))
+	if s <= 32 {
+		t.Fatalf("s = %v sits on its floor", s)
+	}
+	var bsum float64
+	for j := range c {
+		if j != int(labels[med.i]) {
+			bsum += math.Exp(s * cs[med.i][j])
+		}
+	}
+	m := math.Max(0, med.v-(math.Log(bsum)+math.Log(alpha/(1-alpha)))/s)
+	// The loss with s and m frozen: CosFace logits s·cos, s·(cos_y − m).
+	frozen := func(e []float64) float64 {
+		var tot float64
+		for i, row := range cosines(e) {
+			y := int(labels[i])
+			var z float64
+			for j, v := range row {
+				if j == y {
+					v -= m
+				}
+				z += math.Exp(s * v)
+			}
+			tot += math.Log(z) - s*(row[y]-m)
+		}
+		return tot / n
+	}
+	l, err := NewMadaCos(alpha, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input[float64]{Embeddings: emb, Dim: d, Labels: labels, Classes: cls}
+	g := make([]float64, len(emb))
+	v, err := l.Eval64(in, Output[float64]{Grad: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(v-frozen(emb)) > 1e-12*math.Abs(v) {
+		t.Fatalf("loss %v, the frozen loss at the same point %v", v, frozen(emb))
+	}
+	if err := gradcheck.Check(frozen, g, emb, 1e-6, 1e-8, 1e-5); err != nil {
+		t.Errorf("gradient vs the loss with s and m frozen: %v", err)
+	}
+	actual := func(e []float64) float64 {
+		v, err := l.Eval64(Input[float64]{Embeddings: e, Dim: d, Labels: labels, Classes: cls}, Output[float64]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := gradcheck.Check(actual, g, emb, 1e-6, 1e-8, 1e-5); err == nil {
+		t.Error("the surrogate gradient matched the derivative of the returned value: s and m did not vary, the test is vacuous")
 	}
 }

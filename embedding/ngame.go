@@ -21,8 +21,14 @@ import "sort"
 // Labels, documents sharing the anchor's label are not negatives (the
 // code's −10 mask). k is min(K, N − 1); an anchor with fewer candidate
 // negatives pads with entries of similarity −10 (hinge 0, logit 0), as
-// the code's masked entries do. Among equal similarities the lower index
-// is taken first. A batch of one has loss 0. Defaults: margin 0.3, K = 10,
+// the catalog describes. This differs from the authors' code, which
+// selects the top k of the masked similarities and then re-reads the
+// real similarity of every selected entry: when fewer than k negatives
+// exist it picks masked entries (the anchor's own positive, documents of
+// its label) and scores them with their real similarities, so they enter
+// the loss and its gradient as negatives (which masked entries it picks
+// among the tied −10s is left to torch.topk). Among equal similarities
+// the lower index is taken first. A batch of one has loss 0. Defaults: margin 0.3, K = 10,
 // τ = 0.1, aggressive (the siamese-phase configuration).
 type NGAMETriplet struct {
 	Margin, Temperature float64

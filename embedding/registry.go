@@ -238,9 +238,14 @@ func init() {
 		Summary: "contrastive attraction/repulsion with softmax weights inside the positive and negative groups",
 		Needs:   AcceptsPositives | AcceptsLabels,
 		Params: []Param{{"tau_pos", 1, "τ⁺ ≥ 0"}, {"tau_neg", 1, "τ⁻ ≥ 0"}, {"alpha", 1, "attraction weight"},
-			{"beta", 1, "repulsion weight"}, {"normalize", 1, "1: L2-normalise the rows"}},
+			{"beta", 1, "repulsion weight"}, {"normalize", 1, "1: L2-normalise the rows"},
+			{"all_negatives", 0, "0: the official views (negatives from the other view, repulsion averaged over view pairs); 1: every view of the other items, one mean over all anchors"}},
 		New: func(p map[string]float64) (Loss, error) {
 			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			all, err := flag(p, "all_negatives")
 			if err != nil {
 				return nil, err
 			}
@@ -249,7 +254,7 @@ func init() {
 					return nil, err
 				}
 			}
-			return &CACR{p["tau_pos"], p["tau_neg"], p["alpha"], p["beta"], norm}, nil
+			return &CACR{p["tau_pos"], p["tau_neg"], p["alpha"], p["beta"], norm, all}, nil
 		},
 	})
 	dexml := func(name string, topk bool) Spec {
@@ -257,11 +262,13 @@ func init() {
 			Name:    name,
 			Catalog: "A7",
 			Needs:   AcceptsPositives | AcceptsLabels | AcceptsClasses,
-			Params:  []Param{{"temperature", 0.05, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+			Params: []Param{{"temperature", 0.05, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"},
+				{"sample", 0, "1: draw positives by relevance at every evaluation, as the official training (seeded); 0: deterministic"},
+				{"seed", 0, "seed of the draws (an integer ≥ 0)"}},
 		}
 		if topk {
 			s.Summary = "DEXML soft top-k: −log of a differentiable top-k membership of the positives"
-			s.Params = append(s.Params, Param{"k", 5, "0 < k < pool size"}, Param{"alpha", 2, "sharpness α > 0"})
+			s.Params = append(s.Params, Param{"k", 5, "0 < k < pool size; 0: the official num_pos, ⌈Σ relevance⌉ per query"}, Param{"alpha", 2, "sharpness α > 0"})
 		} else {
 			s.Summary = "DEXML decoupled softmax: InfoNCE without the other positives in each denominator"
 		}
@@ -273,16 +280,24 @@ func init() {
 			if err := param(name, "temperature", p["temperature"], p["temperature"] > 0); err != nil {
 				return nil, err
 			}
+			sample, err := flag(p, "sample")
+			if err != nil {
+				return nil, err
+			}
+			seed := p["seed"]
+			if err := param(name, "seed", seed, seed == math.Trunc(seed) && seed >= 0 && seed <= 1<<53); err != nil {
+				return nil, err
+			}
 			if topk {
 				if err := param(name, "alpha", p["alpha"], p["alpha"] > 0); err != nil {
 					return nil, err
 				}
-				if err := param(name, "k", p["k"], p["k"] > 0); err != nil {
+				if err := param(name, "k", p["k"], p["k"] >= 0); err != nil {
 					return nil, err
 				}
-				return &SoftTopK{K: p["k"], Alpha: p["alpha"], Temperature: p["temperature"], Normalize: norm}, nil
+				return &SoftTopK{K: p["k"], Alpha: p["alpha"], Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
 			}
-			return &DecoupledSoftmax{Temperature: p["temperature"], Normalize: norm}, nil
+			return &DecoupledSoftmax{Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
 		}
 		return s
 	}

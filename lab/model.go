@@ -103,6 +103,18 @@ func (m *Model) Decayed() []Span {
 	return []Span{{0, n1}, {n1 + m.Hidden, n1 + m.Hidden + m.Hidden*m.Out}}
 }
 
+// Tensors returns the spans of Params holding each weight matrix and bias
+// vector (the tensors ⊥Grad treats one by one).
+func (m *Model) Tensors() []Span {
+	if m.Hidden == 0 {
+		return []Span{{0, m.In * m.Out}, {m.In * m.Out, m.In*m.Out + m.Out}}
+	}
+	n1 := m.In * m.Hidden
+	n2 := n1 + m.Hidden
+	n3 := n2 + m.Hidden*m.Out
+	return []Span{{0, n1}, {n1, n2}, {n2, n3}, {n3, n3 + m.Out}}
+}
+
 // check validates the shape of a batch.
 func (m *Model) check(x []float32, rows int) error {
 	if rows < 0 || len(x) != rows*m.In {

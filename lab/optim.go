@@ -35,6 +35,13 @@ type OptimizerConfig struct {
 	WeightDecay float64
 	// Beta1, Beta2 and Eps are Adam's (defaults 0.9, 0.999, 1e-8 when 0).
 	Beta1, Beta2, Eps float64
+	// OrthoGrad applies ⊥Grad (see OrthoGrad) to the gradient of every
+	// tensor in Tensors before each step: the official OrthoGrad wrapper
+	// around the base optimizer.
+	OrthoGrad bool
+	// Tensors cuts the parameter vector into the tensors ⊥Grad treats
+	// one by one (nil: the whole vector is one tensor).
+	Tensors []Span
 }
 
 // DefaultLR returns the default learning rate of an optimizer: 1e-3 for
@@ -64,6 +71,23 @@ func NewOptimizer(c OptimizerConfig, n int, decayed []Span, threads int) (Optimi
 		return nil, err
 	}
 	threads = par.Threads(threads)
+	if c.OrthoGrad {
+		tensors := c.Tensors
+		if tensors == nil {
+			tensors = []Span{{0, n}}
+		}
+		for _, s := range tensors {
+			if s.Lo < 0 || s.Hi > n || s.Lo > s.Hi {
+				return nil, fmt.Errorf("lab: tensor [%d, %d) outside %d parameters", s.Lo, s.Hi, n)
+			}
+		}
+		c.OrthoGrad = false
+		base, err := NewOptimizer(c, n, decayed, threads)
+		if err != nil {
+			return nil, err
+		}
+		return &orthoOpt{base: base, tensors: tensors, g: make([]float32, n)}, nil
+	}
 	switch strings.ToLower(c.Name) {
 	case "sgd":
 		if !(c.Momentum >= 0 && c.Momentum < 1) {

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/xentlab/xent/internal/atomicfile"
 )
 
 // ErrExists is wrapped by the error for an output directory that exists
@@ -103,12 +105,10 @@ func WriteDir(dir string, force bool, fill func(tmp string) error) (err error) {
 	if err := CheckOutput(dir, force); err != nil {
 		return err
 	}
-	parent, base := filepath.Split(dir)
-	if parent == "" {
-		parent = "."
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
-	if err != nil {
+	// Temporaries of writers that were killed go first.
+	atomicfile.CleanStale(dir)
+	tmp := atomicfile.TempName(dir)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return fmt.Errorf("output %s: %w", dir, err)
 	}
 	defer func() {
@@ -162,17 +162,7 @@ func replaceDir(tmp, dir string) error {
 		}
 		return nil
 	}
-	parent, base := filepath.Split(dir)
-	if parent == "" {
-		parent = "."
-	}
-	old, err := os.MkdirTemp(parent, "."+base+".old-*")
-	if err != nil {
-		return fmt.Errorf("output %s: %w", dir, err)
-	}
-	if err := os.Remove(old); err != nil { // keep the unique name only
-		return fmt.Errorf("output %s: %w", dir, err)
-	}
+	old := atomicfile.OldName(dir)
 	if err := os.Rename(dir, old); err != nil {
 		return fmt.Errorf("output %s: moving the old report aside: %w", dir, err)
 	}

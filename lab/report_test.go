@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -370,4 +372,48 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("report directory: %v, %v", st.Mode(), err)
 	}
 	onlyReport(t, dir, "w")
+}
+
+// TestWriteDirCleansStale: a report written after a killed run removes the
+// temporary directory that run left, and a directory it had moved aside
+// once the report is in place again.
+func TestWriteDirCleansStale(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot start a process:", err)
+	}
+	dead := cmd.Process.Pid
+	if syscallAlive(dead) {
+		t.Skip("the process id was reused")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rep")
+	stale := filepath.Join(dir, fmt.Sprintf(".rep.tmp-%d-k1", dead))
+	aside := filepath.Join(dir, fmt.Sprintf(".rep.old-%d-k2", dead))
+	for _, d := range []string{stale, aside} {
+		if err := os.MkdirAll(filepath.Join(d, "figs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteDir(out, false, func(tmp string) error {
+		return os.WriteFile(filepath.Join(tmp, ReportFile), []byte("# r\n"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the killed run's temporary directory is still there")
+	}
+	if _, err := os.Stat(aside); err != nil {
+		t.Error("the directory moved aside was removed while no report stood in its place")
+	}
+	if err := WriteDir(out, true, func(tmp string) error {
+		return os.WriteFile(filepath.Join(tmp, ReportFile), []byte("# r2\n"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	onlyReport(t, dir, "rep")
 }

@@ -140,7 +140,11 @@ func Train(ctx context.Context, m *Model, set data.Set, o *Objective, c TrainCon
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	m.Threads = c.Threads
-	opt, err := NewOptimizer(c.Optimizer, len(m.Params), m.Decayed(), c.Threads)
+	oc := c.Optimizer
+	if oc.OrthoGrad && oc.Tensors == nil {
+		oc.Tensors = m.Tensors()
+	}
+	opt, err := NewOptimizer(oc, len(m.Params), m.Decayed(), c.Threads)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package linear
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/xentlab/xent/internal/gemm"
@@ -358,16 +359,17 @@ func getScratch(n int) *scratch {
 	return sc
 }
 
-// rankOf counts the entries of z strictly larger than z[y].
+// rankOf counts the entries of z strictly larger than z[y], saturated at
+// 2³¹−1 (Output.TargetRank is int32; a vocabulary may be larger).
 func rankOf(z []float32, y int) int32 {
 	zy := z[y]
-	var n int32
+	var n int
 	for _, v := range z {
 		if v > zy {
 			n++
 		}
 	}
-	return n
+	return int32(min(n, math.MaxInt32))
 }
 
 // tileBelow reports whether every |g[r·ld + j]|, r < rows, j < cols, is

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/xentlab/xent/internal/bigmem"
 	"github.com/xentlab/xent/internal/gradcheck"
 	"github.com/xentlab/xent/loss"
 )
@@ -514,6 +515,14 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v mentioning %q", c.name, err, c.kind, c.mention)
 		}
 	}
+	// A shift past the last row scores no row (and must not overflow).
+	for _, shift := range []int{4, 5, math.MaxInt - 2, math.MaxInt} {
+		out := Output{Rows: make([]float32, 4)}
+		st, err := (Head{Shift: shift, Loss: []loss.Option{loss.WithReduction(loss.Sum)}}).Eval(base, out)
+		if err != nil || st.Loss != 0 {
+			t.Errorf("Shift %d: loss %v, err %v; want 0 (no row scored)", shift, st.Loss, err)
+		}
+	}
 	// With Shift 1 no row reads Targets[0]: any value there is fine.
 	in := mod(func(in *Input) { in.Targets[0] = 99 })
 	if _, err := (Head{Shift: 1}).Eval(in, Output{}); err != nil {
@@ -528,4 +537,28 @@ func containsStr(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestRankOfBeyondInt32: a rank past 2³¹−1 saturates instead of wrapping
+// negative (TargetRank is int32; a vocabulary may be longer).
+func TestRankOfBeyondInt32(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads more than 8 GiB of mapped zeros")
+	}
+	const n = 1<<31 + 5
+	s, err := bigmem.Float32(n)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer s.Free()
+	z := s.X
+	if err := s.Set(0, -1); err != nil { // every other entry (2³¹+4 of them) is above it
+		t.Fatal(err)
+	}
+	if got := rankOf(z, 0); got != math.MaxInt32 {
+		t.Errorf("rankOf = %d, want %d (saturated)", got, math.MaxInt32)
+	}
+	if got := rankOf(z, 7); got != 0 {
+		t.Errorf("rankOf of a tie = %d, want 0", got)
+	}
 }

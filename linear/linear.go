@@ -94,7 +94,7 @@ type Output struct {
 	LSE        []float32 // each row's log-sum-exp of the (soft-capped) logits
 	// TargetRank receives, for each counted row, the number of classes
 	// whose logit is strictly larger than the target's (0: the target is a
-	// top-1 prediction; < 5: top-5); −1 for ignored rows.
+	// top-1 prediction; < 5: top-5), capped at 2³¹−1; −1 for ignored rows.
 	TargetRank []int32
 }
 
@@ -261,10 +261,10 @@ func (c config) check(in Input, out Output, vocab int) error {
 // target returns row i's target after the shift, and false if the row is
 // ignored (shifted past the end or labelled with the ignore index).
 func (c config) target(in Input, i int) (int64, bool) {
-	j := i + c.h.Shift
-	if j >= in.N {
+	if c.h.Shift >= in.N-i { // i + Shift ≥ N, without overflowing
 		return 0, false
 	}
+	j := i + c.h.Shift
 	var y int64
 	if in.Targets != nil {
 		y = int64(in.Targets[j])

@@ -157,7 +157,7 @@ func evalBag[E exact](b *Bag, in Input[E], out Output[E]) (float64, error) {
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 // bagOne evaluates one bag, writes its rows' gradients (scaled by sc) and

@@ -127,6 +127,9 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 					out.Grad[i*cols+j] = g
 				}
 			}
+			if f := float64(E(rowSum)); math.IsInf(f, 0) || math.IsNaN(f) {
+				return 0, valueErr(name, "the loss overflows at row %d (the row sums to %v)", i, rowSum)
+			}
 			if out.Rows != nil {
 				out.Rows[i] = E(rowSum)
 			}
@@ -134,5 +137,5 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }

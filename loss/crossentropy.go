@@ -46,8 +46,8 @@ import (
 //
 // Errors: labels out of range (other than the ignore index), NaN or +Inf
 // logits in a counted row, a −Inf logit on a row's target (its loss would
-// be +Inf), −Inf logits with label smoothing, and non-finite soft targets
-// are errors naming the row and column. A −Inf logit elsewhere is a mask:
+// be +Inf), −Inf logits with label smoothing, and soft targets that are
+// negative, NaN or +Inf are errors naming the row and column. A −Inf logit elsewhere is a mask:
 // probability 0. Ignored rows are not inspected.
 type CrossEntropy struct{ o Options }
 
@@ -144,10 +144,10 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			rowpipe.Run(x, cols, lo, hi, h, nt)
 			return h.total, h.err
 		})
-		return total * sc, err
+		return finiteTotal(ceName, total, sc, err)
 	}
 	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
-	return total * sc, err
+	return finiteTotal(ceName, total, sc, err)
 }
 
 // sameStart reports whether two non-empty slices start at the same element.
@@ -352,8 +352,8 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	var ce, A float64
 	for j, v := range q {
 		qv := float64(v)
-		if math.IsNaN(qv) || math.IsInf(qv, 0) {
-			return 0, 0, valueErr(ceName, "soft target %v at row %d, column %d", v, i, j)
+		if !(qv >= 0) || math.IsInf(qv, 1) {
+			return 0, 0, valueErr(ceName, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
 		}
 		a := classWeight(o, j) * ((1-eps)*qv + eps/C)
 		if a == 0 {

@@ -364,6 +364,8 @@ func TestCEErrors(t *testing.T) {
 		{"no labels", Input[float32]{Logits: make([]float32, 6), Cols: 3}, Output[float32]{}, ErrShape, "labels"},
 		{"grad len", Input[float32]{Logits: make([]float32, 6), Cols: 3, Labels: []int32{0, 0}}, Output[float32]{Grad: make([]float32, 5)}, ErrShape, "Grad"},
 		{"soft nan", Input[float32]{Logits: make([]float32, 3), Cols: 3, Targets: []float32{0.5, nan, 0.5}}, Output[float32]{}, ErrValue, "column 1"},
+		{"soft negative", Input[float32]{Logits: make([]float32, 3), Cols: 3, Targets: []float32{-0.2, 0.7, 0.5}}, Output[float32]{}, ErrValue, "row 0, column 0"},
+		{"soft +inf", Input[float32]{Logits: make([]float32, 6), Cols: 3, Targets: []float32{0, 0, 1, 0, inf, 0}}, Output[float32]{}, ErrValue, "row 1, column 1"},
 		{"row weight", Input[float32]{Logits: make([]float32, 3), Cols: 3, Labels: []int32{0}, RowWeights: []float32{-1}}, Output[float32]{}, ErrValue, "row 0"},
 	}
 	for _, c := range cases {

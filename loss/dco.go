@@ -255,7 +255,7 @@ func dcoSeq[E exact](k *kernels[E], d *DCO, in Input[E], groups []int32, grad []
 			}
 		})
 	}
-	return total * sc, nil
+	return finiteTotal(name, total, sc, nil)
 }
 
 func init() {

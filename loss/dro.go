@@ -140,8 +140,11 @@ func DROAggregate(losses, prior []float64, r float64, weights []float64) (float6
 		}
 		return prior[i]
 	}
+	// V = L + r·(M + log Σ_i exp(u_i − M) − log mass) with L the largest
+	// loss, u_i = (ℓ_i − L)/r + log π_i ≤ log π_i and M = max u_i: no
+	// ℓ/r is formed, so a tiny r cannot overflow it (u_i may be −Inf).
 	var mass float64
-	m := math.Inf(-1)
+	L := math.Inf(-1)
 	for i, l := range losses {
 		p := pi(i)
 		if !(p >= 0) || math.IsInf(p, 0) {
@@ -152,28 +155,39 @@ func DROAggregate(losses, prior []float64, r float64, weights []float64) (float6
 		}
 		if p > 0 {
 			mass += p
-			m = max(m, l/r+math.Log(p))
+			L = max(L, l)
 		}
 	}
 	if mass == 0 {
 		clear(weights)
 		return 0, nil
 	}
+	u := func(l, p float64) float64 { return (l-L)/r + math.Log(p) }
+	m := math.Inf(-1)
+	for i, l := range losses {
+		if p := pi(i); p > 0 {
+			m = max(m, u(l, p))
+		}
+	}
 	var s float64
 	for i, l := range losses {
 		if p := pi(i); p > 0 {
-			s += math.Exp(l/r + math.Log(p) - m)
+			s += math.Exp(u(l, p) - m)
 		}
 	}
 	if weights != nil {
 		for i, l := range losses {
 			weights[i] = 0
 			if p := pi(i); p > 0 {
-				weights[i] = math.Exp(l/r+math.Log(p)-m) / s
+				weights[i] = math.Exp(u(l, p)-m) / s
 			}
 		}
 	}
-	return r * (m + math.Log(s) - math.Log(mass)), nil
+	v := L + r*(m+math.Log(s)-math.Log(mass))
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, valueErr(name, "the aggregate overflows (%v)", v)
+	}
+	return v, nil
 }
 
 func init() {

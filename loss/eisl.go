@@ -2,6 +2,8 @@ package loss
 
 import (
 	"math"
+	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/xentlab/xent/internal/par"
 )
@@ -38,16 +40,23 @@ import (
 // adds, None writes into Output.Rows each target position's share of its
 // sequence's loss (−Σ_n f_b/(|ngrams|·K_n) at the row starting n-gram b;
 // they add up to the sequence's loss). Without ForSequences all rows are
-// one sequence. Default n-grams: {2} (the training scripts use {1, 2}).
+// one sequence. The registered loss's default n-grams are {1, 2}, as in
+// the official training scripts and the catalog's headline.
+//
+// Alignment noise: by default the soft alignment is softmax(G) without
+// noise, so the loss is a deterministic function of the logits. WithGumbel
+// gives the official alignment, F.gumbel_softmax(G, τ = 1) over the output
+// positions: W_{·,b} = softmax_a(G_{a,b} + g_{a,b}) with g i.i.d.
+// Gumbel(0, 1) = −log(−log U), fresh at every evaluation as in training.
+// The noise is seeded: the n-th evaluation of a loss built with seed s
+// draws the n-th noise of s (sequence k of that evaluation from its own
+// stream, so it does not depend on the thread count), and the gradient is
+// the gradient for that noise, held fixed.
 //
 // Differences from the official code (guangyliu/EISL, EISL.py and
-// EISL_trainer.py): the soft alignment is softmax(G) without Gumbel
-// noise, so the loss is a deterministic function of the logits (the
-// official gumbel_softmax draws fresh noise at every step, which makes
-// the loss a random variable; this is its noise-free version);
-// the loss is the n-gram term alone, where the official criterion adds
-// ce_factor·CE (add CrossEntropy); padding is dropped rather than
-// matched.
+// EISL_trainer.py): the loss is the n-gram term alone, where the official
+// criterion adds ce_factor·CE (add CrossEntropy); padding is dropped
+// rather than matched; without WithGumbel, the noise-free alignment.
 //
 // Cost: O(Σ_n L²·n) time and 3·L² float64 of scratch per sequence.
 // Stable form: one max-shifted log-sum-exp per row, C gathered from it,
@@ -58,6 +67,14 @@ type EISL struct {
 	o      Options
 	ngrams []int
 	seqs   []int32
+	gumbel *eislNoise // nil: the noise-free alignment
+}
+
+// eislNoise is the seeded Gumbel noise of an EISL loss: calls counts the
+// evaluations, each of which takes the next noise.
+type eislNoise struct {
+	seed  uint64
+	calls atomic.Uint64
 }
 
 // NewEISL returns the edit-invariant sequence loss over the given n-gram
@@ -72,6 +89,15 @@ func NewEISL(ngrams []int, opts ...Option) (*EISL, error) {
 		return nil, valueErr(name, "no n-gram sizes")
 	}
 	return &EISL{o: o, ngrams: append([]int(nil), ngrams...)}, nil
+}
+
+// WithGumbel returns a copy of e whose soft alignment adds Gumbel noise
+// drawn from seed, as the official code's gumbel_softmax does (see the
+// type's documentation). The copy counts its evaluations from zero.
+func (e *EISL) WithGumbel(seed uint64) *EISL {
+	c := *e
+	c.gumbel = &eislNoise{seed: seed}
+	return &c
 }
 
 // ForSequences returns a copy of e that groups rows into sequences by
@@ -166,10 +192,20 @@ func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
 	if e.o.Reduction == Mean && len(seqs) > 0 {
 		sc = 1 / float64(len(seqs))
 	}
+	var call uint64
+	if e.gumbel != nil {
+		call = e.gumbel.calls.Add(1) - 1
+	}
 	total, err := sumBlocks(len(seqs), 1, par.Threads(e.o.Threads), func(lo, hi int) (float64, error) {
 		var part float64
 		for k := lo; k < hi; k++ {
-			l, err := eislOne(e, in, out, seqs[k], sc)
+			var noise *rand.Rand
+			if e.gumbel != nil {
+				// One stream per (evaluation, sequence): the same draws
+				// whatever the threads.
+				noise = rand.New(rand.NewPCG(e.gumbel.seed, call<<32^uint64(k)))
+			}
+			l, err := eislOne(e, in, out, seqs[k], sc, noise)
 			if err != nil {
 				return 0, err
 			}
@@ -177,12 +213,13 @@ func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 // eislOne evaluates one sequence (its rows in order), writes its
-// gradient (scaled by sc) and shares, and returns its loss.
-func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64) (float64, error) {
+// gradient (scaled by sc) and shares, and returns its loss; noise, when
+// not nil, draws the Gumbel noise of the alignment.
+func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64, noise *rand.Rand) (float64, error) {
 	const name = "eisl"
 	cols := in.Cols
 	L := len(seq)
@@ -223,6 +260,10 @@ func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64
 	share := make([]float64, L)
 	G := make([]float64, L*L)
 	W := make([]float64, L)
+	var gum []float64 // G + g, the alignment's scores
+	if noise != nil {
+		gum = make([]float64, L)
+	}
 	var loss float64
 	for _, n := range sizes {
 		K := L - n + 1
@@ -238,11 +279,20 @@ func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64
 		for b := 0; b < K; b++ {
 			m := math.Inf(-1)
 			for a := 0; a < K; a++ {
-				m = max(m, G[a*K+b])
+				v := G[a*K+b]
+				if gum != nil {
+					v += gumbelDraw(noise)
+					gum[a] = v
+				}
+				m = max(m, v)
 			}
 			var s float64
 			for a := 0; a < K; a++ {
-				W[a] = math.Exp(G[a*K+b] - m)
+				v := G[a*K+b]
+				if gum != nil {
+					v = gum[a]
+				}
+				W[a] = math.Exp(v - m)
 				s += W[a]
 			}
 			var f float64
@@ -296,19 +346,45 @@ func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64
 	return loss, nil
 }
 
+// gumbelDraw returns a Gumbel(0, 1) sample −log(−log U), U uniform in
+// (0, 1) (53 random bits, centred: never 0 or 1).
+func gumbelDraw(r *rand.Rand) float64 {
+	u := (float64(r.Uint64()>>11) + 0.5) / (1 << 53)
+	return -math.Log(-math.Log(u))
+}
+
 func init() {
 	Register(Spec{
 		Name:    "eisl",
 		Catalog: "A25",
 		Summary: "edit-invariant n-gram sequence loss over log-softmax rows, soft-aligned (all rows one sequence unless ForSequences)",
 		Needs:   NeedsLabels,
-		Params:  []Param{{"ngram", 2, "n-gram size (an integer; ≤ 0 counts from the sequence length)"}},
-		New: func(p map[string]float64, opts []Option) (Loss, error) {
-			n := p["ngram"]
-			if n != math.Trunc(n) || math.Abs(n) > 1<<30 {
-				return nil, valueErr("eisl", "ngram = %v, want an integer", n)
+		Params: []Param{
+			{"ngram", 1, "n-gram sizes, a set such as 1+2 (integers; ≤ 0 counts from the sequence length)"},
+			{"gumbel", 0, "1: the official Gumbel noise in the alignment (seeded by seed, fresh at every evaluation); 0: none"},
+			{"seed", 0, "seed of the Gumbel noise (an integer ≥ 0)"},
+		},
+		Lists: map[string][]float64{"ngram": {1, 2}},
+		NewLists: func(p map[string]float64, lists map[string][]float64, opts []Option) (Loss, error) {
+			var ns []int
+			for _, n := range lists["ngram"] {
+				if n != math.Trunc(n) || math.Abs(n) > 1<<30 {
+					return nil, valueErr("eisl", "ngram = %v, want integers", n)
+				}
+				ns = append(ns, int(n))
 			}
-			return NewEISL([]int{int(n)}, opts...)
+			g, seed := p["gumbel"], p["seed"]
+			if g != 0 && g != 1 {
+				return nil, valueErr("eisl", "gumbel = %v, want 0 or 1", g)
+			}
+			if seed != math.Trunc(seed) || seed < 0 || seed > 1<<53 {
+				return nil, valueErr("eisl", "seed = %v, want an integer in [0, 2⁵³]", seed)
+			}
+			e, err := NewEISL(ns, opts...)
+			if err != nil || g == 0 {
+				return e, err
+			}
+			return e.WithGumbel(uint64(seed)), nil
 		},
 	})
 }

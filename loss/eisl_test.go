@@ -3,7 +3,10 @@ package loss
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/xentlab/xent/internal/gradcheck"
 )
 
 // refEISLSeq is the n-gram loss of one sequence from the formula: o the
@@ -213,4 +216,140 @@ func TestEISLEdges(t *testing.T) {
 	if _, _, err := Parse("eisl:ngram=1.5"); err == nil {
 		t.Error("ngram 1.5 accepted")
 	}
+}
+
+// TestEISLRegistrySet: the registered loss takes a set of n-gram sizes
+// ("ngram=1+2") and defaults to {1, 2}, the official scripts' and the
+// catalog's headline (A25's vector: L(1,2) = 0.605787176517).
+func TestEISLRegistrySet(t *testing.T) {
+	o := []float64{2, 0, 0.5, 0, 0.5, 2.5, 0.2, 1.8, 0.1}
+	y := []int32{0, 2, 1}
+	for _, c := range []struct {
+		text string
+		want float64
+	}{
+		{"eisl", 0.605787176517},
+		{"eisl:ngram=1+2", 0.605787176517},
+		{"eisl:ngram=2+1+2", 0.605787176517},
+		{"eisl:ngram=1", 0.711285498905},
+		{"eisl:ngram=2", 0.500288854129},
+		{"eisl:ngram=2,gumbel=0", 0.500288854129},
+	} {
+		l, _, err := Parse(c.text)
+		if err != nil {
+			t.Fatalf("%s: %v", c.text, err)
+		}
+		v, err := l.Eval64(Input[float64]{Logits: o, Cols: 3, Labels: y}, Output[float64]{})
+		if err != nil || math.Abs(v-c.want) > 1e-11 {
+			t.Errorf("%s = %v, %v; want %v", c.text, v, err, c.want)
+		}
+	}
+	s, _ := Lookup("eisl")
+	if got := s.ParamList(); !strings.Contains(got, "ngram=1+2") {
+		t.Errorf("parameters listed as %q", got)
+	}
+	for _, bad := range []string{"eisl:ngram=1+x", "eisl:ngram=1.5+2", "eisl:gumbel=2", "eisl:seed=-1", "eisl:seed=0.5"} {
+		if _, _, err := Parse(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// TestEISLGumbel: the official Gumbel noise, seeded: the same seed gives
+// the same first evaluation, each evaluation draws fresh noise, the
+// thread count does not change the draws, and the gradient is the exact
+// gradient of the noisy loss with the noise held (checked by central
+// differences over losses that all draw the first noise of the seed).
+func TestEISLGumbel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(165, 166))
+	const rows, cols = 12, 5
+	x := tsrRand(rng, rows*cols, 2)
+	labels := make([]int32, rows)
+	for i := range labels {
+		labels[i] = int32(rng.IntN(cols))
+	}
+	ids := []int32{0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2}
+	mk := func(threads int) *EISL {
+		e, err := NewEISL([]int{1, 2}, WithThreads(threads))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.ForSequences(ids).WithGumbel(42)
+	}
+	in := Input[float64]{Logits: x, Cols: cols, Labels: labels}
+	plain, _ := NewEISL([]int{1, 2})
+	vPlain, _ := plain.ForSequences(ids).Eval64(in, Output[float64]{})
+	a, b := mk(1), mk(4)
+	ga, gb := make([]float64, len(x)), make([]float64, len(x))
+	va, err := a.Eval64(in, Output[float64]{Grad: ga})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, _ := b.Eval64(in, Output[float64]{Grad: gb})
+	if va != vb || !slicesEqual(ga, gb) {
+		t.Errorf("threads changed the noisy loss: %v vs %v", va, vb)
+	}
+	if va == vPlain {
+		t.Error("the Gumbel noise changed nothing")
+	}
+	va2, _ := a.Eval64(in, Output[float64]{})
+	if va2 == va {
+		t.Error("the second evaluation drew the same noise")
+	}
+	if other, _ := mk(1).Eval64(in, Output[float64]{}); other != va {
+		t.Errorf("same seed, first evaluation: %v vs %v", other, va)
+	}
+	f := func(z []float64) float64 {
+		v, err := mk(1).Eval64(Input[float64]{Logits: z, Cols: cols, Labels: labels}, Output[float64]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := gradcheck.Check(f, ga, x, 1e-6, 1e-8, 1e-6); err != nil {
+		t.Errorf("gradient of the noisy loss: %v", err)
+	}
+	// The registry's gumbel=1 is this loss.
+	l, _, err := Parse("eisl:gumbel=1,seed=42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := l.(*EISL).ForSequences(ids)
+	if v, _ := e.Eval64(in, Output[float64]{}); v != va {
+		t.Errorf("eisl:gumbel=1,seed=42 = %v, want %v", v, va)
+	}
+}
+
+// TestGumbelDraw: the noise is Gumbel(0, 1): mean γ (Euler–Mascheroni),
+// variance π²/6, and P(g ≤ 0) = exp(−1).
+func TestGumbelDraw(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 400000
+	var s, s2, below float64
+	for range n {
+		g := gumbelDraw(r)
+		s += g
+		s2 += g * g
+		if g <= 0 {
+			below++
+		}
+	}
+	mean := s / n
+	variance := s2/n - mean*mean
+	const gamma = 0.5772156649015329
+	if math.Abs(mean-gamma) > 0.01 || math.Abs(variance-math.Pi*math.Pi/6) > 0.03 || math.Abs(below/n-math.Exp(-1)) > 0.005 {
+		t.Errorf("mean %v (want %v), variance %v (want %v), P(g ≤ 0) %v (want %v)", mean, gamma, variance, math.Pi*math.Pi/6, below/n, math.Exp(-1))
+	}
+}
+
+func slicesEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

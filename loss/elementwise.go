@@ -119,6 +119,9 @@ func evalElementwise[E exact](c elemCfg, in Input[E], out Output[E], f elemFn) (
 					out.Grad[i*cols+j] = ge
 				}
 			}
+			if f := float64(E(rowSum)); math.IsInf(f, 0) || math.IsNaN(f) {
+				return 0, valueErr(name, "the loss overflows at row %d (the row sums to %v)", i, rowSum)
+			}
 			if out.Rows != nil {
 				out.Rows[i] = E(rowSum)
 			}
@@ -126,7 +129,7 @@ func evalElementwise[E exact](c elemCfg, in Input[E], out Output[E], f elemFn) (
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 // signedTarget reads a binary target of the margin losses: 1 is the

@@ -135,17 +135,28 @@ func evalEnsLoss[E exact](e *EnsLoss, in Input[E], out Output[E]) (float64, erro
 		for j := i * cols; j < (i+1)*cols; j++ {
 			r += g[j] * s[j]
 		}
+		if f := float64(E(r)); math.IsInf(f, 0) || math.IsNaN(f) {
+			return 0, valueErr(name, "the loss overflows at row %d (the row sums to %v)", i, r)
+		}
 		if out.Rows != nil {
 			out.Rows[i] = E(r)
 		}
 		total += r
 	}
+	v, err := finiteTotal(name, total, sc, nil)
+	if err != nil {
+		return 0, err
+	}
 	if out.Grad != nil {
 		for i := range g {
-			out.Grad[i] = E(sc * g[i] * y[i])
+			e := E(sc * g[i] * y[i])
+			if e != e || math.IsInf(float64(e), 0) {
+				return 0, valueErr(name, "the gradient overflows at row %d, column %d", i/cols, i%cols)
+			}
+			out.Grad[i] = e
 		}
 	}
-	return total * sc, nil
+	return v, nil
 }
 
 // EnsLossDerivatives writes into g the loss derivatives EnsLoss assigns

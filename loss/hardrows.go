@@ -150,6 +150,9 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 			if err != nil {
 				return 0, err
 			}
+			if j, bad := firstInfNaN(g); bad {
+				return 0, valueErr(name, "the gradient overflows at row %d, column %d", i, j)
+			}
 			l *= w
 			if f := float64(E(l)); math.IsInf(f, 0) || math.IsNaN(f) {
 				return 0, valueErr(name, "the loss overflows at row %d (%g)", i, l)
@@ -161,7 +164,36 @@ func evalHardRows[E exact](cfg hardCfg, in Input[E], out Output[E], newRow func(
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
+}
+
+// finiteTotal returns the reduced loss total·sc of finite row losses, or
+// an error when their sum overflows (every row finite, the sum not).
+func finiteTotal(name string, total, sc float64, err error) (float64, error) {
+	if err != nil {
+		return 0, err
+	}
+	v := total * sc
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, valueErr(name, "the loss overflows: the rows sum to %v", total)
+	}
+	return v, nil
+}
+
+// firstInfNaN returns the first index of a NaN or ±Inf in g. The SIMD sum
+// decides first: a float64 sum of finite entries is finite (for float64
+// entries near the overflow threshold it may not be, and the scan then
+// finds nothing), so only a row with a non-finite sum is scanned.
+func firstInfNaN[E exact](g []E) (int, bool) {
+	if s := kernelsOf[E]().sum(g); !math.IsNaN(s) && !math.IsInf(s, 0) {
+		return 0, false
+	}
+	for j, v := range g {
+		if v != v || math.IsInf(float64(v), 0) {
+			return j, true
+		}
+	}
+	return 0, false
 }
 
 // hardRowMax checks row i's logits as cfg says and returns their maximum.

@@ -140,7 +140,7 @@ func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
 				kl += q * (lq[j] - lp[j])
 			}
 			l := r * T * T * kl
-			if math.IsInf(l, 0) || math.IsNaN(l) {
+			if f := float64(E(l)); math.IsInf(f, 0) || math.IsNaN(f) {
 				return 0, valueErr(name, "the loss overflows at row %d", i)
 			}
 			if out.Rows != nil {
@@ -152,11 +152,14 @@ func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
 				for j := range g {
 					g[j] = E(sc * r * T * (math.Exp(lp[j]) - math.Exp(lq[j])))
 				}
+				if j, bad := firstInfNaN(g); bad {
+					return 0, valueErr(name, "the gradient overflows at row %d, column %d", i, j)
+				}
 			}
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 func allNegInf[E exact](x []E) bool {

@@ -23,14 +23,17 @@ import (
 // the distributions restricted to S, p̃ = p_S/P_S and q̃ = q_S/Q_S, and
 // ℓ_i = r_i·KL(p̃ ‖ q̃) ≥ 0 with gradient r_i·1[j∈S]·(q̃_j − p̃_j) (zero
 // outside S). Mean divides by the number of rows (Σ r_i; the average over
-// tokens), Sum adds, None writes per-row values. Defaults: k = 8, not
+// tokens), Sum adds, None writes per-row values. Defaults: k = 1000 (the
+// value OSTQuant's training code passes for its kl_top loss), not
 // renormalized; k ≥ Cols gives the full KL(p ‖ q) (both forms).
 //
-// The official code was not available; the formula follows the paper's
-// description (full-vocabulary softmaxes, sum over the teacher's top-k),
-// and k is a parameter since the paper's value could not be confirmed.
-// S is taken from the raw teacher logits (ties go to the lower column, so
-// S and the gradient are deterministic), with a heap in O(Cols·log k).
+// The official training code has two paths: with post_attn=True it takes
+// both log-softmaxes over the full vocabulary and sums the teacher's
+// top-k terms, which is renorm = 0 here; otherwise it takes the
+// log-softmaxes over the selected top-k logits only, which is the
+// renormalized renorm = 1. S is taken from the raw teacher logits (ties
+// go to the lower column, so S and the gradient are deterministic), with
+// a heap in O(Cols·log k).
 //
 // Stable form: max-shifted log-softmax over the whole row in float64
 // (renormalized: log q̃_j = s_j − LSE_{S}(s)). Accuracy: about 1e-13
@@ -178,7 +181,7 @@ func init() {
 		Summary: "KL(teacher ‖ student) summed over the teacher's top-k classes (OSTQuant KL-Top)",
 		Needs:   NeedsTeacher,
 		Params: []Param{
-			{"k", 8, "number of top teacher classes (an integer ≥ 1)"},
+			{"k", 1000, "number of top teacher classes (an integer ≥ 1; OSTQuant's training code uses 1000)"},
 			{"renorm", 0, "1: KL between the distributions renormalized to the top-k set; 0: the plain partial sum"},
 		},
 		New: func(p map[string]float64, opts []Option) (Loss, error) {

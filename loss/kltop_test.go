@@ -143,3 +143,40 @@ func TestKLTopEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestKLTopDefaultK: the registered kl-top defaults to OSTQuant's
+// k = 1000 (not renormalized): on rows of 1500 classes the result is the
+// sum over the teacher's top 1000 classes, not over a few.
+func TestKLTopDefaultK(t *testing.T) {
+	s, ok := Lookup("kl-top")
+	if !ok {
+		t.Fatal("kl-top is not registered")
+	}
+	for _, p := range s.Params {
+		if p.Name == "k" && p.Default != 1000 || p.Name == "renorm" && p.Default != 0 {
+			t.Errorf("default %s = %v", p.Name, p.Default)
+		}
+	}
+	rng := rand.New(rand.NewPCG(13, 1000))
+	const rows, cols = 3, 1500
+	x := make([]float64, rows*cols)
+	te := make([]float64, rows*cols)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+		te[i] = rng.NormFloat64() * 0.5 // a flat teacher: the tail matters
+	}
+	l, _, err := Parse("kl-top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Eval64(Input[float64]{Logits: x, Cols: cols, Teacher: te}, Output[float64]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(k int) float64 {
+		return tsrMeanRows(x, te, cols, nil, nil, func(_ int, s, t []float64) float64 { return refKLTopRow(s, t, k, false) })
+	}
+	if want := ref(1000); math.Abs(got-want) > 1e-12*math.Abs(want) {
+		t.Errorf("kl-top = %v, want the top-1000 sum %v (top-8: %v)", got, want, ref(8))
+	}
+}

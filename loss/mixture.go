@@ -94,26 +94,43 @@ func EvalMixture[T Float](l *Mixture, in Input[T], out Output[T], grad2, dAlpha 
 
 // mixHead holds one head's reduction at the target.
 type mixHead struct {
-	st   tailStats
-	m    float64
-	logp float64 // log softmax(c·z)_y (−Inf for a masked target)
-	q    float64 // 1 − p_y
+	st     tailStats
+	m      float64
+	logp   float64 // log softmax(c·z)_y (−Inf for a masked target)
+	q      float64 // 1 − p_y
+	scalar bool    // c·z may overflow the vector kernels: scalar float64 path
 }
 
+// kernelScaleLimit bounds c·|z| for the vector kernels, which form the
+// scaled logits in the element type (float32 overflows at 3.4e38).
+const kernelScaleLimit = 1e30
+
 // mixHeadAt reduces row z (scale c) for target y; ok is false when the
-// row has a NaN or +Inf (col) or no finite logit (col −1).
+// row has a NaN or +Inf (col) or no finite logit (col −1). When c·|z|
+// could overflow the element type, it works in float64 on c·(z_j − m),
+// which is finite or −Inf (z_j − m ≤ 0, c finite) and never NaN.
 func mixHeadAt[E exact](k *kernels[E], z []E, y int, c float64) (mixHead, int, bool) {
 	m := E(math.Inf(-1))
+	lo := E(math.Inf(1))
 	for j, v := range z {
 		if v != v || math.IsInf(float64(v), 1) {
 			return mixHead{}, j, false
 		}
 		m = max(m, v)
+		if !math.IsInf(float64(v), -1) {
+			lo = min(lo, v)
+		}
 	}
 	if math.IsInf(float64(m), -1) {
 		return mixHead{}, -1, false
 	}
-	h := mixHead{m: float64(m), st: scaledTail(k, z, m, c)}
+	big := max(c, c*math.Abs(float64(m)), c*math.Abs(float64(lo))) // c itself must fit the element type
+	h := mixHead{m: float64(m), scalar: c != 1 && big > kernelScaleLimit}
+	if h.scalar {
+		h.st = scaledTail64(z, m, c)
+	} else {
+		h.st = scaledTail(k, z, m, c)
+	}
 	if math.IsInf(float64(z[y]), -1) {
 		h.logp, h.q = math.Inf(-1), 1
 		return h, 0, true
@@ -121,6 +138,37 @@ func mixHeadAt[E exact](k *kernels[E], z []E, y int, c float64) (mixHead, int, b
 	a, q := targetTerms(z, m, y, c, h.st)
 	h.logp, h.q = -a, q
 	return h, 0, true
+}
+
+// scaledTail64 is scaledTail in scalar float64: S = Σ exp(c·(z_j − m)),
+// T = S − 1 without the first maximal entry.
+func scaledTail64[E exact](z []E, m E, c float64) tailStats {
+	a := argmaxOf(z, m)
+	var t float64
+	for j, v := range z {
+		if j != a {
+			t += math.Exp(c * (float64(v) - float64(m)))
+		}
+	}
+	return tailStats{s: 1 + t, t: t}
+}
+
+// writeCEShape64 is writeCEShape in scalar float64: g = coef·(p − e_y).
+func writeCEShape64[E exact](g, z []E, m E, c float64, y int, st tailStats, q, coef float64) {
+	for j, v := range z {
+		g[j] = E(coef * math.Exp(c*(float64(v)-float64(m))) / st.s)
+	}
+	g[y] = E(-coef * q)
+}
+
+// mixShape writes a head's gradient coef·(p − e_y) by the path its
+// reduction took.
+func mixShape[E exact](k *kernels[E], h mixHead, g, z []E, c float64, y int, coef float64) {
+	if h.scalar {
+		writeCEShape64(g, z, E(h.m), c, y, h.st, h.q, coef)
+		return
+	}
+	writeCEShape(k, g, z, E(h.m), c, y, h.st, h.q, coef)
 }
 
 func logAddExp(a, b float64) float64 {
@@ -186,11 +234,10 @@ func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E],
 				dAlpha[i] = E(gs * (math.Exp(h1.logp-hy) - math.Exp(h2.logp-hy)))
 			}
 			if grad2 != nil {
-				g2 := grad2[i*cols : (i+1)*cols]
-				writeCEShape(k, g2, z2, E(h2.m), l.c2, y, h2.st, h2.q, gs*l.c2*w2)
+				mixShape(k, h2, grad2[i*cols:(i+1)*cols], z2, l.c2, y, gs*l.c2*w2)
 			}
 			if g != nil {
-				writeCEShape(k, g, x, E(h1.m), l.c1, y, h1.st, h1.q, gs*l.c1*w1)
+				mixShape(k, h1, g, x, l.c1, y, gs*l.c1*w1)
 			}
 			return -hy, nil
 		}

@@ -202,3 +202,104 @@ func TestMixtureFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestMixtureHugeScale: a scale beyond float32 (1e39) or near float64's
+// limit (1e300) changes nothing in rows whose scaled differences are 0
+// or −∞: each head's softmax(c·z) is exact there, so the loss is known in
+// closed form. The scaled logits once overflowed inside the kernels
+// (Inf·0 = NaN): a row of ties came out 0.47 instead of log 4, and
+// gradients NaN.
+func TestMixtureHugeScale(t *testing.T) {
+	// Head 1 rows: [0,0,0,0] (p uniform), [1,0,1,0] (p = ½ on columns 0
+	// and 2), [5,1,1,1] (p = e₀). Head 2 (scale 1) uniform on every row.
+	z1 := []float64{0, 0, 0, 0, 1, 0, 1, 0, 5, 1, 1, 1}
+	z2 := make([]float64, 12)
+	y := []int32{1, 2, 0}
+	p1 := [][]float64{{0.25, 0.25, 0.25, 0.25}, {0.5, 0, 0.5, 0}, {1, 0, 0, 0}}
+	const alpha = 0.5
+	wantRows := make([]float64, 3)
+	wantGrad := make([]float64, 12)
+	for i := range 3 {
+		py, qy := p1[i][y[i]], 0.25
+		m := (1-alpha)*py + alpha*qy
+		wantRows[i] = -math.Log(m)
+		w1 := (1 - alpha) * py / m
+		for j := range 4 {
+			e := 0.0
+			if j == int(y[i]) {
+				e = 1
+			}
+			wantGrad[i*4+j] = w1 * (p1[i][j] - e) / 3 // times c, below
+		}
+	}
+	for _, c := range []float64{1e39, 1e300} {
+		l, err := NewMixture(alpha, c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := make([]float64, 3)
+		g := make([]float64, 12)
+		v, err := l.Eval64(Input[float64]{Logits: z1, Cols: 4, Labels: y, Teacher: z2}, Output[float64]{Grad: g, Rows: rows})
+		if err != nil {
+			t.Fatalf("c1 = %g: %v", c, err)
+		}
+		for i := range rows {
+			if !closeRel(rows[i], wantRows[i], 1e-15) {
+				t.Errorf("float64, c1 = %g: row %d = %v, want %v", c, i, rows[i], wantRows[i])
+			}
+		}
+		if want := (wantRows[0] + wantRows[1] + wantRows[2]) / 3; !closeRel(v, want, 1e-15) {
+			t.Errorf("float64, c1 = %g: loss %v, want %v", c, v, want)
+		}
+		for j := range g {
+			if want := c * wantGrad[j]; math.Abs(g[j]-want) > 1e-15*math.Abs(c) {
+				t.Errorf("float64, c1 = %g: grad[%d] = %v, want %v", c, j, g[j], want)
+			}
+		}
+		// float32: the value is the same; the gradient (up to c/4) is
+		// returned where it fits float32 (c = 1e39) and refused where it
+		// does not (1e300), never returned as ±Inf or NaN.
+		in32 := Input[float32]{Logits: f32(z1), Cols: 4, Labels: y, Teacher: f32(z2)}
+		r32 := make([]float32, 3)
+		v32, err := l.Eval32(in32, Output[float32]{Rows: r32})
+		if err != nil {
+			t.Fatalf("float32, c1 = %g: %v", c, err)
+		}
+		for i := range r32 {
+			if !closeRel(float64(r32[i]), wantRows[i], 1e-6) {
+				t.Errorf("float32, c1 = %g: row %d = %v, want %v", c, i, r32[i], wantRows[i])
+			}
+		}
+		if !closeRel(v32, v, 1e-6) {
+			t.Errorf("float32, c1 = %g: loss %v, want %v", c, v32, v)
+		}
+		g32 := make([]float32, 12)
+		_, err = l.Eval32(in32, Output[float32]{Grad: g32})
+		switch {
+		case c > math.MaxFloat32*4:
+			if err == nil || !strings.Contains(err.Error(), "overflows") {
+				t.Errorf("float32, c1 = %g, gradient: err = %v, want an overflow error", c, err)
+			}
+		case err != nil:
+			t.Errorf("float32, c1 = %g, gradient: %v", c, err)
+		default:
+			for j := range g32 {
+				if want := c * wantGrad[j]; math.Abs(float64(g32[j])-want) > 1e-6*c {
+					t.Errorf("float32, c1 = %g: grad[%d] = %v, want %v", c, j, g32[j], want)
+				}
+			}
+		}
+	}
+}
+
+func closeRel(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*math.Max(math.Abs(want), 1e-300)
+}
+
+func f32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}

@@ -199,7 +199,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 		}
 		return part, nil
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 func init() {

@@ -45,6 +45,12 @@ type Spec struct {
 	// New builds the loss; p holds every parameter of Params, defaults
 	// filled in.
 	New func(p map[string]float64, opts []Option) (Loss, error)
+	// Lists names the parameters that take a set of numbers, written
+	// "name=a+b+c", with their default sets (the Param's Default is the
+	// set's first value). NewLists, when set, builds the loss instead of
+	// New, with every set in lists; p holds their first values.
+	Lists    map[string][]float64
+	NewLists func(p map[string]float64, lists map[string][]float64, opts []Option) (Loss, error)
 	// NotClassScores marks a loss whose logits are not one score per
 	// class with labels indexing them (ordinal regression's cumulative
 	// logits), so accuracy and calibration do not apply.
@@ -93,8 +99,12 @@ func Parse(text string, opts ...Option) (Loss, Spec, error) {
 		return nil, Spec{}, fmt.Errorf("loss: unknown loss %q (registered: %s)", name, strings.Join(names, ", "))
 	}
 	p := map[string]float64{}
+	lists := map[string][]float64{}
 	for _, prm := range s.Params {
 		p[prm.Name] = prm.Default
+		if def, ok := s.Lists[prm.Name]; ok {
+			lists[prm.Name] = append([]float64(nil), def...)
+		}
 	}
 	if strings.TrimSpace(rest) != "" {
 		for _, kv := range strings.Split(rest, ",") {
@@ -103,12 +113,27 @@ func Parse(text string, opts ...Option) (Loss, Spec, error) {
 			if _, known := p[k]; !ok || !known {
 				return nil, s, fmt.Errorf("loss %s: bad parameter %q (parameters: %s)", name, strings.TrimSpace(kv), paramList(s))
 			}
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return nil, s, fmt.Errorf("loss %s: parameter %s: %q is not a number", name, k, strings.TrimSpace(v))
+			parts := []string{v}
+			if _, isList := lists[k]; isList {
+				parts = strings.Split(v, "+")
 			}
-			p[k] = f
+			var vals []float64
+			for _, part := range parts {
+				f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+				if err != nil {
+					return nil, s, fmt.Errorf("loss %s: parameter %s: %q is not a number", name, k, strings.TrimSpace(v))
+				}
+				vals = append(vals, f)
+			}
+			p[k] = vals[0]
+			if _, isList := lists[k]; isList {
+				lists[k] = vals
+			}
 		}
+	}
+	if s.NewLists != nil {
+		l, err := s.NewLists(p, lists, opts)
+		return l, s, err
 	}
 	l, err := s.New(p, opts)
 	return l, s, err
@@ -120,6 +145,14 @@ func paramList(s Spec) string {
 	}
 	var parts []string
 	for _, p := range s.Params {
+		if list, ok := s.Lists[p.Name]; ok {
+			var vs []string
+			for _, v := range list {
+				vs = append(vs, fmt.Sprintf("%g", v))
+			}
+			parts = append(parts, p.Name+"="+strings.Join(vs, "+"))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s=%g", p.Name, p.Default))
 	}
 	return strings.Join(parts, ", ")

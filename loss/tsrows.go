@@ -132,7 +132,7 @@ func tsrEval[E exact](c tsrCfg, in Input[E], out Output[E], row tsrFunc) (float6
 	total, err := sumBlocks(rows, grain, par.Threads(c.o.Threads), func(lo, hi int) (float64, error) {
 		return tsrBlock(c, in, out, row, soft, sc, lo, hi)
 	})
-	return total * sc, err
+	return finiteTotal(name, total, sc, err)
 }
 
 // tsrBlock evaluates rows [lo, hi) and returns their summed weighted loss.

@@ -296,7 +296,7 @@ func TopLabel[T Float](logits []T, cols int, labels []int32, opts ...Option) (*C
 	if err != nil {
 		return nil, err
 	}
-	out := rowOut{conf: make([]float64, rows), rank: make([]int32, rows), rankCap: 1}
+	out := rowOut{conf: make([]float64, rows), rank: make([]int, rows), rankCap: 1}
 	if err := logitPass("TopLabel", logits, cols, labels, &out, cfg.threads); err != nil {
 		return nil, err
 	}

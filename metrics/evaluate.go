@@ -154,7 +154,7 @@ func (e *Evaluator[T]) prepare(rows int) *rowOut {
 	o := &e.out
 	o.conf, o.nll, o.brier = grow(o.conf), grow(o.nll), grow(o.brier)
 	o.rank = slices.Grow(o.rank[:0], rows)[:rows]
-	o.rankCap = int32(e.cfg.ks[len(e.cfg.ks)-1])
+	o.rankCap = e.cfg.ks[len(e.cfg.ks)-1]
 	if e.cfg.entropy {
 		o.entropy = grow(o.entropy)
 	}
@@ -209,7 +209,7 @@ func (e *Evaluator[T]) AddProbs(probs []T, labels []int32) error {
 func (e *Evaluator[T]) fold(rows int) {
 	o := &e.out
 	for r := 0; r < rows; r++ {
-		rank := int(o.rank[r])
+		rank := o.rank[r]
 		for i, k := range e.cfg.ks {
 			if rank < k {
 				e.hits[i]++
@@ -288,13 +288,13 @@ func Accuracy[T Float](logits []T, cols int, labels []int32, k int, opts ...Opti
 	if rows == 0 {
 		return 0, fmt.Errorf("metrics.Accuracy: no rows: %w", ErrEmpty)
 	}
-	out := rowOut{rank: make([]int32, rows), rankCap: int32(k)}
+	out := rowOut{rank: make([]int, rows), rankCap: k}
 	if err := logitPass("Accuracy", logits, cols, labels, &out, cfg.threads); err != nil {
 		return 0, err
 	}
 	hits := 0
 	for _, r := range out.rank {
-		if int(r) < k {
+		if r < k {
 			hits++
 		}
 	}

@@ -37,7 +37,7 @@ type MultiLabel[T Float] struct {
 	n, labeled     int
 	prec, rec, ndc []ksum
 	// per-batch per-row results, reused
-	hits []int32 // rows × len(ks): hits in the top k
+	hits []int // rows × len(ks): hits in the top k
 	dcg  []float64
 }
 
@@ -103,11 +103,13 @@ func (m *MultiLabel[T]) Add(scores []T, labels [][]int32) error {
 		}
 		var buf [16]int
 		top := topK(row, kmax, buf[:0])
-		var hits int32
+		var hits int
 		var dcg float64
 		i := 0
 		for rank, c := range top {
-			if slices.Contains(y, int32(c)) {
+			// Labels are int32: a class index beyond 2³¹−1 is no label
+			// (converting it would wrap onto one).
+			if c <= math.MaxInt32 && slices.Contains(y, int32(c)) {
 				hits++
 				dcg += 1 / math.Log2(float64(rank+2))
 			}

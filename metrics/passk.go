@@ -10,12 +10,16 @@ import (
 // Trained on Code"): the probability that a random k-subset of the n
 // samples holds at least one correct one,
 //
-//	pass@k = 1 − C(n−c, k)/C(n, k) = 1 − Π_{i=n−c+1}^{n} (1 − k/i),
+//	pass@k = 1 − C(n−c, k)/C(n, k) = 1 − Π_{i=0}^{m−1} (1 − t/(n−i)),  m = min(c, k), t = max(c, k)
 //
-// which is 1 when n − c < k. The product is evaluated as
-// −expm1(Σ log1p(−k/i)), so no binomial coefficient is formed and the
-// result keeps full relative precision even when it is tiny; the error
-// is about (c + 2) ulp. It needs 1 ≤ k ≤ n and 0 ≤ c ≤ n.
+// (the ratio is symmetric in c and k), which is 1 when n − c < k. The
+// product is evaluated in log space as −expm1(Σ log1p(−t/(n−i))), so no
+// binomial coefficient is formed and the result keeps full relative
+// precision even when it is tiny; the error is about (min(c, k) + 2) ulp.
+// The partial sums only decrease, and once one is below −40 the result
+// rounds to 1, so the loop stops there: the cost is O(min(c, k, 40·n/max(c, k)))
+// ≤ O(√(40·n)) terms, whatever n, c and k. It needs 1 ≤ k ≤ n and
+// 0 ≤ c ≤ n.
 func PassAtK(n, c, k int) (float64, error) {
 	if n < 1 || c < 0 || c > n || k < 1 || k > n {
 		return 0, fmt.Errorf("metrics.PassAtK: n = %d, c = %d, k = %d, want 1 ≤ k ≤ n and 0 ≤ c ≤ n: %w", n, c, k, ErrValue)
@@ -23,10 +27,13 @@ func PassAtK(n, c, k int) (float64, error) {
 	if n-c < k {
 		return 1, nil
 	}
+	m, t := min(c, k), float64(max(c, k))
 	var s float64
-	fk := float64(k)
-	for i := n - c + 1; i <= n; i++ {
-		s += math.Log1p(-fk / float64(i))
+	for i := 0; i < m; i++ { // n − i ≥ n − m + 1 ≥ 1: no overflow, no division by 0
+		s += math.Log1p(-t / float64(n-i))
+		if s < -40 {
+			return 1, nil // 1 − e^s rounds to 1 below e^−37
+		}
 	}
 	return -math.Expm1(s), nil
 }

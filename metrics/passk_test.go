@@ -3,8 +3,10 @@ package metrics
 import (
 	"errors"
 	"math"
+	"math/big"
 	"math/bits"
 	"testing"
+	"time"
 )
 
 // TestPassAtKEnumeration compares the estimator with the fraction of all
@@ -107,5 +109,53 @@ func TestPassAtN(t *testing.T) {
 	}
 	if _, err := LogPassAtN(0.1, 2); !errors.Is(err, ErrValue) {
 		t.Errorf("LogPassAtN(0.1): err = %v", err)
+	}
+}
+
+// TestPassAtKHuge: the largest n, and counts in the billions, return at
+// once with the right value (the loop once ran to n and overflowed).
+func TestPassAtKHuge(t *testing.T) {
+	type tc struct {
+		n, c, k int
+		want    float64
+	}
+	cases := []tc{
+		// c = 1 or k = 1: pass@k = c·k/n exactly.
+		{math.MaxInt, 0, 1, 0},
+		{math.MaxInt, 3, 1, 3 / float64(math.MaxInt)},
+		{math.MaxInt, 1, 1 << 40, float64(1<<40) / float64(math.MaxInt)},
+		{math.MaxInt, 1 << 40, 1, float64(1<<40) / float64(math.MaxInt)},
+		// c·k/n ≫ 40: the product is below e^−40, pass@k rounds to 1.
+		{1 << 50, 1 << 40, 1 << 40, 1},
+		{math.MaxInt, math.MaxInt / 2, math.MaxInt / 4, 1},
+		// n − c < k.
+		{math.MaxInt, math.MaxInt - 5, 6, 1},
+	}
+	// A mid-size case against the definition C(n−c, k)/C(n, k) =
+	// Π_{i<k} (n−c−i)/(n−i) in 256-bit floating point.
+	n, c, k := 1<<40, 1000, 3000
+	p := new(big.Float).SetPrec(256).SetInt64(1)
+	for i := 0; i < k; i++ {
+		f := new(big.Float).SetPrec(256).SetInt64(int64(n - c - i))
+		p.Mul(p, f.Quo(f, new(big.Float).SetPrec(256).SetInt64(int64(n-i))))
+	}
+	ref, _ := new(big.Float).Sub(big.NewFloat(1).SetPrec(256), p).Float64()
+	cases = append(cases, tc{n, c, k, ref})
+	for _, cs := range cases {
+		done := make(chan struct{})
+		var got float64
+		var err error
+		go func() {
+			got, err = PassAtK(cs.n, cs.c, cs.k)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("PassAtK(%d, %d, %d) did not return", cs.n, cs.c, cs.k)
+		}
+		if err != nil || !closeTo(got, cs.want, 1e-12, 0) {
+			t.Errorf("PassAtK(%d, %d, %d) = %v, %v; want %v", cs.n, cs.c, cs.k, got, err, cs.want)
+		}
 	}
 }

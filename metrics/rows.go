@@ -61,8 +61,8 @@ func checkShape(fn string, n, cols int, labels []int32, needLabels bool) (rows i
 // slice is a result that is not wanted. Every slice has one entry per row.
 type rowOut struct {
 	conf    []float64 // top-1 probability
-	rank    []int32   // rank of the label, capped at rankCap
-	rankCap int32
+	rank    []int     // rank of the label, capped at rankCap
+	rankCap int
 	nll     []float64 // −log p_y
 	brier   []float64 // Σ_j (p_j − 1[j=y])²
 	entropy []float64 // −Σ p log p
@@ -242,7 +242,7 @@ func argmaxAt[E Float](k *kernels[E], row []E, m E) int {
 // z_j = z_y and j < y (ties go to the lower index, as for an argmax that
 // returns the first maximum) — capped at limit ≥ 1. m is the max of row,
 // which holds no NaN.
-func labelRank[E Float](k *kernels[E], row []E, y int, m E, limit int32) int32 {
+func labelRank[E Float](k *kernels[E], row []E, y int, m E, limit int) int {
 	t := row[y]
 	if t == m {
 		// Nothing is above the max; only equal entries before y count.
@@ -260,12 +260,12 @@ func labelRank[E Float](k *kernels[E], row []E, y int, m E, limit int32) int32 {
 	if math.IsInf(float64(t), -1) {
 		n = y
 	} else {
-		n = countAbove(row[:y], below(t), int(limit))
+		n = countAbove(row[:y], below(t), limit)
 	}
-	if n < int(limit) {
-		n += countAbove(row[y+1:], t, int(limit)-n)
+	if n < limit {
+		n += countAbove(row[y+1:], t, limit-n)
 	}
-	return int32(min(n, int(limit)))
+	return min(n, limit)
 }
 
 // below returns the largest float of t's type smaller than t (t finite).
@@ -291,8 +291,10 @@ func countAbove[E Float](x []E, t E, limit int) int {
 	return n
 }
 
-func countEqual[E Float](x []E, t E) int32 {
-	var n int32
+// countEqual counts the entries equal to t (an int: rows may be longer
+// than 2³¹).
+func countEqual[E Float](x []E, t E) int {
+	var n int
 	for _, v := range x {
 		if v == t {
 			n++

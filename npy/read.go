@@ -221,27 +221,64 @@ func readFileHeader(f *os.File) (Header, error) {
 // ReadFile reads the .npy file at path as element type T (see the package
 // documentation for the conversions allowed) and returns its data in C
 // order with its header. A file with bytes after the array data is
-// rejected with ErrTrailing.
+// rejected with ErrTrailing. The file is opened once, so path may be a
+// pipe (/dev/stdin).
 func ReadFile[T Elem](path string) ([]T, Header, error) {
-	f, err := os.Open(path)
+	f, err := Open(path)
 	if err != nil {
-		return nil, Header{}, fmt.Errorf("npy: %w", err)
+		return nil, Header{}, err
 	}
 	defer f.Close()
+	x, err := ReadAll[T](f)
+	return x, f.Header, err
+}
+
+// File is an .npy file opened by Open: its header has been read and
+// checked, and the file is positioned at the first data byte. Reading
+// the header and the data through one File reads one file, even when
+// the path is a pipe or is replaced in between.
+type File struct {
+	Header Header
+	f      *os.File
+	path   string
+}
+
+// Open opens the .npy file at path and reads its header, checking it
+// against the file's size as ReadFileHeader does. The caller decides
+// from f.Header how to read the data (ReadAll) and must Close f.
+func Open(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
 	h, err := readFileHeader(f)
 	if err != nil {
-		return nil, h, fmt.Errorf("%s: %w", path, err)
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	x, err := ReadData[T](f, h)
+	return &File{Header: h, f: f, path: path}, nil
+}
+
+// Path returns the path f was opened with.
+func (f *File) Path() string { return f.path }
+
+// Close closes the file.
+func (f *File) Close() error { return f.f.Close() }
+
+// ReadAll reads the data of an opened file as element type T and checks
+// that nothing follows it (ErrTrailing). Call it once per File.
+func ReadAll[T Elem](f *File) ([]T, error) {
+	h := f.Header
+	x, err := ReadData[T](f.f, h)
 	if err != nil {
-		return nil, h, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
 	// A file that is not regular (a pipe) was not size-checked.
 	var one [1]byte
-	if k, _ := f.Read(one[:]); k > 0 {
-		return nil, h, fmt.Errorf("%s: npy: bytes after the end of the %s %s data: %w", path, h.DType, shapeString(h.Shape), ErrTrailing)
+	if k, _ := f.f.Read(one[:]); k > 0 {
+		return nil, fmt.Errorf("%s: npy: bytes after the end of the %s %s data: %w", f.path, h.DType, shapeString(h.Shape), ErrTrailing)
 	}
-	return x, h, nil
+	return x, nil
 }
 
 // fromFortran reorders column-major data of the given shape into row-major

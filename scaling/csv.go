@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/clip"
 )
 
 // ErrSyntax is wrapped by errors about the text of a curve file.
@@ -43,7 +45,11 @@ func ReadCurve(r io.Reader) (*Curve, error) {
 	}
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
+		}
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
 			continue
 		}
@@ -67,28 +73,28 @@ func ReadCurve(r io.Reader) (*Curve, error) {
 		}
 		x, err := strconv.ParseFloat(fields[0], 64)
 		if err != nil {
-			return nil, fail("%s %q is not a number", c.XName, fields[0])
+			return nil, fail("%s %s is not a number", c.XName, clip.Quote(fields[0]))
 		}
 		if c.XName == "step" {
 			if !(x >= 0) || x != math.Trunc(x) || x > 1<<53 {
-				return nil, fail("step %q is not an integer ≥ 0", fields[0])
+				return nil, fail("step %s is not an integer ≥ 0", clip.Quote(fields[0]))
 			}
 			if k := len(c.X); k > 0 && x <= c.X[k-1] {
 				return nil, fail("step %v does not follow step %v", x, c.X[k-1])
 			}
 		} else if !(x > 0) || math.IsInf(x, 1) {
-			return nil, fail("n %q is not a finite number > 0", fields[0])
+			return nil, fail("n %s is not a finite number > 0", clip.Quote(fields[0]))
 		}
 		loss, err := strconv.ParseFloat(fields[1], 64)
 		if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fail("loss %q is not a finite number", fields[1])
+			return nil, fail("loss %s is not a finite number", clip.Quote(fields[1]))
 		}
 		c.X = append(c.X, x)
 		c.Loss = append(c.Loss, loss)
 		if c.LR != nil {
 			lr, err := strconv.ParseFloat(fields[2], 64)
 			if err != nil || !(lr >= 0) || math.IsInf(lr, 1) {
-				return nil, fail("lr %q is not a finite number ≥ 0", fields[2])
+				return nil, fail("lr %s is not a finite number ≥ 0", clip.Quote(fields[2]))
 			}
 			c.LR = append(c.LR, lr)
 		}
@@ -119,7 +125,7 @@ func header(f []string) (*Curve, error) {
 	case "n,loss":
 		return &Curve{XName: "n"}, nil
 	}
-	return nil, fmt.Errorf("header %q, want step,loss or step,loss,lr or n,loss", strings.Join(f, ","))
+	return nil, fmt.Errorf("header %s, want step,loss or step,loss,lr or n,loss", clip.Quote(strings.Join(f, ",")))
 }
 
 // Steps returns the steps of a training curve as ints.

@@ -80,3 +80,15 @@ func ExampleTwoPassLogSumExp() {
 	fmt.Printf("%.3f\n", lse)
 	// Output: [1001.408]
 }
+
+func ExampleStableMax() {
+	// StableMax keeps a trace of the losing classes at gaps where float32
+	// softmax rounds them away.
+	p := make([]float32, 3)
+	if err := softmax.StableMax(p, []float32{200, 0, -50}, 3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%.7f\n", p)
+	// Output: [0.9949529 0.0049500 0.0000971]
+}

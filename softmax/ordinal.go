@@ -83,6 +83,9 @@ func OrdinalPredict[T Float](dst []int32, x []T, cols int) error {
 	if cols <= 0 || len(x)%cols != 0 {
 		return fmt.Errorf("softmax.%s: len(x) = %d, cols = %d: %w", name, len(x), cols, ErrShape)
 	}
+	if cols > math.MaxInt32 {
+		return fmt.Errorf("softmax.%s: cols = %d: a prediction up to cols does not fit dst's int32: %w", name, cols, ErrShape)
+	}
 	if len(dst) != len(x)/cols {
 		return fmt.Errorf("softmax.%s: len(dst) = %d, want %d (one per row): %w", name, len(dst), len(x)/cols, ErrShape)
 	}

@@ -132,3 +132,17 @@ func ExampleOrdinalSoftmax() {
 	// Output:
 	// [0.1824 0.1951 0.2449 0.3775], predicted class 2
 }
+
+// TestOrdinalPredictColsBeyondInt32: a prediction counts up to cols and
+// is stored as int32, so more columns than int32 holds are refused
+// instead of wrapping.
+func TestOrdinalPredictColsBeyondInt32(t *testing.T) {
+	for _, cols := range []int{1 << 31, math.MaxInt} {
+		if err := OrdinalPredict[float32](nil, nil, cols); !errors.Is(err, ErrShape) {
+			t.Errorf("cols = %d: err = %v, want ErrShape", cols, err)
+		}
+	}
+	if err := OrdinalPredict[float32](nil, nil, math.MaxInt32); err != nil {
+		t.Errorf("cols = 2³¹−1: %v", err)
+	}
+}

@@ -40,6 +40,9 @@ func benchCE(args []string, stdout, stderr io.Writer) error {
 	}
 	th := par.Threads(*threads)
 	rng := rand.New(rand.NewPCG(3, 4))
+	if err := benchChecks(*threads, *reps, 3*4*float64(*rows)*float64(*cols)); err != nil {
+		return err
+	}
 	x := make([]float32, *rows**cols)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64() * 3)

@@ -39,6 +39,9 @@ func benchCTC(args []string, stdout, stderr io.Writer) error {
 	case int64(*frames)*int64(*batch)*int64(*classes) > 1<<31:
 		return usagef("--frames × --batch × --classes is too large (limit 2³¹ elements)")
 	}
+	if err := benchChecks(*threads, *reps, 3*4*float64(*frames)*float64(*batch)*float64(*classes)+4*float64(*batch)*float64(*target)); err != nil {
+		return err
+	}
 	tt, n, c, s := *frames, *batch, *classes, *target
 	th := par.Threads(*threads)
 	rng := rand.New(rand.NewPCG(5, 6))

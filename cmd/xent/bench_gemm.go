@@ -53,6 +53,9 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	if *reps < 1 || *rounds < 1 {
 		return usagef("--reps and --rounds must be ≥ 1")
 	}
+	if err := benchChecks(*threads, *reps, 4*(float64(*m)*float64(*k)+float64(*k)*float64(*n)+2*float64(*m)*float64(*n))); err != nil {
+		return err
+	}
 	th := par.Threads(*threads)
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(x []float32) {

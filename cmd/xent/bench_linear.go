@@ -40,6 +40,10 @@ func benchLinear(args []string, stdout, stderr io.Writer) error {
 	if *baseline != "materialized" && *baseline != "none" {
 		return usagef("--baseline %q: want materialized or none", *baseline)
 	}
+	nf, df, vf := float64(*n), float64(*d), float64(*v)
+	if err := benchChecks(*threads, *reps, 4*(3*nf*df+3*vf*df+nf*vf)); err != nil {
+		return err
+	}
 	th := par.Threads(*threads)
 	in := benchHeadInput(*n, *d, *v, *peaked)
 	out := linear.Output{GradHidden: make([]float32, *n**d), GradWeight: make([]float32, *v**d)}

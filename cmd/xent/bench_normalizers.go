@@ -53,6 +53,9 @@ func benchNormalizer(op string, args []string, stdout, stderr io.Writer) error {
 		return usagef("--k = %d, want 1 ≤ k ≤ cols", *k)
 	}
 	th := par.Threads(*threads)
+	if err := benchChecks(*threads, *reps, 3*4*float64(*rows)*float64(*cols)); err != nil {
+		return err
+	}
 	x := make([]float32, *rows**cols)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range x {

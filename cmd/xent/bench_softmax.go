@@ -48,6 +48,9 @@ func benchRowwise(op string, args []string, stdout, stderr io.Writer) error {
 		return usagef("--rows × --cols = %d is too large (limit 2³¹ elements)", int64(*rows)*int64(*cols))
 	}
 	th := par.Threads(*threads)
+	if err := benchChecks(*threads, *reps, 3*4*float64(*rows)*float64(*cols)); err != nil {
+		return err
+	}
 	x := make([]float32, *rows**cols)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range x {

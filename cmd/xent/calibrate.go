@@ -42,11 +42,15 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		return usagef("--logits is required")
 	case *targetsPath == "":
 		return usagef("--targets is required")
-	case *bins < 1:
-		return usagef("--bins %d, want at least 1", *bins)
+	}
+	if err := checkRange("bins", *bins, 1, maxBins); err != nil {
+		return err
 	}
 	if *plotPath != "" {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
+			return err
+		}
+		if err := checkFiles(named("logits", *logitsPath, "targets", *targetsPath), named("plot", *plotPath)); err != nil {
 			return err
 		}
 	}
@@ -64,7 +68,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("targets %s: %w", *targetsPath, err)
 	}
 	if len(y) == 0 {
-		return fmt.Errorf("targets %s: every row has the ignore index %d", *targetsPath, *ignore)
+		return allIgnored(*targetsPath, *ignore)
 	}
 
 	t, err := calibrate.FitTemperature(x, cols, y)

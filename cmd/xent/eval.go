@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
+	"github.com/xentlab/xent/internal/atomicfile"
 	"github.com/xentlab/xent/loss"
 	"github.com/xentlab/xent/metrics"
 	"github.com/xentlab/xent/npy"
@@ -51,6 +53,18 @@ type evalFlags struct {
 	reduction                              string
 	threads                                int
 	asJSON                                 bool
+	gradDType                              string
+}
+
+// files returns the input and the output files an eval command line
+// names.
+func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
+	return named("logits", f.logits, "targets", f.targets, "teacher", f.teacher, "weights", f.weights,
+			"pos-weight", f.posWeight, "embeddings", f.embeddings, "positives", f.positives, "labels", f.labels,
+			"negatives", f.negatives, "input-lengths", f.inputLengths, "target-lengths", f.targetLengths,
+			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias),
+		named("grad", f.grad, "lse", f.lse, "grad-hidden", f.gradHidden, "grad-classifier", f.gradClassifier,
+			"grad-bias", f.gradBias)
 }
 
 // evalEmbeddings evaluates an embedding loss (set by the file that
@@ -72,8 +86,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.zloss, "z-loss", 0, "z-loss coefficient (adds S·lse² per row)")
 	fs.Float64Var(&f.softcap, "softcap", 0, "soft-cap c: logits become c·tanh(z/c) (0: off)")
 	fs.Float64Var(&f.temperature, "temperature", 0, "kd: softening temperature (same as --loss kd:temperature=T)")
-	fs.StringVar(&f.grad, "grad", "", "write dLoss/dLogits here (float32 .npy, the logits' shape)")
-	fs.StringVar(&f.lse, "lse", "", "write each row's log-sum-exp here (float32 .npy [rows])")
+	fs.StringVar(&f.grad, "grad", "", "write dLoss/dLogits here (.npy, the logits' shape and precision)")
+	fs.StringVar(&f.lse, "lse", "", "write each row's log-sum-exp here (.npy [rows], the logits' precision)")
+	fs.StringVar(&f.gradDType, "grad-dtype", "input", gradDTypeUsage)
 	fs.StringVar(&f.embeddings, "embeddings", "", "embedding losses: embeddings [N, D] .npy")
 	fs.StringVar(&f.positives, "positives", "", "embedding losses: positive embeddings [N, D] .npy")
 	fs.StringVar(&f.labels, "labels", "", "embedding losses: integer labels [N] .npy")
@@ -85,12 +100,21 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.bias, "bias", "", "fused head: bias [V] .npy")
 	fs.IntVar(&f.shift, "shift", 0, "fused head: score row t against target t+shift")
 	fs.Float64Var(&f.filterEps, "filter-eps", 0, "fused head: gradient filtering threshold (0: exact)")
-	fs.StringVar(&f.gradHidden, "grad-hidden", "", "fused head: write dLoss/dH here (float32 .npy)")
-	fs.StringVar(&f.gradClassifier, "grad-classifier", "", "fused head: write dLoss/dW here (float32 .npy)")
-	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (float32 .npy)")
+	fs.StringVar(&f.gradHidden, "grad-hidden", "", "fused head: write dLoss/dH here (.npy, the hidden states' precision)")
+	fs.StringVar(&f.gradClassifier, "grad-classifier", "", "fused head: write dLoss/dW here (.npy, the classifier's precision)")
+	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (.npy, the bias's precision)")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := outputWide(f.gradDType, false); err != nil {
+		return err
+	}
+	if err := checkThreads(f.threads); err != nil {
+		return err
+	}
+	if err := checkFiles(f.files()); err != nil {
 		return err
 	}
 	if (f.inputLengths != "" || f.targetLengths != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
@@ -132,54 +156,65 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return evalLogits(f, stdout)
 }
 
+// wantMatrix is a header check: a 2-D float array.
+func wantMatrix(what, path string) func(npy.Header) error {
+	return func(h npy.Header) error {
+		if len(h.Shape) != 2 {
+			return fmt.Errorf("%s %s: shape %v, want 2-D [rows, cols]", what, path, h.Shape)
+		}
+		return wantFloat(what, path)(h)
+	}
+}
+
 // readMatrix reads a 2-D float .npy and says whether it is stored in
 // float64.
 func readMatrix(path, what string) ([]float64, int, int, bool, error) {
-	h, err := npy.ReadFileHeader(path)
+	a, err := loadArray(path, what, wantMatrix(what, path))
 	if err != nil {
-		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
+		return nil, 0, 0, false, err
 	}
-	if len(h.Shape) != 2 {
-		return nil, 0, 0, false, fmt.Errorf("%s %s: shape %v, want 2-D [rows, cols]", what, path, h.Shape)
-	}
-	if h.DType.Kind != npy.Float {
-		return nil, 0, 0, false, fmt.Errorf("%s %s: dtype %s, want float32 or float64", what, path, h.DType)
-	}
-	x, _, err := npy.ReadFile[float64](path)
-	if err != nil {
-		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
-	}
-	return x, h.Shape[0], h.Shape[1], h.DType.Size == 8, nil
+	return a.f, a.h.Shape[0], a.h.Shape[1], a.wide(), nil
 }
 
 // readLogits reads the logits: a matrix [rows, cols], or, when vector is
 // set (the elementwise losses, whose targets have the logits' shape), a
 // vector [N] of one logit per example, read as [N, 1].
 func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
-	h, err := npy.ReadFileHeader(path)
-	if err == nil && vector && len(h.Shape) == 1 && h.DType.Kind == npy.Float {
-		x, _, err = npy.ReadFile[float64](path)
-		if err != nil {
-			return nil, 0, 0, false, false, fmt.Errorf("logits: %w", err)
+	a, err := loadArray(path, "logits", func(h npy.Header) error {
+		if vector && len(h.Shape) == 1 {
+			return wantFloat("logits", path)(h)
 		}
-		if len(x) == 0 {
+		return wantMatrix("logits", path)(h)
+	})
+	if err != nil {
+		return nil, 0, 0, false, false, err
+	}
+	if len(a.h.Shape) == 1 {
+		if len(a.f) == 0 {
 			return nil, 0, 0, false, false, fmt.Errorf("logits %s: an empty vector", path)
 		}
-		return x, len(x), 1, h.DType.Size == 8, true, nil
+		return a.f, len(a.f), 1, a.wide(), true, nil
 	}
-	x, rows, cols, wide, err = readMatrix(path, "logits")
-	return x, rows, cols, wide, false, err
+	return a.f, a.h.Shape[0], a.h.Shape[1], a.wide(), false, nil
 }
 
+// wantVector is a header check: a 1-D array of n elements.
+func wantVector(what, path string, n int) func(npy.Header) error {
+	return func(h npy.Header) error {
+		if len(h.Shape) != 1 || h.Shape[0] != n {
+			return fmt.Errorf("%s %s: shape %v, want [%d]", what, path, h.Shape, n)
+		}
+		return nil
+	}
+}
+
+// readVector reads a 1-D .npy of n numbers (integers converted).
 func readVector(path, what string, n int) ([]float64, error) {
-	x, h, err := npy.ReadFile[float64](path)
+	a, err := loadArray(path, what, wantVector(what, path, n))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	if len(h.Shape) != 1 || h.Shape[0] != n {
-		return nil, fmt.Errorf("%s %s: shape %v, want [%d]", what, path, h.Shape, n)
-	}
-	return x, nil
+	return a.floats(), nil
 }
 
 func evalLogits(f evalFlags, stdout io.Writer) error {
@@ -188,6 +223,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
 	if err != nil {
 		return err
+	}
+	if rows == 0 {
+		return noRows("logits", f.logits)
 	}
 	red, opts, err := lossOptions(f, cols)
 	if err != nil {
@@ -236,51 +274,45 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 		return usagef("loss %s does not take --targets", s.Name)
 	}
 	if f.targets != "" {
-		h, err := npy.ReadFileHeader(f.targets)
-		if err != nil {
-			return fmt.Errorf("targets: %w", err)
-		}
-		switch {
-		case h.DType.Kind != npy.Float:
-			if s.Needs&loss.NeedsLabels == 0 {
-				return fmt.Errorf("targets %s: integer labels, but loss %s needs float targets", f.targets, s.Name)
-			}
-			if len(h.Shape) != 1 || h.Shape[0] != rows {
-				return fmt.Errorf("targets %s: labels of shape %v, want [%d]", f.targets, h.Shape, rows)
-			}
-			labels, _, err = npy.ReadFile[int64](f.targets)
-			if err != nil {
-				return fmt.Errorf("targets: %w", err)
-			}
-			in.Labels64 = labels
-		case s.Needs&loss.NeedsScalarTargets != 0:
-			if in.Targets, err = readVector(f.targets, "targets", rows); err != nil {
-				return err
-			}
-		default:
-			if s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0 {
+		// One open: the dtype decides between labels and float targets.
+		a, err := loadArray(f.targets, "targets", func(h npy.Header) error {
+			switch {
+			case h.DType.Kind != npy.Float:
+				if s.Needs&loss.NeedsLabels == 0 {
+					return fmt.Errorf("targets %s: integer labels, but loss %s needs float targets", f.targets, s.Name)
+				}
+				if len(h.Shape) != 1 || h.Shape[0] != rows {
+					return fmt.Errorf("targets %s: labels of shape %v, want [%d]", f.targets, h.Shape, rows)
+				}
+			case s.Needs&loss.NeedsScalarTargets != 0:
+				return wantVector("targets", f.targets, rows)(h)
+			case s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0:
 				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
-			}
-			var t []float64
-			var tr, tc int
-			if th, _ := npy.ReadFileHeader(f.targets); oneD && len(th.Shape) == 1 {
+			case oneD && len(h.Shape) == 1:
 				// A logit vector [N] takes a target vector [N].
-				t, err = readVector(f.targets, "targets", rows)
-				tr, tc = len(t), 1
-			} else {
-				t, tr, tc, _, err = readMatrix(f.targets, "targets")
+				return wantVector("targets", f.targets, rows)(h)
+			case len(h.Shape) != 2:
+				return fmt.Errorf("targets %s: shape %v, want 2-D [rows, cols]", f.targets, h.Shape)
+			case h.Shape[0] != rows || h.Shape[1] != cols:
+				return fmt.Errorf("targets shape [%d, %d] differs from the logits' [%d, %d]", h.Shape[0], h.Shape[1], rows, cols)
 			}
-			if err != nil {
-				return err
-			}
-			if tr != rows || tc != cols {
-				return fmt.Errorf("targets shape [%d, %d] differs from the logits' [%d, %d]", tr, tc, rows, cols)
-			}
-			in.Targets = t
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if a.isFloat() {
+			in.Targets = a.f
+		} else {
+			labels = a.i
+			in.Labels64 = labels
 		}
 	}
 	if f.teacher != "" && in.Teacher == nil {
 		return usagef("loss %s does not take --teacher", s.Name)
+	}
+	if labels != nil && !slices.ContainsFunc(labels, func(y int64) bool { return y != f.ignore }) {
+		return allIgnored(f.targets, f.ignore)
 	}
 
 	out := loss.Output[float64]{Rows: make([]float64, rows)}
@@ -303,17 +335,23 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	outWide, err := outputWide(f.gradDType, wide)
+	if err != nil {
+		return err
+	}
+	// Each file is replaced atomically, the pair is not: a run killed
+	// between the two writes leaves a new --lse beside an old --grad.
+	if f.lse != "" {
+		if err := writeFloats(f.lse, out.LSE, outWide, rows); err != nil {
+			return err
+		}
+	}
 	if f.grad != "" {
 		shape := []int{rows, cols}
 		if oneD {
 			shape = shape[:1]
 		}
-		if err := npy.WriteFile(f.grad, toF32(out.Grad), shape...); err != nil {
-			return err
-		}
-	}
-	if f.lse != "" {
-		if err := npy.WriteFile(f.lse, toF32(out.LSE), rows); err != nil {
+		if err := writeFloats(f.grad, out.Grad, outWide, shape...); err != nil {
 			return err
 		}
 	}

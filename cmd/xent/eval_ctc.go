@@ -39,49 +39,42 @@ func evalSequences(f evalFlags, stdout io.Writer, l loss.Loss, s loss.Spec, red 
 	if f.targets == "" {
 		return usagef("loss %s needs --targets (integer targets [N, S] or [ΣS])", s.Name)
 	}
-	h, err := npy.ReadFileHeader(f.logits)
-	if err != nil {
-		return fmt.Errorf("logits: %w", err)
-	}
-	if h.DType.Kind != npy.Float {
-		return fmt.Errorf("logits %s: dtype %s, want float32 or float64", f.logits, h.DType)
-	}
 	var tt, n, cls int
-	switch len(h.Shape) {
-	case 3:
-		tt, n, cls = h.Shape[0], h.Shape[1], h.Shape[2]
-	case 2:
-		tt, n, cls = h.Shape[0], 1, h.Shape[1]
-	default:
-		return fmt.Errorf("logits %s: shape %v, want [T, N, C] (or [T, C] for one sequence)", f.logits, h.Shape)
-	}
-	if n == 0 || cls == 0 {
-		return fmt.Errorf("logits %s: shape %v has no sequence or no class", f.logits, h.Shape)
-	}
-	x, _, err := npy.ReadFile[float64](f.logits)
+	la, err := loadArray(f.logits, "logits", both(wantFloat("logits", f.logits), func(h npy.Header) error {
+		switch len(h.Shape) {
+		case 3:
+			tt, n, cls = h.Shape[0], h.Shape[1], h.Shape[2]
+		case 2:
+			tt, n, cls = h.Shape[0], 1, h.Shape[1]
+		default:
+			return fmt.Errorf("logits %s: shape %v, want [T, N, C] (or [T, C] for one sequence)", f.logits, h.Shape)
+		}
+		if n == 0 || cls == 0 {
+			return fmt.Errorf("logits %s: shape %v has no sequence or no class", f.logits, h.Shape)
+		}
+		return nil
+	}))
 	if err != nil {
-		return fmt.Errorf("logits: %w", err)
+		return err
 	}
+	x, h := la.f, la.h
 	in := loss.CTCInput[float64]{Logits: x, Batch: n, Classes: cls}
 
-	th, err := npy.ReadFileHeader(f.targets)
+	ta, err := loadArray(f.targets, "targets", both(wantInts("targets", f.targets), func(th npy.Header) error {
+		switch {
+		case len(th.Shape) == 2 && th.Shape[0] == n:
+			in.TargetCols = th.Shape[1]
+		case len(th.Shape) == 2:
+			return fmt.Errorf("targets %s: shape %v, want [%d, S] (one padded row per sequence)", f.targets, th.Shape, n)
+		case len(th.Shape) != 1:
+			return fmt.Errorf("targets %s: shape %v, want [N, S] (padded) or [ΣS] (concatenated)", f.targets, th.Shape)
+		}
+		return nil
+	}))
 	if err != nil {
-		return fmt.Errorf("targets: %w", err)
+		return err
 	}
-	if th.DType.Kind != npy.Int && th.DType.Kind != npy.Uint {
-		return fmt.Errorf("targets %s: dtype %s, want integers", f.targets, th.DType)
-	}
-	switch {
-	case len(th.Shape) == 2 && th.Shape[0] == n:
-		in.TargetCols = th.Shape[1]
-	case len(th.Shape) == 2:
-		return fmt.Errorf("targets %s: shape %v, want [%d, S] (one padded row per sequence)", f.targets, th.Shape, n)
-	case len(th.Shape) != 1:
-		return fmt.Errorf("targets %s: shape %v, want [N, S] (padded) or [ΣS] (concatenated)", f.targets, th.Shape)
-	}
-	if in.Targets64, _, err = npy.ReadFile[int64](f.targets); err != nil {
-		return fmt.Errorf("targets: %w", err)
-	}
+	in.Targets64 = ta.i
 	if in.TargetCols > 0 && len(in.Targets64) == 0 {
 		in.TargetCols = 0 // [N, 0]: every target is empty
 	}
@@ -118,7 +111,11 @@ func evalSequences(f evalFlags, stdout io.Writer, l loss.Loss, s loss.Spec, red 
 		return err
 	}
 	if f.grad != "" {
-		if err := npy.WriteFile(f.grad, toF32(out.Grad), h.Shape...); err != nil {
+		wide, err := outputWide(f.gradDType, h.DType.Size == 8)
+		if err != nil {
+			return err
+		}
+		if err := writeFloats(f.grad, out.Grad, wide, h.Shape...); err != nil {
 			return err
 		}
 	}
@@ -157,19 +154,14 @@ func readLengths(path, what string, n int) ([]int64, error) {
 	if path == "" {
 		return nil, nil
 	}
-	h, err := npy.ReadFileHeader(path)
+	a, err := loadArray(path, what, both(wantInts(what, path), func(h npy.Header) error {
+		if len(h.Shape) != 1 || h.Shape[0] != n {
+			return fmt.Errorf("%s %s: shape %v, want [%d] (one per sequence)", what, path, h.Shape, n)
+		}
+		return nil
+	}))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	if h.DType.Kind != npy.Int && h.DType.Kind != npy.Uint {
-		return nil, fmt.Errorf("%s %s: dtype %s, want integers", what, path, h.DType)
-	}
-	if len(h.Shape) != 1 || h.Shape[0] != n {
-		return nil, fmt.Errorf("%s %s: shape %v, want [%d] (one per sequence)", what, path, h.Shape, n)
-	}
-	v, _, err := npy.ReadFile[int64](path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return v, nil
+	return a.i, nil
 }

@@ -62,19 +62,16 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 		if spec.Needs&(embedding.NeedsLabels|embedding.AcceptsLabels) == 0 {
 			return usagef("loss %s does not take --labels", spec.Name)
 		}
-		h, err := npy.ReadFileHeader(f.labels)
+		a, err := loadArray(f.labels, "labels", both(wantInts("labels", f.labels), func(h npy.Header) error {
+			if len(h.Shape) != 1 || h.Shape[0] != rows {
+				return fmt.Errorf("labels %s: shape %v, want [%d] (one per embedding)", f.labels, h.Shape, rows)
+			}
+			return nil
+		}))
 		if err != nil {
-			return fmt.Errorf("labels: %w", err)
+			return err
 		}
-		if h.DType.Kind != npy.Int && h.DType.Kind != npy.Uint {
-			return fmt.Errorf("labels %s: dtype %s, want integers", f.labels, h.DType)
-		}
-		if len(h.Shape) != 1 || h.Shape[0] != rows {
-			return fmt.Errorf("labels %s: shape %v, want [%d] (one per embedding)", f.labels, h.Shape, rows)
-		}
-		if in.Labels, _, err = npy.ReadFile[int64](f.labels); err != nil {
-			return fmt.Errorf("labels: %w", err)
-		}
+		in.Labels = a.i
 	} else if spec.Needs&embedding.NeedsLabels != 0 {
 		return usagef("loss %s needs --labels", spec.Name)
 	}
@@ -151,7 +148,11 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 		return err
 	}
 	if f.grad != "" {
-		if err := npy.WriteFile(f.grad, toF32(out.Grad), rows, dim); err != nil {
+		outWide, err := outputWide(f.gradDType, wide)
+		if err != nil {
+			return err
+		}
+		if err := writeFloats(f.grad, out.Grad, outWide, rows, dim); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/xentlab/xent/linear"
 	"github.com/xentlab/xent/loss"
@@ -20,34 +21,44 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if f.lossName != "cross-entropy" || f.teacher != "" {
 		return usagef("the fused head computes cross-entropy only")
 	}
-	h64, n, d, _, err := readMatrix(f.hidden, "hidden")
+	h64, n, d, wideH, err := readMatrix(f.hidden, "hidden")
 	if err != nil {
 		return err
 	}
-	w64, v, dw, _, err := readMatrix(f.classifier, "classifier")
+	w64, v, dw, wideW, err := readMatrix(f.classifier, "classifier")
 	if err != nil {
 		return err
+	}
+	if f.shift < 0 || n > 0 && f.shift >= n {
+		return usagef("--shift %d, want 0 ≤ shift < %d (the rows of --hidden)", f.shift, n)
 	}
 	if dw != d {
 		return fmt.Errorf("classifier %s: %d columns, but the hidden states have D = %d", f.classifier, dw, d)
 	}
 	in := linear.Input{Hidden: toF32(h64), N: n, D: d, Weight: toF32(w64), V: v}
+	wideB := false
 	if f.bias != "" {
-		b, err := readVector(f.bias, "bias", v)
+		a, err := loadArray(f.bias, "bias", both(wantFloat("bias", f.bias), wantVector("bias", f.bias, v)))
 		if err != nil {
 			return err
 		}
-		in.Bias = toF32(b)
+		in.Bias, wideB = toF32(a.f), a.wide()
 	}
-	th, err := npy.ReadFileHeader(f.targets)
+	t, err := loadArray(f.targets, "targets", func(h npy.Header) error {
+		if h.DType.Kind == npy.Float || len(h.Shape) != 1 || h.Shape[0] != n {
+			return fmt.Errorf("targets %s: %s %v, want integer labels of shape [%d]", f.targets, h.DType, h.Shape, n)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("targets: %w", err)
+		return err
 	}
-	if th.DType.Kind == npy.Float || len(th.Shape) != 1 || th.Shape[0] != n {
-		return fmt.Errorf("targets %s: %s %v, want integer labels of shape [%d]", f.targets, th.DType, th.Shape, n)
+	in.Targets64 = t.i
+	if n == 0 {
+		return noRows("hidden", f.hidden)
 	}
-	if in.Targets64, _, err = npy.ReadFile[int64](f.targets); err != nil {
-		return fmt.Errorf("targets: %w", err)
+	if !slices.ContainsFunc(in.Targets64[f.shift:], func(y int64) bool { return y != f.ignore }) {
+		return allIgnored(f.targets, f.ignore)
 	}
 	red, opts, err := lossOptions(f, v)
 	if err != nil {
@@ -74,15 +85,29 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The head computes in float32; each output is written in the
+	// precision of the input it belongs to (--grad-dtype input), widened
+	// exactly when that is float64.
 	for _, w := range []struct {
 		path  string
 		x     []float32
+		wide  bool
 		shape []int
-	}{{f.gradHidden, out.GradHidden, []int{n, d}}, {f.gradClassifier, out.GradWeight, []int{v, d}}, {f.gradBias, out.GradBias, []int{v}}, {f.lse, out.LSE, []int{n}}} {
+	}{{f.gradHidden, out.GradHidden, wideH, []int{n, d}}, {f.gradClassifier, out.GradWeight, wideW, []int{v, d}},
+		{f.gradBias, out.GradBias, wideB, []int{v}}, {f.lse, out.LSE, wideH, []int{n}}} {
 		if w.path == "" {
 			continue
 		}
-		if err := npy.WriteFile(w.path, w.x, w.shape...); err != nil {
+		wide, err := outputWide(f.gradDType, w.wide)
+		if err != nil {
+			return err
+		}
+		if wide {
+			err = npy.WriteFile(w.path, toF64(w.x), w.shape...)
+		} else {
+			err = npy.WriteFile(w.path, w.x, w.shape...)
+		}
+		if err != nil {
 			return err
 		}
 	}

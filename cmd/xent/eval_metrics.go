@@ -116,28 +116,26 @@ func labels32(labels []int64, cols int) ([]int32, error) {
 
 // readInts reads a 1-D integer .npy of n elements (n < 0: any length ≥ 1).
 func readInts(path, what string, n int) ([]int64, error) {
-	h, err := npy.ReadFileHeader(path)
+	a, err := loadArray(path, what, func(h npy.Header) error {
+		if h.DType.Kind == npy.Float {
+			return fmt.Errorf("%s %s: dtype %s, want integers", what, path, h.DType)
+		}
+		switch {
+		case len(h.Shape) != 1 && n >= 0:
+			return fmt.Errorf("%s %s: shape %v, want [%d]", what, path, h.Shape, n)
+		case len(h.Shape) != 1:
+			return fmt.Errorf("%s %s: shape %v, want 1-D", what, path, h.Shape)
+		case n >= 0 && h.Shape[0] != n:
+			return fmt.Errorf("%s %s: %d values, want %d (one a row)", what, path, h.Shape[0], n)
+		case h.Shape[0] == 0:
+			return fmt.Errorf("%s %s: empty", what, path)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	if h.DType.Kind == npy.Float {
-		return nil, fmt.Errorf("%s %s: dtype %s, want integers", what, path, h.DType)
-	}
-	switch {
-	case len(h.Shape) != 1 && n >= 0:
-		return nil, fmt.Errorf("%s %s: shape %v, want [%d]", what, path, h.Shape, n)
-	case len(h.Shape) != 1:
-		return nil, fmt.Errorf("%s %s: shape %v, want 1-D", what, path, h.Shape)
-	case n >= 0 && h.Shape[0] != n:
-		return nil, fmt.Errorf("%s %s: %d values, want %d (one a row)", what, path, h.Shape[0], n)
-	case h.Shape[0] == 0:
-		return nil, fmt.Errorf("%s %s: empty", what, path)
-	}
-	x, _, err := npy.ReadFile[int64](path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return x, nil
+	return a.i, nil
 }
 
 // checkPlotPath rejects an output path whose extension is not .png or

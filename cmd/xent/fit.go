@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/xentlab/xent/internal/clip"
 	"github.com/xentlab/xent/plots"
 	"github.com/xentlab/xent/scaling"
 )
@@ -87,14 +87,15 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("--law %q, want power, nmt or lr-anneal", *law)
 	case *dataPath == "":
 		return usagef("--data is required")
-	case *boot < 0:
-		return usagef("--bootstrap %d, want ≥ 0", *boot)
 	case !(*level > 0 && *level < 1):
 		return usagef("--level %v, want a number in (0, 1)", *level)
 	case !(*decay >= 0 && *decay < 1):
 		return usagef("--decay %v, want λ in [0, 1)", *decay)
 	case !(*nMax >= 0) || math.IsInf(*nMax, 1):
 		return usagef("--n-max %v, want a finite number ≥ 0", *nMax)
+	}
+	if err := checkRange("bootstrap", *boot, 0, maxBoot); err != nil {
+		return err
 	}
 	var misplaced error
 	fs.Visit(func(f *flag.Flag) {
@@ -112,8 +113,11 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
 			return err
 		}
+		if err := checkFiles(named("data", *dataPath), named("plot", *plotPath)); err != nil {
+			return err
+		}
 	}
-	text, err := os.ReadFile(*dataPath)
+	text, err := readLimited(*dataPath, maxCurveBytes)
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
@@ -330,7 +334,11 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 	}
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
+		}
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
 			continue
 		}
@@ -340,7 +348,7 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 		}
 		if !header {
 			if h := strings.ToLower(strings.Join(fields, ",")); h != "ne,nd,loss" {
-				return nil, nil, nil, fail("header %q, want ne,nd,loss", strings.Join(fields, ","))
+				return nil, nil, nil, fail("header %s, want ne,nd,loss", clip.Quote(strings.Join(fields, ",")))
 			}
 			header = true
 			continue
@@ -353,9 +361,9 @@ func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
 			x, err := strconv.ParseFloat(fields[i], 64)
 			switch {
 			case err != nil || math.IsNaN(x) || math.IsInf(x, 0):
-				return nil, nil, nil, fail("%s %q is not a finite number", name, fields[i])
+				return nil, nil, nil, fail("%s %s is not a finite number", name, clip.Quote(fields[i]))
 			case i < 2 && !(x > 0):
-				return nil, nil, nil, fail("%s %q is not > 0", name, fields[i])
+				return nil, nil, nil, fail("%s %s is not > 0", name, clip.Quote(fields[i]))
 			}
 			v[i] = x
 		}

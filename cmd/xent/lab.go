@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/xentlab/xent/data"
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/lab"
 	"github.com/xentlab/xent/loss"
 )
@@ -73,6 +74,7 @@ type labFlags struct {
 	lr, momentum, wd        float64
 	holdout, trainN, testN  int
 	quick, quiet, force     bool
+	orthograd               bool
 }
 
 func runLab(args []string, stdout, stderr io.Writer) error {
@@ -109,6 +111,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant or cosine (decays to 0 over the run)")
 	fs.IntVar(&f.batch, "batch", def.Train.Batch, "mini-batch size")
 	fs.Float64Var(&f.wd, "weight-decay", 0, "weight decay of the weight matrices (adam: decoupled, AdamW; sgd: L2)")
+	fs.BoolVar(&f.orthograd, "orthograd", false, "⊥Grad: step with each tensor's gradient made orthogonal to its weights, at the same norm (catalog B16)")
 	fs.IntVar(&f.holdout, "holdout", def.Holdout, "noisy training images held out to fit temperature scaling (--quick: 2000)")
 	fs.IntVar(&f.trainN, "train-size", 0, "use at most this many training images besides the hold-out (0: all; --quick: 10000)")
 	fs.IntVar(&f.testN, "test-size", 0, "use the first this many test images (0: all 10 000)")
@@ -198,8 +201,17 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	}
 	t := &c.Train
 	t.Seed, t.Threads = f.seed, f.threads
-	if f.threads < 0 {
-		return c, usagef("--threads %d, want ≥ 0", f.threads)
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+	}{
+		{"threads", f.threads, 0, maxThreads}, {"jobs", f.jobs, 0, maxThreads}, {"epochs", f.epochs, 1, maxEpochs},
+		{"hidden", f.hidden, 1, maxUnits}, {"batch", f.batch, 1, maxBatch}, {"holdout", f.holdout, 0, maxExamples},
+		{"train-size", f.trainN, 0, maxExamples}, {"test-size", f.testN, 0, maxExamples},
+	} {
+		if err := checkRange(r.flag, r.v, r.lo, r.hi); err != nil {
+			return c, err
+		}
 	}
 	if set["epochs"] || !f.quick {
 		t.Epochs = f.epochs
@@ -228,6 +240,7 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 		t.Optimizer.LR = lab.DefaultLR(t.Optimizer.Name)
 	}
 	t.Optimizer.Momentum, t.Optimizer.WeightDecay = f.momentum, f.wd
+	t.Optimizer.OrthoGrad = f.orthograd
 	if set["holdout"] || !f.quick {
 		c.Holdout = f.holdout
 	}
@@ -242,7 +255,29 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, usagef("%v", flagWords(err))
 	}
+	if err := checkMemory("--hidden, --batch and --jobs", labBytes(c)); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// labBytes estimates the memory of the default workload's runs (MNIST:
+// 784 inputs, 10 classes, 10 000 test images): per run training at once,
+// the parameters with their gradient and Adam's two moments, the
+// activations of a batch and the test set's forward pass, in float32.
+func labBytes(c lab.Config) float64 {
+	const in, out, test = 28 * 28, 10, 10000
+	h := float64(c.Train.Hidden)
+	params := float64(in*out + out)
+	if c.Train.Model == "mlp" {
+		params = in*h + h + h*out + out
+	}
+	jobs := c.Jobs
+	if jobs == 0 {
+		jobs = par.Threads(c.Train.Threads)
+	}
+	perRun := 5*params + float64(c.Train.Batch)*(in+2*h+2*out) + test*(h+out)
+	return 4 * float64(jobs) * perRun
 }
 
 // flagWords turns a configuration error into the flag's words where the
@@ -553,8 +588,17 @@ func labLMConfig(f labLMFlags, set map[string]bool) (lab.LMConfig, error) {
 	pick("val-tokens", f.valTokens, &c.ValTokens)
 	c.Context, c.Embed, c.Hidden = f.context, f.embed, f.hidden
 	c.LR, c.Seed, c.FilterEps, c.Generate = f.lr, f.seed, f.eps, f.generate
-	if f.threads < 0 {
-		return c, usagef("--threads %d, want ≥ 0", f.threads)
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+	}{
+		{"threads", f.threads, 0, maxThreads}, {"vocab", c.Corpus.Vocab, 2, maxVocab}, {"context", c.Context, 1, maxUnits},
+		{"embed", c.Embed, 1, maxUnits}, {"hidden", c.Hidden, 1, maxUnits}, {"batch", c.Batch, 1, maxBatch},
+		{"steps", c.Steps, 1, maxSteps}, {"val-tokens", c.ValTokens, 0, maxExamples},
+	} {
+		if err := checkRange(r.flag, r.v, r.lo, r.hi); err != nil {
+			return c, err
+		}
 	}
 	c.Threads = f.threads
 	if set["corpus"] && f.corpus == "" {
@@ -563,6 +607,13 @@ func labLMConfig(f labLMFlags, set map[string]bool) (lab.LMConfig, error) {
 	c.Corpus.Root = f.corpus
 	if err := c.Validate(); err != nil {
 		return c, usagef("%v", lmFlagWords(err))
+	}
+	// Three models (with gradients and Adam's moments) live at once, and
+	// the materialized head holds a batch of logits and their gradient.
+	v, e, h, k, b := float64(c.Corpus.Vocab), float64(c.Embed), float64(c.Hidden), float64(c.Context), float64(c.Batch)
+	params := v*e + k*e*h + h + v*h + v
+	if err := checkMemory("--vocab, --embed, --context, --hidden and --batch", 4*(3*4*params+2*b*v+4*b*(k*e+h))); err != nil {
+		return c, err
 	}
 	return c, nil
 }

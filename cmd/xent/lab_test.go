@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,7 +150,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--threads", "-1"}, "--threads"},
 		{[]string{"--jobs", "-1"}, "--jobs"},
 		{[]string{"--schedule", "step"}, "--schedule"},
-		{[]string{"--holdout", "-1"}, "hold-out"},
+		{[]string{"--holdout", "-1"}, "--holdout"},
 		{[]string{"--seed", "x"}, "seed"},
 		{[]string{"--epochs"}, "epochs"},
 		{[]string{"--bogus"}, "bogus"},
@@ -329,5 +330,36 @@ func TestLabLMHelp(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "Usage: xent lab lm") {
 		t.Errorf("help: %s", stderr)
+	}
+}
+
+// TestLabOrthoGrad: --orthograd reaches the optimizer (recorded in the
+// configuration) and changes the training (the test NLL differs from a
+// run without it, same seed).
+func TestLabOrthoGrad(t *testing.T) {
+	tinyLabData(t)
+	dir := t.TempDir()
+	run := func(out string, extra ...string) (nll float64, ortho bool) {
+		code, _, stderr := runCLI(t, tinyLabArgs(filepath.Join(dir, out), append([]string{"--noise", "0"}, extra...)...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res lab.Results
+		if err := json.Unmarshal(b, &res); err != nil || len(res.Runs) != 1 {
+			t.Fatalf("results: %v, %d runs", err, len(res.Runs))
+		}
+		return res.Runs[0].Test.NLL, res.Config.Train.Optimizer.OrthoGrad
+	}
+	nllPlain, o1 := run("plain")
+	nllOrtho, o2 := run("ortho", "--orthograd")
+	if o1 || !o2 {
+		t.Errorf("OrthoGrad recorded as %v without the flag, %v with it", o1, o2)
+	}
+	if nllPlain == nllOrtho {
+		t.Errorf("--orthograd changed nothing (test NLL %v)", nllPlain)
 	}
 }

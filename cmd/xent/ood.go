@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xentlab/xent/internal/atomicfile"
 	"github.com/xentlab/xent/metrics"
 	"github.com/xentlab/xent/plots"
 )
@@ -88,6 +89,15 @@ func runOOD(args []string, stdout, stderr io.Writer) error {
 	}
 	if *plotPath != "" {
 		if err := checkPlotPath("plot", *plotPath); err != nil {
+			return err
+		}
+		var outs []atomicfile.Named
+		for _, name := range []string{"msp", "max_logit", "energy", "mahalanobis"} {
+			outs = append(outs, named("plot", scorePlotPath(*plotPath, name))...)
+		}
+		ins := named("in-logits", *inPath, "out-logits", *outPath, "features-train", *ftrain,
+			"labels-train", *ytrain, "features-in", *fin, "features-out", *fout)
+		if err := checkFiles(ins, outs); err != nil {
 			return err
 		}
 	}
