@@ -74,8 +74,16 @@
 // 2048, across tasks: each range is reduced separately (split-K,
 // "flash-decoding") and the partial states and outputs are merged in key
 // order, so the result is the same bits for any thread count. With at
-// most 8 such rows, weights·V is accumulated by vector axpys straight
-// from V, which spares copying V into the GEMM's packed layout.
+// most 8 such rows, neither K nor V is copied into the GEMM's packed
+// layout: the scores are dot products of the query rows with the rows of
+// K where they lie (vek.DotRows32: four query rows per pass over a key
+// row, 16 fused lanes added pairwise), and weights·V is accumulated
+// straight from V (vek.AxpyRows32: per element the same fused operations
+// as one axpy per key). Decoding then reads the cache once, at close to
+// the memory's read bandwidth. The scores of this path are rounded
+// differently from the GEMM's (another summation order, both within
+// d·2⁻²⁴ relative to Σ|q_i·k_i|); which path a shape takes depends on
+// the shape only.
 //
 // # The backward pass
 //

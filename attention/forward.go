@@ -92,6 +92,50 @@ func sized(buf *[]float32, n int) []float32 {
 	return (*buf)[:n]
 }
 
+// partPool keeps the split path's partial results between calls: a
+// decoding step then allocates nothing for them (fresh memory for each
+// call costs page faults that show in a step of a few milliseconds).
+var partPool sync.Pool // of *partStore
+
+// partStore is the memory of one call's partial results.
+type partStore struct {
+	o     []float32
+	rows  []rowState
+	sums  []float64
+	parts []partial
+}
+
+// cut returns one partial per part of tasks, each over its task's rows,
+// in memory of s.
+func (s *partStore) cut(p *plan, tasks []fwdTask, nparts int) []partial {
+	rows := 0
+	for _, t := range tasks {
+		if t.part >= 0 {
+			rows += t.r1 - t.r0
+		}
+	}
+	if cap(s.o) < rows*p.Dv {
+		s.o = make([]float32, rows*p.Dv)
+	}
+	if cap(s.rows) < rows {
+		s.rows, s.sums = make([]rowState, rows), make([]float64, rows)
+	}
+	if cap(s.parts) < nparts {
+		s.parts = make([]partial, nparts)
+	}
+	parts := s.parts[:nparts]
+	off := 0
+	for _, t := range tasks {
+		if t.part < 0 {
+			continue
+		}
+		n := t.r1 - t.r0
+		parts[t.part] = partial{o: s.o[off*p.Dv : (off+n)*p.Dv], rows: s.rows[off : off+n], sums: s.sums[off : off+n]}
+		off += n
+	}
+	return parts
+}
+
 // partial holds the result of one task of the split path before the
 // merge: the unnormalised output rows and the row states.
 type partial struct {
@@ -106,7 +150,16 @@ func forward32(p *plan, in Input[float32], out Output[float32]) error {
 		return nil
 	}
 	tasks, nparts := p.fwdTasks()
-	parts := make([]partial, nparts)
+	var parts []partial
+	var store *partStore
+	if nparts > 0 {
+		store, _ = partPool.Get().(*partStore)
+		if store == nil {
+			store = new(partStore)
+		}
+		defer partPool.Put(store)
+		parts = store.cut(p, tasks, nparts)
+	}
 	errs := make([]error, len(tasks))
 	threads := min(par.Threads(p.threads), len(tasks))
 	free := takeWork[fwdWork](&fwdPool, threads)
@@ -202,7 +255,10 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	if !finite32(w.q) {
 		return p.locate("q", in.Q, t.b, t.g, t.r0, t.r1, true)
 	}
-	gemm.PackA(false, rows, D, w.q, D, w.qp)
+	axpy := p.G*p.S <= axpyRows
+	if !axpy {
+		gemm.PackA(false, rows, D, w.q, D, w.qp)
+	}
 	w.strips = w.strips[:0]
 	for s0 := 0; s0 < rows; s0 += stripRows {
 		s := stripInfo{r0: s0, r1: min(rows, s0+stripRows), lo: math.MaxInt, hi: math.MinInt}
@@ -219,7 +275,6 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	w.pp = sized(&w.pp, gemm.PackASize(stripRows, keyBlock))
 	w.tmp = sized(&w.tmp, keyBlock)
 	kbase, vbase := (t.b*p.Hkv+t.g)*p.T*D, (t.b*p.Hkv+t.g)*p.T*Dv
-	axpy := p.G*p.S <= axpyRows
 	for j0 := t.k0; j0 < t.k1; j0 += keyBlock {
 		j1 := min(t.k1, j0+keyBlock)
 		if p.allPadded(t.b, j0, j1) {
@@ -234,8 +289,8 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 		}
 		n := j1 - j0
 		vblk := in.V[vbase+j0*Dv:][:n*Dv]
-		gemm.PackB(true, D, n, in.K[kbase+j0*D:], D, w.kp)
 		if !axpy {
+			gemm.PackB(true, D, n, in.K[kbase+j0*D:], D, w.kp)
 			gemm.PackB(false, n, Dv, vblk, Dv, w.vp)
 			if !finite32(w.vp[:gemm.PackBSize(n, Dv)]) {
 				return p.locate("v", in.V, t.b, t.g, j0, j1, false)
@@ -251,9 +306,16 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			// 16-key panels of the packed K; the rest is cleared by
 			// weightsRow): each score's value does not depend on which
 			// columns are computed.
-			_, nr := gemm.Tile()
-			c0, c1 := max(s.lo-j0, 0)/nr*nr, min(s.hi-j0, n)
-			gemm.MulPacked(m, c1-c0, D, float32(p.scale), w.qp[s.r0*D:], w.kp[c0*D:], 0, w.s[c0:], keyBlock, 1)
+			if axpy {
+				// A few query rows: dot products against the rows of K
+				// where they lie.
+				c0, c1 := max(s.lo-j0, 0), min(s.hi-j0, n)
+				vek.DotRows32(w.s[c0:], keyBlock, w.q[s.r0*D:s.r1*D], in.K[kbase+(j0+c0)*D:kbase+(j0+c1)*D], D, float32(p.scale))
+			} else {
+				_, nr := gemm.Tile()
+				c0, c1 := max(s.lo-j0, 0)/nr*nr, min(s.hi-j0, n)
+				gemm.MulPacked(m, c1-c0, D, float32(p.scale), w.qp[s.r0*D:], w.kp[c0*D:], 0, w.s[c0:], keyBlock, 1)
+			}
 			for r := s.r0; r < s.r1; r++ {
 				row := w.s[(r-s.r0)*keyBlock:][:n]
 				if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
@@ -261,7 +323,7 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 				}
 			}
 			if axpy {
-				axpyPV(w.s, keyBlock, m, n, vblk, Dv, w.o[s.r0*Dv:])
+				vek.AxpyRows32(w.o[s.r0*Dv:], Dv, w.s, keyBlock, m, vblk, Dv)
 				continue
 			}
 			gemm.PackA(false, m, n, w.s, keyBlock, w.pp)
@@ -269,11 +331,11 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 		}
 	}
 	if t.part >= 0 {
-		pt := partial{o: append([]float32(nil), w.o...), rows: make([]rowState, rows), sums: make([]float64, rows)}
+		pt := &parts[t.part]
+		copy(pt.o, w.o)
 		for r := range rows {
 			pt.rows[r], pt.sums[r] = w.rows[r].rowState, w.rows[r].sum
 		}
-		parts[t.part] = pt
 		return nil
 	}
 	for r := range rows {
@@ -489,20 +551,4 @@ func (p *plan) locate(name string, x []float32, b, g, r0, r1 int, rowsOfQ bool) 
 		}
 	}
 	return fmt.Errorf("attention: %s holds a non-finite value: %w", name, ErrValue)
-}
-
-// axpyPV adds weights·V to the output rows for a few query rows: for each
-// key j, o_r += p_rj·v_j (vek.Axpy32, one rounding per key), keys in
-// order, skipping zero weights. It reads each row of V once, straight
-// from memory, where the GEMM would first copy the block into its packed
-// layout; the row count that selects it depends on the shape only.
-func axpyPV(p []float32, ldp, m, n int, v []float32, dv int, o []float32) {
-	for j := range n {
-		vj := v[j*dv : (j+1)*dv]
-		for r := range m {
-			if a := p[r*ldp+j]; a != 0 {
-				vek.Axpy32(o[r*dv:(r+1)*dv], vj, a)
-			}
-		}
-	}
 }

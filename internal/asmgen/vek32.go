@@ -20,6 +20,8 @@ func genVek32(t *tier) {
 	genScale32(t)
 	genShiftScale32(t)
 	genAxpy32(t)
+	genDots32(t)
+	genAxpy2(t)
 	genStep32(t)
 	genFence(t)
 }

@@ -30,8 +30,9 @@ import (
 const (
 	wantCore = "a982995f9adab42959285e61e12371593f8ee309917ba26e26e7d45c5165b977"
 	// wantHead is the hash of the GEMM-based computations: the fused head
-	// and attention (forward and backward, every normalizer).
-	wantHead = "143706271d6195cb57ba4e684a8fb9177fd1ab469a6ed0c0b08169f4afa23830"
+	// and attention (forward and backward, every normalizer, prefill and
+	// decoding shapes).
+	wantHead = "6700506408a52df67a85682dd84bc6b3d616f5a162814637b6e522fded769cfc"
 )
 
 type digest struct{ h hash.Hash }
@@ -270,9 +271,21 @@ func hashHead(t *testing.T, d digest, rng *rand.Rand) {
 }
 
 // hashAttention runs fused attention forward and backward with each
-// normalizer, causal and not, with grouped-query heads.
+// normalizer, causal and not, with grouped-query heads: a prefill shape
+// (the GEMM path) and two decoding shapes (a few query rows per key/value
+// head: keys split across tasks, dot products and axpys against K and V
+// in place; a head size that is not a multiple of 16).
 func hashAttention(t *testing.T, d digest, rng *rand.Rand) {
-	sh := attention.Shape{Batch: 1, Heads: 4, KVHeads: 2, Queries: 37, Keys: 300, Dim: 24}
+	for _, sh := range []attention.Shape{
+		{Batch: 1, Heads: 4, KVHeads: 2, Queries: 37, Keys: 300, Dim: 24},
+		{Batch: 2, Heads: 4, KVHeads: 2, Queries: 1, Keys: 2500, Dim: 40},
+		{Batch: 1, Heads: 6, KVHeads: 2, Queries: 2, Keys: 700, Dim: 128},
+	} {
+		hashAttentionShape(t, d, rng, sh)
+	}
+}
+
+func hashAttentionShape(t *testing.T, d digest, rng *rand.Rand, sh attention.Shape) {
 	n := func(rows int) []float32 {
 		x := make([]float32, rows*sh.Dim)
 		for i := range x {
@@ -280,8 +293,8 @@ func hashAttention(t *testing.T, d digest, rng *rand.Rand) {
 		}
 		return x
 	}
-	in := attention.Input[float32]{Q: n(sh.Heads * sh.Queries), K: n(sh.KVHeads * sh.Keys), V: n(sh.KVHeads * sh.Keys), Shape: sh}
-	dOut := n(sh.Heads * sh.Queries)
+	in := attention.Input[float32]{Q: n(sh.Batch * sh.Heads * sh.Queries), K: n(sh.Batch * sh.KVHeads * sh.Keys), V: n(sh.Batch * sh.KVHeads * sh.Keys), Shape: sh}
+	dOut := n(sh.Batch * sh.Heads * sh.Queries)
 	for _, norm := range []string{"softmax", "sigmoid", "softplus"} {
 		nz, err := attention.ParseNormalizer(norm)
 		if err != nil {
@@ -289,7 +302,7 @@ func hashAttention(t *testing.T, d digest, rng *rand.Rand) {
 		}
 		for _, causal := range []bool{false, true} {
 			cfg := attention.Config{Causal: causal, Normalizer: nz}
-			out := attention.Output[float32]{Out: make([]float32, len(in.Q)), LSE: make([]float32, sh.Heads*sh.Queries)}
+			out := attention.Output[float32]{Out: make([]float32, len(in.Q)), LSE: make([]float32, sh.Batch*sh.Heads*sh.Queries)}
 			if err := attention.Forward(cfg, in, out); err != nil {
 				d.str(err.Error())
 				continue

@@ -246,6 +246,49 @@ func axpy32Go(dst, x []float32, a float32) {
 	}
 }
 
+// dots432Go is dots4's twin: the same 16 lanes, fused products (zeros past
+// the end of the row), the same pairwise tree.
+func dots432Go(dst *[4]*float32, q *[4]*float32, k *float32, n, d int, scale float32) {
+	ks := unsafe.Slice(k, n*d)
+	for j := range n {
+		kj := ks[j*d : (j+1)*d]
+		for r := range 4 {
+			q := unsafe.Slice(q[r], d)
+			var acc [16]float32
+			for c := 0; c < d; c += 16 {
+				for l := range 16 {
+					var a, b float32
+					if c+l < d {
+						a, b = q[c+l], kj[c+l]
+					}
+					acc[l] = fma32(a, b, acc[l])
+				}
+			}
+			for w := 8; w >= 1; w /= 2 {
+				for l := range w {
+					acc[l] += acc[l+w]
+				}
+			}
+			unsafe.Slice(dst[r], n)[j] = acc[0] * scale
+		}
+	}
+}
+
+// axpy232Go is axpy2's twin.
+func axpy232Go(o0, o1, p0, p1, v *float32, n, dv int) {
+	os := [2][]float32{unsafe.Slice(o0, dv), unsafe.Slice(o1, dv)}
+	ps := [2][]float32{unsafe.Slice(p0, n), unsafe.Slice(p1, n)}
+	vs := unsafe.Slice(v, n*dv)
+	for j := range n {
+		vj := vs[j*dv : (j+1)*dv]
+		for r := range 2 {
+			if a := ps[r][j]; a != 0 {
+				axpy32Go(os[r], vj, a)
+			}
+		}
+	}
+}
+
 func step32Go(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, _ int) (sum float64, m float32, nan bool) {
 	if x != nil {
 		xs := unsafe.Slice(x, n)

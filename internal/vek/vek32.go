@@ -20,12 +20,14 @@ type kernels32 struct {
 	scale         func(dst, x []float32, a float32)
 	shiftScale    func(dst, x []float32, m, s, b float32)
 	axpy          func(dst, x []float32, a float32)
+	dots4         func(dst *[4]*float32, q *[4]*float32, k *float32, n, d int, scale float32)
+	axpy2         func(o0, o1, p0, p1, v *float32, n, dv int)
 	step          func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (float64, float32, bool)
 	fence         func()
 }
 
 var generic32 = &kernels32{"generic", maxNaN32Go, sum32Go, expShiftSum32Go, expShiftStore32Go,
-	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, step32Go, func() {}}
+	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, dots432Go, axpy232Go, step32Go, func() {}}
 
 // k32 is the tier in use, chosen once at start-up; tiers32 lists every
 // tier this machine runs (the tests compare them).
@@ -138,6 +140,73 @@ func ShiftScale32(dst, x []float32, m, s, b float32) {
 func Axpy32(dst, x []float32, a float32) {
 	k32.axpy(dst[:len(x)], x, a)
 }
+
+// DotRows32 sets dst[r·ldd + j] = scale·(q_r · k_j) for every row q_r of
+// q (len(q)/d rows of d elements) and every row k_j of k (len(k)/d rows),
+// reading both where they lie. Each dot product is summed in the
+// package's 16-lane shape: element i goes to lane i mod 16, each lane
+// accumulates its products fused, and the 16 lanes are added pairwise in
+// float32 (l + l+8, l+4, l+2, l+1); the error is below
+// (⌈d/16⌉ + 4)·2⁻²⁴·Σ_i |q_r[i]·k_j[i]|, plus one rounding for the scale.
+// The bits do not depend on the tier. len(dst) must be at least
+// (rows−1)·ldd + len(k)/d.
+func DotRows32(dst []float32, ldd int, q []float32, k []float32, d int, scale float32) {
+	if d <= 0 {
+		return
+	}
+	m, n := len(q)/d, len(k)/d
+	if m == 0 || n == 0 {
+		return
+	}
+	if ldd < n || len(dst) < (m-1)*ldd+n {
+		panic("vek: DotRows32: dst too short")
+	}
+	var qs, ds [4]*float32
+	for r0 := 0; r0 < m; r0 += 4 {
+		// Past the last row, the last row again: its dot products are
+		// stored twice, with the same value.
+		for i := range 4 {
+			r := min(r0+i, m-1)
+			qs[i], ds[i] = &q[r*d], &dst[r*ldd]
+		}
+		k32.dots4(&ds, &qs, &k[0], n, d, scale)
+	}
+}
+
+// AxpyRows32 adds p·v to a few rows: for each row r < m of o (stride ldo)
+// and of p (stride ldp), o_r[c] = p_r[j]·v_j[c] + o_r[c], fused, for
+// every key j = 0, 1, …, n−1 in order (n = len(v)/dv rows of dv
+// elements), skipping the keys whose weight is ±0. Each element gets the
+// same operations as from the sequence of Axpy32 calls, so the bits do
+// not depend on the tier or on how the keys are split into calls.
+func AxpyRows32(o []float32, ldo int, p []float32, ldp, m int, v []float32, dv int) {
+	if dv <= 0 || m <= 0 {
+		return
+	}
+	n := len(v) / dv
+	if n == 0 {
+		return
+	}
+	if ldo < dv || len(o) < (m-1)*ldo+dv || ldp < n || len(p) < (m-1)*ldp+n {
+		panic("vek: AxpyRows32: o or p too short")
+	}
+	for r := 0; r+1 < m; r += 2 {
+		k32.axpy2(&o[r*ldo], &o[(r+1)*ldo], &p[r*ldp], &p[(r+1)*ldp], &v[0], n, dv)
+	}
+	if m%2 == 1 {
+		// The odd row goes second, after a first row with the same output
+		// and weights that are all zero (every key skipped, taken from a
+		// static block): the kernel stores its second row last.
+		r := m - 1
+		for j0 := 0; j0 < n; j0 += len(zeros32) {
+			j1 := min(n, j0+len(zeros32))
+			k32.axpy2(&o[r*ldo], &o[r*ldo], &zeros32[0], &p[r*ldp+j0], &v[j0*dv], j1-j0, dv)
+		}
+	}
+}
+
+// zeros32 is a block of zero weights for AxpyRows32's odd row.
+var zeros32 [1024]float32
 
 // Step32 is one step of the row pipeline the softmax family streams a
 // matrix through, three passes over three rows fused into one loop so

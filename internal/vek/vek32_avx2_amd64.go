@@ -59,6 +59,20 @@ func shiftScale32AVX2(dst []float32, x []float32, m float32, s float32, b float3
 //go:noescape
 func axpy32AVX2(dst []float32, x []float32, a float32)
 
+// dots4AVX2 sets dst[r][j] = scale·Σ_i q[r][i]·k[j·d + i] for r < 4, j < n, each sum in the
+// 16-lane shape (fused lane products, then a pairwise float32 tree). Rows are
+// stored in order, so a later row may repeat an earlier one.
+//
+//go:noescape
+func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32)
+
+// axpy2AVX2 sets o_r[c] = p_r[j]·v[j·dv + c] + o_r[c], fused, for r < 2, every c < dv and
+// j = 0, 1, …, n−1 in order, skipping the keys whose weight p_r[j] is ±0. Row 1 is
+// stored after row 0, so o1 may be o0 when p0 is all zeros.
+//
+//go:noescape
+func axpy2AVX2(o0 *float32, o1 *float32, p0 *float32, p1 *float32, v *float32, n int, dv int)
+
 // step32AVX2 is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)
 // (negc = −c), stored to e unless e is nil; with out, out_i = a·src_i (mode 0),
 // (src_i − a) − b (mode 1) or (a·src_i) − b (mode 2), non-temporal when mode has 4

@@ -4123,6 +4123,275 @@ axpy32AVX2_done4:
 	VZEROUPPER
 	RET
 
+// func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·dots4AVX2(SB), NOSPLIT, $0-44
+	MOVQ    d+32(FP), CX
+	MOVQ    CX, R8
+	ANDQ    $-16, R8
+	SHLQ    $+2, R8
+	MOVQ    CX, R9
+	SHLQ    $+2, R9
+	ANDQ    $+15, CX
+	MOVQ    CX, AX
+	XORQ    DX, DX
+	CMPQ    AX, $+0
+	CMOVQLT DX, AX
+	MOVQ    $+8, DX
+	CMPQ    AX, DX
+	CMOVQGT DX, AX
+	LEAQ    tailmask<>+32(SB), DX
+	NEGQ    AX
+	VMOVUPS (DX)(AX*4), Y0
+	MOVQ    CX, AX
+	SUBQ    $+8, AX
+	XORQ    DX, DX
+	CMPQ    AX, $+0
+	CMOVQLT DX, AX
+	MOVQ    $+8, DX
+	CMPQ    AX, DX
+	CMOVQGT DX, AX
+	LEAQ    tailmask<>+32(SB), DX
+	NEGQ    AX
+	VMOVUPS (DX)(AX*4), Y1
+	MOVQ    q+8(FP), BX
+	MOVQ    (BX), SI
+	MOVQ    8(BX), DI
+	MOVQ    16(BX), R10
+	MOVQ    24(BX), R11
+	MOVQ    k+16(FP), DX
+	MOVQ    n+24(FP), CX
+	XORQ    R13, R13
+	MOVQ    dst+0(FP), R12
+	VMOVSS  scale+40(FP), X14
+
+dots4AVX2_key1:
+	TESTQ  CX, CX
+	JZ     dots4AVX2_done5
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	XORQ   AX, AX
+
+dots4AVX2_chunk2:
+	CMPQ        AX, R8
+	JAE         dots4AVX2_tail3
+	PREFETCHT0  2048(DX)(AX*1)
+	VMOVUPS     (DX)(AX*1), Y10
+	VMOVUPS     32(DX)(AX*1), Y11
+	VFMADD231PS (SI)(AX*1), Y10, Y2
+	VFMADD231PS 32(SI)(AX*1), Y11, Y3
+	VFMADD231PS (DI)(AX*1), Y10, Y4
+	VFMADD231PS 32(DI)(AX*1), Y11, Y5
+	VFMADD231PS (R10)(AX*1), Y10, Y6
+	VFMADD231PS 32(R10)(AX*1), Y11, Y7
+	VFMADD231PS (R11)(AX*1), Y10, Y8
+	VFMADD231PS 32(R11)(AX*1), Y11, Y9
+	ADDQ        $+64, AX
+	JMP         dots4AVX2_chunk2
+
+dots4AVX2_tail3:
+	CMPQ        AX, R9
+	JE          dots4AVX2_sum4
+	VMASKMOVPS  (DX)(AX*1), Y0, Y10
+	VMASKMOVPS  32(DX)(AX*1), Y1, Y11
+	VMASKMOVPS  (SI)(AX*1), Y0, Y12
+	VFMADD231PS Y12, Y10, Y2
+	VMASKMOVPS  32(SI)(AX*1), Y1, Y13
+	VFMADD231PS Y13, Y11, Y3
+	VMASKMOVPS  (DI)(AX*1), Y0, Y12
+	VFMADD231PS Y12, Y10, Y4
+	VMASKMOVPS  32(DI)(AX*1), Y1, Y13
+	VFMADD231PS Y13, Y11, Y5
+	VMASKMOVPS  (R10)(AX*1), Y0, Y12
+	VFMADD231PS Y12, Y10, Y6
+	VMASKMOVPS  32(R10)(AX*1), Y1, Y13
+	VFMADD231PS Y13, Y11, Y7
+	VMASKMOVPS  (R11)(AX*1), Y0, Y12
+	VFMADD231PS Y12, Y10, Y8
+	VMASKMOVPS  32(R11)(AX*1), Y1, Y13
+	VFMADD231PS Y13, Y11, Y9
+
+dots4AVX2_sum4:
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X12
+	VADDPS       X12, X2, X2
+	VMOVHLPS     X2, X2, X12
+	VADDPS       X12, X2, X2
+	VMOVSHDUP    X2, X12
+	VADDSS       X12, X2, X2
+	VMULSS       X14, X2, X2
+	MOVQ         (R12), BX
+	VMOVSS       X2, (BX)(R13*1)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X12
+	VADDPS       X12, X4, X4
+	VMOVHLPS     X4, X4, X12
+	VADDPS       X12, X4, X4
+	VMOVSHDUP    X4, X12
+	VADDSS       X12, X4, X4
+	VMULSS       X14, X4, X4
+	MOVQ         8(R12), BX
+	VMOVSS       X4, (BX)(R13*1)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X12
+	VADDPS       X12, X6, X6
+	VMOVHLPS     X6, X6, X12
+	VADDPS       X12, X6, X6
+	VMOVSHDUP    X6, X12
+	VADDSS       X12, X6, X6
+	VMULSS       X14, X6, X6
+	MOVQ         16(R12), BX
+	VMOVSS       X6, (BX)(R13*1)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X12
+	VADDPS       X12, X8, X8
+	VMOVHLPS     X8, X8, X12
+	VADDPS       X12, X8, X8
+	VMOVSHDUP    X8, X12
+	VADDSS       X12, X8, X8
+	VMULSS       X14, X8, X8
+	MOVQ         24(R12), BX
+	VMOVSS       X8, (BX)(R13*1)
+	ADDQ         $+4, R13
+	ADDQ         R9, DX
+	DECQ         CX
+	JMP          dots4AVX2_key1
+
+dots4AVX2_done5:
+	VZEROUPPER
+	RET
+
+// func axpy2AVX2(o0 *float32, o1 *float32, p0 *float32, p1 *float32, v *float32, n int, dv int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·axpy2AVX2(SB), NOSPLIT, $0-56
+	MOVQ o0+0(FP), SI
+	MOVQ o1+8(FP), DI
+	MOVQ p0+16(FP), R8
+	MOVQ p1+24(FP), R9
+	MOVQ v+32(FP), R10
+	MOVQ n+40(FP), R11
+	MOVQ dv+48(FP), R12
+	MOVQ R12, DX
+	SHLQ $+2, R12
+	XORQ R13, R13
+
+axpy2AVX2_wide1:
+	CMPQ    DX, $+32
+	JB      axpy2AVX2_one2
+	VMOVUPS (SI)(R13*1), Y0
+	VMOVUPS 32(SI)(R13*1), Y1
+	VMOVUPS 64(SI)(R13*1), Y2
+	VMOVUPS 96(SI)(R13*1), Y3
+	VMOVUPS (DI)(R13*1), Y4
+	VMOVUPS 32(DI)(R13*1), Y5
+	VMOVUPS 64(DI)(R13*1), Y6
+	VMOVUPS 96(DI)(R13*1), Y7
+	LEAQ    (R10)(R13*1), BX
+	XORQ    AX, AX
+
+axpy2AVX2_keys4:
+	CMPQ         AX, R11
+	JAE          axpy2AVX2_keysdone5
+	PREFETCHT0   2048(BX)
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	PREFETCHT0   2112(BX)
+	VMOVUPS      64(BX), Y10
+	VMOVUPS      96(BX), Y11
+	MOVL         (R8)(AX*4), CX
+	TESTL        $+2147483647, CX
+	JZ           axpy2AVX2_skip6
+	VBROADCASTSS (R8)(AX*4), Y12
+	VFMADD231PS  Y8, Y12, Y0
+	VFMADD231PS  Y9, Y12, Y1
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+
+axpy2AVX2_skip6:
+	MOVL         (R9)(AX*4), CX
+	TESTL        $+2147483647, CX
+	JZ           axpy2AVX2_skip7
+	VBROADCASTSS (R9)(AX*4), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+
+axpy2AVX2_skip7:
+	ADDQ R12, BX
+	INCQ AX
+	JMP  axpy2AVX2_keys4
+
+axpy2AVX2_keysdone5:
+	VMOVUPS Y0, (SI)(R13*1)
+	VMOVUPS Y1, 32(SI)(R13*1)
+	VMOVUPS Y2, 64(SI)(R13*1)
+	VMOVUPS Y3, 96(SI)(R13*1)
+	VMOVUPS Y4, (DI)(R13*1)
+	VMOVUPS Y5, 32(DI)(R13*1)
+	VMOVUPS Y6, 64(DI)(R13*1)
+	VMOVUPS Y7, 96(DI)(R13*1)
+	ADDQ    $+128, R13
+	SUBQ    $+32, DX
+	JMP     axpy2AVX2_wide1
+
+axpy2AVX2_one2:
+	TESTQ      DX, DX
+	JZ         axpy2AVX2_done3
+	MOVQ       DX, CX
+	XORQ       AX, AX
+	CMPQ       CX, $+0
+	CMOVQLT    AX, CX
+	MOVQ       $+8, AX
+	CMPQ       CX, AX
+	CMOVQGT    AX, CX
+	LEAQ       tailmask<>+32(SB), AX
+	NEGQ       CX
+	VMOVUPS    (AX)(CX*4), Y13
+	VMASKMOVPS (SI)(R13*1), Y13, Y0
+	VMASKMOVPS (DI)(R13*1), Y13, Y4
+	LEAQ       (R10)(R13*1), BX
+	XORQ       AX, AX
+
+axpy2AVX2_keys8:
+	CMPQ         AX, R11
+	JAE          axpy2AVX2_keysdone9
+	VMASKMOVPS   (BX), Y13, Y8
+	MOVL         (R8)(AX*4), CX
+	TESTL        $+2147483647, CX
+	JZ           axpy2AVX2_skip10
+	VBROADCASTSS (R8)(AX*4), Y12
+	VFMADD231PS  Y8, Y12, Y0
+
+axpy2AVX2_skip10:
+	MOVL         (R9)(AX*4), CX
+	TESTL        $+2147483647, CX
+	JZ           axpy2AVX2_skip11
+	VBROADCASTSS (R9)(AX*4), Y12
+	VFMADD231PS  Y8, Y12, Y4
+
+axpy2AVX2_skip11:
+	ADDQ R12, BX
+	INCQ AX
+	JMP  axpy2AVX2_keys8
+
+axpy2AVX2_keysdone9:
+	VMASKMOVPS Y0, Y13, (SI)(R13*1)
+	VMASKMOVPS Y4, Y13, (DI)(R13*1)
+	ADDQ       $+32, R13
+	SUBQ       $+8, DX
+	JG         axpy2AVX2_one2
+
+axpy2AVX2_done3:
+	VZEROUPPER
+	RET
+
 // func step32AVX2(n int, e *float32, x *float32, negc float32, out *float32, src *float32, a float32, b float32, mode int, next *float32, pfd int) (sum float64, m float32, nan bool)
 // Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
 TEXT ·step32AVX2(SB), NOSPLIT, $192-93
