@@ -133,12 +133,12 @@ func benchAttention(args []string, stdout, stderr io.Writer) error {
 		}
 		baseDesc = fmt.Sprintf("our GEMM %d×%d×%d", *queries, *keys, *dim)
 	case "stream":
-		// One read of the K/V cache, split over the threads in the same
-		// way (vek.Sum32, 16 KiB blocks).
+		// One read of the K/V cache (vek.Sum32), each thread reading one
+		// contiguous share of K and of V.
 		baseFn = func() {
 			for _, x := range [][]float32{in.K, in.V} {
-				const blk = 1 << 12
-				par.For(len(x), blk, th, func(_, lo, hi int) { _ = vek.Sum32(x[lo:hi]) })
+				share := (len(x) + th - 1) / th
+				par.For(len(x), share, th, func(_, lo, hi int) { _ = vek.Sum32(x[lo:hi]) })
 			}
 		}
 		baseDesc = "read of K and V"

@@ -4123,9 +4123,9 @@ axpy32AVX2_done4:
 	VZEROUPPER
 	RET
 
-// func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32)
+// func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32, pf *float32, pfs int)
 // Requires: AVX, CMOV, FMA3, MMX+
-TEXT ·dots4AVX2(SB), NOSPLIT, $0-44
+TEXT ·dots4AVX2(SB), NOSPLIT, $0-64
 	MOVQ    d+32(FP), CX
 	MOVQ    CX, R8
 	ANDQ    $-16, R8
@@ -4162,7 +4162,7 @@ TEXT ·dots4AVX2(SB), NOSPLIT, $0-44
 	MOVQ    k+16(FP), DX
 	MOVQ    n+24(FP), CX
 	XORQ    R13, R13
-	MOVQ    dst+0(FP), R12
+	MOVQ    pf+48(FP), R12
 	VMOVSS  scale+40(FP), X14
 
 dots4AVX2_key1:
@@ -4182,6 +4182,7 @@ dots4AVX2_chunk2:
 	CMPQ        AX, R8
 	JAE         dots4AVX2_tail3
 	PREFETCHT0  2048(DX)(AX*1)
+	PREFETCHT0  (R12)(AX*1)
 	VMOVUPS     (DX)(AX*1), Y10
 	VMOVUPS     32(DX)(AX*1), Y11
 	VFMADD231PS (SI)(AX*1), Y10, Y2
@@ -4226,7 +4227,8 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X2, X12
 	VADDSS       X12, X2, X2
 	VMULSS       X14, X2, X2
-	MOVQ         (R12), BX
+	MOVQ         dst+0(FP), BX
+	MOVQ         (BX), BX
 	VMOVSS       X2, (BX)(R13*1)
 	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X12
@@ -4236,7 +4238,8 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X4, X12
 	VADDSS       X12, X4, X4
 	VMULSS       X14, X4, X4
-	MOVQ         8(R12), BX
+	MOVQ         dst+0(FP), BX
+	MOVQ         8(BX), BX
 	VMOVSS       X4, (BX)(R13*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X12
@@ -4246,7 +4249,8 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X6, X12
 	VADDSS       X12, X6, X6
 	VMULSS       X14, X6, X6
-	MOVQ         16(R12), BX
+	MOVQ         dst+0(FP), BX
+	MOVQ         16(BX), BX
 	VMOVSS       X6, (BX)(R13*1)
 	VADDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X12
@@ -4256,10 +4260,12 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X8, X12
 	VADDSS       X12, X8, X8
 	VMULSS       X14, X8, X8
-	MOVQ         24(R12), BX
+	MOVQ         dst+0(FP), BX
+	MOVQ         24(BX), BX
 	VMOVSS       X8, (BX)(R13*1)
 	ADDQ         $+4, R13
 	ADDQ         R9, DX
+	ADDQ         pfs+56(FP), R12
 	DECQ         CX
 	JMP          dots4AVX2_key1
 

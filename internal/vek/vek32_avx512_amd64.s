@@ -2287,9 +2287,9 @@ axpy32AVX512_done4:
 	VZEROUPPER
 	RET
 
-// func dots4AVX512(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32)
+// func dots4AVX512(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32, pf *float32, pfs int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
-TEXT ·dots4AVX512(SB), NOSPLIT, $0-44
+TEXT ·dots4AVX512(SB), NOSPLIT, $0-64
 	MOVQ    d+32(FP), CX
 	MOVQ    CX, R8
 	ANDQ    $-16, R8
@@ -2316,7 +2316,7 @@ TEXT ·dots4AVX512(SB), NOSPLIT, $0-44
 	MOVQ    k+16(FP), DX
 	MOVQ    n+24(FP), CX
 	XORQ    R13, R13
-	MOVQ    dst+0(FP), R12
+	MOVQ    pf+48(FP), R12
 	VMOVSS  scale+40(FP), X6
 
 dots4AVX512_key1:
@@ -2332,6 +2332,7 @@ dots4AVX512_chunk2:
 	CMPQ        AX, R8
 	JAE         dots4AVX512_tail3
 	PREFETCHT0  2048(DX)(AX*1)
+	PREFETCHT0  (R12)(AX*1)
 	VMOVUPS     (DX)(AX*1), Z4
 	VFMADD231PS (SI)(AX*1), Z4, Z0
 	VFMADD231PS (DI)(AX*1), Z4, Z1
@@ -2363,7 +2364,8 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X0, X5
 	VADDSS        X5, X0, X0
 	VMULSS        X6, X0, X0
-	MOVQ          (R12), BX
+	MOVQ          dst+0(FP), BX
+	MOVQ          (BX), BX
 	VMOVSS        X0, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z1, Y5
 	VADDPS        Y5, Y1, Y1
@@ -2374,7 +2376,8 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X1, X5
 	VADDSS        X5, X1, X1
 	VMULSS        X6, X1, X1
-	MOVQ          8(R12), BX
+	MOVQ          dst+0(FP), BX
+	MOVQ          8(BX), BX
 	VMOVSS        X1, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z2, Y5
 	VADDPS        Y5, Y2, Y2
@@ -2385,7 +2388,8 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X2, X5
 	VADDSS        X5, X2, X2
 	VMULSS        X6, X2, X2
-	MOVQ          16(R12), BX
+	MOVQ          dst+0(FP), BX
+	MOVQ          16(BX), BX
 	VMOVSS        X2, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z3, Y5
 	VADDPS        Y5, Y3, Y3
@@ -2396,10 +2400,12 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X3, X5
 	VADDSS        X5, X3, X3
 	VMULSS        X6, X3, X3
-	MOVQ          24(R12), BX
+	MOVQ          dst+0(FP), BX
+	MOVQ          24(BX), BX
 	VMOVSS        X3, (BX)(R13*1)
 	ADDQ          $+4, R13
 	ADDQ          R9, DX
+	ADDQ          pfs+56(FP), R12
 	DECQ          CX
 	JMP           dots4AVX512_key1
 
