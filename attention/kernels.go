@@ -6,43 +6,15 @@ import (
 	"github.com/xentlab/xent/internal/vek"
 )
 
-// The element-wise kernels of this file are portable Go: internal/vek has
-// no reciprocal, tanh, logarithm or element-wise product. They are
+// The element-wise kernels of this file, but the sigmoid, are portable Go:
+// internal/vek has no tanh, logarithm or element-wise product. They are
 // written four elements at a time so that the compiler keeps bounds checks
 // out of the loops; they are the candidates for SIMD kernels.
 
-// sigmoidRow sets x_j = σ(x_j + b) = 1/(1 + exp(−x_j − b)). −Inf gives 0.
+// sigmoidRow sets x_j = σ(x_j + b) = 1/(1 + exp(−x_j − b)) (vek.Sigmoid32).
+// −Inf gives 0.
 func sigmoidRow(x []float32, b float32) {
-	vek.ShiftScale32(x, x, 0, -1, b) // −x − b
-	vek.Exp32(x, x)                  // +Inf above 88.7: then the weight is 0
-	recipOnePlus(x)
-}
-
-// recipOnePlus sets x_j = 1/(1 + x_j) for x_j ∈ [0, +Inf]. Four at a
-// time it forms the float64 product of the four denominators, divides
-// once and recovers each reciprocal by multiplications (Montgomery's
-// batch inversion): the divider, not the multiplier, bounds a scalar
-// loop of reciprocals. The products stay below 2⁵¹² (each factor is at
-// most about 2¹²⁸), so every result is the float64 reciprocal within
-// 4 ulp of float64, rounded to float32 (x_j = +Inf gives 0).
-func recipOnePlus(x []float32) {
-	n := len(x) &^ 3
-	for j := 0; j < n; j += 4 {
-		v := (*[4]float32)(x[j:])
-		a, b, c, d := 1+float64(v[0]), 1+float64(v[1]), 1+float64(v[2]), 1+float64(v[3])
-		ab, cd := a*b, c*d
-		p := ab * cd
-		if p > math.MaxFloat64 { // an +Inf among them
-			v[0], v[1], v[2], v[3] = float32(1/a), float32(1/b), float32(1/c), float32(1/d)
-			continue
-		}
-		inv := 1 / p
-		iab, icd := inv*cd, inv*ab
-		v[0], v[1], v[2], v[3] = float32(iab*b), float32(iab*a), float32(icd*d), float32(icd*c)
-	}
-	for j := n; j < len(x); j++ {
-		x[j] = float32(1 / (1 + float64(x[j])))
-	}
+	vek.Sigmoid32(x, x, b)
 }
 
 // tanhSmall is the boundary below which tanh is evaluated by its odd

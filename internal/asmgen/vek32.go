@@ -17,6 +17,7 @@ func genVek32(t *tier) {
 	genExpExact32(t, true)
 	genExpAffine32(t)
 	genExp32(t)
+	genSigmoid32(t)
 	genScale32(t)
 	genShiftScale32(t)
 	genAxpy32(t)
@@ -621,6 +622,62 @@ func genExp32(t *tier) {
 			t.VCMPPS(operand.U8(0x1e), t.data["hi"], xv, v.m.v)
 			t.VMOVUPS(t.data["inf"], v.ti)
 			t.VBLENDVPS(v.m.v, v.ti, v.p, v.p)
+			t.VCMPPS(operand.U8(3), xv, xv, v.m.v)
+			t.VADDPS(xv, xv, xv)
+			t.VBLENDVPS(v.m.v, xv, v.p, v.p)
+		}
+		t.store32(v.p, m, at(dst, off))
+	})
+	t.end()
+}
+
+func genSigmoid32(t *tier) {
+	t.begin("sigmoid32", "func(dst, x []float32, b float32)",
+		"sets dst_i = σ(t_i), t_i = x_i + b rounded: with e_i = exp(−|t_i|) (the softmax",
+		"exponential, its argument never positive), dst_i = 1/(1 + e_i) for t_i ≥ +0 and",
+		"e_i/(1 + e_i) for t_i ≤ −0, the sum and the quotient rounded in float32; NaN for NaN.")
+	dst, x, n := t.dstX()
+	r := &regs{t: t}
+	k := 2
+	if !t.avx512 {
+		k = 1
+	}
+	bv := r.get()
+	t.VBROADCASTSS(t.arg("b"), bv)
+	sign := t.f32("sign", 0x80000000)
+	var signR reg.VecPhysical
+	if t.avx512 {
+		signR = r.get()
+		t.VBROADCASTSS(sign, signR)
+	}
+	xs := r.getN(k)
+	den := r.getN(k)
+	vs := t.expRegs(r, k, false)
+	tm := t.tailMaskReg(r)
+	t.keepExpConsts(r)
+	one := t.k("one")
+	t.mapLoop(n, reg.RDX, []reg.GPPhysical{dst, x}, 4, k, tm, func(j, off int, m *mask) {
+		v, xv, d := vs[j], xs[j], den[j]
+		t.load32(at(x, off), m, xv)
+		t.VADDPS(bv, xv, xv) // t = x + b
+		if t.avx512 {
+			t.VORPS(signR, xv, v.z) // z = −|t|
+		} else {
+			t.VORPS(sign, xv, v.z)
+		}
+		t.exp5([]ev{v})
+		t.VADDPS(one, v.p, d) // 1 + e
+		if t.avx512 {
+			// The numerator: e where t's sign bit is set, else 1.
+			t.VPTESTMD(signR, xv, v.m.k)
+			t.VBLENDMPS(v.p, one, v.m.k, v.p)
+			t.VDIVPS(d, v.p, v.p)
+			t.VCMPPS(operand.U8(3), xv, xv, v.m.k) // NaN
+			t.VADDPS(xv, xv, v.m.k, v.p)
+		} else {
+			t.VMOVUPS(t.data["one"], v.ti)
+			t.VBLENDVPS(xv, v.p, v.ti, v.p) // e where t's sign bit is set
+			t.VDIVPS(d, v.p, v.p)
 			t.VCMPPS(operand.U8(3), xv, xv, v.m.v)
 			t.VADDPS(xv, xv, xv)
 			t.VBLENDVPS(v.m.v, xv, v.p, v.p)

@@ -239,6 +239,26 @@ func shiftScale32Go(dst, x []float32, m, s, b float32) {
 	}
 }
 
+// sigmoid32Go is sigmoid32's twin: t = x + b, e = the softmax exponential
+// of −|t|, then 1/(1 + e) or e/(1 + e) by t's sign bit, in float32.
+func sigmoid32Go(dst, x []float32, b float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		t := v + b
+		bits := math.Float32bits(t)
+		e := expShift32(math.Float32frombits(bits | 1<<31))
+		num := float32(1)
+		if bits>>31 != 0 {
+			num = e
+		}
+		w := num / (1 + e)
+		if t != t {
+			w = t + t
+		}
+		dst[i] = w
+	}
+}
+
 func axpy32Go(dst, x []float32, a float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {

@@ -17,6 +17,7 @@ type kernels32 struct {
 	expStoreSum   func(dst, x []float32, negm, s float32) float64
 	expAffine     func(dst, x []float32, negm, s, a, b float32)
 	exp           func(dst, x []float32)
+	sigmoid       func(dst, x []float32, b float32)
 	scale         func(dst, x []float32, a float32)
 	shiftScale    func(dst, x []float32, m, s, b float32)
 	axpy          func(dst, x []float32, a float32)
@@ -27,7 +28,7 @@ type kernels32 struct {
 }
 
 var generic32 = &kernels32{"generic", maxNaN32Go, sum32Go, expShiftSum32Go, expShiftStore32Go,
-	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, scale32Go, shiftScale32Go, axpy32Go, dots432Go, axpy232Go, step32Go, func() {}}
+	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, sigmoid32Go, scale32Go, shiftScale32Go, axpy32Go, dots432Go, axpy232Go, step32Go, func() {}}
 
 // k32 is the tier in use, chosen once at start-up; tiers32 lists every
 // tier this machine runs (the tests compare them).
@@ -122,6 +123,19 @@ func ExpAffine32(dst, x []float32, m, s, a, b float32) {
 // (checked over every float32 input). dst may be x.
 func Exp32(dst, x []float32) {
 	k32.exp(dst[:len(x)], x)
+}
+
+// Sigmoid32 sets dst_i = σ(x_i + b): with t = x_i + b rounded and
+// e = exp(−|t|) by the softmax kernels' exponential (its argument is never
+// positive, so it cannot overflow), dst_i = 1/(1 + e) for t ≥ 0 and
+// e/(1 + e) for t < 0, the sum and the quotient each rounded in float32.
+// Against σ of the exact x_i + b the relative error is below
+// (1 − σ)·|x_i + b|·2⁻²⁴ (the rounding of the sum) + 6·2⁻²⁴ while σ is a
+// normal float32 (x_i + b ≥ −87); below that it is 0. −Inf gives 0, +Inf
+// gives 1, NaN gives NaN. The bits do not depend on the tier. dst may be
+// x.
+func Sigmoid32(dst, x []float32, b float32) {
+	k32.sigmoid(dst[:len(x)], x, b)
 }
 
 // Scale32 sets dst_i = a·x_i. dst may be x.

@@ -3954,6 +3954,136 @@ exp32AVX2_done4:
 	VZEROUPPER
 	RET
 
+// func sigmoid32AVX2(dst []float32, x []float32, b float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-52
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         x_base+24(FP), SI
+	MOVQ         x_len+32(FP), CX
+	VBROADCASTSS b+48(FP), Y0
+	VBROADCASTSS shift32<>+0(SB), Y8
+	VBROADCASTSS log2e32<>+0(SB), Y9
+	VBROADCASTSS nln2hi32<>+0(SB), Y10
+	VBROADCASTSS nln2lo32<>+0(SB), Y11
+	VBROADCASTSS lo32<>+0(SB), Y12
+	VBROADCASTSS p532<>+0(SB), Y13
+	VBROADCASTSS p432<>+0(SB), Y14
+
+sigmoid32AVX2_big1:
+	CMPQ        CX, $+8
+	JB          sigmoid32AVX2_one2
+	VMOVUPS     (SI), Y1
+	VADDPS      Y0, Y1, Y1
+	VORPS       sign32<>+0(SB), Y1, Y3
+	VCMPPS      $0x1d, Y12, Y3, Y6
+	VMULPS      Y9, Y3, Y5
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y8, Y5, Y4
+	VFMADD231PS Y10, Y4, Y3
+	VFMADD231PS Y11, Y4, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD213PS Y14, Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y2
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y1, Y4, Y5, Y4
+	VDIVPS      Y2, Y4, Y4
+	VCMPPS      $0x03, Y1, Y1, Y6
+	VADDPS      Y1, Y1, Y1
+	VBLENDVPS   Y6, Y1, Y4, Y4
+	VMOVUPS     Y4, (DI)
+	ADDQ        $+32, DI
+	ADDQ        $+32, SI
+	SUBQ        $+8, CX
+	JMP         sigmoid32AVX2_big1
+
+sigmoid32AVX2_one2:
+	CMPQ        CX, $+8
+	JB          sigmoid32AVX2_tail3
+	VMOVUPS     (SI), Y1
+	VADDPS      Y0, Y1, Y1
+	VORPS       sign32<>+0(SB), Y1, Y3
+	VCMPPS      $0x1d, Y12, Y3, Y6
+	VMULPS      Y9, Y3, Y5
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y8, Y5, Y4
+	VFMADD231PS Y10, Y4, Y3
+	VFMADD231PS Y11, Y4, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD213PS Y14, Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y2
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y1, Y4, Y5, Y4
+	VDIVPS      Y2, Y4, Y4
+	VCMPPS      $0x03, Y1, Y1, Y6
+	VADDPS      Y1, Y1, Y1
+	VBLENDVPS   Y6, Y1, Y4, Y4
+	VMOVUPS     Y4, (DI)
+	ADDQ        $+32, DI
+	ADDQ        $+32, SI
+	SUBQ        $+8, CX
+	JMP         sigmoid32AVX2_one2
+
+sigmoid32AVX2_tail3:
+	TESTQ       CX, CX
+	JZ          sigmoid32AVX2_done4
+	LEAQ        tailmask<>+32(SB), DX
+	NEGQ        CX
+	VMOVUPS     (DX)(CX*4), Y7
+	VMASKMOVPS  (SI), Y7, Y1
+	VADDPS      Y0, Y1, Y1
+	VORPS       sign32<>+0(SB), Y1, Y3
+	VCMPPS      $0x1d, Y12, Y3, Y6
+	VMULPS      Y9, Y3, Y5
+	VADDPS      Y8, Y5, Y5
+	VSUBPS      Y8, Y5, Y4
+	VFMADD231PS Y10, Y4, Y3
+	VFMADD231PS Y11, Y4, Y3
+	VMOVAPS     Y13, Y4
+	VFMADD213PS Y14, Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y2
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y1, Y4, Y5, Y4
+	VDIVPS      Y2, Y4, Y4
+	VCMPPS      $0x03, Y1, Y1, Y6
+	VADDPS      Y1, Y1, Y1
+	VBLENDVPS   Y6, Y1, Y4, Y4
+	VMASKMOVPS  Y4, Y7, (DI)
+
+sigmoid32AVX2_done4:
+	VZEROUPPER
+	RET
+
+DATA sign32<>+0(SB)/4, $0x80000000
+DATA sign32<>+4(SB)/4, $0x80000000
+DATA sign32<>+8(SB)/4, $0x80000000
+DATA sign32<>+12(SB)/4, $0x80000000
+DATA sign32<>+16(SB)/4, $0x80000000
+DATA sign32<>+20(SB)/4, $0x80000000
+DATA sign32<>+24(SB)/4, $0x80000000
+DATA sign32<>+28(SB)/4, $0x80000000
+GLOBL sign32<>(SB), RODATA|NOPTR, $32
+
 // func scale32AVX2(dst []float32, x []float32, a float32)
 // Requires: AVX
 TEXT ·scale32AVX2(SB), NOSPLIT, $0-52
