@@ -18,8 +18,13 @@ func pipeline32(o op, dst, x []float32, cols, threads int) {
 		// whatever the thread count.
 		grain = max(grain, (rows+63)/64)
 	}
+	// Softmax keeps a row's exponentials in its output row, rescaled in
+	// place one step later, when that row is neither the input nor written
+	// with non-temporal stores: the pipeline's working set is then four
+	// rows, as for log-softmax, instead of five with a scratch row.
+	eInDst := o == opSoftmax && !nt && !shares(dst, x)
 	par.For(rows, grain, threads, func(_, lo, hi int) {
-		rowpipe.Run(x, cols, lo, hi, &pipeRows{o: o, dst: dst, cols: cols}, nt)
+		rowpipe.Run(x, cols, lo, hi, &pipeRows{o: o, dst: dst, cols: cols, eInDst: eInDst}, nt)
 	})
 }
 
@@ -28,12 +33,18 @@ type pipeRows struct {
 	o    op
 	dst  []float32
 	cols int
-	p    rowPlan[float32] // the plan of the row between Plan and Finish
+	// eInDst stores a softmax row's exponentials in its output row.
+	eInDst bool
+	p      rowPlan[float32] // the plan of the row between Plan and Finish
 }
 
 func (h *pipeRows) Plan(r rowpipe.Row) rowpipe.Plan {
 	h.p = planRow(k32, r.Max, r.NaN, 1)
-	return rowpipe.Plan{Fast: h.p.fast, C: h.p.c, Store: h.o == opSoftmax}
+	pl := rowpipe.Plan{Fast: h.p.fast, C: h.p.c, Store: h.o == opSoftmax}
+	if h.eInDst {
+		pl.E = h.dst[r.R*h.cols : (r.R+1)*h.cols]
+	}
+	return pl
 }
 
 func (h *pipeRows) Finish(r rowpipe.Row, sum float64) rowpipe.Out {

@@ -76,8 +76,11 @@ type Plan struct {
 	// sum of 0 and is the handler's to compute in Finish.
 	Fast bool
 	C    float32
-	// Store keeps the exponentials, in Row.E, for Finish and the output.
+	// Store keeps the exponentials, in Row.E, for Finish and the output:
+	// in E when it is not nil (len(E) = cols: the row's output, say, to
+	// be rescaled in place), else in a per-thread scratch row.
 	Store bool
+	E     []float32
 }
 
 // Out is a row's output, written during the next row's step (or by the
@@ -137,10 +140,14 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 				next = x[(r+1)*cols : (r+2)*cols]
 			}
 			if p.Fast && p.Store {
-				if sc == nil {
-					sc = getScratch(cols)
+				if p.E != nil {
+					cur.E = p.E[:cols]
+				} else {
+					if sc == nil {
+						sc = getScratch(cols)
+					}
+					cur.E = sc[r%2]
 				}
-				cur.E = sc[r%2]
 			}
 		}
 		// One step per chunk: row r's exponentials, row r−1's output,
