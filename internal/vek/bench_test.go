@@ -116,3 +116,27 @@ func BenchmarkStep32(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
 }
+
+// The pipeline step as log-sum-exp runs it (exponentials of one row, the
+// maximum of the next, no output) and as log-softmax runs it (with a
+// shifted output of the previous row).
+func BenchmarkStep32LSE(b *testing.B) {
+	x, next := benchInput(4096), benchInput(4096)
+	p := Step32{X: x, Next: next, Prefetch: 1024}
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		p.Step()
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
+
+func BenchmarkStep32LogSoftmax(b *testing.B) {
+	x, next, prev := benchInput(4096), benchInput(4096), benchInput(4096)
+	out := make([]float32, len(x))
+	p := Step32{X: x, Out: out, Src: prev, A: 0.5, B: 0.25, Mode: StepShift, Next: next, Prefetch: 1024}
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		p.Step()
+	}
+	b.ReportMetric(float64(b.N)*float64(len(x))/b.Elapsed().Seconds()/1e9, "Gelem/s")
+}
