@@ -1,9 +1,12 @@
 // Package vek holds the vector kernels the softmax family stands on: max,
 // sums, the exponential sums and stores, the fused row-pipeline step, a
-// general exponential, the two-pass (catalog A14) kernels, for float32
-// (suffix 32) and float64 (suffix 64). Its callers are the row-wise
-// packages (softmax, loss, linear, metrics, calibrate) and
-// internal/rowpipe.
+// general exponential, the sigmoid, the two-pass (catalog A14) kernels,
+// for float32 (suffix 32) and float64 (suffix 64), and the two row
+// products of attention decoding (DotRows32: a few query rows against
+// key rows; AxpyRows32: weights times value rows). Its callers are the
+// row-wise packages (softmax, loss, linear, metrics, calibrate, sample),
+// attention, the fused head (linear), the lab's optimizers, the GEMM's
+// portable kernel (FMA32) and internal/rowpipe.
 //
 // # Tiers, and the same bits on every one
 //
@@ -45,6 +48,9 @@
 //     exact value for every float32 input whose result is normal (checked
 //     over all of them by the tests: worst 1.0996 ulp), 0 below, +Inf
 //     above the largest float32 below 128·ln2, NaN for NaN.
+//   - Sigmoid32 takes the degree-5 exponential of −|t| (never positive)
+//     and one division: within (1 − σ)·|t|·2⁻²⁴ + 6·2⁻²⁴ relative of σ of
+//     the exact t = x + b.
 //   - The float64 kernels use degree 11: within 2 ulp over the normal
 //     range.
 //
