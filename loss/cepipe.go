@@ -10,8 +10,10 @@ import (
 // The float32 cross-entropy against hard labels (no soft-capping, no
 // class weights) streams its rows through the row pipeline of
 // internal/rowpipe: one read of the logits from memory, one exponential
-// per logit, kept in a per-thread scratch row, and the gradient written
-// as (a·e) − b in the same loop that reads the next row. Rows whose
+// per logit, kept in the row's gradient (or, when the gradient is the
+// logits or is written with non-temporal stores, in a per-thread scratch
+// row), and the gradient written as (a·e) − b in the same loop that reads
+// the next row. Rows whose
 // maximum has no exact shift (vek.Shift32), ignored rows and rows with
 // errors take the one-row path (ceCall.row).
 //
@@ -33,6 +35,9 @@ type cePipe struct {
 	c     *ceCall[float32]
 	total float64
 	err   error
+	// eInGrad keeps a row's exponentials in its gradient row (turned into
+	// the gradient in place one step later) instead of a scratch row.
+	eInGrad bool
 	// The current row's plan (between Plan and Finish).
 	skip, ignored, fast bool
 	shift               float32
@@ -57,7 +62,11 @@ func (h *cePipe) Plan(r rowpipe.Row) rowpipe.Plan {
 		return rowpipe.Plan{}
 	}
 	h.emax = float64(vek.ExpShiftOne32(r.Max - h.shift))
-	return rowpipe.Plan{Fast: true, C: h.shift, Store: c.out.Grad != nil}
+	pl := rowpipe.Plan{Fast: true, C: h.shift, Store: c.out.Grad != nil}
+	if h.eInGrad {
+		pl.E = c.out.Grad[r.R*c.cols : (r.R+1)*c.cols]
+	}
+	return pl
 }
 
 func (h *cePipe) Finish(r rowpipe.Row, sum float64) rowpipe.Out {

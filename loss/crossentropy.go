@@ -140,7 +140,7 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 		g, x := c32.out.Grad, c32.in.Logits
 		nt := g != nil && !sameStart(g, x) && rowpipe.UseNT(4*len(x), par.Threads(o.Threads))
 		total, err := sumBlocks(rows, grain, par.Threads(o.Threads), func(lo, hi int) (float64, error) {
-			h := &cePipe{c: c32}
+			h := &cePipe{c: c32, eInGrad: g != nil && !sameStart(g, x) && !nt}
 			rowpipe.Run(x, cols, lo, hi, h, nt)
 			return h.total, h.err
 		})
