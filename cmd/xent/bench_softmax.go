@@ -28,7 +28,7 @@ func init() {
 }
 
 func benchRowwise(op string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench "+op, "[--rows R] [--cols C] [--threads T] [--reps N] [--json]", stderr)
+	fs := newFlags("bench "+op, "[--rows R] [--cols C] [--threads T] [--reps N] [--json]", stdout)
 	rows := fs.Int("rows", 4096, "rows of the float32 matrix")
 	cols := fs.Int("cols", 32768, "columns of the matrix")
 	threads := fs.Int("threads", 1, "goroutines for both sides (0: all cores)")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -72,7 +70,7 @@ func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
 var evalEmbeddings func(f evalFlags, stdout io.Writer) error
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", evalUsage, stderr)
+	fs := newFlags("eval", evalUsage, stdout)
 	var f evalFlags
 	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols] (required)")
 	fs.StringVar(&f.targets, "targets", "", "integer labels [rows], or float targets [rows, cols] (soft targets; bce targets)")
@@ -146,7 +144,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		l, s, err := loss.Parse(f.lossName, loss.WithReduction(red), loss.WithThreads(f.threads))
 		if err != nil {
-			return err
+			return usageError{err.Error()}
 		}
 		return evalSequences(f, stdout, l, s, red)
 	}
@@ -218,6 +216,16 @@ func readVector(path, what string, n int) ([]float64, error) {
 }
 
 func evalLogits(f evalFlags, stdout io.Writer) error {
+	spec := f.lossName
+	if f.temperature != 0 {
+		if strings.Contains(spec, ":") {
+			return usagef("give the temperature either in --loss or with --temperature, not both")
+		}
+		spec += fmt.Sprintf(":temperature=%g", f.temperature)
+	}
+	if err := checkLossSpec(f, spec); err != nil {
+		return err
+	}
 	lname, _, _ := strings.Cut(f.lossName, ":")
 	ls, known := loss.Lookup(strings.TrimSpace(lname))
 	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
@@ -237,13 +245,6 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 			return err
 		}
 		opts = append(opts, loss.WithPosWeight(w))
-	}
-	spec := f.lossName
-	if f.temperature != 0 {
-		if strings.Contains(spec, ":") {
-			return usagef("give the temperature either in --loss or with --temperature, not both")
-		}
-		spec += fmt.Sprintf(":temperature=%g", f.temperature)
 	}
 	l, s, err := loss.Parse(spec, opts...)
 	if err != nil {
@@ -474,12 +475,13 @@ func accuracies(x []float64, cols int, labels []int64, ignore int64) (float64, f
 }
 
 func runLosses(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("losses", "", stderr)
+	fs := newFlags("losses", "[--json]", stdout)
+	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return err
+	}
+	if *asJSON {
+		return writeLossesJSON(stdout)
 	}
 	for _, s := range loss.Specs() {
 		cat := s.Catalog

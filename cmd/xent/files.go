@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/xentlab/xent/internal/atomicfile"
+	"github.com/xentlab/xent/loss"
 	"github.com/xentlab/xent/npy"
 )
 
@@ -166,4 +167,20 @@ func noRows(what, path string) error {
 // (PyTorch's mean is NaN); every command refuses, with this message.
 func allIgnored(path string, ignore int64) error {
 	return fmt.Errorf("targets %s: every row has the ignore index %d: nothing to evaluate", path, ignore)
+}
+
+// checkLossSpec builds the loss of --loss with the options the command
+// line sets (the class weights left out: they are data, read later), so
+// that a bad name, parameter or option value is a usage error (exit
+// status 2) found before any file is read.
+func checkLossSpec(f evalFlags, spec string) error {
+	f.weights = ""
+	_, opts, err := lossOptions(f, 0)
+	if err != nil {
+		return err
+	}
+	if _, _, err := loss.Parse(spec, opts...); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,7 +75,7 @@ type labFlags struct {
 	lr, momentum, wd        float64
 	holdout, trainN, testN  int
 	quick, quiet, force     bool
-	orthograd               bool
+	orthograd, asJSON       bool
 }
 
 func runLab(args []string, stdout, stderr io.Writer) error {
@@ -94,7 +95,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		return usagef("unknown lab workload %q (workloads: %s)", args[0], avail)
 	}
 	def := lab.DefaultConfig()
-	fs := newFlags("lab", labUsage, stderr)
+	fs := newFlags("lab", labUsage, stdout)
 	var f labFlags
 	fs.Uint64Var(&f.seed, "seed", def.Train.Seed, "random seed: initial weights, batch order, hold-out split and label noise")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines in all (0: all cores); results do not depend on it")
@@ -119,6 +120,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or per-epoch lines: one line per run")
 	fs.StringVar(&f.out, "out", "lab-report", "report directory (written atomically)")
 	fs.BoolVar(&f.force, "force", false, "replace an existing report in --out")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object (the report's path and every number of results.json) instead of the tables")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -151,6 +153,9 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, r := range c.Noise {
+		if f.asJSON {
+			break
+		}
 		fmt.Fprintf(stdout, "\n%s%% %s noise (%s, %d epochs):\n\n", strconv.FormatFloat(100*r, 'f', -1, 64), res.Noise, c.Train.Model, c.Train.Epochs)
 		if err := lab.WriteTable(stdout, res, r); err != nil {
 			return err
@@ -165,6 +170,9 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd, Render: labRender}); err != nil {
 		return err
+	}
+	if f.asJSON {
+		return writeJSON(stdout, map[string]any{"report": filepath.Join(f.out, lab.ReportFile), "results": res})
 	}
 	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)
 	return nil
@@ -484,14 +492,14 @@ type labLMFlags struct {
 	lr, eps                       float64
 	seed                          uint64
 	corpus, out                   string
-	quick, quiet, force           bool
+	quick, quiet, force, asJSON   bool
 }
 
 func runLabLM(args []string, stdout, stderr io.Writer) error {
 	def := lab.DefaultLMConfig()
 	quick := def
 	quick.Quick()
-	fs := newFlags("lab lm", labLMUsage, stderr)
+	fs := newFlags("lab lm", labLMUsage, stdout)
 	var f labLMFlags
 	fs.IntVar(&f.vocab, "vocab", def.Corpus.Vocab, fmt.Sprintf("vocabulary size, <unk> included (--quick: %d)", quick.Corpus.Vocab))
 	fs.IntVar(&f.context, "context", def.Context, "tokens of context the model reads")
@@ -510,6 +518,7 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or log lines: one line per head")
 	fs.StringVar(&f.out, "out", "lab-report-lm", "report directory (written atomically)")
 	fs.BoolVar(&f.force, "force", false, "replace an existing report in --out")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object (the report's path and every number of results.json) instead of the table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -549,15 +558,17 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return interrupted(err)
 	}
-	fmt.Fprintf(stdout, "\nxent lab lm: vocabulary %s, batch %d, %d steps, %d threads\n\n", thousandsSep(cs.Vocab), c.Batch, c.Steps, res.Threads)
-	if err := lab.WriteLMTable(stdout, res); err != nil {
-		return err
-	}
-	if res.MaxRSSBytes > 0 {
-		fmt.Fprintf(stdout, "peak resident memory of the process (all runs): %.1f MiB\n", float64(res.MaxRSSBytes)/(1<<20))
-	}
-	for i, g := range res.Samples {
-		fmt.Fprintf(stdout, "\ngenerated %d (%s):\n%s%s\n", i+1, res.SampleChain, g.Prompt, g.Text)
+	if !f.asJSON {
+		fmt.Fprintf(stdout, "\nxent lab lm: vocabulary %s, batch %d, %d steps, %d threads\n\n", thousandsSep(cs.Vocab), c.Batch, c.Steps, res.Threads)
+		if err := lab.WriteLMTable(stdout, res); err != nil {
+			return err
+		}
+		if res.MaxRSSBytes > 0 {
+			fmt.Fprintf(stdout, "peak resident memory of the process (all runs): %.1f MiB\n", float64(res.MaxRSSBytes)/(1<<20))
+		}
+		for i, g := range res.Samples {
+			fmt.Fprintf(stdout, "\ngenerated %d (%s):\n%s%s\n", i+1, res.SampleChain, g.Prompt, g.Text)
+		}
 	}
 	cmd := "xent lab lm"
 	for _, a := range args {
@@ -565,6 +576,9 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := lab.WriteLMReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd, Render: labRender}); err != nil {
 		return err
+	}
+	if f.asJSON {
+		return writeJSON(stdout, map[string]any{"report": filepath.Join(f.out, lab.ReportFile), "results": res})
 	}
 	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)
 	return nil

@@ -173,13 +173,13 @@ func TestLabBadFlags(t *testing.T) {
 }
 
 func TestLabHelp(t *testing.T) {
-	code, _, stderr := runCLI(t, "lab", "-h")
+	code, stdout, _ := runCLI(t, "lab", "-h")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, f := range []string{"-seed", "-threads", "-epochs", "-noise", "-noise-type", "-losses", "-model", "-hidden",
 		"-optimizer", "-lr", "-batch", "-weight-decay", "-quick", "-quiet", "-out", "-force", "-schedule", "-holdout", "-jobs"} {
-		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+		if !strings.Contains(stdout, "\n  -"+f+" ") && !strings.Contains(stdout, "\n  -"+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
 	}
@@ -318,18 +318,18 @@ func TestLabLMBadFlags(t *testing.T) {
 }
 
 func TestLabLMHelp(t *testing.T) {
-	code, _, stderr := runCLI(t, "lab", "lm", "-h")
+	code, stdout, _ := runCLI(t, "lab", "lm", "-h")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, f := range []string{"-vocab", "-context", "-embed", "-hidden", "-batch", "-steps", "-lr", "-seed", "-threads",
 		"-filter-eps", "-val-tokens", "-corpus", "-quick", "-quiet", "-out", "-force"} {
-		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+		if !strings.Contains(stdout, "\n  -"+f+" ") && !strings.Contains(stdout, "\n  -"+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
 	}
-	if !strings.Contains(stderr, "Usage: xent lab lm") {
-		t.Errorf("help: %s", stderr)
+	if !strings.Contains(stdout, "Usage: xent lab lm") {
+		t.Errorf("help: %s", stdout)
 	}
 }
 

@@ -110,9 +110,9 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "--logits", vec, "--targets", labels}, 1, "2-D"},
 		{[]string{"eval", "--logits", logits, "--targets", bad, "--grad", grad}, 1, "row 1"},
 		{[]string{"eval", "--logits", logits, "--targets", short}, 1, "[2]"},
-		{[]string{"eval", "--logits", logits, "--targets", labels, "--loss", "nope"}, 1, "registered"},
+		{[]string{"eval", "--logits", logits, "--targets", labels, "--loss", "nope"}, 2, "registered"},
 		{[]string{"eval", "--logits", logits, "--targets", labels, "--reduction", "avg"}, 2, "reduction"},
-		{[]string{"eval", "--logits", logits, "--targets", labels, "--label-smoothing", "2"}, 1, "smoothing"},
+		{[]string{"eval", "--logits", logits, "--targets", labels, "--label-smoothing", "2"}, 2, "smoothing"},
 		{[]string{"eval", "--bogus"}, 2, "bogus"},
 		{[]string{"nosuchcommand"}, 2, "unknown command"},
 	}
