@@ -72,7 +72,7 @@ var evalEmbeddings func(f evalFlags, stdout io.Writer) error
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalUsage, stdout)
 	var f evalFlags
-	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols] (required)")
+	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols], or [C] for one example (its label [] or [1], soft target or teacher [C]) (required)")
 	fs.StringVar(&f.targets, "targets", "", "integer labels [rows], or float targets [rows, cols] (soft targets; bce targets)")
 	fs.StringVar(&f.teacher, "teacher", "", "teacher logits [rows, cols] for distillation losses")
 	fs.StringVar(&f.lossName, "loss", "cross-entropy", "loss name with optional parameters, e.g. kd:temperature=4 (see xent losses)")
@@ -176,10 +176,12 @@ func readMatrix(path, what string) ([]float64, int, int, bool, error) {
 
 // readLogits reads the logits: a matrix [rows, cols], or, when vector is
 // set (the elementwise losses, whose targets have the logits' shape), a
-// vector [N] of one logit per example, read as [N, 1].
-func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
+// vector [N] of one logit per example, read as [N, 1], or, when unbatched
+// is set (the class losses), a vector [C] of one example's logits, read as
+// [1, C] as PyTorch does.
+func readLogits(path string, vector, unbatched bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
 	a, err := loadArray(path, "logits", func(h npy.Header) error {
-		if vector && len(h.Shape) == 1 {
+		if (vector || unbatched) && len(h.Shape) == 1 {
 			return wantFloat("logits", path)(h)
 		}
 		return wantMatrix("logits", path)(h)
@@ -190,6 +192,9 @@ func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, on
 	if len(a.h.Shape) == 1 {
 		if len(a.f) == 0 {
 			return nil, 0, 0, false, false, fmt.Errorf("logits %s: an empty vector", path)
+		}
+		if unbatched {
+			return a.f, 1, len(a.f), a.wide(), true, nil
 		}
 		return a.f, len(a.f), 1, a.wide(), true, nil
 	}
@@ -228,7 +233,10 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	lname, _, _ := strings.Cut(f.lossName, ":")
 	ls, known := loss.Lookup(strings.TrimSpace(lname))
-	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
+	vector := known && ls.Needs&loss.NeedsTargets != 0
+	classes := known && ls.Needs&(loss.NeedsLabels|loss.AcceptsSoftTargets|loss.NeedsTeacher) != 0 && ls.Needs&loss.NeedsScalarTargets == 0
+	x, rows, cols, wide, oneD, err := readLogits(f.logits, vector, !vector && classes)
+	unbatched := oneD && !vector // one example's logits [C]
 	if err != nil {
 		return err
 	}
@@ -257,7 +265,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	takesTargets := s.Needs&(loss.NeedsLabels|loss.AcceptsSoftTargets|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
 	needsTargets := s.Needs&(loss.NeedsLabels|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
 	if takesTeacher && f.teacher != "" {
-		t, tr, tc, _, err := readMatrix(f.teacher, "teacher")
+		t, tr, tc, _, err := readTeacher(f.teacher, unbatched)
 		if err != nil {
 			return err
 		}
@@ -282,13 +290,24 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 				if s.Needs&loss.NeedsLabels == 0 {
 					return fmt.Errorf("targets %s: integer labels, but loss %s needs float targets", f.targets, s.Name)
 				}
+				if unbatched && (len(h.Shape) == 0 || len(h.Shape) == 1 && h.Shape[0] == 1) {
+					return nil // one label, shape [] or [1]
+				}
+				if unbatched {
+					return fmt.Errorf("targets %s: labels of shape %v, want [] or [1] for logits of shape [%d]", f.targets, h.Shape, cols)
+				}
 				if len(h.Shape) != 1 || h.Shape[0] != rows {
 					return fmt.Errorf("targets %s: labels of shape %v, want [%d]", f.targets, h.Shape, rows)
 				}
 			case s.Needs&loss.NeedsScalarTargets != 0:
 				return wantVector("targets", f.targets, rows)(h)
+			case s.Needs&loss.NeedsLabels != 0 && floatLabels(h, rows, cols, oneD, unbatched):
+				return fmt.Errorf("targets %s: dtype %s, want integers (labels; soft targets have the logits' shape)", f.targets, h.DType)
 			case s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0:
 				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
+			case unbatched && len(h.Shape) == 1:
+				// One example's soft target [C].
+				return wantVector("targets", f.targets, cols)(h)
 			case oneD && len(h.Shape) == 1:
 				// A logit vector [N] takes a target vector [N].
 				return wantVector("targets", f.targets, rows)(h)
@@ -350,7 +369,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if f.grad != "" {
 		shape := []int{rows, cols}
 		if oneD {
-			shape = shape[:1]
+			shape = []int{len(x)} // the logits' own shape, [N] or [C]
 		}
 		if err := writeFloats(f.grad, out.Grad, outWide, shape...); err != nil {
 			return err

@@ -107,7 +107,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "--logits", filepath.Join(dir, "missing.npy"), "--targets", labels}, 1, "missing.npy"},
 		{[]string{"eval", "--logits", notNPY, "--targets", labels}, 1, "not an .npy"},
 		{[]string{"eval", "--logits", trunc, "--targets", labels}, 1, "trunc"},
-		{[]string{"eval", "--logits", vec, "--targets", labels}, 1, "2-D"},
+		{[]string{"eval", "--logits", vec, "--targets", labels}, 1, "want [] or [1]"},
 		{[]string{"eval", "--logits", logits, "--targets", bad, "--grad", grad}, 1, "row 1"},
 		{[]string{"eval", "--logits", logits, "--targets", short}, 1, "[2]"},
 		{[]string{"eval", "--logits", logits, "--targets", labels, "--loss", "nope"}, 2, "registered"},
