@@ -17,9 +17,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/xentlab/xent/data"
+	"github.com/xentlab/xent/data/mnist"
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/lab"
+	"github.com/xentlab/xent/internal/lab"
 	"github.com/xentlab/xent/loss"
 )
 
@@ -34,7 +34,7 @@ func init() {
 // labData loads the default workload's data, and labRender draws the
 // report's figures (nil: the lab's renderer); both are seams for tests.
 var (
-	labData   = data.MNIST
+	labData   = mnist.Load
 	labRender func(f *lab.Figure, path string) error
 )
 

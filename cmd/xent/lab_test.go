@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xentlab/xent/data"
-	"github.com/xentlab/xent/lab"
+	"github.com/xentlab/xent/internal/lab"
 )
 
 // tinyLabData replaces MNIST with a small synthetic set of 10 classes
