@@ -18,8 +18,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/xentlab/xent/data/mnist"
-	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/lab"
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/loss"
 )
 

@@ -40,7 +40,7 @@ func LMFigures(res *LMResults) []Figure {
 	steps := float64(res.Config.Steps)
 	uni := Series{Name: "unigram model (validation)", X: []float64{0, steps}, Y: []float64{res.UnigramLoss, res.UnigramLoss}}
 	train := Figure{Name: "lm-train-loss", Title: "Training loss (mean of every " + fmt.Sprint(res.Config.LogEvery) + " batches)",
-		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "bottom-left"}
+		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "top-right"}
 	val := Figure{Name: "lm-val-loss", Title: fmt.Sprintf("Validation loss (%s tokens of unseen packages)", thousands(res.ValScored)),
 		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "bottom-left"}
 	for _, h := range res.Heads {
@@ -56,10 +56,10 @@ func LMFigures(res *LMResults) []Figure {
 	}
 	train.Series = append(train.Series, uni)
 	val.Series = append(val.Series, uni)
-	// The first points (near log V) would squeeze the rest of the curve.
-	if r := padRange(tail(train.Series, 0.2), 0.05, 0.05); r != nil {
-		r[1] = math.Max(r[1], res.UnigramLoss+0.05*(r[1]-r[0]))
-		train.YRange = r
+	// Every point is shown; a log scale keeps the first ones (near
+	// log V) from squeezing the rest of the curve.
+	if r := padRange(train.Series, 0.02, 0.05); r != nil && r[0] > 0 {
+		train.YRange, train.LogY = r, true
 	}
 	val.YRange = padRange(val.Series, 0.05, 0.1)
 	figs := []Figure{train, val}
