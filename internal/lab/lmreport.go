@@ -113,19 +113,6 @@ func filterSummary(res *LMResults) string {
 	return b.String()
 }
 
-// tail returns the series without the first fraction of their points.
-func tail(series []Series, frac float64) []Series {
-	out := make([]Series, len(series))
-	for i, s := range series {
-		k := int(frac * float64(len(s.Y)))
-		if len(s.Y)-k < 2 {
-			k = 0
-		}
-		out[i] = Series{Name: s.Name, X: s.X[k:], Y: s.Y[k:]}
-	}
-	return out
-}
-
 // mib formats a byte count in MiB.
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
