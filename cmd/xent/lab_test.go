@@ -363,3 +363,26 @@ func TestLabOrthoGrad(t *testing.T) {
 		t.Errorf("--orthograd changed nothing (test NLL %v)", nllPlain)
 	}
 }
+
+// TestLabSettingFlags: every configuration field the lab reports in a
+// SettingError maps to a flag that exists, and the error names the flag.
+func TestLabSettingFlags(t *testing.T) {
+	_, help, _ := runCLI(t, "lab", "-h")
+	_, lmHelp, _ := runCLI(t, "lab", "lm", "-h")
+	for field, name := range settingFlags {
+		if !strings.Contains(help, "\n  --"+name+" ") && !strings.Contains(lmHelp, "\n  --"+name+" ") {
+			t.Errorf("%s maps to --%s, which neither workload has", field, name)
+		}
+		err := labFlagError(fmt.Errorf("wrapped: %w", &lab.SettingError{Field: field, Words: "w", Value: -3, Want: "≥ 0"}))
+		if got, want := err.Error(), "--"+name+" -3, want ≥ 0"; got != want {
+			t.Errorf("%s: %q, want %q", field, got, want)
+		}
+	}
+	for _, args := range [][]string{{"lab", "--optimizer", "sgd", "--momentum", "1"}, {"lab", "lm", "--filter-eps", "-1"}, {"lab", "--weight-decay", "-1"}} {
+		code, _, errs := runCLI(t, args...)
+		flag := args[len(args)-2]
+		if code != 2 || !strings.Contains(errs, flag+" ") {
+			t.Errorf("%v: exit %d, %q; want 2 naming %s", args, code, errs, flag)
+		}
+	}
+}

@@ -95,31 +95,31 @@ func (c *LMConfig) Quick() {
 func (c LMConfig) Validate() error {
 	switch {
 	case c.Corpus.Vocab < 2:
-		return fmt.Errorf("vocabulary %d, want ≥ 2", c.Corpus.Vocab)
+		return settingErr("Vocab", "vocabulary", c.Corpus.Vocab, "≥ 2")
 	case c.Corpus.ValEvery != 0 && c.Corpus.ValEvery < 2:
-		return fmt.Errorf("one validation package in %d, want ≥ 2", c.Corpus.ValEvery)
+		return settingErr("ValEvery", "one validation package in", c.Corpus.ValEvery, "≥ 2")
 	case c.Context < 1:
-		return fmt.Errorf("context %d, want ≥ 1", c.Context)
+		return settingErr("Context", "context", c.Context, "≥ 1")
 	case c.Embed < 1:
-		return fmt.Errorf("embedding size %d, want ≥ 1", c.Embed)
+		return settingErr("Embed", "embedding size", c.Embed, "≥ 1")
 	case c.Hidden < 1:
-		return fmt.Errorf("hidden units %d, want ≥ 1", c.Hidden)
+		return settingErr("Hidden", "hidden units", c.Hidden, "≥ 1")
 	case c.Batch < 1:
-		return fmt.Errorf("batch size %d, want ≥ 1", c.Batch)
+		return settingErr("Batch", "batch size", c.Batch, "≥ 1")
 	case c.Steps < 1:
-		return fmt.Errorf("steps %d, want ≥ 1", c.Steps)
+		return settingErr("Steps", "steps", c.Steps, "≥ 1")
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("learning rate %g, want a positive number", c.LR)
+		return settingErr("LR", "learning rate", c.LR, "a positive number")
 	case !(c.FilterEps > 0) || math.IsInf(c.FilterEps, 0):
-		return fmt.Errorf("filter threshold %g, want a positive number", c.FilterEps)
+		return settingErr("FilterEps", "filter threshold", c.FilterEps, "a positive number")
 	case c.ValTokens < 0:
-		return fmt.Errorf("validation tokens %d, want ≥ 0", c.ValTokens)
+		return settingErr("ValTokens", "validation tokens", c.ValTokens, "≥ 0")
 	case c.ValPoints < 1:
-		return fmt.Errorf("validation points %d, want ≥ 1", c.ValPoints)
+		return settingErr("ValPoints", "validation points", c.ValPoints, "≥ 1")
 	case c.LogEvery < 1:
-		return fmt.Errorf("log interval %d, want ≥ 1", c.LogEvery)
+		return settingErr("LogEvery", "log interval", c.LogEvery, "≥ 1")
 	case c.Generate < 0:
-		return fmt.Errorf("generated samples %d, want ≥ 0", c.Generate)
+		return settingErr("Generate", "generated samples", c.Generate, "≥ 0")
 	}
 	return nil
 }
