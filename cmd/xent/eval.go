@@ -33,7 +33,7 @@ const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NA
        [--grad-hidden GH.npy] [--grad-classifier GW.npy] [--grad-bias GB.npy]
        [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
        [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
-       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]
+       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json] [--groups G.npy] [--tasks T.npy]
    or: --embeddings E.npy [--positives P.npy] [--negatives N.npy] [--labels L.npy] --loss NAME[:key=value,...] [--grad G.npy]`
 
 type evalFlags struct {
@@ -52,6 +52,7 @@ type evalFlags struct {
 	threads                                int
 	asJSON                                 bool
 	gradDType                              string
+	groups, tasks                          string
 }
 
 // files returns the input and the output files an eval command line
@@ -60,7 +61,7 @@ func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
 	return named("logits", f.logits, "targets", f.targets, "teacher", f.teacher, "weights", f.weights,
 			"pos-weight", f.posWeight, "embeddings", f.embeddings, "positives", f.positives, "labels", f.labels,
 			"negatives", f.negatives, "input-lengths", f.inputLengths, "target-lengths", f.targetLengths,
-			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias),
+			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias, "groups", f.groups, "tasks", f.tasks),
 		named("grad", f.grad, "lse", f.lse, "grad-hidden", f.gradHidden, "grad-classifier", f.gradClassifier,
 			"grad-bias", f.gradBias)
 }
@@ -103,6 +104,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (.npy, the bias's precision)")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fs.StringVar(&f.groups, "groups", "", "bag, eisl, mft: integer ids [rows] .npy grouping the rows (bag ids; sequence ids; sample ids)")
+	fs.StringVar(&f.tasks, "tasks", "", "mft: integer task ids ≥ 0 [rows] .npy")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,6 +120,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if (f.inputLengths != "" || f.targetLengths != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
 		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
+	}
+	if (f.groups != "" || f.tasks != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
+		return usagef("--groups and --tasks apply to bag, eisl and mft only")
 	}
 	if f.negatives != "" && f.embeddings == "" {
 		return usagef("--negatives applies to embedding losses (with --embeddings) only")
@@ -145,6 +151,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		l, s, err := loss.Parse(f.lossName, loss.WithReduction(red), loss.WithThreads(f.threads))
 		if err != nil {
 			return usageError{err.Error()}
+		}
+		if f.groups != "" || f.tasks != "" {
+			return usagef("--groups and --tasks apply to bag, eisl and mft only")
 		}
 		return evalSequences(f, stdout, l, s, red)
 	}
@@ -256,6 +265,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	l, s, err := loss.Parse(spec, opts...)
 	if err != nil {
+		return err
+	}
+	if l, err = withGroups(l, f, rows); err != nil {
 		return err
 	}
 
