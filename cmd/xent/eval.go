@@ -288,6 +288,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	switch {
 	case takesTeacher && in.Teacher == nil && !(s.Needs&loss.AcceptsSoftTargets != 0 && f.targets != ""):
+		if s.Name == "sce" {
+			return usagef("loss sce (the teacher variant, catalog A27) needs --teacher or soft --targets; sce-labels is the symmetric cross-entropy on labels")
+		}
 		return usagef("loss %s needs --teacher", s.Name)
 	case needsTargets && f.targets == "" || !takesTeacher && f.targets == "":
 		return usagef("loss %s needs --targets", s.Name)

@@ -160,3 +160,28 @@ func TestEvalGroupsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalSCENames: sce-labels (what xent lab trains) takes labels; sce,
+// the teacher variant, refuses them, naming the other.
+func TestEvalSCENames(t *testing.T) {
+	dir := t.TempDir()
+	z := []float64{0, 1, 2, 2, 0, -1}
+	logits := writeNPY(t, dir, "l.npy", z, 2, 3)
+	labels := writeNPY(t, dir, "y.npy", []int64{2, 0}, 2)
+	code, out, errs := runCLI(t, "eval", "--loss", "sce-labels:alpha=0.01,beta=1", "--logits", logits, "--targets", labels, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var want float64
+	for i, y := range []int{2, 0} {
+		p := softmaxRow(z[i*3 : (i+1)*3])
+		want += (-0.01*math.Log(p[y]) + 4*(1-p[y])) / 2
+	}
+	if got := decodeJSON(t, out)["loss"].(float64); math.Abs(got-want) > 1e-12 {
+		t.Errorf("sce-labels %v, want %v", got, want)
+	}
+	code, _, errs = runCLI(t, "eval", "--loss", "sce", "--logits", logits, "--targets", labels)
+	if code != 2 || !strings.Contains(errs, "sce-labels") {
+		t.Errorf("sce on labels: exit %d, %q", code, errs)
+	}
+}

@@ -18,7 +18,7 @@ import (
 
 // DefaultLosses are the losses of the default lab run: cross-entropy and
 // five losses proposed for noisy labels or calibration.
-var DefaultLosses = []string{"cross-entropy", "gce", "sce", "ldr-kl", "poly1", "focal"}
+var DefaultLosses = []string{"cross-entropy", "gce", "sce-labels", "ldr-kl", "poly1", "focal"}
 
 // Config describes an experiment: every loss trained at every noise rate
 // on the same data, initial weights and example order.
