@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,4 +111,59 @@ func TestFloatLabelsSameError(t *testing.T) {
 			t.Errorf("stderr %q, want %q ... want integers", e, want)
 		}
 	}
+}
+
+// FuzzEvalUnbatched runs class losses on arbitrary logit vectors [C] with
+// a label of shape [] or [1], or a soft target [C]: a gradient file of
+// the logits' shape on success, otherwise one line and no file.
+func FuzzEvalUnbatched(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}, int64(1), uint8(0))
+	f.Add(uint8(1), []byte{0, 0, 0xc0, 0x7f}, int64(0), uint8(1))
+	f.Add(uint8(2), []byte{}, int64(0), uint8(0))
+	f.Add(uint8(3), []byte{0, 0, 0x80, 0xff, 1, 2, 3, 4}, int64(-100), uint8(2))
+	f.Add(uint8(4), []byte{1, 2, 3, 4, 5, 6, 7, 8}, int64(7), uint8(1))
+	names := []string{"cross-entropy", "focal", "poly1", "sce-labels", "gce", "kd"}
+	f.Fuzz(func(t *testing.T, which uint8, raw []byte, label int64, form uint8) {
+		dir := t.TempDir()
+		var x []float32
+		for len(raw) >= 4 {
+			x = append(x, math.Float32frombits(binary.LittleEndian.Uint32(raw)))
+			raw = raw[4:]
+		}
+		logits := writeNPY(t, dir, "l.npy", x, len(x))
+		var target string
+		switch form % 3 {
+		case 0:
+			target = writeNPY(t, dir, "y.npy", []int64{label})
+		case 1:
+			target = writeNPY(t, dir, "y.npy", []int64{label}, 1)
+		default:
+			soft := make([]float32, len(x))
+			for i := range soft {
+				soft[i] = 1 / float32(len(x))
+			}
+			target = writeNPY(t, dir, "y.npy", soft, len(soft))
+		}
+		name := names[int(which)%len(names)]
+		flag := "--targets"
+		if name == "kd" {
+			flag, target = "--teacher", logits
+		}
+		grad := filepath.Join(dir, "g.npy")
+		code, _, errs := runCLI(t, "eval", "--loss", name, "--logits", logits, flag, target, "--grad", grad, "--json")
+		_, statErr := os.Stat(grad)
+		switch code {
+		case 0:
+			g, h, err := npy.ReadFile[float32](grad)
+			if err != nil || len(h.Shape) != 1 || len(g) != len(x) {
+				t.Fatalf("gradient file %v %v", h, err)
+			}
+		case 1, 2:
+			if !os.IsNotExist(statErr) || errs == "" || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Fatalf("exit %d: file %v, stderr %q", code, statErr, errs)
+			}
+		default:
+			t.Fatalf("exit %d", code)
+		}
+	})
 }
