@@ -2,7 +2,8 @@
 // type, Set: a row-major float32 feature matrix and int32 class labels.
 //
 // Sources:
-//   - MNIST, embedded in the package (MNIST);
+//   - MNIST, embedded in the subpackage data/mnist (mnist.Load), so that
+//     importing package data does not link the images;
 //   - idx files, the format MNIST is distributed in, gzipped or not
 //     (ReadIDX, LoadIDX);
 //   - CSV with a label column and numeric feature columns (ReadCSV,

@@ -52,14 +52,3 @@ func Example() {
 	// 3 1
 	// data: csv line 3, column 3 (field 2 "a"): "two" is not a number: malformed data
 }
-
-// The embedded digits decode in about a third of a second. This
-// example is compiled but not run by go test, which checks MNIST in
-// TestMNIST. It prints 60000 10000 784 10 [5 0 4 1 9].
-func ExampleMNIST() {
-	train, test, err := data.MNIST()
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(train.Rows, test.Rows, train.Cols, train.Classes, train.Y[:5])
-}

@@ -59,6 +59,9 @@ var (
 	orange = color.NRGBA{230, 159, 0, 255}
 	red    = color.NRGBA{213, 94, 0, 255}
 	grey   = color.NRGBA{120, 120, 120, 255}
+	// underFill and underEdge draw under-confidence gaps (Okabe–Ito yellow).
+	underFill = color.NRGBA{240, 228, 66, 255}
+	underEdge = color.NRGBA{150, 140, 0, 255}
 )
 
 func withAlpha(c color.NRGBA, a uint8) color.NRGBA { c.A = a; return c }

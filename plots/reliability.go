@@ -42,9 +42,17 @@ func reliabilityPanels(title string, bins []metrics.Bin) (top, bottom *plot.Plot
 	top.Title.Text = fmt.Sprintf("%s (ECE %.4f, MCE %.4f, %d bins)", title, e.ECE, e.MCE, len(bins))
 	top.X.Label.Text = "confidence"
 	top.Y.Label.Text = "accuracy"
-	top.X.Min, top.X.Max, top.Y.Min, top.Y.Max = 0, 1, 0, 1
+	top.Title.Padding = vg.Points(6)
+	// The band above accuracy 1 holds the legend, so that it never
+	// covers a bar.
+	top.X.Min, top.X.Max, top.Y.Min, top.Y.Max = 0, 1, 0, 1.32
+	top.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.25}, {Value: 0.5, Label: "0.5"}, {Value: 0.75}, {Value: 1, Label: "1"}})
 	acc := &rects{fill: withAlpha(blue, 200), stroke: draw.LineStyle{Color: blue, Width: vg.Points(0.5)}}
+	// Over-confidence (confidence above accuracy) is shaded above the
+	// bar; under-confidence lies inside the bar and is drawn opaque over
+	// it, so that both look like their legend swatches.
 	gap := &rects{fill: withAlpha(red, 70), stroke: draw.LineStyle{Color: red, Width: vg.Points(0.5)}}
+	under := &rects{fill: underFill, stroke: draw.LineStyle{Color: underEdge, Width: vg.Points(0.5)}}
 	hist := &rects{fill: withAlpha(grey, 160), stroke: draw.LineStyle{Color: grey, Width: vg.Points(0.5)}}
 	total := 0
 	var meanConf, meanAcc float64
@@ -56,7 +64,11 @@ func reliabilityPanels(title string, bins []metrics.Bin) (top, bottom *plot.Plot
 			continue
 		}
 		acc.r = append(acc.r, rect{b.Lo, b.Hi, 0, b.Acc})
-		gap.r = append(gap.r, rect{b.Lo, b.Hi, b.Acc, b.Conf})
+		if b.Conf >= b.Acc {
+			gap.r = append(gap.r, rect{b.Lo, b.Hi, b.Acc, b.Conf})
+		} else {
+			under.r = append(under.r, rect{b.Lo, b.Hi, b.Conf, b.Acc})
+		}
 		w := float64(b.Count) / float64(total)
 		hist.r = append(hist.r, rect{b.Lo, b.Hi, 0, w})
 		meanConf += w * b.Conf
@@ -66,15 +78,19 @@ func reliabilityPanels(title string, bins []metrics.Bin) (top, bottom *plot.Plot
 	if err != nil {
 		return nil, nil, err
 	}
-	top.Add(acc, gap, diag)
+	top.Add(acc, gap, under, diag)
 	top.Legend.Add("accuracy", acc)
-	top.Legend.Add("gap to confidence", gap)
+	top.Legend.Add("over-confidence (gap up to the confidence)", gap)
+	top.Legend.Add("under-confidence (gap down to the confidence)", under)
 	top.Legend.Top, top.Legend.Left = true, true
+	top.Legend.TextStyle.Font.Size = vg.Points(9)
+	top.Legend.Padding = vg.Points(1)
 
 	bottom = plot.New()
 	bottom.X.Label.Text = "confidence"
 	bottom.Y.Label.Text = "fraction of examples"
 	bottom.X.Min, bottom.X.Max, bottom.Y.Min = 0, 1, 0
+	bottom.Y.Max = 1.3 * maxHeight(hist) // room for the legend
 	ma, err := line([]float64{meanAcc, meanAcc}, []float64{0, maxHeight(hist)}, blue, vg.Points(1.5), vg.Points(4), vg.Points(2))
 	if err != nil {
 		return nil, nil, err
@@ -129,7 +145,9 @@ func Recalibration(path string, before, after []metrics.Bin, opts ...Option) err
 		return err
 	}
 	c := configure("temperature scaling", 10*vg.Inch, 7*vg.Inch, opts)
-	t1, b1, err := reliabilityPanels("before "+c.title, before)
+	// The map (and its fitted parameters, named in the title) applies
+	// after, not before.
+	t1, b1, err := reliabilityPanels("before", before)
 	if err != nil {
 		return fmt.Errorf("plots.%s: %w", fn, err)
 	}

@@ -23,7 +23,7 @@ const attentionUsage = `--q Q.npy --k K.npy --v V.npy --out O.npy [--lse L.npy]
        [--dout dO.npy --dq dQ.npy --dk dK.npy --dv dV.npy] [--float64] [--threads N] [--json]`
 
 func runAttention(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("attention", attentionUsage, stderr)
+	fs := newFlags("attention", attentionUsage, stdout)
 	qPath := fs.String("q", "", "queries, [B, H, S, d] (.npy, float32 or float64)")
 	kPath := fs.String("k", "", "keys, [B, Hkv, T, d]; Hkv divides H")
 	vPath := fs.String("v", "", "values, [B, Hkv, T, dv]")

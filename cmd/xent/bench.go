@@ -44,14 +44,14 @@ func benchNames() []string {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: xent bench OP [flags]   (xent bench OP -h for its flags)")
-		fmt.Fprintln(stderr)
+	if len(args) == 0 {
+		return usagef("missing OP (one of: %s; xent bench -h lists them)", strings.Join(benchNames(), ", "))
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Fprintln(stdout, "Usage: xent bench OP [flags]   (xent bench OP -h for its flags)")
+		fmt.Fprintln(stdout)
 		for _, n := range benchNames() {
-			fmt.Fprintf(stderr, "  %-12s %s\n", n, benchOps[n].summary)
-		}
-		if len(args) == 0 {
-			return usagef("missing OP (one of: %s)", strings.Join(benchNames(), ", "))
+			fmt.Fprintf(stdout, "  %-12s %s\n", n, benchOps[n].summary)
 		}
 		return nil
 	}

@@ -24,7 +24,7 @@ func init() {
 }
 
 func benchAttention(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench attention", "[--batch B] [--heads H] [--kv-heads Hkv] [--queries S] [--keys T] [--dim d] [--causal] [--normalizer N] [--backward] [--threads T] [--baseline auto|gemm|stream|softmax|materialized|none] [--reps R] [--json]", stderr)
+	fs := newFlags("bench attention", "[--batch B] [--heads H] [--kv-heads Hkv] [--queries S] [--keys T] [--dim d] [--causal] [--normalizer N] [--backward] [--threads T] [--baseline auto|gemm|stream|softmax|materialized|none] [--reps R] [--json]", stdout)
 	batch := fs.Int("batch", 1, "batch size B")
 	heads := fs.Int("heads", 8, "query heads H")
 	kvHeads := fs.Int("kv-heads", 0, "key/value heads (0: H)")

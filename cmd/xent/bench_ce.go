@@ -19,7 +19,7 @@ func init() {
 }
 
 func benchCE(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench ce", "[--rows R] [--cols C] [--threads T] [--reps N] [--json]", stderr)
+	fs := newFlags("bench ce", "[--rows R] [--cols C] [--threads T] [--reps N] [--json]", stdout)
 	rows := fs.Int("rows", 4096, "rows (tokens)")
 	cols := fs.Int("cols", 32768, "columns (classes)")
 	threads := fs.Int("threads", 1, "goroutines for both sides (0: all cores)")

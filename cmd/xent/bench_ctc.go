@@ -19,7 +19,7 @@ func init() {
 }
 
 func benchCTC(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench ctc", "[--frames T] [--batch N] [--classes C] [--target S] [--threads T] [--reps N] [--baseline go-log-space|none] [--json]", stderr)
+	fs := newFlags("bench ctc", "[--frames T] [--batch N] [--classes C] [--target S] [--threads T] [--reps N] [--baseline go-log-space|none] [--json]", stdout)
 	frames := fs.Int("frames", 500, "frames per sequence (T)")
 	batch := fs.Int("batch", 32, "sequences (N)")
 	classes := fs.Int("classes", 5000, "classes, the blank included (C ≥ 2)")

@@ -25,7 +25,7 @@ func init() {
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench gemm", "[--m M] [--n N] [--k K] [--threads T] [--transa] [--transb] [--reps R] [--baseline go|openblas|none] [--rounds R] [--json]", stderr)
+	fs := newFlags("bench gemm", "[--m M] [--n N] [--k K] [--threads T] [--transa] [--transb] [--reps R] [--baseline go|openblas|none] [--rounds R] [--json]", stdout)
 	m := fs.Int("m", 1024, "rows of op(A) and of C")
 	n := fs.Int("n", 1024, "columns of op(B) and of C")
 	k := fs.Int("k", 1024, "columns of op(A), rows of op(B)")

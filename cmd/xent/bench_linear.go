@@ -21,7 +21,7 @@ func init() {
 }
 
 func benchLinear(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench linear-ce", "[--tokens N] [--dim D] [--vocab V] [--threads T] [--filter-eps E] [--peaked] [--baseline materialized|none] [--reps R] [--json]", stderr)
+	fs := newFlags("bench linear-ce", "[--tokens N] [--dim D] [--vocab V] [--threads T] [--filter-eps E] [--peaked] [--baseline materialized|none] [--reps R] [--json]", stdout)
 	n := fs.Int("tokens", 4096, "tokens N (rows of the hidden states)")
 	d := fs.Int("dim", 1024, "hidden dimension D")
 	v := fs.Int("vocab", 32768, "vocabulary V")

@@ -33,7 +33,7 @@ func init() {
 }
 
 func benchNormalizer(op string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench "+op, "[--rows R] [--cols C] [--k K] [--threads T] [--reps N] [--json]", stderr)
+	fs := newFlags("bench "+op, "[--rows R] [--cols C] [--k K] [--threads T] [--reps N] [--json]", stdout)
 	rows := fs.Int("rows", 4096, "rows of the float32 matrix")
 	cols := fs.Int("cols", 32768, "columns of the matrix")
 	k := fs.Int("k", 2, "topk-softmax: entries kept per row")

@@ -44,7 +44,7 @@ func benchSampleRows(kind string, rows, V int) []float32 {
 }
 
 func benchSample(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench sample", "[--vocab V] [--kind peaked|flat] [--rows R] [--reps N] [--json]", stderr)
+	fs := newFlags("bench sample", "[--vocab V] [--kind peaked|flat] [--rows R] [--reps N] [--json]", stdout)
 	V := fs.Int("vocab", 262144, "vocabulary size")
 	kind := fs.String("kind", "peaked", "peaked (a few tokens hold most of the mass) or flat (N(0, 9) logits)")
 	rows := fs.Int("rows", 8, "different rows, sampled in turn (each timed call samples all of them)")

@@ -27,7 +27,7 @@ it draws the reliability diagrams before and after, with the histograms of
 the confidences. Rows labelled with the ignore index are left out.`
 
 func runCalibrate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("calibrate", calibrateUsage, stderr)
+	fs := newFlags("calibrate", calibrateUsage, stdout)
 	logitsPath := fs.String("logits", "", "logits, float32 or float64 .npy of shape [rows, classes] (required)")
 	targetsPath := fs.String("targets", "", "integer labels, .npy of shape [rows] (required)")
 	bins := fs.Int("bins", 15, "number of equal-width confidence bins of the ECE and the diagram (≥ 1)")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -35,7 +33,7 @@ const evalUsage = `--logits L.npy (--targets T.npy | --teacher T.npy) [--loss NA
        [--grad-hidden GH.npy] [--grad-classifier GW.npy] [--grad-bias GB.npy]
        [--ignore-index I] [--label-smoothing E] [--weights W.npy] [--pos-weight PW.npy]
        [--reduction mean|sum|none] [--z-loss S] [--softcap C] [--temperature T]
-       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json]
+       [--grad G.npy] [--lse LSE.npy] [--threads N] [--json] [--groups G.npy] [--tasks T.npy]
    or: --embeddings E.npy [--positives P.npy] [--negatives N.npy] [--labels L.npy] --loss NAME[:key=value,...] [--grad G.npy]`
 
 type evalFlags struct {
@@ -54,6 +52,7 @@ type evalFlags struct {
 	threads                                int
 	asJSON                                 bool
 	gradDType                              string
+	groups, tasks                          string
 }
 
 // files returns the input and the output files an eval command line
@@ -62,7 +61,7 @@ func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
 	return named("logits", f.logits, "targets", f.targets, "teacher", f.teacher, "weights", f.weights,
 			"pos-weight", f.posWeight, "embeddings", f.embeddings, "positives", f.positives, "labels", f.labels,
 			"negatives", f.negatives, "input-lengths", f.inputLengths, "target-lengths", f.targetLengths,
-			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias),
+			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias, "groups", f.groups, "tasks", f.tasks),
 		named("grad", f.grad, "lse", f.lse, "grad-hidden", f.gradHidden, "grad-classifier", f.gradClassifier,
 			"grad-bias", f.gradBias)
 }
@@ -72,9 +71,9 @@ func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
 var evalEmbeddings func(f evalFlags, stdout io.Writer) error
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", evalUsage, stderr)
+	fs := newFlags("eval", evalUsage, stdout)
 	var f evalFlags
-	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols] (required)")
+	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols], or [C] for one example (its label [] or [1], soft target or teacher [C]) (required)")
 	fs.StringVar(&f.targets, "targets", "", "integer labels [rows], or float targets [rows, cols] (soft targets; bce targets)")
 	fs.StringVar(&f.teacher, "teacher", "", "teacher logits [rows, cols] for distillation losses")
 	fs.StringVar(&f.lossName, "loss", "cross-entropy", "loss name with optional parameters, e.g. kd:temperature=4 (see xent losses)")
@@ -105,6 +104,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (.npy, the bias's precision)")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fs.StringVar(&f.groups, "groups", "", "bag, eisl, mft: integer ids [rows] .npy grouping the rows (bag ids; sequence ids; sample ids)")
+	fs.StringVar(&f.tasks, "tasks", "", "mft: integer task ids ≥ 0 [rows] .npy")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -119,6 +120,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if (f.inputLengths != "" || f.targetLengths != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
 		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
+	}
+	if (f.groups != "" || f.tasks != "") && (f.embeddings != "" || f.hidden != "" || f.classifier != "") {
+		return usagef("--groups and --tasks apply to bag, eisl and mft only")
 	}
 	if f.negatives != "" && f.embeddings == "" {
 		return usagef("--negatives applies to embedding losses (with --embeddings) only")
@@ -146,7 +150,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		l, s, err := loss.Parse(f.lossName, loss.WithReduction(red), loss.WithThreads(f.threads))
 		if err != nil {
-			return err
+			return usageError{err.Error()}
+		}
+		if f.groups != "" || f.tasks != "" {
+			return usagef("--groups and --tasks apply to bag, eisl and mft only")
 		}
 		return evalSequences(f, stdout, l, s, red)
 	}
@@ -178,10 +185,12 @@ func readMatrix(path, what string) ([]float64, int, int, bool, error) {
 
 // readLogits reads the logits: a matrix [rows, cols], or, when vector is
 // set (the elementwise losses, whose targets have the logits' shape), a
-// vector [N] of one logit per example, read as [N, 1].
-func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
+// vector [N] of one logit per example, read as [N, 1], or, when unbatched
+// is set (the class losses), a vector [C] of one example's logits, read as
+// [1, C] as PyTorch does.
+func readLogits(path string, vector, unbatched bool) (x []float64, rows, cols int, wide, oneD bool, err error) {
 	a, err := loadArray(path, "logits", func(h npy.Header) error {
-		if vector && len(h.Shape) == 1 {
+		if (vector || unbatched) && len(h.Shape) == 1 {
 			return wantFloat("logits", path)(h)
 		}
 		return wantMatrix("logits", path)(h)
@@ -192,6 +201,9 @@ func readLogits(path string, vector bool) (x []float64, rows, cols int, wide, on
 	if len(a.h.Shape) == 1 {
 		if len(a.f) == 0 {
 			return nil, 0, 0, false, false, fmt.Errorf("logits %s: an empty vector", path)
+		}
+		if unbatched {
+			return a.f, 1, len(a.f), a.wide(), true, nil
 		}
 		return a.f, len(a.f), 1, a.wide(), true, nil
 	}
@@ -218,9 +230,22 @@ func readVector(path, what string, n int) ([]float64, error) {
 }
 
 func evalLogits(f evalFlags, stdout io.Writer) error {
+	spec := f.lossName
+	if f.temperature != 0 {
+		if strings.Contains(spec, ":") {
+			return usagef("give the temperature either in --loss or with --temperature, not both")
+		}
+		spec += fmt.Sprintf(":temperature=%g", f.temperature)
+	}
+	if err := checkLossSpec(f, spec); err != nil {
+		return err
+	}
 	lname, _, _ := strings.Cut(f.lossName, ":")
 	ls, known := loss.Lookup(strings.TrimSpace(lname))
-	x, rows, cols, wide, oneD, err := readLogits(f.logits, known && ls.Needs&loss.NeedsTargets != 0)
+	vector := known && ls.Needs&loss.NeedsTargets != 0
+	classes := known && ls.Needs&(loss.NeedsLabels|loss.AcceptsSoftTargets|loss.NeedsTeacher) != 0 && ls.Needs&loss.NeedsScalarTargets == 0
+	x, rows, cols, wide, oneD, err := readLogits(f.logits, vector, !vector && classes)
+	unbatched := oneD && !vector // one example's logits [C]
 	if err != nil {
 		return err
 	}
@@ -238,15 +263,11 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 		}
 		opts = append(opts, loss.WithPosWeight(w))
 	}
-	spec := f.lossName
-	if f.temperature != 0 {
-		if strings.Contains(spec, ":") {
-			return usagef("give the temperature either in --loss or with --temperature, not both")
-		}
-		spec += fmt.Sprintf(":temperature=%g", f.temperature)
-	}
 	l, s, err := loss.Parse(spec, opts...)
 	if err != nil {
+		return err
+	}
+	if l, err = withGroups(l, f, rows); err != nil {
 		return err
 	}
 
@@ -256,7 +277,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	takesTargets := s.Needs&(loss.NeedsLabels|loss.AcceptsSoftTargets|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
 	needsTargets := s.Needs&(loss.NeedsLabels|loss.NeedsTargets|loss.NeedsScalarTargets) != 0
 	if takesTeacher && f.teacher != "" {
-		t, tr, tc, _, err := readMatrix(f.teacher, "teacher")
+		t, tr, tc, _, err := readTeacher(f.teacher, unbatched)
 		if err != nil {
 			return err
 		}
@@ -267,6 +288,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	}
 	switch {
 	case takesTeacher && in.Teacher == nil && !(s.Needs&loss.AcceptsSoftTargets != 0 && f.targets != ""):
+		if s.Name == "sce" {
+			return usagef("loss sce (the teacher variant, catalog A27) needs --teacher or soft --targets; sce-labels is the symmetric cross-entropy on labels")
+		}
 		return usagef("loss %s needs --teacher", s.Name)
 	case needsTargets && f.targets == "" || !takesTeacher && f.targets == "":
 		return usagef("loss %s needs --targets", s.Name)
@@ -281,13 +305,24 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 				if s.Needs&loss.NeedsLabels == 0 {
 					return fmt.Errorf("targets %s: integer labels, but loss %s needs float targets", f.targets, s.Name)
 				}
+				if unbatched && (len(h.Shape) == 0 || len(h.Shape) == 1 && h.Shape[0] == 1) {
+					return nil // one label, shape [] or [1]
+				}
+				if unbatched {
+					return fmt.Errorf("targets %s: labels of shape %v, want [] or [1] for logits of shape [%d]", f.targets, h.Shape, cols)
+				}
 				if len(h.Shape) != 1 || h.Shape[0] != rows {
 					return fmt.Errorf("targets %s: labels of shape %v, want [%d]", f.targets, h.Shape, rows)
 				}
 			case s.Needs&loss.NeedsScalarTargets != 0:
 				return wantVector("targets", f.targets, rows)(h)
+			case s.Needs&loss.NeedsLabels != 0 && floatLabels(h, rows, cols, oneD, unbatched):
+				return fmt.Errorf("targets %s: dtype %s, want integers (labels; soft targets have the logits' shape)", f.targets, h.DType)
 			case s.Needs&(loss.AcceptsSoftTargets|loss.NeedsTargets) == 0:
 				return fmt.Errorf("targets %s: float targets, but loss %s needs integer labels", f.targets, s.Name)
+			case unbatched && len(h.Shape) == 1:
+				// One example's soft target [C].
+				return wantVector("targets", f.targets, cols)(h)
 			case oneD && len(h.Shape) == 1:
 				// A logit vector [N] takes a target vector [N].
 				return wantVector("targets", f.targets, rows)(h)
@@ -349,7 +384,7 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if f.grad != "" {
 		shape := []int{rows, cols}
 		if oneD {
-			shape = shape[:1]
+			shape = []int{len(x)} // the logits' own shape, [N] or [C]
 		}
 		if err := writeFloats(f.grad, out.Grad, outWide, shape...); err != nil {
 			return err
@@ -474,12 +509,13 @@ func accuracies(x []float64, cols int, labels []int64, ignore int64) (float64, f
 }
 
 func runLosses(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("losses", "", stderr)
+	fs := newFlags("losses", "[--json]", stdout)
+	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return err
+	}
+	if *asJSON {
+		return writeLossesJSON(stdout)
 	}
 	for _, s := range loss.Specs() {
 		cat := s.Catalog

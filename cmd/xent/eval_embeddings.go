@@ -50,7 +50,7 @@ func runEvalEmbeddings(f evalFlags, stdout io.Writer) error {
 	}
 	l, spec, err := embedding.Parse(f.lossName)
 	if err != nil {
-		return err
+		return usageError{err.Error()}
 	}
 	z, rows, dim, wide, err := readMatrix(f.embeddings, "embeddings")
 	if err != nil {

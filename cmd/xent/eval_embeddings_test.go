@@ -84,7 +84,7 @@ func TestEvalEmbeddingsErrors(t *testing.T) {
 		{[]string{"--embeddings", emb, "--loss", "nope"}, 2, "infonce"},
 		{[]string{"--embeddings", emb, "--loss", "infonce"}, 2, "needs --positives"},
 		{[]string{"--embeddings", emb, "--loss", "infonce", "--positives", pos2}, 1, "3"},
-		{[]string{"--embeddings", emb, "--loss", "infonce:tau=1", "--positives", pos2}, 1, "temperature=0.07"},
+		{[]string{"--embeddings", emb, "--loss", "infonce:tau=1", "--positives", pos2}, 2, "temperature=0.07"},
 		{[]string{"--embeddings", emb, "--loss", "cosface", "--labels", flab}, 1, "integers"},
 		{[]string{"--embeddings", emb, "--loss", "cosface"}, 2, "needs --labels"},
 		{[]string{"--embeddings", emb, "--loss", "cosface", "--labels", lab, "--positives", pos2}, 1, "outside"},

@@ -61,8 +61,9 @@ func TestEvalNewLosses(t *testing.T) {
 	if a, b := decodeJSON(t, o1)["loss"].(float64), decodeJSON(t, o2)["loss"].(float64); math.Abs(a-b) > 1e-6 {
 		t.Errorf("poly1 soft %v, labels %v", a, b)
 	}
-	// A vector is no matrix for the other losses.
-	if code, _, errs := runCLI(t, "eval", "--logits", vec, "--targets", lab); code != 1 || !strings.Contains(errs, "2-D") {
+	// For the other losses a vector is one example's logits [C], which
+	// takes one label, not one per element.
+	if code, _, errs := runCLI(t, "eval", "--logits", vec, "--targets", lab); code != 1 || !strings.Contains(errs, "want [] or [1]") {
 		t.Errorf("cross-entropy on a vector: exit %d, %s", code, errs)
 	}
 }

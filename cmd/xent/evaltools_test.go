@@ -404,7 +404,7 @@ func TestOOD(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "h-mahalanobis.svg")); !os.IsNotExist(err) {
 		t.Error("Mahalanobis histogram without features")
 	}
-	if code, _, errs := runCLI(t, "help", "ood"); code != 0 || !strings.Contains(errs, "HIGHER score means MORE in-distribution") {
+	if code, errs, _ := runCLI(t, "help", "ood"); code != 0 || !strings.Contains(errs, "HIGHER score means MORE in-distribution") {
 		t.Errorf("help: %d %q", code, errs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/xentlab/xent/internal/atomicfile"
+	"github.com/xentlab/xent/loss"
 	"github.com/xentlab/xent/npy"
 )
 
@@ -166,4 +167,52 @@ func noRows(what, path string) error {
 // (PyTorch's mean is NaN); every command refuses, with this message.
 func allIgnored(path string, ignore int64) error {
 	return fmt.Errorf("targets %s: every row has the ignore index %d: nothing to evaluate", path, ignore)
+}
+
+// checkLossSpec builds the loss of --loss with the options the command
+// line sets (the class weights left out: they are data, read later), so
+// that a bad name, parameter or option value is a usage error (exit
+// status 2) found before any file is read.
+func checkLossSpec(f evalFlags, spec string) error {
+	f.weights = ""
+	_, opts, err := lossOptions(f, 0)
+	if err != nil {
+		return err
+	}
+	if _, _, err := loss.Parse(spec, opts...); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// floatLabels reports whether float targets of header h are shaped like
+// labels — one per row ([rows], or [] and [1] for one example's logits
+// [C]) — rather than like soft targets, so that the error can say the
+// dtype is wrong.
+func floatLabels(h npy.Header, rows, cols int, oneD, unbatched bool) bool {
+	switch {
+	case unbatched:
+		return len(h.Shape) == 0 || len(h.Shape) == 1 && h.Shape[0] == 1 && cols != 1
+	case oneD:
+		return false // elementwise logits [N] take float targets [N]
+	}
+	return len(h.Shape) == 0 || len(h.Shape) == 1 && h.Shape[0] == rows
+}
+
+// readTeacher reads teacher logits: a matrix [rows, cols], or, for one
+// example's logits [C] (unbatched), a vector [C] read as [1, C].
+func readTeacher(path string, unbatched bool) ([]float64, int, int, bool, error) {
+	if !unbatched {
+		return readMatrix(path, "teacher")
+	}
+	a, err := loadArray(path, "teacher", func(h npy.Header) error {
+		if len(h.Shape) != 1 {
+			return fmt.Errorf("teacher %s: shape %v, want [C] like the logits", path, h.Shape)
+		}
+		return wantFloat("teacher", path)(h)
+	})
+	if err != nil {
+		return nil, 0, 0, false, err
+	}
+	return a.f, 1, len(a.f), a.wide(), nil
 }

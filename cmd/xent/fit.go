@@ -67,7 +67,7 @@ type fitReport struct {
 }
 
 func runFit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("fit", fitUsage, stderr)
+	fs := newFlags("fit", fitUsage, stdout)
 	law := fs.String("law", "", "power, nmt or lr-anneal (required)")
 	dataPath := fs.String("data", "", "CSV of losses, columns as above (required)")
 	plotPath := fs.String("plot", "", "draw the data and the fit here (.png or .svg)")

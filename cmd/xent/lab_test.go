@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xentlab/xent/data"
-	"github.com/xentlab/xent/lab"
+	"github.com/xentlab/xent/internal/lab"
 )
 
 // tinyLabData replaces MNIST with a small synthetic set of 10 classes
@@ -173,13 +173,13 @@ func TestLabBadFlags(t *testing.T) {
 }
 
 func TestLabHelp(t *testing.T) {
-	code, _, stderr := runCLI(t, "lab", "-h")
+	code, stdout, _ := runCLI(t, "lab", "-h")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, f := range []string{"-seed", "-threads", "-epochs", "-noise", "-noise-type", "-losses", "-model", "-hidden",
 		"-optimizer", "-lr", "-batch", "-weight-decay", "-quick", "-quiet", "-out", "-force", "-schedule", "-holdout", "-jobs"} {
-		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+		if !strings.Contains(stdout, "\n  -"+f+" ") && !strings.Contains(stdout, "\n  -"+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
 	}
@@ -318,18 +318,18 @@ func TestLabLMBadFlags(t *testing.T) {
 }
 
 func TestLabLMHelp(t *testing.T) {
-	code, _, stderr := runCLI(t, "lab", "lm", "-h")
+	code, stdout, _ := runCLI(t, "lab", "lm", "-h")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, f := range []string{"-vocab", "-context", "-embed", "-hidden", "-batch", "-steps", "-lr", "-seed", "-threads",
 		"-filter-eps", "-val-tokens", "-corpus", "-quick", "-quiet", "-out", "-force"} {
-		if !strings.Contains(stderr, "\n  "+f+" ") && !strings.Contains(stderr, "\n  "+f+"\n") {
+		if !strings.Contains(stdout, "\n  -"+f+" ") && !strings.Contains(stdout, "\n  -"+f+"\n") {
 			t.Errorf("help lacks %s", f)
 		}
 	}
-	if !strings.Contains(stderr, "Usage: xent lab lm") {
-		t.Errorf("help: %s", stderr)
+	if !strings.Contains(stdout, "Usage: xent lab lm") {
+		t.Errorf("help: %s", stdout)
 	}
 }
 
@@ -361,5 +361,28 @@ func TestLabOrthoGrad(t *testing.T) {
 	}
 	if nllPlain == nllOrtho {
 		t.Errorf("--orthograd changed nothing (test NLL %v)", nllPlain)
+	}
+}
+
+// TestLabSettingFlags: every configuration field the lab reports in a
+// SettingError maps to a flag that exists, and the error names the flag.
+func TestLabSettingFlags(t *testing.T) {
+	_, help, _ := runCLI(t, "lab", "-h")
+	_, lmHelp, _ := runCLI(t, "lab", "lm", "-h")
+	for field, name := range settingFlags {
+		if !strings.Contains(help, "\n  --"+name+" ") && !strings.Contains(lmHelp, "\n  --"+name+" ") {
+			t.Errorf("%s maps to --%s, which neither workload has", field, name)
+		}
+		err := labFlagError(fmt.Errorf("wrapped: %w", &lab.SettingError{Field: field, Words: "w", Value: -3, Want: "≥ 0"}))
+		if got, want := err.Error(), "--"+name+" -3, want ≥ 0"; got != want {
+			t.Errorf("%s: %q, want %q", field, got, want)
+		}
+	}
+	for _, args := range [][]string{{"lab", "--optimizer", "sgd", "--momentum", "1"}, {"lab", "lm", "--filter-eps", "-1"}, {"lab", "--weight-decay", "-1"}} {
+		code, _, errs := runCLI(t, args...)
+		flag := args[len(args)-2]
+		if code != 2 || !strings.Contains(errs, flag+" ") {
+			t.Errorf("%v: exit %d, %q; want 2 naming %s", args, code, errs, flag)
+		}
 	}
 }

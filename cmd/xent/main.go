@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -49,11 +51,22 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return run([]string{c.name, "-h"}, stdout, stderr)
+			if _, ok := commands[args[1]]; !ok {
+				fmt.Fprintf(stderr, "xent help: unknown command %q (commands: %s)\n", args[1], strings.Join(names(), ", "))
+				return 2
 			}
+			// "xent help bench softmax" is "xent bench softmax -h".
+			return run(append(append([]string(nil), args[1:]...), "-h"), stdout, stderr)
 		}
 		printHelp(stdout)
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "xent: %s takes no arguments\n", args[0])
+			return 2
+		}
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 	c, ok := commands[args[0]]
@@ -98,19 +111,42 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "xent help COMMAND" or "xent COMMAND -h" for a command's flags.`)
+	fmt.Fprintln(w, `Run "xent help COMMAND" or "xent COMMAND -h" for a command's flags,`)
+	fmt.Fprintln(w, `"xent --version" for the version. Exit status: 0 on success, 1 when the`)
+	fmt.Fprintln(w, `command failed, 2 for a bad command line.`)
 }
 
 // newFlags returns a flag set that reports errors instead of exiting and
-// prints its usage to stderr on -h.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+// prints its usage and flags, spelled --flag, to stdout on -h or --help.
+func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("xent "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: xent %s %s\n\nFlags:\n", name, usage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
+}
+
+// printFlags lists the flags of fs in the spelling the usage lines use,
+// --name, sorted by name, with their defaults.
+func printFlags(fs *flag.FlagSet) {
+	w := fs.Output()
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if d := f.DefValue; d != "" && d != "false" && d != "0" {
+			if kind == "string" {
+				d = strconv.Quote(d)
+			}
+			fmt.Fprintf(w, " (default %s)", d)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // parseFlags parses args and turns a flag error into a usage error; it
@@ -131,4 +167,49 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// buildCommit names the commit when the build did not record one, set
+// with go build -ldflags "-X main.buildCommit=$(git rev-parse HEAD)".
+var buildCommit string
+
+// versionLine is what "xent --version" prints: the module's path and
+// version, and the commit it was built from when the build recorded one
+// (a build inside a git checkout does; "+dirty" marks uncommitted
+// changes).
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "xent (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	line := fmt.Sprintf("xent %s %s", bi.Main.Path, v)
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		rev = buildCommit
+	}
+	if rev != "" {
+		line += " commit " + rev
+		if dirty {
+			line += "+dirty"
+		}
+		if when != "" {
+			line += " (" + when + ")"
+		}
+	}
+	return line + " " + bi.GoVersion
 }

@@ -54,7 +54,7 @@ type oodResult struct {
 }
 
 func runOOD(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("ood", oodUsage, stderr)
+	fs := newFlags("ood", oodUsage, stdout)
 	inPath := fs.String("in-logits", "", "logits of in-distribution inputs, float .npy [rows, classes] (required)")
 	outPath := fs.String("out-logits", "", "logits of out-of-distribution inputs, float .npy [rows, classes] (required)")
 	temp := fs.Float64("temperature", 1, "temperature T of the energy score (> 0)")

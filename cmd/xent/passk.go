@@ -26,7 +26,7 @@ mean over problems of the unbiased estimator of Chen et al. (2021),
 pass@k = 1 − C(N−c, k)/C(N, k), for every k (each in [1, N]).`
 
 func runPassK(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("passk", passkUsage, stderr)
+	fs := newFlags("passk", passkUsage, stdout)
 	n := fs.Int("n-samples", 0, "samples drawn per problem (required, ≥ 1)")
 	correctPath := fs.String("correct", "", "number of correct samples per problem, integer .npy of shape [problems] (required)")
 	kList := fs.String("k", "1", "comma-separated values of k, each in [1, N]")

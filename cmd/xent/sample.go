@@ -39,7 +39,7 @@ Truncating stages take min_keep=N. "default" is llama.cpp's chain.
 pads. --allowed is [rows, V] (bool or integers; nonzero: allowed).`
 
 func runSample(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sample", sampleUsage, stderr)
+	fs := newFlags("sample", sampleUsage, stdout)
 	logits := fs.String("logits", "", "logits .npy, [rows, V] or [V] (required)")
 	hist := fs.String("history", "", "previous tokens .npy, integers [rows, n] or [n]; -1 pads")
 	allowed := fs.String("allowed", "", "allowed tokens .npy, [rows, V] or [V]; nonzero: allowed")

@@ -32,7 +32,7 @@ var families = []family{
 	{"internal/vek", "vek", "vek64", genVek64, false},
 	{"internal/vek", "vek", "twopass", genTwoPass, false},
 	{"metrics", "metrics", "count", genCount, false},
-	{"lab", "lab", "adam", genAdam, false},
+	{"internal/lab", "lab", "adam", genAdam, false},
 	{"sample", "sample", "kernels", genSample, true},
 	{"internal/gemm", "gemm", "kernels", genGemm, false},
 }

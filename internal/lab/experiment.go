@@ -18,7 +18,7 @@ import (
 
 // DefaultLosses are the losses of the default lab run: cross-entropy and
 // five losses proposed for noisy labels or calibration.
-var DefaultLosses = []string{"cross-entropy", "gce", "sce", "ldr-kl", "poly1", "focal"}
+var DefaultLosses = []string{"cross-entropy", "gce", "sce-labels", "ldr-kl", "poly1", "focal"}
 
 // Config describes an experiment: every loss trained at every noise rate
 // on the same data, initial weights and example order.
@@ -81,7 +81,7 @@ func (c Config) Validate() error {
 	}
 	for _, r := range c.Noise {
 		if !(r >= 0 && r <= 1) {
-			return fmt.Errorf("noise rate %g, want [0, 1]", r)
+			return settingErr("Noise", "noise rate", r, "[0, 1]")
 		}
 	}
 	if c.NoiseType != Symmetric && c.NoiseType != Asymmetric {
@@ -90,14 +90,19 @@ func (c Config) Validate() error {
 	if len(c.Losses) == 0 {
 		return errors.New("no loss")
 	}
-	if c.Holdout < 0 || c.TrainSize < 0 || c.TestSize < 0 {
-		return fmt.Errorf("hold-out %d, train size %d, test size %d: want ≥ 0", c.Holdout, c.TrainSize, c.TestSize)
+	for _, s := range []struct {
+		field, words string
+		v            int
+	}{{"Holdout", "hold-out", c.Holdout}, {"TrainSize", "train size", c.TrainSize}, {"TestSize", "test size", c.TestSize}} {
+		if s.v < 0 {
+			return settingErr(s.field, s.words, s.v, "≥ 0")
+		}
 	}
 	if c.Bins < 1 {
-		return fmt.Errorf("bins %d, want ≥ 1", c.Bins)
+		return settingErr("Bins", "bins", c.Bins, "≥ 1")
 	}
 	if c.Jobs < 0 {
-		return fmt.Errorf("jobs %d, want ≥ 0", c.Jobs)
+		return settingErr("Jobs", "jobs", c.Jobs, "≥ 0")
 	}
 	return c.Train.Validate()
 }

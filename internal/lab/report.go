@@ -278,9 +278,9 @@ func Figures(res *Results) []Figure {
 			Title:  fmt.Sprintf("Learning curves, %s%% %s noise", tag, res.Noise),
 			XLabel: "epoch", YLabel: "clean test accuracy (%)", Legend: "bottom-right"}
 		rel := Figure{Name: "reliability-noise-" + tag,
-			Title:  fmt.Sprintf("Reliability diagram, %s%% %s noise", tag, res.Noise),
+			Title:  fmt.Sprintf("Reliability diagram, %s%% %s noise (marker area: examples in the bin)", tag, res.Noise),
 			XLabel: "confidence (mean of bin)", YLabel: "accuracy of bin", Diagonal: true, XRange: &unit, YRange: &unit,
-			Legend: "top-left"}
+			Legend: "bottom-right"}
 		var recal []Figure
 		for _, l := range losses {
 			run, ok := res.Find(l, r)
@@ -301,7 +301,7 @@ func Figures(res *Results) []Figure {
 			rel.Series = append(rel.Series, d)
 			if run.Scaled != nil {
 				recal = append(recal, Figure{Name: "recalibration-" + fileTag(l) + "-noise-" + tag, Kind: "recalibration",
-					Title:   fmt.Sprintf("TS, T=%.2f", run.Temperature),
+					Title:   fmt.Sprintf("temperature scaling, T = %.3f", run.Temperature),
 					Caption: fmt.Sprintf("%s, %s%% %s noise: reliability before and after temperature scaling", l, tag, res.Noise),
 					Series:  []Series{{Name: "before", Bins: run.Test.Reliability}, {Name: "after", Bins: run.Scaled.Reliability}}})
 			}

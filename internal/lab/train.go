@@ -53,7 +53,7 @@ func (c TrainConfig) Validate() error {
 	switch c.Model {
 	case "mlp":
 		if c.Hidden < 1 {
-			return fmt.Errorf("hidden units %d, want ≥ 1", c.Hidden)
+			return settingErr("Hidden", "hidden units", c.Hidden, "≥ 1")
 		}
 	case "linear":
 	default:
@@ -65,10 +65,10 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("unknown schedule %q (constant, cosine)", c.Schedule)
 	}
 	if c.Batch < 1 {
-		return fmt.Errorf("batch size %d, want ≥ 1", c.Batch)
+		return settingErr("Batch", "batch size", c.Batch, "≥ 1")
 	}
 	if c.Epochs < 1 {
-		return fmt.Errorf("epochs %d, want ≥ 1", c.Epochs)
+		return settingErr("Epochs", "epochs", c.Epochs, "≥ 1")
 	}
 	_, err := NewOptimizer(c.Optimizer, 0, nil, 1)
 	return err

@@ -11,11 +11,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/xentlab/xent/metrics"
 	"github.com/xentlab/xent/plots"
@@ -43,6 +46,8 @@ type Figure struct {
 	// XRange and YRange, when not nil, fix the axes to [min, max].
 	XRange *[2]float64 `json:"x_range,omitempty"`
 	YRange *[2]float64 `json:"y_range,omitempty"`
+	// LogY draws the y axis on a log scale (all values > 0).
+	LogY bool `json:"log_y,omitempty"`
 	// Legend places the legend: "top-right" (or ""), "top-left",
 	// "bottom-left" or "bottom-right".
 	Legend string   `json:"legend,omitempty"`
@@ -103,6 +108,7 @@ func (f *Figure) WritePNG(w io.Writer) error {
 	}
 	p := plot.New()
 	p.Title.Text = f.Title
+	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text = f.XLabel
 	p.Y.Label.Text = f.YLabel
 	p.Add(plotter.NewGrid())
@@ -148,7 +154,12 @@ func (f *Figure) WritePNG(w io.Writer) error {
 		pts.Color = c
 		pts.Shape = plotutil.Shape(i)
 		pts.Radius = vg.Points(2.5)
-		p.Add(l, pts)
+		p.Add(l)
+		if sized := countMarkers(s, c, plotutil.Shape(i)); sized != nil {
+			p.Add(sized)
+		} else {
+			p.Add(pts)
+		}
 		p.Legend.Add(s.Name, l, pts)
 	}
 	if f.XRange != nil {
@@ -157,12 +168,70 @@ func (f *Figure) WritePNG(w io.Writer) error {
 	if f.YRange != nil {
 		p.Y.Min, p.Y.Max = f.YRange[0], f.YRange[1]
 	}
+	if f.LogY && p.Y.Min > 0 {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Legend.Padding = vg.Points(2)
-	wt, err := p.WriterTo(figWidth, figHeight, "png")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
+	// A margin above the title, which gonum puts at the very top.
+	c := vgimg.New(figWidth, figHeight)
+	dc := draw.New(c)
+	p.Draw(draw.Crop(dc, 0, 0, 0, -vg.Points(6)))
+	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
 	return err
+}
+
+// countMarkers returns the points of a series with Counts as markers whose
+// area is proportional to the count (the largest count gets a radius of
+// 6 points), or nil when the series has no counts.
+func countMarkers(s Series, c color.Color, shape draw.GlyphDrawer) *plotter.Scatter {
+	if len(s.Counts) != len(s.X) || len(s.X) == 0 {
+		return nil
+	}
+	top := 0
+	for _, n := range s.Counts {
+		top = max(top, n)
+	}
+	var xys plotter.XYs
+	var radius []vg.Length
+	for j := range s.X {
+		if math.IsNaN(s.X[j]) || math.IsNaN(s.Y[j]) || math.IsInf(s.X[j], 0) || math.IsInf(s.Y[j], 0) || top == 0 {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: s.X[j], Y: s.Y[j]})
+		radius = append(radius, vg.Points(1+5*math.Sqrt(float64(s.Counts[j])/float64(top))))
+	}
+	sc, err := plotter.NewScatter(xys)
+	if err != nil {
+		return nil
+	}
+	sc.GlyphStyleFunc = func(i int) draw.GlyphStyle {
+		return draw.GlyphStyle{Color: c, Shape: shape, Radius: radius[i]}
+	}
+	return sc
+}
+
+// logTicks labels a log-scaled axis at 1, 2 and 5 times the powers of
+// ten inside its range (gonum's LogTicks labels the powers only, too few
+// over a range such as 3 to 11).
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var t []plot.Tick
+	for e := math.Floor(math.Log10(lo)) - 1; e <= math.Ceil(math.Log10(hi)); e++ {
+		p := math.Pow(10, e)
+		for _, m := range []float64{1, 2, 3, 4, 5, 6, 7, 8, 9} {
+			v := m * p
+			if v < lo || v > hi {
+				continue
+			}
+			tk := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 || hi/lo < 10 {
+				tk.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			t = append(t, tk)
+		}
+	}
+	return t
 }

@@ -61,10 +61,10 @@ const stepGrain = 1 << 15
 // decayed, with threads goroutines (≤ 0: GOMAXPROCS).
 func NewOptimizer(c OptimizerConfig, n int, decayed []Span, threads int) (Optimizer, error) {
 	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
-		return nil, fmt.Errorf("lab: learning rate %g, want a positive number", c.LR)
+		return nil, settingErr("LR", "learning rate", c.LR, "a positive number")
 	}
 	if !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0) {
-		return nil, fmt.Errorf("lab: weight decay %g, want ≥ 0", c.WeightDecay)
+		return nil, settingErr("WeightDecay", "weight decay", c.WeightDecay, "≥ 0")
 	}
 	segs, err := segments(n, decayed)
 	if err != nil {
@@ -91,7 +91,7 @@ func NewOptimizer(c OptimizerConfig, n int, decayed []Span, threads int) (Optimi
 	switch strings.ToLower(c.Name) {
 	case "sgd":
 		if !(c.Momentum >= 0 && c.Momentum < 1) {
-			return nil, fmt.Errorf("lab: momentum %g, want [0, 1)", c.Momentum)
+			return nil, settingErr("Momentum", "momentum", c.Momentum, "[0, 1)")
 		}
 		return &sgd{lr: float32(c.LR), mu: float32(c.Momentum), wd: float32(c.WeightDecay),
 			segs: segs, v: make([]float32, n), threads: threads}, nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/xentlab/xent/data"
+	mnistdata "github.com/xentlab/xent/data/mnist"
 )
 
 var (
@@ -19,7 +20,7 @@ var (
 func benchData(b *testing.B) (train, test data.Set) {
 	b.Helper()
 	benchOnce.Do(func() {
-		benchTrain, benchTest, benchErr = data.MNIST()
+		benchTrain, benchTest, benchErr = mnistdata.Load()
 		if benchErr == nil {
 			mean, std := scalarStats(benchTrain.X)
 			normalize(benchTrain.X, mean, std)

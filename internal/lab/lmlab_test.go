@@ -286,3 +286,40 @@ func TestDetokenize(t *testing.T) {
 		t.Errorf("Detokenize:\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestFilterVerdict(t *testing.T) {
+	exact := LMHeadResult{StepSeconds: 1, ValLoss: 3}
+	for _, c := range []struct {
+		step, loss float64
+		want       string
+	}{
+		{0.8, 3.005, "paid here"},
+		{0.8, 3.2, "traded accuracy"},
+		{1.0, 3.0, "did not pay here**: the loss is the same"},
+		{0.99, 2.99, "did not pay"},
+		{1.2, 3.5, "did not pay here**: no faster"},
+	} {
+		got := filterVerdict(LMHeadResult{StepSeconds: c.step, ValLoss: c.loss}, exact)
+		if !strings.Contains(got, c.want) {
+			t.Errorf("step %v, loss %v: %q, want %q", c.step, c.loss, got, c.want)
+		}
+	}
+}
+
+func TestMemorySummary(t *testing.T) {
+	res := &LMResults{Config: LMConfig{Batch: 4096}, Corpus: CorpusStats{Vocab: 32768}, Heads: []LMHeadResult{
+		{Head: LMHead{Name: "fused"}, ScratchBytes: 32 << 20},
+		{Head: LMHead{Name: "f", FilterEps: 1.0 / 4096}, ScratchBytes: 33 << 20},
+		{Head: LMHead{Name: "materialized", Materialized: true}, ScratchBytes: 512 << 20},
+	}}
+	got := memorySummary(res)
+	for _, want := range []string{"fused head 32.0 MiB", "materialized head 512.0 MiB", "16.0× as much", "[4096, 32 768]", "logits alone are 512.0 MiB", "2^27.0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	res.Heads = res.Heads[:1]
+	if memorySummary(res) != "" {
+		t.Error("a summary without the materialized head")
+	}
+}

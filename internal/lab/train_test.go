@@ -44,7 +44,7 @@ func syntheticSet(rows, cols, classes int, seed uint64) data.Set {
 func mnistHead(t testing.TB, images, labels string, n int) data.Set {
 	t.Helper()
 	open := func(name string) *gzip.Reader {
-		f, err := os.Open(filepath.Join("..", "data", "mnist", name))
+		f, err := os.Open(filepath.Join("..", "..", "data", "mnist", name))
 		if err != nil {
 			t.Fatal(err)
 		}

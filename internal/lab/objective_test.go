@@ -276,14 +276,21 @@ func TestRegisteredLabelLosses(t *testing.T) {
 			t.Error("aldr-kl: no example's state changed after an epoch")
 		}
 	}
-	if _, ok := loss.Lookup("sce"); ok {
-		o, err := NewObjective("sce")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := make([]float32, 6)
-		if _, err := o.eval([]float32{5, -5, 0, 0, 9, -9}, 3, []int32{2, 0}, []int{0, 1}, g); err != nil {
-			t.Errorf("sce on labels: %v", err)
-		}
+	o, err := NewObjective("sce-labels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Effective != "sce-labels:alpha=0.01,beta=1" {
+		t.Errorf("sce-labels: effective %q", o.Effective)
+	}
+	g := make([]float32, 6)
+	if _, err := o.eval([]float32{5, -5, 0, 0, 9, -9}, 3, []int32{2, 0}, []int{0, 1}, g); err != nil {
+		t.Errorf("sce-labels: %v", err)
+	}
+	// The catalog's sce is the teacher variant: on one-hot labels its
+	// reverse term is infinite without a log floor, so the lab refuses it
+	// as xent eval refuses labels for it.
+	if _, err := NewObjective("sce"); err == nil {
+		t.Error("sce (the teacher variant) accepted as a label objective")
 	}
 }

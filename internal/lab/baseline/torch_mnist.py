@@ -10,7 +10,7 @@ mean and deviation of the training set, Adam, batches of 128):
 Times cover the training loop only (the data is decoded and standardised
 first). Run from the repository root:
 
-  OMP_NUM_THREADS=1 /usr/bin/python3 lab/baseline/torch_mnist.py
+  OMP_NUM_THREADS=1 /usr/bin/python3 internal/lab/baseline/torch_mnist.py
 """
 import gzip
 import math

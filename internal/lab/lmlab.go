@@ -58,68 +58,72 @@ type LMConfig struct {
 
 // DefaultLMConfig returns the default language-model run: a vocabulary of
 // 32 768 tokens of the Go standard library, 4 tokens of context embedded
-// in 64 dimensions each, 256 hidden units, batches of 512 tokens, 200
+// in 64 dimensions each, 256 hidden units, batches of 4 096 tokens, 60
 // steps of Adam at 2·10⁻³, the filtered head at 2⁻¹², validation on 16 384
-// tokens at 4 points.
+// tokens at 4 points. Batch × vocabulary is 2²⁷: the materialized head's
+// logits take 512 MiB, where the fused head needs a block of at most
+// about 32 MiB — the size at which the fused head is what makes the step
+// fit.
 func DefaultLMConfig() LMConfig {
 	return LMConfig{
 		Corpus:    CorpusConfig{Vocab: 32768, ValEvery: 20},
 		Context:   4,
 		Embed:     64,
 		Hidden:    256,
-		Batch:     512,
-		Steps:     200,
+		Batch:     4096,
+		Steps:     60,
 		LR:        2e-3,
 		Seed:      1,
 		FilterEps: BF16FilterEps,
 		ValTokens: 16384,
 		ValPoints: 4,
-		LogEvery:  10,
+		LogEvery:  5,
 		Generate:  3,
 	}
 }
 
-// Quick shrinks c to a run of well under a minute on two cores: a
-// vocabulary of 8 192, batches of 256, 120 steps, 4 096 validation
-// tokens at 3 points.
+// Quick shrinks c to a run of about a minute on two cores that still
+// shows what the fused head is for: a vocabulary of 16 384, batches of
+// 2 048 tokens (2²⁵ logits, 128 MiB materialized), 30 steps, 4 096
+// validation tokens at 3 points.
 func (c *LMConfig) Quick() {
 	c.Corpus.Vocab = 16384
-	c.Batch = 128
-	c.Steps = 120
+	c.Batch = 2048
+	c.Steps = 30
 	c.ValTokens = 4096
 	c.ValPoints = 3
-	c.LogEvery = 10
+	c.LogEvery = 3
 }
 
 // Validate reports the first bad setting.
 func (c LMConfig) Validate() error {
 	switch {
 	case c.Corpus.Vocab < 2:
-		return fmt.Errorf("vocabulary %d, want ≥ 2", c.Corpus.Vocab)
+		return settingErr("Vocab", "vocabulary", c.Corpus.Vocab, "≥ 2")
 	case c.Corpus.ValEvery != 0 && c.Corpus.ValEvery < 2:
-		return fmt.Errorf("one validation package in %d, want ≥ 2", c.Corpus.ValEvery)
+		return settingErr("ValEvery", "one validation package in", c.Corpus.ValEvery, "≥ 2")
 	case c.Context < 1:
-		return fmt.Errorf("context %d, want ≥ 1", c.Context)
+		return settingErr("Context", "context", c.Context, "≥ 1")
 	case c.Embed < 1:
-		return fmt.Errorf("embedding size %d, want ≥ 1", c.Embed)
+		return settingErr("Embed", "embedding size", c.Embed, "≥ 1")
 	case c.Hidden < 1:
-		return fmt.Errorf("hidden units %d, want ≥ 1", c.Hidden)
+		return settingErr("Hidden", "hidden units", c.Hidden, "≥ 1")
 	case c.Batch < 1:
-		return fmt.Errorf("batch size %d, want ≥ 1", c.Batch)
+		return settingErr("Batch", "batch size", c.Batch, "≥ 1")
 	case c.Steps < 1:
-		return fmt.Errorf("steps %d, want ≥ 1", c.Steps)
+		return settingErr("Steps", "steps", c.Steps, "≥ 1")
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return fmt.Errorf("learning rate %g, want a positive number", c.LR)
+		return settingErr("LR", "learning rate", c.LR, "a positive number")
 	case !(c.FilterEps > 0) || math.IsInf(c.FilterEps, 0):
-		return fmt.Errorf("filter threshold %g, want a positive number", c.FilterEps)
+		return settingErr("FilterEps", "filter threshold", c.FilterEps, "a positive number")
 	case c.ValTokens < 0:
-		return fmt.Errorf("validation tokens %d, want ≥ 0", c.ValTokens)
+		return settingErr("ValTokens", "validation tokens", c.ValTokens, "≥ 0")
 	case c.ValPoints < 1:
-		return fmt.Errorf("validation points %d, want ≥ 1", c.ValPoints)
+		return settingErr("ValPoints", "validation points", c.ValPoints, "≥ 1")
 	case c.LogEvery < 1:
-		return fmt.Errorf("log interval %d, want ≥ 1", c.LogEvery)
+		return settingErr("LogEvery", "log interval", c.LogEvery, "≥ 1")
 	case c.Generate < 0:
-		return fmt.Errorf("generated samples %d, want ≥ 0", c.Generate)
+		return settingErr("Generate", "generated samples", c.Generate, "≥ 0")
 	}
 	return nil
 }

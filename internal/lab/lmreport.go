@@ -40,7 +40,7 @@ func LMFigures(res *LMResults) []Figure {
 	steps := float64(res.Config.Steps)
 	uni := Series{Name: "unigram model (validation)", X: []float64{0, steps}, Y: []float64{res.UnigramLoss, res.UnigramLoss}}
 	train := Figure{Name: "lm-train-loss", Title: "Training loss (mean of every " + fmt.Sprint(res.Config.LogEvery) + " batches)",
-		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "bottom-left"}
+		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "top-right"}
 	val := Figure{Name: "lm-val-loss", Title: fmt.Sprintf("Validation loss (%s tokens of unseen packages)", thousands(res.ValScored)),
 		XLabel: "step", YLabel: "cross-entropy (nats)", Legend: "bottom-left"}
 	for _, h := range res.Heads {
@@ -56,10 +56,10 @@ func LMFigures(res *LMResults) []Figure {
 	}
 	train.Series = append(train.Series, uni)
 	val.Series = append(val.Series, uni)
-	// The first points (near log V) would squeeze the rest of the curve.
-	if r := padRange(tail(train.Series, 0.2), 0.05, 0.05); r != nil {
-		r[1] = math.Max(r[1], res.UnigramLoss+0.05*(r[1]-r[0]))
-		train.YRange = r
+	// Every point is shown; a log scale keeps the first ones (near
+	// log V) from squeezing the rest of the curve.
+	if r := padRange(train.Series, 0.02, 0.05); r != nil && r[0] > 0 {
+		train.YRange, train.LogY = r, true
 	}
 	val.YRange = padRange(val.Series, 0.05, 0.1)
 	figs := []Figure{train, val}
@@ -106,24 +106,58 @@ func filterSummary(res *LMResults) string {
 		if n := len(h.Train); n >= 2 {
 			lastWindow -= h.Train[n-2].Step
 		}
-		fmt.Fprintf(&b, "\n`%s` skipped %.1f%% of the gradient tiles (%.1f%% in the first %d steps, %.1f%% in the last %d); its validation perplexity is %.2f against %.2f for the exact fused head, and its median step took %.2f× as long.\n",
+		fmt.Fprintf(&b, "\n`%s` skipped %.1f%% of the gradient tiles (%.1f%% in the first %d steps, %.1f%% in the last %d); its validation perplexity is %.2f against %.2f for the exact fused head, and its median step took %.2f× as long. %s\n",
 			h.Head.Name, pctOf(int(h.SkippedTiles), int(h.Tiles)), 100*first.Skipped, first.Step, 100*last.Skipped, lastWindow,
-			h.ValPerplexity, exact.ValPerplexity, h.StepSeconds/exact.StepSeconds)
+			h.ValPerplexity, exact.ValPerplexity, h.StepSeconds/exact.StepSeconds, filterVerdict(h, *exact))
 	}
 	return b.String()
 }
 
-// tail returns the series without the first fraction of their points.
-func tail(series []Series, frac float64) []Series {
-	out := make([]Series, len(series))
-	for i, s := range series {
-		k := int(frac * float64(len(s.Y)))
-		if len(s.Y)-k < 2 {
-			k = 0
-		}
-		out[i] = Series{Name: s.Name, X: s.X[k:], Y: s.Y[k:]}
+// Thresholds of filterVerdict: a step at least 3% shorter counts as
+// faster (the runs share the machine, so less is noise), and a
+// validation loss within 0.01 nats of the exact head's as no loss.
+const (
+	filterFaster  = 0.97
+	filterLossTol = 0.01
+)
+
+// filterVerdict says whether gradient filtering paid in this run: faster
+// steps at no cost in validation loss.
+func filterVerdict(h, exact LMHeadResult) string {
+	speed := h.StepSeconds / exact.StepSeconds
+	dloss := h.ValLoss - exact.ValLoss
+	faster := speed <= filterFaster
+	same := dloss <= filterLossTol
+	switch {
+	case faster && same:
+		return fmt.Sprintf("**Filtering paid here**: %.0f%% less time per step at a validation loss within %.2f nats of the exact head's (%+.4f).", 100*(1-speed), filterLossTol, dloss)
+	case faster:
+		return fmt.Sprintf("**Filtering traded accuracy for time here**: %.0f%% less time per step, but %+.4f nats of validation loss.", 100*(1-speed), dloss)
+	case same:
+		return fmt.Sprintf("**Filtering did not pay here**: the loss is the same (%+.4f nats) but the step is not faster (%.2f×): the tiles it kept, multiplied as separate small products, cost what the skipped ones saved.", dloss, speed)
 	}
-	return out
+	return fmt.Sprintf("**Filtering did not pay here**: no faster (%.2f×) and %+.4f nats of validation loss.", speed, dloss)
+}
+
+// memorySummary puts the heads' scratch memory side by side with the
+// size of the logits the fused head never holds whole.
+func memorySummary(res *LMResults) string {
+	var fused, mat *LMHeadResult
+	for i, h := range res.Heads {
+		switch {
+		case h.Head.Materialized:
+			mat = &res.Heads[i]
+		case h.Head.FilterEps == 0:
+			fused = &res.Heads[i]
+		}
+	}
+	if fused == nil || mat == nil || fused.ScratchBytes <= 0 {
+		return ""
+	}
+	logits := int64(4) * int64(res.Config.Batch) * int64(res.Corpus.Vocab)
+	return fmt.Sprintf("\nHead memory per step, side by side: the fused head %s, the materialized head %s (%.1f× as much; its [%d, %s] float32 logits alone are %s). The fused head's block of logits is bounded, so the gap grows with batch × vocabulary (here 2^%.1f).\n",
+		mib(fused.ScratchBytes), mib(mat.ScratchBytes), float64(mat.ScratchBytes)/float64(fused.ScratchBytes),
+		res.Config.Batch, thousands(res.Corpus.Vocab), mib(logits), math.Log2(float64(res.Config.Batch)*float64(res.Corpus.Vocab)))
 }
 
 // mib formats a byte count in MiB.
@@ -246,6 +280,7 @@ func WriteLMMarkdown(w io.Writer, res *LMResults, figs []Figure, command string)
 	if res.MaxRSSBytes > 0 {
 		fmt.Fprintf(&b, "\nPeak resident memory of the whole process (corpus, three runs, validation): %s.\n", mib(res.MaxRSSBytes))
 	}
+	b.WriteString(memorySummary(res))
 	b.WriteString(filterSummary(res))
 	b.WriteString(lmNotes)
 	writeLMSamples(&b, res)
@@ -303,7 +338,12 @@ const lmNotes = `
   additions: their curves agree to rounding. Gradient filtering changes
   the update (the skipped entries count as zero), which shows in its
   curve; it saves time only when most tiles are skipped, because the
-  tiles it keeps are multiplied as small separate products.
+  tiles it keeps are multiplied as small separate products. When it
+  pays: a large vocabulary (most classes improbable for most tokens), a
+  head that dominates the step, and a model whose predictions are
+  peaked. When it does not: a small vocabulary or batch (few tiles, the
+  head a small part of the step), and predictions spread over many
+  classes; the verdict above is this run's.
 - Filtering from scratch: at the initial weights every probability is
   near 1/V, below 2⁻¹² for V > 4096, so every tile without a target is
   skipped and the head's weights get no push away from the classes a
