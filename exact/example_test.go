@@ -20,3 +20,22 @@ func Example() {
 	fmt.Println(naive, a.Value())
 	// Output: 0 1
 }
+
+func ExampleLogSumExp() {
+	// Two vocabulary shards of one row of logits, merged: the same bits as
+	// one pass over the row, whichever shard comes first.
+	var a, b exact.LogSumExp
+	for _, z := range []float64{1, 2} {
+		a.Add(z)
+	}
+	for _, z := range []float64{3, 4} {
+		b.Add(z)
+	}
+	var one exact.LogSumExp
+	for _, z := range []float64{4, 3, 2, 1} {
+		one.Add(z)
+	}
+	b.Merge(&a)
+	fmt.Printf("%.12f %v\n", b.Value(), b.Value() == one.Value())
+	// Output: 4.440189698561 true
+}
