@@ -204,9 +204,10 @@ func (n norm) weightOf(cfg *Config, rows int, labels []int64) float64 {
 		if y == cfg.IgnoreIndex {
 			continue
 		}
-		if n == normCounted || cfg.ClassWeights == nil {
+		switch {
+		case n == normCounted || cfg.ClassWeights == nil:
 			w++
-		} else {
+		case y >= 0 && y < int64(len(cfg.ClassWeights)):
 			w += cfg.ClassWeights[y]
 		}
 	}

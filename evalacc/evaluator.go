@@ -392,7 +392,7 @@ func (e *Evaluator) read(s *Shard, b *block, n int) error {
 func (e *Evaluator) addBlock(s *Shard, b *block) error {
 	n, cols := b.rows, e.cfg.Cols
 	// Labels first: a label out of range is named by its file and row.
-	if b.labels != nil {
+	if b.labels != nil && !e.spec.NotClassScores { // other labels are the loss's to check
 		for i, y := range b.labels[:n] {
 			if y != e.cfg.IgnoreIndex && (y < 0 || y >= int64(cols)) {
 				return fmt.Errorf("labels %s: label %d at row %d outside [0, %d)", s.TargetsName, y, b.first+i, cols)
@@ -416,7 +416,7 @@ func (e *Evaluator) addBlock(s *Shard, b *block) error {
 	if e.norm == normClassWeight && e.cfg.ClassWeights != nil {
 		// Row by row: the exact sum must not depend on the blocks.
 		for _, y := range b.labels[:n] {
-			if y != e.cfg.IgnoreIndex {
+			if y != e.cfg.IgnoreIndex && y >= 0 && y < int64(len(e.cfg.ClassWeights)) {
 				e.p.weight.Add(e.cfg.ClassWeights[y])
 			}
 		}

@@ -51,6 +51,7 @@ type evalFlags struct {
 	reduction                              string
 	threads                                int
 	asJSON                                 bool
+	stream                                 streamFlags
 }
 
 // evalEmbeddings evaluates an embedding loss (set by the file that
@@ -90,6 +91,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.gradBias, "grad-bias", "", "fused head: write dLoss/db here (float32 .npy)")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	addStreamFlags(fs, &f.stream)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -128,6 +130,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.inputLengths != "" || f.targetLengths != "" {
 		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
+	}
+	if handled, err := evalStreaming(f, stdout, stderr); handled {
+		return err
 	}
 	return evalLogits(f, stdout)
 }
