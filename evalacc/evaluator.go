@@ -177,7 +177,7 @@ type Shard struct {
 
 // block holds one window of rows read from a shard.
 type block struct {
-	first, rows int
+	first, rows   int
 	x32, t32, s32 []float32 // logits, targets, teacher
 	x64, t64, s64 []float64
 	labels        []int64
