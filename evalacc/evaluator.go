@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/xentlab/xent/exact"
+	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/loss"
 	"github.com/xentlab/xent/metrics"
 	"github.com/xentlab/xent/npy"
@@ -31,7 +34,20 @@ type Evaluator struct {
 	gradScale float64
 	progress  func(rows int)
 
-	// Scratch of addBlock, reused from block to block.
+	progressMu sync.Mutex
+	main       *sink // the sequential path's, adding into p
+}
+
+// sink receives the evaluation of blocks: the loss to evaluate them with,
+// the sums and the metrics accumulator they go into, and scratch reused
+// from block to block. The sequential path has one, adding straight into
+// the Partial; each worker of the parallel path has its own, merged into
+// the Partial at the end (the sums being exact, in any order).
+type sink struct {
+	l           loss.Loss
+	sum, weight *exact.Sum
+	acc         *metrics.Accumulator
+
 	rowsOut []float64
 	out32   loss.Output[float32]
 	out64   loss.Output[float64]
@@ -45,8 +61,9 @@ type Option func(*Evaluator)
 // Threads sets the goroutines of the per-row work (n ≤ 0: GOMAXPROCS).
 func Threads(n int) Option { return func(e *Evaluator) { e.threads = n } }
 
-// Window sets the bytes of logits read and evaluated at a time (default
-// 4 MiB; at least one row). Memory holds about two windows.
+// Window sets the bytes of logits read and evaluated at a time by one
+// goroutine (default DefaultWindow; at least one row). Memory holds about
+// two windows a thread.
 func Window(bytes int) Option { return func(e *Evaluator) { e.window = bytes } }
 
 // Progress makes the evaluator call f with the number of rows of every
@@ -69,8 +86,10 @@ func Gradient(scale float64, f func(g32 []float32, g64 []float64) error) Option 
 // compute one; cross-entropy).
 func LSE(f func(lse []float64) error) Option { return func(e *Evaluator) { e.lseHook = f } }
 
-// DefaultWindow is the default bytes of logits per block.
-const DefaultWindow = 4 << 20
+// DefaultWindow is the default bytes of logits per block: small enough
+// for a block to stay in a core's L2 cache between its read and the
+// passes over it.
+const DefaultWindow = 256 << 10
 
 // NewEvaluator checks cfg, builds the loss and returns an evaluator with
 // an empty Partial. A loss whose rows are not independent is refused with
@@ -111,6 +130,10 @@ func NewEvaluator(cfg Config, opts ...Option) (*Evaluator, error) {
 	}
 	if e.p, err = newPartial(cfg); err != nil {
 		return nil, err
+	}
+	e.main = &sink{l: e.l, sum: &e.p.sum, weight: &e.p.weight, acc: e.p.acc}
+	if e.p.acc != nil {
+		e.p.acc.SetThreads(e.threads)
 	}
 	return e, nil
 }
@@ -186,21 +209,56 @@ type block struct {
 
 // Add evaluates every row of the shard into the partial. Shapes are
 // checked first (errors name the file); a bad row stops the evaluation
-// with an error naming the file and the row, and the rows before it stay
-// in the partial.
+// with an error naming the file and the row (the lowest bad row), after
+// which the partial is not to be used.
+//
+// Shards of files (npy.OpenRows) without per-row hooks are evaluated by
+// Threads goroutines, each reading its own blocks at their offsets and
+// evaluating them single-threaded while they are in its cache; other
+// shards are read block after block, one block ahead of the evaluation.
 func (e *Evaluator) Add(s Shard) error {
 	rows, err := e.checkShard(&s)
 	if err != nil {
 		return err
 	}
-	cols := e.cfg.Cols
 	size := 4
 	if e.cfg.Wide {
 		size = 8
 	}
-	per := max(1, e.window/(cols*size))
+	per := max(1, e.window/(e.cfg.Cols*size))
 	per = min(per, max(rows, 1))
-	// Two blocks: one is read while the other is evaluated.
+	if e.rowsHook == nil && e.gradHook == nil && e.lseHook == nil && s.canReadAt() {
+		err = e.addParallel(&s, rows, per)
+	} else {
+		err = e.addSequential(&s, rows, per)
+	}
+	if err != nil {
+		return err
+	}
+	e.p.rows += int64(rows)
+	return nil
+}
+
+func (s *Shard) canReadAt() bool {
+	for _, r := range []*npy.RowReader{s.Logits, s.Targets, s.Teacher} {
+		if r != nil && (!r.CanReadAt() || r.Row() != 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Evaluator) report(n int) {
+	if e.progress != nil {
+		e.progressMu.Lock()
+		e.progress(n)
+		e.progressMu.Unlock()
+	}
+}
+
+// addSequential reads the shard block after block, one block ahead of
+// the evaluation, which uses the loss's and the metrics' own threads.
+func (e *Evaluator) addSequential(s *Shard, rows, per int) error {
 	bufs := [2]*block{e.newBlock(per), e.newBlock(per)}
 	free := make(chan *block, 2)
 	full := make(chan *block, 2)
@@ -224,7 +282,7 @@ func (e *Evaluator) Add(s Shard) error {
 			}
 			n := min(per, rows-first)
 			b.first, b.rows = first, n
-			b.err = e.read(&s, b, n)
+			b.err = e.read(s, b, n)
 			full <- b
 			if b.err != nil {
 				return
@@ -236,14 +294,129 @@ func (e *Evaluator) Add(s Shard) error {
 		if b.err != nil {
 			return b.err
 		}
-		if err := e.addBlock(&s, b); err != nil {
+		if err := e.addBlock(s, b, e.main); err != nil {
 			return err
 		}
-		e.p.rows += int64(b.rows)
-		if e.progress != nil {
-			e.progress(b.rows)
-		}
+		e.report(b.rows)
 		free <- b
+	}
+	return nil
+}
+
+// addParallel hands the blocks of the shard out to Threads goroutines,
+// each with its own sink; the sinks are merged into the partial at the
+// end. The error reported is that of the lowest bad block.
+func (e *Evaluator) addParallel(s *Shard, rows, per int) error {
+	nb := (rows + per - 1) / per
+	if nb == 0 {
+		return nil
+	}
+	workers := min(par.Threads(e.threads), nb)
+	var next atomic.Int64
+	var failed atomic.Int64 // the lowest failing block + 1, or 0
+	errs := make([]error, nb)
+	sinks := make([]*sink, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		k := &sink{sum: new(exact.Sum), weight: new(exact.Sum)}
+		l, _, err := loss.Parse(e.cfg.Loss, e.cfg.options(1)...)
+		if err != nil {
+			return err
+		}
+		k.l = l
+		if e.cfg.Metrics != nil {
+			if k.acc, err = metrics.NewAccumulator(*e.cfg.Metrics); err != nil {
+				return err
+			}
+			k.acc.SetThreads(1)
+		}
+		sinks[w] = k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := e.newBlock(per)
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= nb {
+					return
+				}
+				if f := failed.Load(); f != 0 && int64(c) >= f-1 {
+					return
+				}
+				b.first = c * per
+				b.rows = min(per, rows-b.first)
+				err := e.readAt(s, b)
+				if err == nil {
+					err = e.addBlock(s, b, k)
+				}
+				if err != nil {
+					errs[c] = err
+					for {
+						f := failed.Load()
+						if f != 0 && f-1 <= int64(c) || failed.CompareAndSwap(f, int64(c)+1) {
+							break
+						}
+					}
+					continue
+				}
+				e.report(b.rows)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	for _, k := range sinks {
+		e.p.sum.Merge(k.sum)
+		e.p.weight.Merge(k.weight)
+		if k.acc != nil {
+			if err := e.p.acc.Merge(k.acc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readAt reads the rows of block b at their offsets.
+func (e *Evaluator) readAt(s *Shard, b *block) error {
+	cols, n, row := e.cfg.Cols, b.rows, b.first
+	get := func(r *npy.RowReader, name string, x32 []float32, x64 []float64, c int) error {
+		var err error
+		if x32 != nil {
+			_, err = npy.ReadRowsAt(r, x32[:n*c], row)
+		} else {
+			_, err = npy.ReadRowsAt(r, x64[:n*c], row)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	if err := get(s.Logits, s.LogitsName, b.x32, b.x64, cols); err != nil {
+		return err
+	}
+	switch e.cfg.Targets {
+	case Labels:
+		if _, err := npy.ReadRowsAt(s.Targets, b.labels[:n], row); err != nil {
+			return fmt.Errorf("%s: %w", s.TargetsName, err)
+		}
+	case SoftTargets:
+		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, cols); err != nil {
+			return err
+		}
+	case ScalarTargets:
+		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, 1); err != nil {
+			return err
+		}
+	}
+	if e.cfg.Teacher {
+		if err := get(s.Teacher, s.TeacherName, b.s32, b.s64, cols); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -389,7 +562,7 @@ func (e *Evaluator) read(s *Shard, b *block, n int) error {
 }
 
 // addBlock evaluates one block and adds it to the partial.
-func (e *Evaluator) addBlock(s *Shard, b *block) error {
+func (e *Evaluator) addBlock(s *Shard, b *block, k *sink) error {
 	n, cols := b.rows, e.cfg.Cols
 	// Labels first: a label out of range is named by its file and row.
 	if b.labels != nil && !e.spec.NotClassScores { // other labels are the loss's to check
@@ -399,25 +572,25 @@ func (e *Evaluator) addBlock(s *Shard, b *block) error {
 			}
 		}
 	}
-	e.rowsOut = grow(e.rowsOut, n)
-	rowsOut := e.rowsOut
+	k.rowsOut = grow(k.rowsOut, n)
+	rowsOut := k.rowsOut
 	var err error
 	if e.cfg.Wide {
-		err = evalBlock(e, &e.out64, b.x64[:n*cols], b.t64, b.s64, b.labels, n, rowsOut)
+		err = evalBlock(e, k.l, &k.out64, b.x64[:n*cols], b.t64, b.s64, b.labels, n, rowsOut)
 	} else {
-		err = evalBlock(e, &e.out32, b.x32[:n*cols], b.t32, b.s32, b.labels, n, rowsOut)
+		err = evalBlock(e, k.l, &k.out32, b.x32[:n*cols], b.t32, b.s32, b.labels, n, rowsOut)
 	}
 	if err != nil {
 		return fmt.Errorf("logits %s, rows %d to %d (the row below counts from %d): %w", s.LogitsName, b.first, b.first+n-1, b.first, err)
 	}
 	for _, v := range rowsOut {
-		e.p.sum.Add(v)
+		k.sum.Add(v)
 	}
 	if e.norm == normClassWeight && e.cfg.ClassWeights != nil {
 		// Row by row: the exact sum must not depend on the blocks.
 		for _, y := range b.labels[:n] {
 			if y != e.cfg.IgnoreIndex && y >= 0 && y < int64(len(e.cfg.ClassWeights)) {
-				e.p.weight.Add(e.cfg.ClassWeights[y])
+				k.weight.Add(e.cfg.ClassWeights[y])
 			}
 		}
 	} else {
@@ -425,15 +598,15 @@ func (e *Evaluator) addBlock(s *Shard, b *block) error {
 		if b.labels != nil {
 			labels = b.labels[:n]
 		}
-		e.p.weight.Add(e.norm.weightOf(&e.cfg, n, labels)) // an integer below 2⁵³: exact
+		k.weight.Add(e.norm.weightOf(&e.cfg, n, labels)) // an integer below 2⁵³: exact
 	}
 	if e.rowsHook != nil {
 		if err := e.rowsHook(rowsOut); err != nil {
 			return err
 		}
 	}
-	if e.p.acc != nil {
-		if err := e.addMetrics(s, b); err != nil {
+	if k.acc != nil {
+		if err := e.addMetrics(s, b, k); err != nil {
 			return err
 		}
 	}
@@ -441,7 +614,7 @@ func (e *Evaluator) addBlock(s *Shard, b *block) error {
 }
 
 // evalBlock evaluates the loss on one block, row by row.
-func evalBlock[E float32 | float64](e *Evaluator, out *loss.Output[E], x, t, s []E, labels []int64, n int, rowsOut []float64) error {
+func evalBlock[E float32 | float64](e *Evaluator, l loss.Loss, out *loss.Output[E], x, t, s []E, labels []int64, n int, rowsOut []float64) error {
 	cols := e.cfg.Cols
 	in := loss.Input[E]{Logits: x, Cols: cols}
 	if labels != nil {
@@ -463,7 +636,7 @@ func evalBlock[E float32 | float64](e *Evaluator, out *loss.Output[E], x, t, s [
 	if e.lseHook != nil {
 		out.LSE = grow(out.LSE, n)
 	}
-	if _, err := loss.Eval(e.l, in, *out); err != nil {
+	if _, err := loss.Eval(l, in, *out); err != nil {
 		return err
 	}
 	for i, v := range out.Rows {
@@ -500,16 +673,16 @@ func evalBlock[E float32 | float64](e *Evaluator, out *loss.Output[E], x, t, s [
 }
 
 // addMetrics adds the counted rows of a block to the metrics accumulator.
-func (e *Evaluator) addMetrics(s *Shard, b *block) error {
+func (e *Evaluator) addMetrics(s *Shard, b *block, k *sink) error {
 	n, cols := b.rows, e.cfg.Cols
-	y, kept := e.y32[:0], e.kept[:0]
+	y, kept := k.y32[:0], k.kept[:0]
 	for i, v := range b.labels[:n] {
 		if v != e.cfg.IgnoreIndex {
 			y = append(y, int32(v))
 			kept = append(kept, int32(i))
 		}
 	}
-	e.y32, e.kept = y, kept
+	k.y32, k.kept = y, kept
 	if len(y) == 0 {
 		return nil
 	}
@@ -526,11 +699,11 @@ func (e *Evaluator) addMetrics(s *Shard, b *block) error {
 	if e.cfg.Wide {
 		x := b.x64
 		compact(kept, func(d, s int) { copy(x[d*cols:(d+1)*cols], x[s*cols:(s+1)*cols]) })
-		err = e.p.acc.Add64(x[:len(y)*cols], y)
+		err = k.acc.Add64(x[:len(y)*cols], y)
 	} else {
 		x := b.x32
 		compact(kept, func(d, s int) { copy(x[d*cols:(d+1)*cols], x[s*cols:(s+1)*cols]) })
-		err = e.p.acc.Add32(x[:len(y)*cols], y)
+		err = k.acc.Add32(x[:len(y)*cols], y)
 	}
 	var re *metrics.RowError
 	if errors.As(err, &re) {

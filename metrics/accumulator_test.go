@@ -108,6 +108,16 @@ func TestAccumulatorAgainstReference(t *testing.T) {
 		}
 		near("mean gap", rep.Gap.Mean, mg)
 		near("gap deviation", rep.Gap.Std, math.Sqrt(sg/float64(rows)))
+		var mm, sm float64
+		for _, g := range margins {
+			mm += g
+		}
+		mm /= float64(rows)
+		for _, g := range margins {
+			sm += (g - mm) * (g - mm)
+		}
+		near("mean margin", rep.Margin.Mean, mm)
+		near("margin deviation", rep.Margin.Std, math.Sqrt(sm/float64(rows)))
 		bins := a.Bins()
 		for b := range bins {
 			if bins[b].Count != binN[b] {

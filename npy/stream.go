@@ -358,3 +358,79 @@ func (rw *RowWriter[T]) Close() error {
 	}
 	return nil
 }
+
+// CanReadAt reports whether ReadRowsAt works on r: its source is an
+// io.ReaderAt (a file opened by OpenRows) and its rows are contiguous
+// (not fortran_order).
+func (r *RowReader) CanReadAt() bool {
+	_, ok := r.r.(io.ReaderAt)
+	return ok && r.c != nil && !(r.h.FortranOrder && r.rows > 1 && r.cols > 1)
+}
+
+// ReadRowsAt reads rows [row, row+n) into dst, converting as ReadRows
+// does, with n = min(len(dst)/Cols(), Rows()−row), and returns n. It reads
+// at an offset and does not move the reader, so several goroutines may
+// call it at once, and ReadRows still reads where it was. It needs
+// CanReadAt.
+func ReadRowsAt[T Elem](r *RowReader, dst []T, row int) (int, error) {
+	ra, ok := r.r.(io.ReaderAt)
+	if !ok || !r.CanReadAt() {
+		return 0, fmt.Errorf("npy: the rows of this reader cannot be read at an offset: %w", ErrShape)
+	}
+	if row < 0 || row > r.rows {
+		return 0, fmt.Errorf("npy: row %d outside [0, %d]: %w", row, r.rows, ErrShape)
+	}
+	if row == r.rows {
+		return 0, io.EOF
+	}
+	if r.cols == 0 {
+		return r.rows - row, nil
+	}
+	n := min(len(dst)/r.cols, r.rows-row)
+	if n == 0 {
+		return 0, fmt.Errorf("npy: a buffer of %d elements cannot hold a row of %d: %w", len(dst), r.cols, ErrShape)
+	}
+	size := r.h.DType.Size
+	off := r.h.DataOffset + int64(row)*int64(r.cols)*int64(size)
+	out := dst[:n*r.cols]
+	short := func(err error, k int) error {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return fmt.Errorf("npy: the data of %s %s ends inside row %d of %d: %w",
+				r.h.DType, shapeString(r.h.Shape), row+k/(r.cols*size), r.rows, ErrTruncated)
+		}
+		return fmt.Errorf("npy: reading row %d: %w", row, err)
+	}
+	if hostLittle && !r.h.DType.BigEndian && !r.bf16 && sameType[T](r.h.DType) {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), len(out)*size)
+		if k, err := ra.ReadAt(b, off); k < len(b) {
+			return 0, short(err, k)
+		}
+		return n, nil
+	}
+	var dec decoder[T]
+	if r.bf16 {
+		dec = bf16Decoder[T]()
+	} else {
+		var err error
+		if dec, err = decoderFor[T](r.h.DType); err != nil {
+			return 0, err
+		}
+	}
+	var stage [4096]byte
+	per := len(stage) / size
+	for done := 0; done < len(out); {
+		m := min(per, len(out)-done)
+		b := stage[:m*size]
+		if k, err := ra.ReadAt(b, off+int64(done*size)); k < len(b) {
+			return 0, short(err, done*size+k)
+		}
+		if r.h.DType.BigEndian {
+			swapBytes(b, size)
+		}
+		if err := dec(out[done:done+m], b, row*r.cols+done); err != nil {
+			return 0, err
+		}
+		done += m
+	}
+	return n, nil
+}

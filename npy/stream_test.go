@@ -386,3 +386,69 @@ func TestRowWriter(t *testing.T) {
 		t.Fatalf("RowWriter wrote\n%q\nWrite writes\n%q", b.Bytes(), want.Bytes())
 	}
 }
+
+func TestReadRowsAt(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.npy")
+	tried := 0
+	for _, p := range files {
+		want, h, err := ReadFile[float64](p)
+		if err != nil || len(h.Shape) == 0 {
+			continue
+		}
+		r, err := OpenRows(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.CanReadAt() {
+			if !h.FortranOrder {
+				t.Errorf("%s: cannot read at an offset", p)
+			}
+			r.Close()
+			continue
+		}
+		tried++
+		for row := 0; row < r.Rows(); row++ {
+			for n := 1; row+n <= r.Rows()+1; n++ {
+				buf := make([]float64, max(1, n*r.Cols()))
+				k, err := ReadRowsAt(r, buf, row)
+				if err != nil {
+					t.Fatalf("%s rows %d+%d: %v", p, row, n, err)
+				}
+				if k != min(n, r.Rows()-row) {
+					t.Fatalf("%s rows %d+%d: read %d", p, row, n, k)
+				}
+				for i := 0; i < k*r.Cols(); i++ {
+					g, w := buf[i], want[row*r.Cols()+i]
+					if math.Float64bits(g) != math.Float64bits(w) && !(g != g && w != w) {
+						t.Fatalf("%s row %d: element %d = %v, want %v", p, row, i, g, w)
+					}
+				}
+			}
+		}
+		// ReadRows is not moved by ReadRowsAt.
+		if r.Row() != 0 {
+			t.Fatalf("%s: ReadRowsAt moved the reader", p)
+		}
+		r.Close()
+	}
+	if tried < 8 {
+		t.Fatalf("only %d fixtures read", tried)
+	}
+	// A reader of a stream cannot; one of bfloat16 bits can.
+	var b bytes.Buffer
+	Write(&b, []float32{1, 2}, 2)
+	r, _ := NewRowReader(&b)
+	if r.CanReadAt() {
+		t.Error("a stream reads at an offset")
+	}
+	if _, err := ReadRowsAt(r, make([]float32, 2), 0); !errors.Is(err, ErrShape) {
+		t.Errorf("ReadRowsAt on a stream: %v", err)
+	}
+	ref, _, _ := ReadFile[float32]("testdata/bf16_ref.npy")
+	br, _ := OpenRows("testdata/bf16_be_u2.npy", BFloat16())
+	defer br.Close()
+	got := make([]float32, 7)
+	if _, err := ReadRowsAt(br, got, 3); err != nil || sameBits32(got, ref[21:28]) != -1 {
+		t.Errorf("bfloat16 row 3: %v %v, want %v", got, err, ref[21:28])
+	}
+}

@@ -28,7 +28,7 @@ type streamFlags struct {
 func addStreamFlags(fs *flag.FlagSet, s *streamFlags) {
 	fs.StringVar(&s.partial, "partial", "", "write the mergeable partial evaluation here (.xacc) instead of the report; merge with xent merge")
 	fs.StringVar(&s.dtype, "dtype", "", "bf16: read 2-byte logits and teacher files (|V2, <u2, <i2) as bfloat16 (float16 is <f2 and needs no flag)")
-	fs.IntVar(&s.window, "window", evalacc.DefaultWindow>>20, "MiB of logits read and evaluated at a time")
+	fs.IntVar(&s.window, "window", evalacc.DefaultWindow>>10, "KiB of logits read and evaluated at a time by each thread")
 }
 
 // expandShards turns a comma-separated list of files and glob patterns
@@ -102,7 +102,7 @@ func evalStreaming(f evalFlags, stdout, stderr io.Writer) (bool, error) {
 		return true, usagef("--dtype %q: want bf16 (other dtypes are read from the file)", s.dtype)
 	}
 	if s.window < 1 {
-		return true, usagef("--window %d MiB, want ≥ 1", s.window)
+		return true, usagef("--window %d KiB, want ≥ 1", s.window)
 	}
 	red, err := loss.ParseReduction(f.reduction)
 	if err != nil {
@@ -206,7 +206,7 @@ func evalStreaming(f evalFlags, stdout, stderr io.Writer) (bool, error) {
 
 	bar := newRowBar(stderr, totalRows, f.asJSON)
 	var opts []evalacc.Option
-	opts = append(opts, evalacc.Threads(f.threads), evalacc.Window(s.window<<20),
+	opts = append(opts, evalacc.Threads(f.threads), evalacc.Window(s.window<<10),
 		evalacc.Progress(func(n int) { bar.add(int64(n)) }))
 	var perRow []float64
 	if red == loss.None {

@@ -102,7 +102,7 @@ func TestEvalShardsAndMerge(t *testing.T) {
 		t.Fatal(errs)
 	}
 	code, staged, _ := runCLI(t, "merge", "--json", p("ab.xacc"), parts[0], parts[2], parts[4])
-	if staged != whole {
+	if code != 0 || staged != whole {
 		t.Fatalf("two-stage merge %s, want %s", staged, whole)
 	}
 	_, textWhole, _ := runCLI(t, "eval", "--logits", p("l.npy"), "--targets", p("y.npy"))
