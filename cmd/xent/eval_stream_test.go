@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -284,5 +285,28 @@ func TestEvalGradStreamed(t *testing.T) {
 	var res map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res["loss"].([]any)) != 50 {
 		t.Fatalf("none: %d %s %s", code, errs, out)
+	}
+}
+
+// TestEvalProgressBar: a bar with the rows and their rate on a terminal,
+// nothing with --json or on a non-terminal; stdout the same either way.
+func TestEvalProgressBar(t *testing.T) {
+	dir := t.TempDir()
+	shardData(t, dir, 300, 7, []int{100})
+	p := func(s string) string { return filepath.Join(dir, s) }
+	args := []string{"eval", "--logits", p("l-*.npy"), "--targets", p("y-*.npy"), "--window", "1"}
+	code, plain, errs := runCLI(t, args...)
+	if code != 0 || errs != "" {
+		t.Fatalf("not a terminal: exit %d, stderr %q", code, errs)
+	}
+	old := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	defer func() { isTerminal = old }()
+	code, out, errs := runCLI(t, args...)
+	if code != 0 || out != plain || !strings.Contains(errs, "/300, ") || !strings.Contains(errs, "rows/s") {
+		t.Errorf("terminal: exit %d, stdout %q (want %q), stderr %q", code, out, plain, errs)
+	}
+	if code, _, errs := runCLI(t, append(args, "--json")...); code != 0 || errs != "" {
+		t.Errorf("--json on a terminal: exit %d, stderr %q", code, errs)
 	}
 }
