@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -705,5 +706,74 @@ func TestEvalCalibrationKeys(t *testing.T) {
 	code, out, _ = runCLI(t, "eval", "--logits", lp, "--targets", yp)
 	if code != 0 || !strings.Contains(out, "nll ") || !strings.Contains(out, "ece-adaptive") {
 		t.Errorf("text output:\n%s", out)
+	}
+}
+
+// TestOODStreamed scores the logits a few rows at a time and checks the
+// report against the scores of the whole matrices; a NaN in a later block
+// is named by its file and row.
+func TestOODStreamed(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(14, 30))
+	const cols = 6
+	mk := func(name string, rows int, shift float64) (string, []float64) {
+		x := make([]float64, rows*cols)
+		for i := range x {
+			x[i] = float64(float32(rng.NormFloat64() * 2))
+		}
+		for r := 0; r < rows; r++ {
+			x[r*cols+rng.IntN(cols)] += shift
+		}
+		x32 := make([]float32, len(x))
+		for i, v := range x {
+			x32[i] = float32(v)
+		}
+		return writeNPY(t, dir, name, x32, rows, cols), x
+	}
+	ip, a := mk("in.npy", 203, 4)
+	op, b := mk("out.npy", 97, 1)
+	old := oodWindow
+	oodWindow = 8 * cols * 10 // ten rows a block
+	defer func() { oodWindow = old }()
+	code, stdout, errs := runCLI(t, "ood", "--in-logits", ip, "--out-logits", op, "--json")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var res struct {
+		Scores map[string]oodResult
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	// The reference: the probability of the largest logit, by its
+	// definition, over the whole matrices.
+	msp := func(x []float64) []float64 {
+		var s []float64
+		for r := 0; r < len(x)/cols; r++ {
+			row := x[r*cols : (r+1)*cols]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			var z float64
+			for _, v := range row {
+				z += math.Exp(v - m)
+			}
+			s = append(s, 1/z)
+		}
+		return s
+	}
+	if g, w := res.Scores["msp"].AUROC, aurocPairs(msp(a), msp(b)); !near(g, w, 1e-12) {
+		t.Errorf("MSP AUROC %v, want %v", g, w)
+	}
+	a[150*cols+2] = math.NaN()
+	x32 := make([]float32, len(a))
+	for i, v := range a {
+		x32[i] = float32(v)
+	}
+	bad := writeNPY(t, dir, "bad.npy", x32, 203, cols)
+	code, _, errs = runCLI(t, "ood", "--in-logits", bad, "--out-logits", op)
+	if code != 1 || !strings.Contains(errs, "bad.npy, rows 150 to 159") {
+		t.Errorf("NaN at row 150: exit %d, %s", code, errs)
 	}
 }
