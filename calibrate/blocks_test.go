@@ -97,3 +97,42 @@ func TestBlocksErrors(t *testing.T) {
 		t.Errorf("t = 0: %v", err)
 	}
 }
+
+// FuzzFitTemperatureBlocks: any logits and labels in any blocks give a
+// temperature within the bounds or an error, never a panic, and the same
+// bits however the rows are cut.
+func FuzzFitTemperatureBlocks(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 0, 1, 0}, uint8(2), uint8(1))
+	f.Add([]byte{200, 0, 0, 255, 7, 7, 1, 0, 1}, uint8(3), uint8(2))
+	f.Fuzz(func(t *testing.T, raw []byte, c, step uint8) {
+		cols := 1 + int(c%6)
+		rows := len(raw) / (cols + 1)
+		if rows == 0 {
+			return
+		}
+		x := make([]float64, rows*cols)
+		labels := make([]int32, rows)
+		for r := 0; r < rows; r++ {
+			for j := 0; j < cols; j++ {
+				x[r*cols+j] = (float64(raw[r*(cols+1)+j]) - 128) / 16
+			}
+			labels[r] = int32(raw[r*(cols+1)+cols]) % int32(cols+1) // cols: out of range
+		}
+		var ends []int
+		for e := 0; e < rows; e += 1 + int(step%5) {
+			ends = append(ends, e)
+		}
+		var passes int
+		got, err := FitTemperatureBlocks(cols, cut(x, cols, labels, ends, &passes))
+		one, err1 := FitTemperatureBlocks(cols, cut(x, cols, labels, nil, &passes))
+		if (err == nil) != (err1 == nil) {
+			t.Fatalf("errors differ with the blocks: %v, %v", err, err1)
+		}
+		if err != nil {
+			return
+		}
+		if !(got >= 0.01 && got <= 100) || math.Float64bits(got) != math.Float64bits(one) {
+			t.Fatalf("T = %v in blocks, %v whole", got, one)
+		}
+	})
+}
