@@ -611,6 +611,8 @@ func TestErrors(t *testing.T) {
 		"ignore":    func(c *Config) { c.IgnoreIndex = 0 },
 		"weights":   func(c *Config) { c.ClassWeights = []float64{1, 1, 1, 1, 2} },
 		"wide":      func(c *Config) { c.Wide = true },
+		"classes":   func(c *Config) { c.Cols, c.Metrics = 6, EvalMetrics(6) },
+		"metrics":   func(c *Config) { c.Metrics = nil },
 	} {
 		c := cfg
 		change(&c)
