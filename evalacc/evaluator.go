@@ -191,7 +191,9 @@ func (e *Evaluator) BlockWeight(rows int, labels []int64) float64 {
 
 // Shard is one shard of a data set: readers of its logits and, as the
 // configuration says, of its targets and teacher logits, with names for
-// the messages. The evaluator reads them to the end; it does not close
+// the messages. The evaluator reads every row of them, through ReadRows
+// (moving the readers to the end) or, for files at their first row,
+// through npy.ReadRowsAt (leaving them where they are); it does not close
 // them.
 type Shard struct {
 	Logits, Targets, Teacher             *npy.RowReader
