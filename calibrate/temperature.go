@@ -125,6 +125,26 @@ type tempStats struct{ nll, g, h float64 }
 
 func (a tempStats) add(b tempStats) tempStats { return tempStats{a.nll + b.nll, a.g + b.g, a.h + b.h} }
 
+// rowTempStats returns the tempStats of one row with label y; e is
+// scratch of the row's length.
+func rowTempStats[E Float](k *kernels[E], e, row []E, y int32, beta float64) tempStats {
+	m, _ := k.maxNaN(row)
+	sum := k.expStoreSum(e, row, m, E(beta))
+	fm := float64(m)
+	var a, b float64 // Σ e_j d_j, Σ e_j d_j² with d_j = z_j − m
+	for j, v := range e {
+		if v != 0 {
+			d := float64(row[j]) - fm
+			f := float64(v)
+			a += f * d
+			b += f * d * d
+		}
+	}
+	mean := a / sum
+	dy := float64(row[y]) - fm
+	return tempStats{math.Log(sum) - beta*dy, mean - dy, max(b/sum-mean*mean, 0)}
+}
+
 // temperatureStats evaluates tempStats over all rows (divided by rows).
 func temperatureStats[E Float](x []E, cols int, labels []int32, beta float64, threads int) tempStats {
 	k := kernelsFor[E]()
@@ -133,24 +153,7 @@ func temperatureStats[E Float](x []E, cols int, labels []int32, beta float64, th
 		e := make([]E, cols)
 		var s tempStats
 		for r := lo; r < hi; r++ {
-			row := x[r*cols : (r+1)*cols]
-			m, _ := k.maxNaN(row)
-			sum := k.expStoreSum(e, row, m, E(beta))
-			fm := float64(m)
-			var a, b float64 // Σ e_j d_j, Σ e_j d_j² with d_j = z_j − m
-			for j, v := range e {
-				if v != 0 {
-					d := float64(row[j]) - fm
-					f := float64(v)
-					a += f * d
-					b += f * d * d
-				}
-			}
-			mean := a / sum
-			dy := float64(row[labels[r]]) - fm
-			s.nll += math.Log(sum) - beta*dy
-			s.g += mean - dy
-			s.h += max(b/sum-mean*mean, 0)
+			s = s.add(rowTempStats(k, e, x[r*cols:(r+1)*cols], labels[r], beta))
 		}
 		return s
 	})

@@ -111,6 +111,9 @@ const (
 	Int   Kind = 'i' // signed integer
 	Uint  Kind = 'u' // unsigned integer
 	Float Kind = 'f' // IEEE 754 binary floating point
+	// Void is raw 2-byte data ('|V2'), the form in which NumPy saves
+	// bfloat16 arrays (ml_dtypes); only RowReader reads it, as bfloat16.
+	Void Kind = 'V'
 )
 
 // DType is the element type of a stored array: its kind, its size in
@@ -133,7 +136,7 @@ var (
 func (d DType) String() string {
 	order := "<"
 	switch {
-	case d.Size == 1:
+	case d.Size == 1 || d.Kind == Void:
 		order = "|"
 	case d.BigEndian:
 		order = ">"
@@ -171,7 +174,10 @@ func parseDType(s string) (DType, error) {
 	case 'S', 'a', 'U':
 		return bad("string arrays are not supported")
 	case 'V':
-		return bad("void (raw bytes or structured) arrays are not supported")
+		if digits != "2" {
+			return bad("void (raw bytes or structured) arrays are not supported, except raw 2-byte values (bfloat16)")
+		}
+		return DType{Kind: Void, Size: 2}, nil
 	case 'M', 'm':
 		return bad("datetime and timedelta arrays are not supported")
 	case 'b', 'i', 'u', 'f':

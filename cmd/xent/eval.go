@@ -53,17 +53,30 @@ type evalFlags struct {
 	asJSON                                 bool
 	gradDType                              string
 	groups, tasks                          string
+	stream                                 streamFlags
 }
 
 // files returns the input and the output files an eval command line
 // names.
 func (f evalFlags) files() (inputs, outputs []atomicfile.Named) {
-	return named("logits", f.logits, "targets", f.targets, "teacher", f.teacher, "weights", f.weights,
-			"pos-weight", f.posWeight, "embeddings", f.embeddings, "positives", f.positives, "labels", f.labels,
-			"negatives", f.negatives, "input-lengths", f.inputLengths, "target-lengths", f.targetLengths,
-			"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias, "groups", f.groups, "tasks", f.tasks),
+	inputs, outputs = named("logits", f.logits, "targets", f.targets, "teacher", f.teacher, "weights", f.weights,
+		"pos-weight", f.posWeight, "embeddings", f.embeddings, "positives", f.positives, "labels", f.labels,
+		"negatives", f.negatives, "input-lengths", f.inputLengths, "target-lengths", f.targetLengths,
+		"hidden", f.hidden, "classifier", f.classifier, "bias", f.bias, "groups", f.groups, "tasks", f.tasks),
 		named("grad", f.grad, "lse", f.lse, "grad-hidden", f.gradHidden, "grad-classifier", f.gradClassifier,
-			"grad-bias", f.gradBias)
+			"grad-bias", f.gradBias, "partial", f.stream.partial)
+	// Shard lists and patterns: every file they name is an input.
+	for _, flag := range [][2]string{{"logits", f.logits}, {"targets", f.targets}, {"teacher", f.teacher}} {
+		if !strings.ContainsAny(flag[1], ",*?[") {
+			continue
+		}
+		if files, err := expandShards(flag[0], flag[1]); err == nil {
+			for _, p := range files {
+				inputs = append(inputs, atomicfile.Named{Flag: flag[0], Path: p})
+			}
+		}
+	}
+	return inputs, outputs
 }
 
 // evalEmbeddings evaluates an embedding loss (set by the file that
@@ -106,6 +119,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	fs.StringVar(&f.groups, "groups", "", "bag, eisl, mft: integer ids [rows] .npy grouping the rows (bag ids; sequence ids; sample ids)")
 	fs.StringVar(&f.tasks, "tasks", "", "mft: integer task ids ≥ 0 [rows] .npy")
+	addStreamFlags(fs, &f.stream)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -159,6 +173,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.inputLengths != "" || f.targetLengths != "" {
 		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
+	}
+	if f.groups == "" && f.tasks == "" { // grouped losses are evaluated in memory
+		if handled, err := evalStreaming(f, stdout, stderr); handled {
+			return err
+		}
 	}
 	return evalLogits(f, stdout)
 }

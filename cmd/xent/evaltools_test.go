@@ -8,10 +8,13 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xentlab/xent/calibrate"
 )
 
 // checkImage fails unless path holds a decodable PNG or a well-formed SVG
@@ -705,5 +708,134 @@ func TestEvalCalibrationKeys(t *testing.T) {
 	code, out, _ = runCLI(t, "eval", "--logits", lp, "--targets", yp)
 	if code != 0 || !strings.Contains(out, "nll ") || !strings.Contains(out, "ece-adaptive") {
 		t.Errorf("text output:\n%s", out)
+	}
+}
+
+// TestOODStreamed scores the logits a few rows at a time and checks the
+// report against the scores of the whole matrices; a NaN in a later block
+// is named by its file and row.
+func TestOODStreamed(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(14, 30))
+	const cols = 6
+	mk := func(name string, rows int, shift float64) (string, []float64) {
+		x := make([]float64, rows*cols)
+		for i := range x {
+			x[i] = float64(float32(rng.NormFloat64() * 2))
+		}
+		for r := 0; r < rows; r++ {
+			x[r*cols+rng.IntN(cols)] += shift
+		}
+		x32 := make([]float32, len(x))
+		for i, v := range x {
+			x32[i] = float32(v)
+		}
+		return writeNPY(t, dir, name, x32, rows, cols), x
+	}
+	ip, a := mk("in.npy", 203, 4)
+	op, b := mk("out.npy", 97, 1)
+	old := oodWindow
+	oodWindow = 8 * cols * 10 // ten rows a block
+	defer func() { oodWindow = old }()
+	code, stdout, errs := runCLI(t, "ood", "--in-logits", ip, "--out-logits", op, "--json")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	var res struct {
+		Scores map[string]oodResult
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	// The reference: the probability of the largest logit, by its
+	// definition, over the whole matrices.
+	msp := func(x []float64) []float64 {
+		var s []float64
+		for r := 0; r < len(x)/cols; r++ {
+			row := x[r*cols : (r+1)*cols]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			var z float64
+			for _, v := range row {
+				z += math.Exp(v - m)
+			}
+			s = append(s, 1/z)
+		}
+		return s
+	}
+	if g, w := res.Scores["msp"].AUROC, aurocPairs(msp(a), msp(b)); !near(g, w, 1e-12) {
+		t.Errorf("MSP AUROC %v, want %v", g, w)
+	}
+	a[150*cols+2] = math.NaN()
+	x32 := make([]float32, len(a))
+	for i, v := range a {
+		x32[i] = float32(v)
+	}
+	bad := writeNPY(t, dir, "bad.npy", x32, 203, cols)
+	code, _, errs = runCLI(t, "ood", "--in-logits", bad, "--out-logits", op)
+	if code != 1 || !strings.Contains(errs, "bad.npy, rows 150 to 159") {
+		t.Errorf("NaN at row 150: exit %d, %s", code, errs)
+	}
+}
+
+// TestCalibrateStreamed: the report does not depend on how many rows are
+// read at a time (the fit's sums are exact), matches the in-memory fit,
+// and a NaN in a later block is named by its file and rows.
+func TestCalibrateStreamed(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(14, 31))
+	const rows, cols = 500, 8
+	x := make([]float32, rows*cols)
+	y := make([]int64, rows)
+	for r := 0; r < rows; r++ {
+		y[r] = int64(rng.IntN(cols))
+		for j := 0; j < cols; j++ {
+			x[r*cols+j] = float32(rng.NormFloat64() * 3)
+		}
+		x[r*cols+int(y[r])] += 2
+		if r%11 == 3 {
+			y[r] = -100
+		}
+	}
+	lp := writeNPY(t, dir, "l.npy", x, rows, cols)
+	yp := writeNPY(t, dir, "y.npy", y, rows)
+	args := []string{"calibrate", "--logits", lp, "--targets", yp, "--json"}
+	code, whole, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	old := calibrationWindow
+	defer func() { calibrationWindow = old }()
+	calibrationWindow = 8 * cols * 7 // seven rows a block
+	code, small, errs := runCLI(t, args...)
+	if code != 0 || small != whole {
+		t.Fatalf("7-row blocks: %d %s\n%s\nwhole: %s", code, errs, small, whole)
+	}
+	var res struct {
+		Temperature float64
+		Rows        int
+	}
+	json.Unmarshal([]byte(whole), &res)
+	var kx []float64
+	var ky []int32
+	for r := 0; r < rows; r++ {
+		if y[r] != -100 {
+			for j := 0; j < cols; j++ {
+				kx = append(kx, float64(x[r*cols+j]))
+			}
+			ky = append(ky, int32(y[r]))
+		}
+	}
+	want, err := calibrate.FitTemperature(kx, cols, ky)
+	if err != nil || res.Rows != len(ky) || math.Abs(res.Temperature/want-1) > 1e-9 {
+		t.Errorf("T = %v over %d rows; in memory %v over %d (%v)", res.Temperature, res.Rows, want, len(ky), err)
+	}
+	x[301*cols+1] = float32(math.NaN())
+	bad := writeNPY(t, dir, "bad.npy", x, rows, cols)
+	code, _, errs = runCLI(t, "calibrate", "--logits", bad, "--targets", yp)
+	if code != 1 || !strings.Contains(errs, "bad.npy, rows 301 to 307") {
+		t.Errorf("NaN at row 301: exit %d, %s", code, errs)
 	}
 }

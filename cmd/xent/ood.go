@@ -9,6 +9,7 @@ import (
 
 	"github.com/xentlab/xent/internal/atomicfile"
 	"github.com/xentlab/xent/metrics"
+	"github.com/xentlab/xent/npy"
 	"github.com/xentlab/xent/plots"
 )
 
@@ -102,11 +103,26 @@ func runOOD(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	a, ra, ca, _, err := readMatrix(*inPath, "in-logits")
+	// The logits are read a block of rows at a time; only the scores of
+	// the rows are kept.
+	energy := func(x []float64, cols int) ([]float64, error) {
+		e, err := metrics.Energy(x, cols, *temp)
+		for i := range e {
+			e[i] = -e[i]
+		}
+		return e, err
+	}
+	names := []string{"msp", "max_logit", "energy"}
+	fns := []func([]float64, int) ([]float64, error){
+		func(x []float64, cols int) ([]float64, error) { return metrics.MSP(x, cols) },
+		func(x []float64, cols int) ([]float64, error) { return metrics.MaxLogit(x, cols) },
+		energy,
+	}
+	a, ra, ca, err := streamScores(*inPath, "in-logits", fns)
 	if err != nil {
 		return err
 	}
-	b, rb, cb, _, err := readMatrix(*outPath, "out-logits")
+	b, rb, cb, err := streamScores(*outPath, "out-logits", fns)
 	if err != nil {
 		return err
 	}
@@ -118,32 +134,8 @@ func runOOD(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var scores []oodScore
-	add := func(name string, f func([]float64) ([]float64, error)) error {
-		in, err := f(a)
-		if err != nil {
-			return fmt.Errorf("in-logits: %w", err)
-		}
-		out, err := f(b)
-		if err != nil {
-			return fmt.Errorf("out-logits: %w", err)
-		}
-		scores = append(scores, oodScore{name, in, out})
-		return nil
-	}
-	if err := add("msp", func(x []float64) ([]float64, error) { return metrics.MSP(x, ca) }); err != nil {
-		return err
-	}
-	if err := add("max_logit", func(x []float64) ([]float64, error) { return metrics.MaxLogit(x, ca) }); err != nil {
-		return err
-	}
-	if err := add("energy", func(x []float64) ([]float64, error) {
-		e, err := metrics.Energy(x, ca, *temp)
-		for i := range e {
-			e[i] = -e[i]
-		}
-		return e, err
-	}); err != nil {
-		return err
+	for i, name := range names {
+		scores = append(scores, oodScore{name, a[i], b[i]})
 	}
 	if given == 4 {
 		s, err := mahalanobisScores(*ftrain, *ytrain, *fin, *fout, ra, rb, *shrink)
@@ -283,4 +275,54 @@ func mahalanobisScores(ftrain, ytrain, fin, fout string, ra, rb int, shrink floa
 		return s, fmt.Errorf("features-out %s: %w", fout, err)
 	}
 	return s, nil
+}
+
+// oodWindow is the bytes of logits (as float64) scored at a time.
+var oodWindow = 4 << 20
+
+// streamScores reads a float .npy matrix [rows, cols] (float16, float32 or
+// float64) a block of rows at a time and returns, for each function, the
+// scores of every row, computed block by block in float64 (each score
+// depends on its row only, so the blocks do not change it).
+func streamScores(path, what string, fns []func(x []float64, cols int) ([]float64, error)) ([][]float64, int, int, error) {
+	r, err := npy.OpenRows(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer r.Close()
+	h := r.Header()
+	if len(h.Shape) != 2 {
+		return nil, 0, 0, fmt.Errorf("%s %s: shape %v, want 2-D [rows, cols]", what, path, h.Shape)
+	}
+	if !r.IsFloat() {
+		return nil, 0, 0, fmt.Errorf("%s %s: dtype %s, want float16, float32 or float64", what, path, h.DType)
+	}
+	rows, cols := h.Shape[0], h.Shape[1]
+	out := make([][]float64, len(fns))
+	for i := range out {
+		out[i] = make([]float64, 0, rows)
+	}
+	if rows == 0 || cols == 0 {
+		if cols == 0 && rows > 0 {
+			return nil, 0, 0, fmt.Errorf("%s %s: shape %v, want at least one column", what, path, h.Shape)
+		}
+		return out, rows, cols, nil
+	}
+	per := max(1, min(rows, oodWindow/(8*cols)))
+	buf := make([]float64, per*cols)
+	for first := 0; first < rows; {
+		n, err := npy.ReadRows(r, buf)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("%s %s: %w", what, path, err)
+		}
+		for i, f := range fns {
+			s, err := f(buf[:n*cols], cols)
+			if err != nil {
+				return nil, 0, 0, fmt.Errorf("%s %s, rows %d to %d (the row below counts from %d): %w", what, path, first, first+n-1, first, err)
+			}
+			out[i] = append(out[i], s...)
+		}
+		first += n
+	}
+	return out, rows, cols, nil
 }
