@@ -1,10 +1,10 @@
 package attention
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/softmax"
 )
 
@@ -13,11 +13,15 @@ import (
 type Float interface{ ~float32 | ~float64 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value: a non-finite input, an
 // option out of range.
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // Shape gives the sizes of the tensors, in the layout of PyTorch's
 // scaled_dot_product_attention: Q is [Batch, Heads, Queries, Dim], K is

@@ -15,12 +15,12 @@ package calibrate
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/metrics"
 )
 
@@ -30,7 +30,9 @@ type Float = metrics.Float
 // ErrValue is wrapped by errors about parameters (bounds, temperatures,
 // model sizes); errors about the logits and labels wrap metrics.ErrShape
 // or metrics.ErrValue.
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // An Option changes how a fit runs.
 type Option func(*config)

@@ -30,10 +30,11 @@
 package embedding
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // Float is the element type of embeddings.
@@ -91,11 +92,15 @@ func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a non-finite number, a zero vector that must be normalised).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 func shapeErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrShape)
@@ -471,7 +476,7 @@ func zeros(want bool, n int) []float64 {
 
 func param(name, what string, v float64, ok bool) error {
 	if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s: %s = %v out of range", name, what, v)
+		return valueErr(name, "%s = %v out of range", what, v)
 	}
 	return nil
 }

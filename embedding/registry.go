@@ -149,13 +149,13 @@ func flag(p map[string]float64, name string) (bool, error) {
 	case 1:
 		return true, nil
 	}
-	return false, fmt.Errorf("parameter %s = %v, want 0 or 1", name, p[name])
+	return false, fmt.Errorf("parameter %s = %v, want 0 or 1: %w", name, p[name], ErrValue)
 }
 
 func count(p map[string]float64, name string, lo float64) (int, error) {
 	v := p[name]
 	if v != math.Trunc(v) || v < lo || v > 1<<30 {
-		return 0, fmt.Errorf("parameter %s = %v, want an integer ≥ %v", name, v, lo)
+		return 0, fmt.Errorf("parameter %s = %v, want an integer ≥ %v: %w", name, v, lo, ErrValue)
 	}
 	return int(v), nil
 }

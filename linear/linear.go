@@ -52,21 +52,25 @@
 package linear
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/loss"
 )
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a non-finite input).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // Input holds the head's operands, float32, row-major.
 type Input struct {

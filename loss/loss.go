@@ -23,12 +23,12 @@
 package loss
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // Float is the element type of logits and targets.
@@ -203,33 +203,37 @@ func build(name string, opts []Option) (Options, error) {
 	}
 	switch {
 	case o.Reduction < Mean || o.Reduction > None:
-		return o, fmt.Errorf("%s: unknown reduction %d", name, o.Reduction)
+		return o, valueErr(name, "unknown reduction %d", o.Reduction)
 	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
-		return o, fmt.Errorf("%s: label smoothing %v outside [0, 1]", name, o.LabelSmoothing)
+		return o, valueErr(name, "label smoothing %v outside [0, 1]", o.LabelSmoothing)
 	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
-		return o, fmt.Errorf("%s: z-loss coefficient %v, want a finite number ≥ 0", name, o.ZLoss)
+		return o, valueErr(name, "z-loss coefficient %v, want a finite number ≥ 0", o.ZLoss)
 	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
-		return o, fmt.Errorf("%s: soft cap %v, want a finite number > 0 (or 0 to disable)", name, o.SoftCap)
+		return o, valueErr(name, "soft cap %v, want a finite number > 0 (or 0 to disable)", o.SoftCap)
 	}
 	for c, w := range o.ClassWeights {
 		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, fmt.Errorf("%s: class weight %v at class %d, want a finite number ≥ 0", name, w, c)
+			return o, valueErr(name, "class weight %v at class %d, want a finite number ≥ 0", w, c)
 		}
 	}
 	for c, w := range o.PosWeight {
 		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, fmt.Errorf("%s: pos_weight %v at column %d, want a finite number ≥ 0", name, w, c)
+			return o, valueErr(name, "pos_weight %v at column %d, want a finite number ≥ 0", w, c)
 		}
 	}
 	return o, nil
 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a NaN or infinite logit where the loss is undefined).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 func shapeErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrShape)

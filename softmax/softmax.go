@@ -57,12 +57,12 @@
 package softmax
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // Float is the element type of the matrices: float32 or float64 (or a type
@@ -70,7 +70,9 @@ import (
 type Float interface{ ~float32 | ~float64 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // An Option changes how a row-wise function runs.
 type Option func(*config)
