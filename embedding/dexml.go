@@ -6,6 +6,12 @@ import (
 	"sync/atomic"
 )
 
+// The registry names of this file's losses.
+const (
+	nameDecoupledSoftmax = "decoupled-softmax"
+	nameSoftTopk         = "soft-topk"
+)
+
 // The DEXML losses (catalog A7: Gupta et al., "Dual-Encoders for Extreme
 // Multi-Label Classification", 2024) score each query against a pool of
 // label vectors, s_ij = ⟨q̂_i, l̂_j⟩/τ, with several positive labels per
@@ -216,7 +222,7 @@ type DecoupledSoftmax struct {
 }
 
 // Name returns "decoupled-softmax".
-func (*DecoupledSoftmax) Name() string { return "decoupled-softmax" }
+func (*DecoupledSoftmax) Name() string { return nameDecoupledSoftmax }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *DecoupledSoftmax) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -228,7 +234,7 @@ func (l *DecoupledSoftmax) Eval64(in Input[float64], out Output[float64]) (float
 	return run(l, in, out)
 }
 
-func (*DecoupledSoftmax) lossName() string { return "decoupled-softmax" }
+func (*DecoupledSoftmax) lossName() string { return nameDecoupledSoftmax }
 func (*DecoupledSoftmax) reads() needs {
 	return optPositives | optClasses | optLabels | optRelevance
 }
@@ -366,7 +372,7 @@ type SoftTopK struct {
 }
 
 // Name returns "soft-topk".
-func (*SoftTopK) Name() string { return "soft-topk" }
+func (*SoftTopK) Name() string { return nameSoftTopk }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *SoftTopK) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -378,7 +384,7 @@ func (l *SoftTopK) Eval64(in Input[float64], out Output[float64]) (float64, erro
 	return run(l, in, out)
 }
 
-func (*SoftTopK) lossName() string { return "soft-topk" }
+func (*SoftTopK) lossName() string { return nameSoftTopk }
 func (*SoftTopK) reads() needs     { return optPositives | optClasses | optLabels | optRelevance }
 
 func (l *SoftTopK) eval(b *batch) (float64, error) {
@@ -514,4 +520,53 @@ func sigmoid(z float64) float64 {
 
 func softplus(z float64) float64 {
 	return max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+}
+
+func init() {
+	dexml := func(name string, topk bool) Spec {
+		s := Spec{
+			Name:    name,
+			Catalog: "A7",
+			Needs:   AcceptsPositives | AcceptsLabels | AcceptsClasses,
+			Params: []Param{{"temperature", 0.05, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"},
+				{"sample", 0, "1: draw positives by relevance at every evaluation, as the official training (seeded); 0: deterministic"},
+				{"seed", 0, "seed of the draws (an integer ≥ 0)"}},
+		}
+		if topk {
+			s.Summary = "DEXML soft top-k: −log of a differentiable top-k membership of the positives"
+			s.Params = append(s.Params, Param{"k", 5, "0 < k < pool size; 0: the official num_pos, ⌈Σ relevance⌉ per query"}, Param{"alpha", 2, "sharpness α > 0"})
+		} else {
+			s.Summary = "DEXML decoupled softmax: InfoNCE without the other positives in each denominator"
+		}
+		s.New = func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			if err := param(name, "temperature", p["temperature"], p["temperature"] > 0); err != nil {
+				return nil, err
+			}
+			sample, err := flag(p, "sample")
+			if err != nil {
+				return nil, err
+			}
+			seed := p["seed"]
+			if err := param(name, "seed", seed, seed == math.Trunc(seed) && seed >= 0 && seed <= 1<<53); err != nil {
+				return nil, err
+			}
+			if topk {
+				if err := param(name, "alpha", p["alpha"], p["alpha"] > 0); err != nil {
+					return nil, err
+				}
+				if err := param(name, "k", p["k"], p["k"] >= 0); err != nil {
+					return nil, err
+				}
+				return &SoftTopK{K: p["k"], Alpha: p["alpha"], Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
+			}
+			return &DecoupledSoftmax{Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
+		}
+		return s
+	}
+	Register(dexml(nameDecoupledSoftmax, false))
+	Register(dexml(nameSoftTopk, true))
 }

@@ -6,6 +6,9 @@ import (
 	"github.com/xentlab/xent/internal/par"
 )
 
+// nameBce is the registry name of this file's loss.
+const nameBce = "bce"
+
 // BCEWithLogits is binary cross-entropy on logits, PyTorch's
 // BCEWithLogitsLoss: every element is an independent binary problem with
 // target y ∈ [0, 1] (Input.Targets, the shape of the logits),
@@ -34,18 +37,18 @@ type BCEWithLogits struct {
 // NewBCEWithLogits returns the loss; WithPosWeight sets one
 // positive-class weight per column (default 1).
 func NewBCEWithLogits(opts ...Option) (*BCEWithLogits, error) {
-	o, err := build("bce", opts)
+	o, err := build(nameBce, opts)
 	if err != nil {
 		return nil, err
 	}
 	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.IgnoreIndex != -100 {
-		return nil, valueErr("bce", "label smoothing, z-loss, soft-capping and ignore index do not apply")
+		return nil, valueErr(nameBce, "label smoothing, z-loss, soft-capping and ignore index do not apply")
 	}
 	return &BCEWithLogits{o, o.PosWeight}, nil
 }
 
 // Name returns "bce".
-func (*BCEWithLogits) Name() string { return "bce" }
+func (*BCEWithLogits) Name() string { return nameBce }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (b *BCEWithLogits) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -72,7 +75,7 @@ func sigmoid(x float64) float64 {
 }
 
 func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, error) {
-	const name = "bce"
+	const name = nameBce
 	rows, err := checkMatrix(name, in, out, b.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -138,4 +141,15 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 		return part, nil
 	})
 	return finiteTotal(name, total, sc, err)
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameBce,
+		Summary: "binary cross-entropy with logits, per element (pos_weight, class weights)",
+		Needs:   NeedsTargets,
+		New: func(_ map[string]float64, opts []Option) (Loss, error) {
+			return NewBCEWithLogits(opts...)
+		},
+	})
 }

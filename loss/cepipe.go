@@ -96,14 +96,14 @@ func (h *cePipe) Finish(r rowpipe.Row, sum float64) rowpipe.Out {
 	if eps > 0 {
 		sumWZ = vek.Sum32(x)
 		if math.IsInf(sumWZ, -1) {
-			h.record(i, 0, 0, valueErr(ceName, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x)))
+			h.record(i, 0, 0, valueErr(nameCrossEntropy, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x)))
 			return rowpipe.Out{}
 		}
 	}
 	y := int(labelAt(c.in, i))
 	zy := float64(x[y])
 	if math.IsInf(zy, -1) {
-		h.record(i, 0, 0, valueErr(ceName, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y))
+		h.record(i, 0, 0, valueErr(nameCrossEntropy, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y))
 		return rowpipe.Out{}
 	}
 	// S and T relative to the maximum's term.

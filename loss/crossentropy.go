@@ -7,6 +7,9 @@ import (
 	"github.com/xentlab/xent/internal/rowpipe"
 )
 
+// nameCrossEntropy is the registry name of this file's loss.
+const nameCrossEntropy = "cross-entropy"
+
 // CrossEntropy is the softmax cross-entropy of logits against hard labels
 // or soft targets, with PyTorch's semantics for reduction, ignore index,
 // class weights and label smoothing, plus per-row weights, the z-loss
@@ -54,7 +57,7 @@ type CrossEntropy struct{ o Options }
 // NewCrossEntropy returns the cross-entropy loss with the given options
 // (defaults: mean, ignore index −100).
 func NewCrossEntropy(opts ...Option) (*CrossEntropy, error) {
-	o, err := build("cross-entropy", opts)
+	o, err := build(nameCrossEntropy, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func NewCrossEntropy(opts ...Option) (*CrossEntropy, error) {
 }
 
 // Name returns "cross-entropy".
-func (*CrossEntropy) Name() string { return "cross-entropy" }
+func (*CrossEntropy) Name() string { return nameCrossEntropy }
 
 // Options returns the loss's settings.
 func (c *CrossEntropy) Options() Options { return c.o }
@@ -78,29 +81,28 @@ func (c *CrossEntropy) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return evalCE(k64, c.o, in, out)
 }
 
-const ceName = "cross-entropy"
 
 func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (float64, error) {
-	rows, err := checkMatrix(ceName, in, out, o.Reduction)
+	rows, err := checkMatrix(nameCrossEntropy, in, out, o.Reduction)
 	if err != nil {
 		return 0, err
 	}
 	cols := in.Cols
 	if in.Teacher != nil {
-		return 0, shapeErr(ceName, "Teacher is not used by this loss")
+		return 0, shapeErr(nameCrossEntropy, "Teacher is not used by this loss")
 	}
 	if o.ClassWeights != nil && len(o.ClassWeights) != cols {
-		return 0, shapeErr(ceName, "%d class weights for %d classes", len(o.ClassWeights), cols)
+		return 0, shapeErr(nameCrossEntropy, "%d class weights for %d classes", len(o.ClassWeights), cols)
 	}
 	soft := in.Targets != nil
 	if soft {
 		if in.Labels != nil || in.Labels64 != nil {
-			return 0, shapeErr(ceName, "both labels and soft Targets are set")
+			return 0, shapeErr(nameCrossEntropy, "both labels and soft Targets are set")
 		}
 		if len(in.Targets) != len(in.Logits) {
-			return 0, shapeErr(ceName, "len(Targets) = %d, want %d (the shape of Logits)", len(in.Targets), len(in.Logits))
+			return 0, shapeErr(nameCrossEntropy, "len(Targets) = %d, want %d (the shape of Logits)", len(in.Targets), len(in.Logits))
 		}
-	} else if err := checkLabels(ceName, in, rows); err != nil {
+	} else if err := checkLabels(nameCrossEntropy, in, rows); err != nil {
 		return 0, err
 	}
 
@@ -117,7 +119,7 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			continue
 		}
 		if y < 0 || y >= int64(cols) {
-			return 0, valueErr(ceName, "label %d at row %d outside [0, %d)", y, i, cols)
+			return 0, valueErr(nameCrossEntropy, "label %d at row %d outside [0, %d)", y, i, cols)
 		}
 		den += r * classWeight(o, int(y))
 	}
@@ -144,10 +146,10 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			rowpipe.Run(x, cols, lo, hi, h, nt)
 			return h.total, h.err
 		})
-		return finiteTotal(ceName, total, sc, err)
+		return finiteTotal(nameCrossEntropy, total, sc, err)
 	}
 	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
-	return finiteTotal(ceName, total, sc, err)
+	return finiteTotal(nameCrossEntropy, total, sc, err)
 }
 
 // sameStart reports whether two non-empty slices start at the same element.
@@ -264,7 +266,7 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	m, nan := c.k.maxNaN(z)
 	if nan || math.IsInf(float64(m), 1) {
 		j := firstNonFinite(x)
-		return 0, 0, valueErr(ceName, "logit %v at row %d, column %d", x[j], i, j)
+		return 0, 0, valueErr(nameCrossEntropy, "logit %v at row %d, column %d", x[j], i, j)
 	}
 	r := rowWeight(c.in, i)
 	eps := o.LabelSmoothing
@@ -279,7 +281,7 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 			}
 		}
 		if math.IsInf(sumWZ, -1) || math.IsInf(float64(m), -1) {
-			return 0, 0, valueErr(ceName, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x))
+			return 0, 0, valueErr(nameCrossEntropy, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x))
 		}
 	}
 	if c.in.Targets != nil {
@@ -288,7 +290,7 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	y := int(labelAt(c.in, i))
 	zy := float64(z[y])
 	if math.IsInf(zy, -1) {
-		return 0, 0, valueErr(ceName, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
+		return 0, 0, valueErr(nameCrossEntropy, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
 	}
 	var next []E
 	if deriv == nil && (i+2)*c.cols <= len(c.in.Logits) {
@@ -353,14 +355,14 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	for j, v := range q {
 		qv := float64(v)
 		if !(qv >= 0) || math.IsInf(qv, 1) {
-			return 0, 0, valueErr(ceName, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
+			return 0, 0, valueErr(nameCrossEntropy, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
 		}
 		a := classWeight(o, j) * ((1-eps)*qv + eps/C)
 		if a == 0 {
 			continue
 		}
 		if math.IsInf(float64(z[j]), -1) {
-			return 0, 0, valueErr(ceName, "target mass on a −Inf logit at row %d, column %d", i, j)
+			return 0, 0, valueErr(nameCrossEntropy, "target mass on a −Inf logit at row %d, column %d", i, j)
 		}
 		A += a
 		ce += a * ((float64(m) - float64(z[j])) + st.logS)
@@ -402,7 +404,7 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 func overflow[E exact](i int, loss, coef, lse float64) error {
 	for _, v := range []float64{loss, coef} {
 		if f := float64(E(v)); math.IsInf(f, 0) || math.IsNaN(f) {
-			return valueErr(ceName, "the loss overflows at row %d (log-sum-exp %g)", i, lse)
+			return valueErr(nameCrossEntropy, "the loss overflows at row %d (log-sum-exp %g)", i, lse)
 		}
 	}
 	return nil
@@ -434,4 +436,15 @@ func mulInto[E exact](g, d []E) {
 	for j := range g {
 		g[j] *= d[j]
 	}
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameCrossEntropy,
+		Summary: "softmax cross-entropy (PyTorch semantics, z-loss, soft-cap, no Softmax Collapse)",
+		Needs:   NeedsLabels | AcceptsSoftTargets,
+		New: func(_ map[string]float64, opts []Option) (Loss, error) {
+			return NewCrossEntropy(opts...)
+		},
+	})
 }

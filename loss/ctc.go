@@ -9,6 +9,9 @@ import (
 	"github.com/xentlab/xent/internal/vek"
 )
 
+// nameCtc is the registry name of this file's loss.
+const nameCtc = "ctc"
+
 // CTC is the connectionist temporal classification loss of Graves,
 // Fernández, Gomez and Schmidhuber, "Connectionist Temporal
 // Classification: Labelling Unsegmented Sequence Data with Recurrent
@@ -96,7 +99,7 @@ type CTC struct {
 // NewCTC returns the CTC loss with the given blank class (PyTorch's
 // default is 0) and zero_infinity setting.
 func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
-	const name = "ctc"
+	const name = nameCtc
 	if blank < 0 {
 		return nil, valueErr(name, "blank = %d, want ≥ 0", blank)
 	}
@@ -116,7 +119,7 @@ func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
 }
 
 // Name returns "ctc".
-func (*CTC) Name() string { return "ctc" }
+func (*CTC) Name() string { return nameCtc }
 
 // Blank returns the blank class.
 func (c *CTC) Blank() int { return c.blank }
@@ -193,7 +196,7 @@ func EvalCTC[T Float](c *CTC, in CTCInput[T], out CTCOutput[T]) (float64, error)
 }
 
 func evalCTCOne[E exact](k *kernels[E], c *CTC, in Input[E], out Output[E]) (float64, error) {
-	const name = "ctc"
+	const name = nameCtc
 	switch {
 	case in.Cols <= 0:
 		return 0, shapeErr(name, "Cols = %d, want ≥ 1", in.Cols)
@@ -223,7 +226,7 @@ type ctcBatch struct {
 }
 
 func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
-	const name = "ctc"
+	const name = nameCtc
 	n, cls := in.batch, in.classes
 	switch {
 	case n <= 0:
@@ -361,7 +364,7 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 	if out.Grad != nil {
 		grad = len(out.Grad)
 		if overlapPartially(out.Grad, in.Logits) {
-			return 0, shapeErr("ctc", "Grad overlaps Logits without being Logits")
+			return 0, shapeErr(nameCtc, "Grad overlaps Logits without being Logits")
 		}
 	}
 	if out.Rows != nil {
@@ -614,7 +617,7 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 				if j > 0 {
 					y = lab[j-1]
 				}
-				return 0, valueErr("ctc", "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
+				return 0, valueErr(nameCtc, "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
 			}
 			sc.km[j], sc.ke[j] = xfFromLog(v, sc.exps[j])
 		}
@@ -712,10 +715,10 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 func ctcFrameErr[E exact](xr []E, t, n int) error {
 	for j, v := range xr {
 		if v != v || math.IsInf(float64(v), 1) {
-			return valueErr("ctc", "logit %v at frame %d, sequence %d, class %d", v, t, n, j)
+			return valueErr(nameCtc, "logit %v at frame %d, sequence %d, class %d", v, t, n, j)
 		}
 	}
-	return valueErr("ctc", "every logit is −Inf at frame %d, sequence %d (no distribution)", t, n)
+	return valueErr(nameCtc, "every logit is −Inf at frame %d, sequence %d (no distribution)", t, n)
 }
 
 // sumXF adds two mantissa–exponent numbers.
@@ -769,7 +772,7 @@ func ctcBackwardRow(occ, nm []float64, ne []int64, om []float64, oe []int64, cm 
 
 func init() {
 	Register(Spec{
-		Name:    "ctc",
+		Name:    nameCtc,
 		Summary: "connectionist temporal classification on logits [T, N, C] (PyTorch's F.ctc_loss after log_softmax)",
 		Needs:   NeedsSequences,
 		Params: []Param{{"blank", 0, "index of the blank class"},
@@ -777,11 +780,11 @@ func init() {
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			b := p["blank"]
 			if b != math.Trunc(b) || b < 0 || b > math.MaxInt32 {
-				return nil, valueErr("ctc", "blank = %v, want an integer ≥ 0", b)
+				return nil, valueErr(nameCtc, "blank = %v, want an integer ≥ 0", b)
 			}
 			z := p["zero_infinity"]
 			if z != 0 && z != 1 {
-				return nil, valueErr("ctc", "zero_infinity = %v, want 0 or 1", z)
+				return nil, valueErr(nameCtc, "zero_infinity = %v, want 0 or 1", z)
 			}
 			return NewCTC(int(b), z == 1, opts...)
 		},

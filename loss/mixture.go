@@ -5,6 +5,9 @@ import (
 	"unsafe"
 )
 
+// nameMixture is the registry name of this file's loss.
+const nameMixture = "mixture"
+
 // Mixture is the cross-entropy of a convex mixture of two softmax heads,
 // the mixed classifier of Bai, Anderson, Kim and Sojoudi, "Improving the
 // Accuracy-Robustness Trade-Off of Classifiers via Adaptive Smoothing"
@@ -51,7 +54,7 @@ type Mixture struct {
 // NewMixture returns the mixture loss with weight α ∈ [0, 1] on the second
 // head and scales c₁, c₂ > 0.
 func NewMixture(alpha, c1, c2 float64, opts ...Option) (*Mixture, error) {
-	const name = "mixture"
+	const name = nameMixture
 	switch {
 	case !(alpha >= 0 && alpha <= 1):
 		return nil, valueErr(name, "alpha = %v, want a number in [0, 1]", alpha)
@@ -66,7 +69,7 @@ func NewMixture(alpha, c1, c2 float64, opts ...Option) (*Mixture, error) {
 }
 
 // Name returns "mixture".
-func (*Mixture) Name() string { return "mixture" }
+func (*Mixture) Name() string { return nameMixture }
 
 // Eval32 evaluates the loss on float32 logits (Logits: head 1, Teacher:
 // head 2, Labels; Targets: an optional α per row); Output.Grad receives
@@ -182,7 +185,7 @@ func logAddExp(a, b float64) float64 {
 }
 
 func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E], grad2, dAlpha []E) (float64, error) {
-	const name = "mixture"
+	const name = nameMixture
 	if in.Cols > 0 && len(in.Logits)%in.Cols == 0 {
 		rows := len(in.Logits) / in.Cols
 		switch {
@@ -254,7 +257,7 @@ func overlaps[E exact](a, b []E) bool {
 
 func init() {
 	Register(Spec{
-		Name:    "mixture",
+		Name:    nameMixture,
 		Catalog: "B19",
 		Summary: "cross-entropy of the mixture (1 − α)·softmax(c1·z1) + α·softmax(c2·z2); z2 from the teacher input (optional Targets: one α per row)",
 		Needs:   NeedsLabels | NeedsTeacher,

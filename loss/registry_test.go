@@ -1,6 +1,7 @@
 package loss
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,24 @@ func TestParse(t *testing.T) {
 	for _, s := range Specs() {
 		if s.Name == "" || s.Summary == "" || s.New == nil && s.NewLists == nil {
 			t.Errorf("incomplete spec %+v", s)
+		}
+	}
+}
+
+// TestParseFailureIsNilInterface: a failed Parse returns a nil interface
+// (not a typed nil that compares unequal to nil) and an error wrapping
+// ErrValue, whether the name, a parameter or the constructor fails.
+func TestParseFailureIsNilInterface(t *testing.T) {
+	for _, text := range []string{"no-such-loss", "kd:temp=4", "kd:temperature=abc", "kd:temperature=-1", "poly1:epsilon=-5", "focal:gamma=-1"} {
+		l, _, err := Parse(text)
+		if err == nil {
+			t.Fatalf("%q: no error", text)
+		}
+		if l != nil {
+			t.Errorf("%q: Parse returned %#v (a non-nil interface) with error %v", text, l, err)
+		}
+		if !errors.Is(err, ErrValue) {
+			t.Errorf("%q: %v does not wrap ErrValue", text, err)
 		}
 	}
 }
