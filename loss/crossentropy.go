@@ -81,7 +81,6 @@ func (c *CrossEntropy) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return evalCE(k64, c.o, in, out)
 }
 
-
 func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (float64, error) {
 	rows, err := checkMatrix(nameCrossEntropy, in, out, o.Reduction)
 	if err != nil {
