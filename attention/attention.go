@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/softmax"
 )
 
 // Float is the element type of the tensors: float32 (the fast path) or
 // float64 (the reference path).
-type Float interface{ ~float32 | ~float64 }
+type Float = rowstat.Float
 
 // ErrShape is wrapped by every error about the shape of the arguments.
 // It is the same value in every package of the module, so errors.Is

@@ -19,7 +19,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/metrics"
 )
@@ -89,23 +89,6 @@ func check[T Float](fn string, logits []T, cols int, labels []int32, threads int
 	return rows, nil
 }
 
-// kernels is the set of vector kernels one element type needs.
-type kernels[E Float] struct {
-	maxNaN      func([]E) (E, bool)
-	expStoreSum func(dst, x []E, m, s E) float64
-	scale       func(dst, x []E, c E)
-}
-
-func kernelsFor[E Float]() *kernels[E] {
-	var z E
-	switch any(z).(type) {
-	case float32:
-		return any(&kernels[float32]{vek.MaxNaN32, vek.ExpStoreSum32, vek.Scale32}).(*kernels[E])
-	default:
-		return any(&kernels[float64]{vek.MaxNaN64, vek.ExpStoreSum64, vek.Scale64}).(*kernels[E])
-	}
-}
-
 // fitBlocks is the fixed number of row blocks partial sums are kept for.
 const fitBlocks = 32
 
@@ -129,15 +112,15 @@ func (a tempStats) add(b tempStats) tempStats { return tempStats{a.nll + b.nll, 
 
 // temperatureStats evaluates tempStats over all rows (divided by rows).
 func temperatureStats[E Float](x []E, cols int, labels []int32, beta float64, threads int) tempStats {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	rows := len(x) / cols
 	parts := blocks(rows, threads, func(lo, hi int) tempStats {
 		e := make([]E, cols)
 		var s tempStats
 		for r := lo; r < hi; r++ {
 			row := x[r*cols : (r+1)*cols]
-			m, _ := k.maxNaN(row)
-			sum := k.expStoreSum(e, row, m, E(beta))
+			m, _ := k.MaxNaN(row)
+			sum := k.ExpStoreSum(e, row, m, E(beta))
 			fm := float64(m)
 			var a, b float64 // Σ e_j d_j, Σ e_j d_j² with d_j = z_j − m
 			for j, v := range e {
@@ -260,8 +243,8 @@ type Temperature float64
 // Classes reports that a temperature applies to any number of classes.
 func (Temperature) Classes() int { return 0 }
 
-func (t Temperature) apply(dst, x []float64)   { vek.Scale64(dst, x, 1/float64(t)) }
-func (t Temperature) apply32(dst, x []float32) { vek.Scale32(dst, x, float32(1/float64(t))) }
+func (t Temperature) apply(dst, x []float64)   { rowstat.K64.Scale(dst, x, 1/float64(t)) }
+func (t Temperature) apply32(dst, x []float32) { rowstat.K32.Scale(dst, x, float32(1/float64(t))) }
 
 // Apply writes the calibrated logits s(z) of every row of logits (cols
 // columns) into dst, which has the same length and may be logits itself.

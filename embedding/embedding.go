@@ -34,11 +34,13 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/xerr"
 )
 
-// Float is the element type of embeddings.
-type Float interface{ ~float32 | ~float64 }
+// Float is the element type of embeddings: float32 or float64, or a type
+// defined on them.
+type Float = rowstat.Float
 
 // Input is one batch of an embedding loss's inputs. Which fields a loss
 // reads is stated in its documentation; the others must be nil.
@@ -110,26 +112,16 @@ func valueErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrValue)
 }
 
-type exact interface{ float32 | float64 }
+type exact = rowstat.Exact
 
 func convIn[T Float, E exact](in Input[T]) Input[E] {
-	return Input[E]{Embeddings: as[T, E](in.Embeddings), Dim: in.Dim, Positives: as[T, E](in.Positives),
-		Negatives: as[T, E](in.Negatives), Labels: in.Labels, Classes: as[T, E](in.Classes), Relevance: as[T, E](in.Relevance)}
+	return Input[E]{Embeddings: rowstat.AsExact[T, E](in.Embeddings), Dim: in.Dim, Positives: rowstat.AsExact[T, E](in.Positives),
+		Negatives: rowstat.AsExact[T, E](in.Negatives), Labels: in.Labels, Classes: rowstat.AsExact[T, E](in.Classes), Relevance: rowstat.AsExact[T, E](in.Relevance)}
 }
 
 func convOut[T Float, E exact](out Output[T]) Output[E] {
-	return Output[E]{Grad: as[T, E](out.Grad), GradPositives: as[T, E](out.GradPositives),
-		GradNegatives: as[T, E](out.GradNegatives), GradClasses: as[T, E](out.GradClasses)}
-}
-
-func as[T Float, E exact](x []T) []E {
-	if x == nil {
-		return nil
-	}
-	if len(x) == 0 {
-		return []E{}
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	return Output[E]{Grad: rowstat.AsExact[T, E](out.Grad), GradPositives: rowstat.AsExact[T, E](out.GradPositives),
+		GradNegatives: rowstat.AsExact[T, E](out.GradNegatives), GradClasses: rowstat.AsExact[T, E](out.GradClasses)}
 }
 
 // needs says which inputs a loss reads.

@@ -56,7 +56,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/loss"
 )
@@ -319,7 +319,7 @@ func firstNonFinite(x []float32, cols, threads int) (int, int, bool) {
 	const chunk = 1 << 16
 	bad := make([]bool, par.Blocks(len(x), chunk))
 	par.For(len(x), chunk, threads, func(b, lo, hi int) {
-		s := vek.Sum32(x[lo:hi])
+		s := rowstat.K32.Sum(x[lo:hi])
 		bad[b] = math.IsNaN(s) || math.IsInf(s, 0)
 	})
 	for b, isBad := range bad {

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/rowpipe"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -109,8 +110,8 @@ func (h *cePipe) Finish(r rowpipe.Row, sum float64) rowpipe.Out {
 	// S and T relative to the maximum's term.
 	s := sum / h.emax
 	t := s - 1
-	if t < tailThreshold {
-		a := argmaxOf(x, m)
+	if t < rowstat.TailThreshold {
+		a := rowstat.ArgmaxOf(x, m)
 		var tail float64
 		if r.E != nil {
 			tail = vek.Sum32(r.E[:a]) + vek.Sum32(r.E[a+1:])

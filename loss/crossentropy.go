@@ -5,6 +5,7 @@ import (
 
 	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/rowpipe"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // nameCrossEntropy is the registry name of this file's loss.
@@ -157,7 +158,7 @@ func sameStart(a, b []float32) bool {
 }
 
 // blockElems is about how many logits one parallel block of rows holds.
-const blockElems = 32768
+const blockElems = rowstat.BlockElems
 
 func classWeight(o Options, c int) float64 {
 	if o.ClassWeights == nil {
@@ -246,14 +247,14 @@ func (c *ceCall[E]) plainLSE(x, scratch, deriv []E) float64 {
 		softCap(scratch, deriv, x, c.o.SoftCap)
 		z = scratch
 	}
-	m, nan := c.k.maxNaN(z)
+	m, nan := c.k.MaxNaN(z)
 	switch {
 	case nan:
 		return math.NaN()
 	case math.IsInf(float64(m), 0):
 		return float64(m)
 	}
-	return float64(m) + math.Log(c.k.rowExpSum(z, m))
+	return float64(m) + math.Log(c.k.ExpSum(z, m, 1))
 }
 
 // row evaluates one counted row: x the raw logits (for error positions),
@@ -262,7 +263,7 @@ func (c *ceCall[E]) plainLSE(x, scratch, deriv []E) float64 {
 // row's loss r·(CE + Z·lse²) and its lse.
 func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	o := c.o
-	m, nan := c.k.maxNaN(z)
+	m, nan := c.k.MaxNaN(z)
 	if nan || math.IsInf(float64(m), 1) {
 		j := firstNonFinite(x)
 		return 0, 0, valueErr(nameCrossEntropy, "logit %v at row %d, column %d", x[j], i, j)
@@ -273,7 +274,7 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	var sumWZ float64 // Σ_c w_c·z_c, for label smoothing
 	if eps > 0 && c.in.Targets == nil {
 		if c.wE == nil {
-			sumWZ = c.k.sum(z)
+			sumWZ = c.k.Sum(z)
 		} else {
 			for j, v := range z {
 				sumWZ += c.o.ClassWeights[j] * float64(v)
@@ -291,15 +292,11 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	if math.IsInf(zy, -1) {
 		return 0, 0, valueErr(nameCrossEntropy, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
 	}
-	var next []E
-	if deriv == nil && (i+2)*c.cols <= len(c.in.Logits) {
-		next = c.in.Logits[(i+1)*c.cols : (i+2)*c.cols]
-	}
 	var st rowStats[E]
 	if g != nil {
-		st = c.k.statsStore(g, z, m, next) // g holds exp(z − m) from here on
+		st = statsStore(c.k, g, z, m) // g holds exp(z − m) from here on
 	} else {
-		st = c.k.statsNext(z, m, next)
+		st = stats(c.k, z, m)
 	}
 	lse := st.lse()
 	wy := classWeight(o, y)
@@ -321,12 +318,12 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	// g = kk·exp(z − m) − bb (− bb·w_j with class weights), from the
 	// exponentials statsStore left in g.
 	if c.wE != nil {
-		c.k.shiftScale(g, g, 0, E(kk), 0)
+		c.k.ShiftScale(g, g, 0, E(kk), 0)
 		if bb != 0 {
-			c.k.axpy(g, c.wE, E(-bb))
+			c.k.Axpy(g, c.wE, E(-bb))
 		}
 	} else {
-		c.k.shiftScale(g, g, 0, E(kk), E(bb))
+		c.k.ShiftScale(g, g, 0, E(kk), E(bb))
 	}
 	ay := c.sc * r * ((1-eps)*wy + eps/C*wy)
 	if zy == float64(m) {
@@ -348,7 +345,7 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	eps := o.LabelSmoothing
 	C := float64(c.cols)
 	q := c.in.Targets[i*c.cols : (i+1)*c.cols]
-	st := c.k.stats(z, m)
+	st := stats(c.k, z, m)
 	lse := st.lse()
 	var ce, A float64
 	for j, v := range q {
@@ -376,15 +373,15 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	}
 	kk := coefA / st.s
 	if c.wE == nil {
-		c.k.expAffine(g, z, m, 1, E(kk), E(c.sc*r*eps/C))
-		c.k.axpy(g, q, E(-c.sc*r*(1-eps)))
+		c.k.ExpAffine(g, z, m, 1, E(kk), E(c.sc*r*eps/C))
+		c.k.Axpy(g, q, E(-c.sc*r*(1-eps)))
 	} else {
-		c.k.expAffine(g, z, m, 1, E(kk), 0)
+		c.k.ExpAffine(g, z, m, 1, E(kk), 0)
 		for j, v := range q {
 			g[j] -= E(c.sc * r * o.ClassWeights[j] * ((1-eps)*float64(v) + eps/C))
 		}
 	}
-	if st.t < tailThreshold {
+	if st.t < rowstat.TailThreshold {
 		// A confident row: recompute the argmax's gradient without
 		// cancellation, −coefA·T/S + (coefA − a_k).
 		a := st.argmax

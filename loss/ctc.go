@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -184,15 +185,15 @@ func (c *CTC) EvalBatch64(in CTCInput[float64], out CTCOutput[float64]) (float64
 func EvalCTC[T Float](c *CTC, in CTCInput[T], out CTCOutput[T]) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		in32 := CTCInput[float32]{Logits: asExact[T, float32](in.Logits), Batch: in.Batch, Classes: in.Classes,
+		in32 := CTCInput[float32]{Logits: rowstat.AsExact[T, float32](in.Logits), Batch: in.Batch, Classes: in.Classes,
 			Targets: in.Targets, Targets64: in.Targets64, TargetCols: in.TargetCols,
 			InputLengths: in.InputLengths, TargetLengths: in.TargetLengths}
-		return c.EvalBatch32(in32, CTCOutput[float32]{Grad: asExact[T, float32](out.Grad), Rows: asExact[T, float32](out.Rows)})
+		return c.EvalBatch32(in32, CTCOutput[float32]{Grad: rowstat.AsExact[T, float32](out.Grad), Rows: rowstat.AsExact[T, float32](out.Rows)})
 	}
-	in64 := CTCInput[float64]{Logits: asExact[T, float64](in.Logits), Batch: in.Batch, Classes: in.Classes,
+	in64 := CTCInput[float64]{Logits: rowstat.AsExact[T, float64](in.Logits), Batch: in.Batch, Classes: in.Classes,
 		Targets: in.Targets, Targets64: in.Targets64, TargetCols: in.TargetCols,
 		InputLengths: in.InputLengths, TargetLengths: in.TargetLengths}
-	return c.EvalBatch64(in64, CTCOutput[float64]{Grad: asExact[T, float64](out.Grad), Rows: asExact[T, float64](out.Rows)})
+	return c.EvalBatch64(in64, CTCOutput[float64]{Grad: rowstat.AsExact[T, float64](out.Grad), Rows: rowstat.AsExact[T, float64](out.Rows)})
 }
 
 func evalCTCOne[E exact](k *kernels[E], c *CTC, in Input[E], out Output[E]) (float64, error) {
@@ -363,7 +364,7 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 	grad, rows := -1, -1
 	if out.Grad != nil {
 		grad = len(out.Grad)
-		if overlapPartially(out.Grad, in.Logits) {
+		if rowstat.OverlapPartially(out.Grad, in.Logits) {
 			return 0, shapeErr(nameCtc, "Grad overlaps Logits without being Logits")
 		}
 	}
@@ -392,11 +393,11 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 				continue
 			}
 			xr := in.Logits[r*b.c : (r+1)*b.c]
-			m, nan := k.maxNaN(xr)
+			m, nan := k.MaxNaN(xr)
 			if nan || math.IsInf(float64(m), 0) {
 				return ctcFrameErr(xr, t, n)
 			}
-			st := k.stats(xr, m)
+			st := stats(k, xr, m)
 			w.rowM[r], w.rowS[r] = float64(m), st.s
 			lp := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
 			lp[0] = (float64(xr[b.blank]) - float64(m)) - st.logS
@@ -448,7 +449,7 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 				continue
 			}
 			gs := b.scale[n]
-			k.expAffine(gr, in.Logits[r*b.c:(r+1)*b.c], E(w.rowM[r]), 1, E(gs/w.rowS[r]), 0)
+			k.ExpAffine(gr, in.Logits[r*b.c:(r+1)*b.c], E(w.rowM[r]), 1, E(gs/w.rowS[r]), 0)
 			occ := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
 			gr[b.blank] = E(float64(gr[b.blank]) - gs*occ[0])
 			for j, y := range b.tg[b.off[n] : b.off[n]+b.tlen[n]] {

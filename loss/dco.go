@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // nameDco is the registry name of this file's loss.
@@ -140,9 +141,9 @@ func evalDCO[E exact](k *kernels[E], d *DCO, in Input[E], out Output[E]) (float6
 func DCOSequences[T Float](d *DCO, in Input[T], groups []int32, grad []T, seqLoss []float64) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return dcoSeq(k32, d, convertInput[T, float32](in), groups, asExact[T, float32](grad), seqLoss)
+		return dcoSeq(k32, d, convertInput[T, float32](in), groups, rowstat.AsExact[T, float32](grad), seqLoss)
 	}
-	return dcoSeq(k64, d, convertInput[T, float64](in), groups, asExact[T, float64](grad), seqLoss)
+	return dcoSeq(k64, d, convertInput[T, float64](in), groups, rowstat.AsExact[T, float64](grad), seqLoss)
 }
 
 func dcoSeq[E exact](k *kernels[E], d *DCO, in Input[E], groups []int32, grad []E, seqLoss []float64) (float64, error) {

@@ -2,6 +2,8 @@ package loss
 
 import (
 	"math"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // nameLdrKl is the registry name of this file's loss.
@@ -99,7 +101,7 @@ func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, g
 	if cl := c / lambda; math.Abs(cl) <= 30 {
 		// With E_k = exp((z_k − max)/λ) from the vector kernels and
 		// f = exp(c/λ), Σ_k exp(u_k/λ) ∝ f·(S − E_y) + E_y.
-		k := kernelsOf[E]()
+		k := rowstat.For[E]()
 		s := 1 / lambda
 		st := scaledTail(k, x, m, s)
 		f := math.Exp(cl)
@@ -115,7 +117,7 @@ func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, g
 		}
 		if g != nil {
 			den := f*other + ey
-			k.expAffine(g, x, m, E(s), E(gs*f/den), 0)
+			k.ExpAffine(g, x, m, E(s), E(gs*f/den), 0)
 			g[y] = E(-gs * f * other / den)
 		}
 		return lambda * (a - logK)

@@ -28,11 +28,13 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/xerr"
 )
 
-// Float is the element type of logits and targets.
-type Float interface{ ~float32 | ~float64 }
+// Float is the element type of logits and targets: float32 or float64, or
+// a type defined on them.
+type Float = rowstat.Float
 
 // Input is one batch of a loss's inputs. Which fields a loss reads is
 // stated in its documentation; the others must be nil.
@@ -86,28 +88,18 @@ func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
 
 func convertInput[T Float, E exact](in Input[T]) Input[E] {
 	return Input[E]{
-		Logits: asExact[T, E](in.Logits), Cols: in.Cols,
+		Logits: rowstat.AsExact[T, E](in.Logits), Cols: in.Cols,
 		Labels: in.Labels, Labels64: in.Labels64,
-		Targets: asExact[T, E](in.Targets), Teacher: asExact[T, E](in.Teacher),
-		RowWeights: asExact[T, E](in.RowWeights),
+		Targets: rowstat.AsExact[T, E](in.Targets), Teacher: rowstat.AsExact[T, E](in.Teacher),
+		RowWeights: rowstat.AsExact[T, E](in.RowWeights),
 	}
 }
 
 func convertOutput[T Float, E exact](out Output[T]) Output[E] {
-	return Output[E]{Grad: asExact[T, E](out.Grad), Rows: asExact[T, E](out.Rows), LSE: asExact[T, E](out.LSE)}
+	return Output[E]{Grad: rowstat.AsExact[T, E](out.Grad), Rows: rowstat.AsExact[T, E](out.Rows), LSE: rowstat.AsExact[T, E](out.LSE)}
 }
 
-type exact interface{ float32 | float64 }
-
-func asExact[T Float, E exact](x []T) []E {
-	if x == nil {
-		return nil
-	}
-	if len(x) == 0 {
-		return []E{}
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
+type exact = rowstat.Exact
 
 // Reduction says how per-row losses combine into the returned value.
 type Reduction int
@@ -256,7 +248,7 @@ func checkMatrix[E exact](name string, in Input[E], out Output[E], red Reduction
 	if out.Grad != nil && len(out.Grad) != len(in.Logits) {
 		return 0, shapeErr(name, "len(Grad) = %d, want %d (the shape of Logits)", len(out.Grad), len(in.Logits))
 	}
-	if out.Grad != nil && overlapPartially(out.Grad, in.Logits) {
+	if out.Grad != nil && rowstat.OverlapPartially(out.Grad, in.Logits) {
 		return 0, shapeErr(name, "Grad overlaps Logits without being Logits")
 	}
 	if out.Rows != nil && len(out.Rows) != rows {
@@ -308,20 +300,6 @@ func rowWeight[E exact](in Input[E], i int) float64 {
 		return 1
 	}
 	return float64(in.RowWeights[i])
-}
-
-// overlapPartially reports whether a and b share memory without starting
-// at the same element.
-func overlapPartially[E exact](a, b []E) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	size := unsafe.Sizeof(a[0])
-	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	if pa == pb {
-		return false
-	}
-	return pa < pb+uintptr(len(b))*size && pb < pa+uintptr(len(a))*size
 }
 
 // firstNonFinite returns the column of the first NaN or +Inf in x (−Inf

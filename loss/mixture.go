@@ -3,6 +3,8 @@ package loss
 import (
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // nameMixture is the registry name of this file's loss.
@@ -90,9 +92,9 @@ func (l *Mixture) Eval64(in Input[float64], out Output[float64]) (float64, error
 func EvalMixture[T Float](l *Mixture, in Input[T], out Output[T], grad2, dAlpha []T) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return evalMixture(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), asExact[T, float32](grad2), asExact[T, float32](dAlpha))
+		return evalMixture(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), rowstat.AsExact[T, float32](grad2), rowstat.AsExact[T, float32](dAlpha))
 	}
-	return evalMixture(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), asExact[T, float64](grad2), asExact[T, float64](dAlpha))
+	return evalMixture(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), rowstat.AsExact[T, float64](grad2), rowstat.AsExact[T, float64](dAlpha))
 }
 
 // mixHead holds one head's reduction at the target.
@@ -146,7 +148,7 @@ func mixHeadAt[E exact](k *kernels[E], z []E, y int, c float64) (mixHead, int, b
 // scaledTail64 is scaledTail in scalar float64: S = Σ exp(c·(z_j − m)),
 // T = S − 1 without the first maximal entry.
 func scaledTail64[E exact](z []E, m E, c float64) tailStats {
-	a := argmaxOf(z, m)
+	a := rowstat.ArgmaxOf(z, m)
 	var t float64
 	for j, v := range z {
 		if j != a {
@@ -191,7 +193,7 @@ func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E],
 		switch {
 		case grad2 != nil && len(grad2) != len(in.Logits):
 			return 0, shapeErr(name, "len(grad2) = %d, want %d (the shape of Logits)", len(grad2), len(in.Logits))
-		case grad2 != nil && (overlapPartially(grad2, in.Teacher) || overlaps(grad2, in.Logits) || overlaps(grad2, out.Grad)):
+		case grad2 != nil && (rowstat.OverlapPartially(grad2, in.Teacher) || overlaps(grad2, in.Logits) || overlaps(grad2, out.Grad)):
 			return 0, shapeErr(name, "grad2 overlaps the inputs (other than Teacher itself) or Grad")
 		case out.Grad != nil && overlaps(out.Grad, in.Teacher):
 			return 0, shapeErr(name, "Grad overlaps Teacher")
@@ -252,7 +254,7 @@ func overlaps[E exact](a, b []E) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return false
 	}
-	return &a[0] == &b[0] || overlapPartially(a, b)
+	return &a[0] == &b[0] || rowstat.OverlapPartially(a, b)
 }
 
 func init() {

@@ -115,7 +115,7 @@ func evalNCERCE[E exact](k *kernels[E], n *NCERCE, in Input[E], out Output[E]) (
 				P := alpha*(D-K*a)/D2 + beta*negA*py
 				B := alpha * a / D2
 				gy := alpha*(a*(1-K*py)-q*D)/D2 - beta*negA*py*q
-				k.expAffine(g, x, m, 1, E(gs*P/st.s), E(-gs*B))
+				k.ExpAffine(g, x, m, 1, E(gs*P/st.s), E(-gs*B))
 				g[y] = E(gs * gy)
 			}
 			return l, nil

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // namePoly1 is the registry name of this file's loss.
@@ -139,7 +140,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 				g = out.Grad[i*cols : (i+1)*cols]
 			}
 			r := rowWeight(in, i)
-			m, nan := k.maxNaN(x)
+			m, nan := k.MaxNaN(x)
 			if nan || math.IsInf(float64(m), 0) {
 				for j, v := range x {
 					if v != v || math.IsInf(float64(v), 1) {
@@ -184,7 +185,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 			c := tot + eps*pt
 			// t and x may be read below after g overwrote x: keep what
 			// the argmax column needs first.
-			a := argmaxOf(x, m)
+			a := rowstat.ArgmaxOf(x, m)
 			_, qa := targetTerms(x, m, a, 1, st)
 			var rest float64 // Σ_{j≠a} t_j(1 + εp_j)
 			for j, v := range t {
@@ -192,7 +193,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 					rest += float64(v) * (1 + eps*pj[j])
 				}
 			}
-			k.expAffine(g, x, m, 1, E(gs*c/st.s), 0)
+			k.ExpAffine(g, x, m, 1, E(gs*c/st.s), 0)
 			for j, v := range t {
 				if v != 0 {
 					g[j] = E(float64(g[j]) - gs*float64(v)*(1+eps*pj[j]))

@@ -3,6 +3,8 @@ package loss
 import (
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // nameTempnet is the registry name of this file's loss.
@@ -87,9 +89,9 @@ func (l *TempNet) Eval64(in Input[float64], out Output[float64]) (float64, error
 func EvalTempNet[T Float](l *TempNet, in Input[T], out Output[T], dTau []T) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return evalTempNet(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), asExact[T, float32](dTau))
+		return evalTempNet(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), rowstat.AsExact[T, float32](dTau))
 	}
-	return evalTempNet(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), asExact[T, float64](dTau))
+	return evalTempNet(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), rowstat.AsExact[T, float64](dTau))
 }
 
 func evalTempNet[E exact](k *kernels[E], l *TempNet, in Input[E], out Output[E], dTau []E) (float64, error) {
