@@ -108,7 +108,7 @@ type Head struct {
 	// Loss holds the cross-entropy options of package loss (reduction,
 	// ignore index, class weights, label smoothing, z-loss, soft-capping);
 	// their semantics are those of loss.CrossEntropy.
-	Loss []loss.Option
+	Loss []loss.CrossEntropyOption
 	// Shift scores row t against target t+Shift (next-token prediction
 	// without copying the hidden states); ≥ 0.
 	Shift int
@@ -147,7 +147,7 @@ const (
 // config is a validated Head with its cross-entropy.
 type config struct {
 	h        Head
-	opts     loss.Options
+	opts     loss.CrossEntropyOptions
 	ce       *loss.CrossEntropy // reduction Sum: the head scales by itself
 	threads  int
 	tileCols int
@@ -175,7 +175,7 @@ func (h Head) config() (config, error) {
 	case !(h.FilterEps >= 0) || math.IsInf(h.FilterEps, 0):
 		return c, fmt.Errorf("linear: FilterEps = %v, want a finite number ≥ 0: %w", h.FilterEps, ErrValue)
 	}
-	c.ce, err = loss.NewCrossEntropy(append(append([]loss.Option(nil), h.Loss...), loss.WithReduction(loss.Sum), loss.WithThreads(c.threads))...)
+	c.ce, err = loss.NewCrossEntropy(append(append([]loss.CrossEntropyOption(nil), h.Loss...), loss.WithReduction(loss.Sum), loss.WithThreads(c.threads))...)
 	return c, err
 }
 

@@ -23,7 +23,7 @@ import (
 // Collapse), as on the one-row path.
 
 // ceFast reports whether a call can take the pipeline.
-func ceFast[E exact](o Options, in Input[E]) bool {
+func ceFast[E exact](o CrossEntropyOptions, in Input[E]) bool {
 	var z E
 	_, f32 := any(z).(float32)
 	return f32 && in.Targets == nil && o.SoftCap == 0 && o.ClassWeights == nil

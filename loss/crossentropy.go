@@ -53,14 +53,71 @@ const nameCrossEntropy = "cross-entropy"
 // be +Inf), −Inf logits with label smoothing, and soft targets that are
 // negative, NaN or +Inf are errors naming the row and column. A −Inf logit elsewhere is a mask:
 // probability 0. Ignored rows are not inspected.
-type CrossEntropy struct{ o Options }
+type CrossEntropy struct{ o CrossEntropyOptions }
+
+// CrossEntropyOptions holds cross-entropy's settings: the shared Options
+// and its own.
+type CrossEntropyOptions struct {
+	Options
+	LabelSmoothing float64 // ε in [0, 1]
+	ZLoss          float64 // coefficient of lse² per counted row (≥ 0)
+	SoftCap        float64 // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
+}
+
+// A CrossEntropyOption sets one of cross-entropy's settings: any Option,
+// or WithLabelSmoothing, WithZLoss and WithSoftCap, which apply to
+// cross-entropy only.
+type CrossEntropyOption interface{ applyCE(*CrossEntropyOptions) }
+
+func (f Option) applyCE(o *CrossEntropyOptions) { f(&o.Options) }
+
+type ceOnly func(*CrossEntropyOptions)
+
+func (f ceOnly) applyCE(o *CrossEntropyOptions) { f(o) }
+
+// WithLabelSmoothing sets ε: the target becomes (1−ε)·target + ε/C.
+func WithLabelSmoothing(eps float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.LabelSmoothing = eps })
+}
+
+// WithZLoss adds s·lse² per counted row (PaLM's z-loss regulariser).
+func WithZLoss(s float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.ZLoss = s })
+}
+
+// WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
+func WithSoftCap(c float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.SoftCap = c })
+}
+
+// ForCrossEntropy widens shared Options to cross-entropy options, for a
+// caller that holds them in a []Option.
+func ForCrossEntropy(opts ...Option) []CrossEntropyOption {
+	out := make([]CrossEntropyOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
 
 // NewCrossEntropy returns the cross-entropy loss with the given options
-// (defaults: mean, ignore index −100).
-func NewCrossEntropy(opts ...Option) (*CrossEntropy, error) {
-	o, err := build(nameCrossEntropy, opts)
-	if err != nil {
+// (defaults: mean, ignore index −100, no smoothing, no z-loss, no
+// soft-capping).
+func NewCrossEntropy(opts ...CrossEntropyOption) (*CrossEntropy, error) {
+	o := CrossEntropyOptions{Options: Defaults()}
+	for _, f := range opts {
+		f.applyCE(&o)
+	}
+	if err := o.check(nameCrossEntropy); err != nil {
 		return nil, err
+	}
+	switch {
+	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
+		return nil, valueErr(nameCrossEntropy, "label smoothing %v outside [0, 1]", o.LabelSmoothing)
+	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
+		return nil, valueErr(nameCrossEntropy, "z-loss coefficient %v, want a finite number ≥ 0", o.ZLoss)
+	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
+		return nil, valueErr(nameCrossEntropy, "soft cap %v, want a finite number > 0 (or 0 to disable)", o.SoftCap)
 	}
 	return &CrossEntropy{o}, nil
 }
@@ -69,7 +126,7 @@ func NewCrossEntropy(opts ...Option) (*CrossEntropy, error) {
 func (*CrossEntropy) Name() string { return nameCrossEntropy }
 
 // Options returns the loss's settings.
-func (c *CrossEntropy) Options() Options { return c.o }
+func (c *CrossEntropy) Options() CrossEntropyOptions { return c.o }
 
 // Eval32 evaluates the loss on float32 logits (Labels, Labels64 or
 // Targets; optional RowWeights).
@@ -82,7 +139,7 @@ func (c *CrossEntropy) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return evalCE(k64, c.o, in, out)
 }
 
-func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (float64, error) {
+func evalCE[E exact](k *kernels[E], o CrossEntropyOptions, in Input[E], out Output[E]) (float64, error) {
 	rows, err := checkMatrix(nameCrossEntropy, in, out, o.Reduction)
 	if err != nil {
 		return 0, err
@@ -121,7 +178,7 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 		if y < 0 || y >= int64(cols) {
 			return 0, valueErr(nameCrossEntropy, "label %d at row %d outside [0, %d)", y, i, cols)
 		}
-		den += r * classWeight(o, int(y))
+		den += r * classWeight(o.Options, int(y))
 	}
 	sc := 1.0
 	if o.Reduction == Mean {
@@ -170,7 +227,7 @@ func classWeight(o Options, c int) float64 {
 // ceCall is one evaluation: the settings and buffers shared by its rows.
 type ceCall[E exact] struct {
 	k    *kernels[E]
-	o    Options
+	o    CrossEntropyOptions
 	in   Input[E]
 	out  Output[E]
 	sc   float64 // the reduction's scale (1/den for Mean)
@@ -299,7 +356,7 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 		st = stats(c.k, z, m)
 	}
 	lse := st.lse()
-	wy := classWeight(o, y)
+	wy := classWeight(o.Options, y)
 	ce := (1 - eps) * wy * ((float64(m) - zy) + st.logS)
 	if eps > 0 {
 		ce += eps / C * (c.wsum*(float64(m)+st.logS) - sumWZ)
@@ -353,7 +410,7 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 		if !(qv >= 0) || math.IsInf(qv, 1) {
 			return 0, 0, valueErr(nameCrossEntropy, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
 		}
-		a := classWeight(o, j) * ((1-eps)*qv + eps/C)
+		a := classWeight(o.Options, j) * ((1-eps)*qv + eps/C)
 		if a == 0 {
 			continue
 		}
@@ -385,7 +442,7 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 		// A confident row: recompute the argmax's gradient without
 		// cancellation, −coefA·T/S + (coefA − a_k).
 		a := st.argmax
-		ak := c.sc * r * classWeight(o, a) * ((1-eps)*float64(q[a]) + eps/C)
+		ak := c.sc * r * classWeight(o.Options, a) * ((1-eps)*float64(q[a]) + eps/C)
 		g[a] = E(-coefA*st.t/st.s + (coefA - ak))
 	}
 	if deriv != nil {
@@ -439,8 +496,11 @@ func init() {
 		Name:    nameCrossEntropy,
 		Summary: "softmax cross-entropy (PyTorch semantics, z-loss, soft-cap, no Softmax Collapse)",
 		Needs:   NeedsLabels | AcceptsSoftTargets,
-		New: func(_ map[string]float64, opts []Option) (Loss, error) {
-			return NewCrossEntropy(opts...)
+		Params: []Param{{"label_smoothing", 0, "ε in [0, 1]: the target becomes (1−ε)·target + ε/C"},
+			{"z_loss", 0, "coefficient s ≥ 0 of s·lse² per row"}, {"soft_cap", 0, "c > 0: logits become c·tanh(z/c); 0: off"}},
+		New: func(p map[string]float64, opts []Option) (Loss, error) {
+			return NewCrossEntropy(append(ForCrossEntropy(opts...),
+				WithLabelSmoothing(p["label_smoothing"]), WithZLoss(p["z_loss"]), WithSoftCap(p["soft_cap"]))...)
 		},
 	})
 }

@@ -109,10 +109,8 @@ func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
 		return nil, err
 	}
 	switch {
-	case o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0:
-		return nil, valueErr(name, "label smoothing, z-loss and soft-capping do not apply")
-	case o.ClassWeights != nil || o.PosWeight != nil:
-		return nil, valueErr(name, "class weights and pos_weight do not apply")
+	case o.ClassWeights != nil:
+		return nil, valueErr(name, "class weights do not apply")
 	case o.IgnoreIndex != -100:
 		return nil, valueErr(name, "the ignore index does not apply (use the target lengths)")
 	}

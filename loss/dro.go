@@ -54,7 +54,7 @@ func NewDRO(r float64, opts ...Option) (*DRO, error) {
 	if !(r > 0) || math.IsInf(r, 0) {
 		return nil, valueErr(name, "r = %v, want a positive finite number", r)
 	}
-	ce, err := NewCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(None))...)
+	ce, err := NewCrossEntropy(ForCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(None))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("dro: %w", err)
 	}

@@ -47,16 +47,7 @@ func buildHard(name string, opts []Option, classWeights bool) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	switch {
-	case o.LabelSmoothing != 0:
-		return o, valueErr(name, "label smoothing does not apply")
-	case o.ZLoss != 0:
-		return o, valueErr(name, "the z-loss regulariser does not apply")
-	case o.SoftCap != 0:
-		return o, valueErr(name, "soft-capping does not apply")
-	case o.PosWeight != nil:
-		return o, valueErr(name, "pos_weight applies to binary losses only")
-	case o.ClassWeights != nil && !classWeights:
+	if o.ClassWeights != nil && !classWeights {
 		return o, valueErr(name, "class weights do not apply")
 	}
 	return o, nil

@@ -39,8 +39,8 @@ func NewKD(t float64, opts ...Option) (*KD, error) {
 	if !(t > 0) || math.IsInf(t, 0) {
 		return nil, valueErr(nameKd, "temperature %v, want a positive finite number", t)
 	}
-	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.ClassWeights != nil {
-		return nil, valueErr(nameKd, "label smoothing, z-loss, soft-capping and class weights do not apply")
+	if o.ClassWeights != nil {
+		return nil, valueErr(nameKd, "class weights do not apply")
 	}
 	return &KD{o, t}, nil
 }

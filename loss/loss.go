@@ -9,11 +9,14 @@
 // value; when Output.Grad is set it writes ∂loss/∂logits there in the same
 // pass over memory (Grad may be Input.Logits itself, to save memory), and
 // when Output.Rows is set, one value per row. float32 and float64 go
-// through Eval32 and Eval64; the generic Eval picks one.
+// through Eval32 and Eval64.
 //
 // Options common to many losses — reduction, ignore index, class weights,
-// label smoothing, z-loss, soft-capping, threads — are functional Options
-// with PyTorch's defaults; row weights are part of the Input.
+// threads — are functional Options with PyTorch's defaults; row weights
+// are part of the Input. Settings that belong to one loss are options of
+// that loss only: label smoothing, z-loss and soft-capping of
+// cross-entropy (CrossEntropyOption), pos_weight of BCE (BCEOption); the
+// compiler rejects them elsewhere.
 //
 // # Errors
 //
@@ -25,7 +28,6 @@ package loss
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/rowstat"
@@ -75,15 +77,6 @@ type Loss interface {
 	Eval32(in Input[float32], out Output[float32]) (float64, error)
 	// Eval64 evaluates the loss on float64 inputs.
 	Eval64(in Input[float64], out Output[float64]) (float64, error)
-}
-
-// Eval evaluates l on inputs of either precision.
-func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		return l.Eval32(convertInput[T, float32](in), convertOutput[T, float32](out))
-	}
-	return l.Eval64(convertInput[T, float64](in), convertOutput[T, float64](out))
 }
 
 func convertInput[T Float, E exact](in Input[T]) Input[E] {
@@ -144,19 +137,17 @@ func ParseReduction(s string) (Reduction, error) {
 
 // Options holds the settings shared by the losses. Build it with
 // functional Options; the zero Options is not the default (see Defaults).
+// Settings that belong to one loss are options of that loss
+// (CrossEntropyOptions, BCEOptions).
 type Options struct {
-	Reduction      Reduction
-	IgnoreIndex    int64     // rows whose label equals it are skipped (default −100)
-	ClassWeights   []float64 // one weight per class (nil: all 1)
-	LabelSmoothing float64   // ε in [0, 1]
-	ZLoss          float64   // coefficient of lse² per counted row (≥ 0)
-	SoftCap        float64   // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
-	PosWeight      []float64 // binary losses: one positive-class weight per column (nil: all 1)
-	Threads        int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
+	Reduction    Reduction
+	IgnoreIndex  int64     // rows whose label equals it are skipped (default −100)
+	ClassWeights []float64 // one weight per class (nil: all 1)
+	Threads      int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
 }
 
 // Defaults returns PyTorch's defaults: mean reduction, ignore index −100,
-// no weights, no smoothing, no z-loss, no soft-capping.
+// no weights.
 func Defaults() Options { return Options{IgnoreIndex: -100} }
 
 // Option changes one setting.
@@ -171,49 +162,29 @@ func WithIgnoreIndex(i int64) Option { return func(o *Options) { o.IgnoreIndex =
 // WithClassWeights sets one weight per class (PyTorch's weight argument).
 func WithClassWeights(w []float64) Option { return func(o *Options) { o.ClassWeights = w } }
 
-// WithLabelSmoothing sets ε: the target becomes (1−ε)·target + ε/C.
-func WithLabelSmoothing(eps float64) Option { return func(o *Options) { o.LabelSmoothing = eps } }
-
-// WithZLoss adds s·lse² per counted row (PaLM's z-loss regulariser).
-func WithZLoss(s float64) Option { return func(o *Options) { o.ZLoss = s } }
-
-// WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
-func WithSoftCap(c float64) Option { return func(o *Options) { o.SoftCap = c } }
-
-// WithPosWeight sets one positive-class weight per column (binary losses,
-// PyTorch's pos_weight).
-func WithPosWeight(w []float64) Option { return func(o *Options) { o.PosWeight = w } }
-
 // WithThreads sets the number of goroutines (≤ 0: GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
 
-// build applies opts to the defaults and validates the common settings.
+// build applies opts to the defaults and validates them.
 func build(name string, opts []Option) (Options, error) {
 	o := Defaults()
 	for _, f := range opts {
 		f(&o)
 	}
-	switch {
-	case o.Reduction < Mean || o.Reduction > None:
-		return o, valueErr(name, "unknown reduction %d", o.Reduction)
-	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
-		return o, valueErr(name, "label smoothing %v outside [0, 1]", o.LabelSmoothing)
-	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
-		return o, valueErr(name, "z-loss coefficient %v, want a finite number ≥ 0", o.ZLoss)
-	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
-		return o, valueErr(name, "soft cap %v, want a finite number > 0 (or 0 to disable)", o.SoftCap)
+	return o, o.check(name)
+}
+
+// check validates the shared settings.
+func (o Options) check(name string) error {
+	if o.Reduction < Mean || o.Reduction > None {
+		return valueErr(name, "unknown reduction %d", o.Reduction)
 	}
 	for c, w := range o.ClassWeights {
 		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, valueErr(name, "class weight %v at class %d, want a finite number ≥ 0", w, c)
+			return valueErr(name, "class weight %v at class %d, want a finite number ≥ 0", w, c)
 		}
 	}
-	for c, w := range o.PosWeight {
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, valueErr(name, "pos_weight %v at column %d, want a finite number ≥ 0", w, c)
-		}
-	}
-	return o, nil
+	return nil
 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.

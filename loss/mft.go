@@ -62,7 +62,7 @@ func NewMFT(mode int, opts ...Option) (*MFT, error) {
 	if mode < 1 || mode > 4 {
 		return nil, valueErr(name, "mode %d, want 1, 2, 3 or 4", mode)
 	}
-	ce, err := NewCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(Sum))...)
+	ce, err := NewCrossEntropy(ForCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(Sum))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mft: %w", err)
 	}

@@ -11,8 +11,15 @@ func TestParse(t *testing.T) {
 	if err != nil || l.Name() != "kd" || s.Needs != NeedsTeacher || l.(*KD).t != 4 {
 		t.Fatalf("%v %v %v", l, s, err)
 	}
-	if _, _, err := Parse("cross-entropy", WithLabelSmoothing(0.1)); err != nil {
+	l, _, err = Parse("cross-entropy:label_smoothing=0.1,z_loss=1e-4,soft_cap=30", WithReduction(Sum))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if o := l.(*CrossEntropy).Options(); o.LabelSmoothing != 0.1 || o.ZLoss != 1e-4 || o.SoftCap != 30 || o.Reduction != Sum {
+		t.Fatalf("parsed cross-entropy options %+v", o)
+	}
+	if _, _, err := Parse("cross-entropy:label_smoothing=2"); !errors.Is(err, ErrValue) {
+		t.Fatalf("smoothing 2: %v", err)
 	}
 	for _, bad := range []struct{ text, mention string }{
 		{"no-such-loss", "cross-entropy"},

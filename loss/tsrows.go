@@ -55,8 +55,8 @@ func tsrBuild(name string, opts []Option) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.ClassWeights != nil || o.PosWeight != nil {
-		return o, valueErr(name, "label smoothing, z-loss, soft-capping, class weights and pos_weight do not apply")
+	if o.ClassWeights != nil {
+		return o, valueErr(name, "class weights do not apply")
 	}
 	return o, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -227,16 +225,9 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if rows == 0 {
 		return noRows("logits", f.logits)
 	}
-	red, opts, err := lossOptions(f, cols)
+	red, opts, ceOpts, err := lossOptions(f, cols)
 	if err != nil {
 		return err
-	}
-	if f.posWeight != "" {
-		w, err := readVector(f.posWeight, "pos-weight", cols)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, loss.WithPosWeight(w))
 	}
 	spec := f.lossName
 	if f.temperature != 0 {
@@ -248,6 +239,34 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	l, s, err := loss.Parse(spec, opts...)
 	if err != nil {
 		return err
+	}
+	if len(ceOpts) > 0 {
+		// The cross-entropy flags: the loss is built again with them.
+		switch {
+		case s.Name != "cross-entropy":
+			return usagef("--label-smoothing, --z-loss and --softcap apply to cross-entropy only (loss %s)", s.Name)
+		case strings.Contains(spec, ":"):
+			return usagef("give cross-entropy's parameters either in --loss or with flags, not both")
+		}
+		if l, err = loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ceOpts...)...); err != nil {
+			return err
+		}
+	}
+	if f.posWeight != "" {
+		if s.Name != "bce" {
+			return usagef("--pos-weight applies to bce only (loss %s)", s.Name)
+		}
+		w, err := readVector(f.posWeight, "pos-weight", cols)
+		if err != nil {
+			return err
+		}
+		bceOpts := []loss.BCEOption{loss.WithPosWeight(w)}
+		for _, o := range opts {
+			bceOpts = append(bceOpts, o)
+		}
+		if l, err = loss.NewBCEWithLogits(bceOpts...); err != nil {
+			return err
+		}
 	}
 
 	in := loss.Input[float64]{Logits: x, Cols: cols}
@@ -388,33 +407,35 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	return nil
 }
 
-// lossOptions turns the shared cross-entropy flags into loss options.
-func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, error) {
+// lossOptions turns the loss flags into the shared loss options and
+// cross-entropy's own (label smoothing, z-loss, soft-capping).
+func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, []loss.CrossEntropyOption, error) {
 	red, err := loss.ParseReduction(f.reduction)
 	if err != nil {
-		return 0, nil, usageError{err.Error()}
+		return 0, nil, nil, usageError{err.Error()}
 	}
 	opts := []loss.Option{loss.WithReduction(red), loss.WithThreads(f.threads)}
 	if f.ignore != -100 {
 		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
 	}
+	var ce []loss.CrossEntropyOption
 	if f.smoothing != 0 {
-		opts = append(opts, loss.WithLabelSmoothing(f.smoothing))
+		ce = append(ce, loss.WithLabelSmoothing(f.smoothing))
 	}
 	if f.zloss != 0 {
-		opts = append(opts, loss.WithZLoss(f.zloss))
+		ce = append(ce, loss.WithZLoss(f.zloss))
 	}
 	if f.softcap != 0 {
-		opts = append(opts, loss.WithSoftCap(f.softcap))
+		ce = append(ce, loss.WithSoftCap(f.softcap))
 	}
 	if f.weights != "" {
 		w, err := readVector(f.weights, "weights", cols)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		opts = append(opts, loss.WithClassWeights(w))
 	}
-	return red, opts, nil
+	return red, opts, ce, nil
 }
 
 // evalAs32 rounds the inputs to float32, evaluates in float32 and widens
@@ -476,9 +497,6 @@ func accuracies(x []float64, cols int, labels []int64, ignore int64) (float64, f
 func runLosses(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("losses", "", stderr)
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return err
 	}
 	for _, s := range loss.Specs() {

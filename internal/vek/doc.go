@@ -1,9 +1,18 @@
 // Package vek holds the vector kernels the softmax family stands on: max,
 // sums, the exponential sums and stores, the fused row-pipeline step, a
 // general exponential, the two-pass (catalog A14) kernels, for float32
-// (suffix 32) and float64 (suffix 64). Its callers are the row-wise
-// packages (softmax, loss, linear, metrics, calibrate) and
-// internal/rowpipe.
+// (suffix 32) and float64 (suffix 64). Its callers:
+//
+//   - internal/rowstat, the kernel tables and row statistics through which
+//     softmax, loss, linear, metrics and calibrate reach it;
+//   - internal/rowpipe, and the fused row pipelines of softmax (the step,
+//     two-pass and extended-range kernels, Exp32 and Exp64) and of loss's
+//     cross-entropy (the shifted kernels, StepMulSub);
+//   - sample (the sampler chain's exponential sums and stores) and
+//     attention (the online softmax of fused attention, Exp32);
+//   - internal/gemm (FMA32, the portable kernel's fused multiply-add);
+//   - lab and cmd/xent (Accelerated for reports; the benchmarks' scalar
+//     baselines' checks).
 //
 // # Tiers, and the same bits on every one
 //
