@@ -21,8 +21,48 @@
 // # Errors
 //
 // Shapes, labels out of range and non-finite values where they make the
-// result undefined are reported as errors naming the row (and column);
+// result undefined are reported as errors naming the row (and column) and
+// wrapping ErrShape or ErrValue (the same values as every other package's);
 // no loss panics on bad input or returns NaN as if it were a value.
+//
+// # Adding a loss
+//
+// Touch these files, and only these:
+//
+//  1. loss/NAME.go, one file per loss (or per family): the type, its doc
+//     comment (formula, paper, defaults, the stable form, the accuracy
+//     bound, and where it differs from the paper's code), its registry
+//     name written once as a constant, a constructor that validates its
+//     parameters (valueErr) and the common Options (build; buildHard,
+//     tsrBuild or buildElem when one of the shared drivers fits), Name,
+//     Eval32 and Eval64 — through evalHardRows (hardrows.go: one label
+//     per row), tsrEval (tsrows.go: teacher and student rows) or the
+//     elementwise driver (elementwise.go) where the loss fits one — and an
+//     init that calls Register with its Spec: the name, the catalog id it
+//     implements (listed in docs/CATALOG.md), a one-line summary, what it
+//     reads (Needs) and its parameters with their defaults.
+//  2. loss/NAME_test.go: a float64 reference written from the formula
+//     (not from the code), gradients against central finite differences
+//     (internal/gradcheck), float32 against float64, edge cases (one
+//     class, ties, −Inf masks, ignored rows, huge logits) and a fuzz test
+//     with a seed corpus. internal/finitecheck and the registry tests pick
+//     a registered loss up by themselves.
+//  3. The docs: a row in the matching page of docs/losses (the test of
+//     docs_test.go fails until the row names the loss, its catalog id and
+//     its parameters' defaults), then go test ./loss -run
+//     TestLossesTableUpToDate -update-docs to rewrite docs/LOSSES.md's
+//     table from the registry.
+//  4. internal/tiercheck's wantCore: registering a loss changes the hash;
+//     check that the new value is the same on AVX-512, AVX2
+//     (GODEBUG=cpu.avx512f=off) and pure Go (-tags purego), then update it.
+//
+// Do not touch: internal/vek, internal/gemm, internal/rowpipe,
+// internal/par and internal/asmgen (finished and verified kernels: reach
+// them through internal/rowstat's tables, its chunked ExpSum and its
+// no-Softmax-Collapse Tail); the shared drivers' semantics and Options
+// (every loss depends on them — a setting that belongs to one loss is a
+// parameter or an option of that loss, as CrossEntropyOption is); the
+// registry machinery (internal/registry).
 package loss
 
 import (

@@ -1,6 +1,10 @@
 package loss
 
-import "github.com/xentlab/xent/internal/registry"
+import (
+	"strings"
+
+	"github.com/xentlab/xent/internal/registry"
+)
 
 // Needs says which inputs a registered loss reads besides the logits.
 type Needs uint8
@@ -89,3 +93,29 @@ func Parse(text string, opts ...Option) (Loss, Spec, error) {
 // ParamList formats a spec's parameters with their defaults ("none" if it
 // has none).
 func (s Spec) ParamList() string { return table.ParamList(s) }
+
+// InputText describes the inputs a spec reads, for listings (the input
+// column of xent losses and docs/LOSSES.md).
+func (s Spec) InputText() string {
+	n := s.Needs
+	var parts []string
+	if n&NeedsLabels != 0 {
+		parts = append(parts, "labels")
+	}
+	if n&AcceptsSoftTargets != 0 {
+		parts = append(parts, "or soft targets")
+	}
+	if n&NeedsTargets != 0 {
+		parts = append(parts, "float targets [rows, cols]")
+	}
+	if n&NeedsScalarTargets != 0 {
+		parts = append(parts, "float targets [rows]")
+	}
+	if n&NeedsTeacher != 0 {
+		parts = append(parts, "teacher logits")
+	}
+	if n&NeedsSequences != 0 {
+		parts = append(parts, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]")
+	}
+	return strings.Join(parts, " ")
+}

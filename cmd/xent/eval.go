@@ -505,31 +505,8 @@ func runLosses(args []string, stdout, stderr io.Writer) error {
 			cat = "-"
 		}
 		fmt.Fprintf(stdout, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
+		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
 	}
 	writeEmbeddingLosses(stdout)
 	return nil
-}
-
-func needsText(n loss.Needs) string {
-	var parts []string
-	if n&loss.NeedsLabels != 0 {
-		parts = append(parts, "labels")
-	}
-	if n&loss.AcceptsSoftTargets != 0 {
-		parts = append(parts, "or soft targets")
-	}
-	if n&loss.NeedsTargets != 0 {
-		parts = append(parts, "float targets [rows, cols]")
-	}
-	if n&loss.NeedsScalarTargets != 0 {
-		parts = append(parts, "float targets [rows]")
-	}
-	if n&loss.NeedsTeacher != 0 {
-		parts = append(parts, "teacher logits")
-	}
-	if n&loss.NeedsSequences != 0 {
-		parts = append(parts, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]")
-	}
-	return strings.Join(parts, " ")
 }
