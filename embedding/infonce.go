@@ -267,17 +267,5 @@ func init() {
 			return NewInfoNCE(p["temperature"], sym, norm)
 		},
 	})
-	Register(Spec{
-		Name:    nameNtXent,
-		Summary: "SimCLR's NT-Xent: 2N views, each against all other views",
-		Needs:   NeedsPositives | AcceptsLabels,
-		Params:  []Param{{"temperature", 0.5, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
-		New: func(p map[string]float64) (Loss, error) {
-			norm, err := flag(p, "normalize")
-			if err != nil {
-				return nil, err
-			}
-			return NewNTXent(p["temperature"], norm)
-		},
-	})
+	Register(temperatureNormalize(nameNtXent, "SimCLR's NT-Xent: 2N views, each against all other views", NeedsPositives|AcceptsLabels, 0.5, NewNTXent))
 }

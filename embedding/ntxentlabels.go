@@ -115,17 +115,5 @@ func (l *NTXentLabels) eval(b *batch) (float64, error) {
 }
 
 func init() {
-	Register(Spec{
-		Name:    nameNtXentLabels,
-		Summary: "NT-Xent over label groups (Optax's ntxent): each same-label pair against the anchor's negatives",
-		Needs:   AcceptsPositives | AcceptsLabels,
-		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
-		New: func(p map[string]float64) (Loss, error) {
-			norm, err := flag(p, "normalize")
-			if err != nil {
-				return nil, err
-			}
-			return NewNTXentLabels(p["temperature"], norm)
-		},
-	})
+	Register(temperatureNormalize(nameNtXentLabels, "NT-Xent over label groups (Optax's ntxent): each same-label pair against the anchor's negatives", AcceptsPositives|AcceptsLabels, 0.07, NewNTXentLabels))
 }

@@ -116,3 +116,23 @@ func count(p map[string]float64, name string, lo float64) (int, error) {
 	}
 	return int(v), nil
 }
+
+// temperatureNormalize is the Spec of a loss whose parameters are a
+// temperature τ (default tau) and the normalize flag.
+func temperatureNormalize[L Loss](name, summary string, needs Needs, tau float64, build func(tau float64, normalize bool) (L, error)) Spec {
+	return Spec{
+		Name: name, Summary: summary, Needs: needs,
+		Params: []Param{{"temperature", tau, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			l, err := build(p["temperature"], norm)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+	}
+}

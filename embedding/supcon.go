@@ -171,17 +171,5 @@ func (g *views) back(b *batch, gs []float64) {
 }
 
 func init() {
-	Register(Spec{
-		Name:    nameSupcon,
-		Summary: "supervised contrastive loss (SupCon L_out): every other view with the anchor's label is a positive",
-		Needs:   AcceptsPositives | AcceptsLabels,
-		Params:  []Param{{"temperature", 0.07, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"}},
-		New: func(p map[string]float64) (Loss, error) {
-			norm, err := flag(p, "normalize")
-			if err != nil {
-				return nil, err
-			}
-			return NewSupCon(p["temperature"], norm)
-		},
-	})
+	Register(temperatureNormalize(nameSupcon, "supervised contrastive loss (SupCon L_out): every other view with the anchor's label is a positive", AcceptsPositives|AcceptsLabels, 0.07, NewSupCon))
 }

@@ -97,25 +97,21 @@ func (s Spec) ParamList() string { return table.ParamList(s) }
 // InputText describes the inputs a spec reads, for listings (the input
 // column of xent losses and docs/LOSSES.md).
 func (s Spec) InputText() string {
-	n := s.Needs
 	var parts []string
-	if n&NeedsLabels != 0 {
-		parts = append(parts, "labels")
-	}
-	if n&AcceptsSoftTargets != 0 {
-		parts = append(parts, "or soft targets")
-	}
-	if n&NeedsTargets != 0 {
-		parts = append(parts, "float targets [rows, cols]")
-	}
-	if n&NeedsScalarTargets != 0 {
-		parts = append(parts, "float targets [rows]")
-	}
-	if n&NeedsTeacher != 0 {
-		parts = append(parts, "teacher logits")
-	}
-	if n&NeedsSequences != 0 {
-		parts = append(parts, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]")
+	for _, in := range []struct {
+		need Needs
+		text string
+	}{
+		{NeedsLabels, "labels"},
+		{AcceptsSoftTargets, "or soft targets"},
+		{NeedsTargets, "float targets [rows, cols]"},
+		{NeedsScalarTargets, "float targets [rows]"},
+		{NeedsTeacher, "teacher logits"},
+		{NeedsSequences, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]"},
+	} {
+		if s.Needs&in.need != 0 {
+			parts = append(parts, in.text)
+		}
 	}
 	return strings.Join(parts, " ")
 }

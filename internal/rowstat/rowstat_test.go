@@ -71,8 +71,8 @@ func TestConfidentRowKeepsTail(t *testing.T) {
 	m := float32(0.5)
 	sum, tail, a := K32.Tail(z, m, 1)
 	want := math.Exp(-0.5) + 2*math.Exp(-70.5) + math.Exp(-72.5)
-	if a != -1 || math.Abs(sum-(1+want)) > 1e-6 {
-		t.Errorf("sum %v argmax %d", sum, a)
+	if a != -1 || math.Abs(sum-(1+want)) > 1e-6 || math.Abs(tail-want) > 1e-6*want {
+		t.Errorf("sum %v tail %v argmax %d, want tail %v", sum, tail, a, want)
 	}
 	z = []float32{-70, 0, -75}
 	sum, tail, a = K32.Tail(z, 0, 1)
