@@ -114,7 +114,7 @@ func (h *cePipe) Finish(r rowpipe.Row, sum float64) rowpipe.Out {
 		a := rowstat.ArgmaxOf(x, m)
 		var tail float64
 		if r.E != nil {
-			tail = vek.Sum32(r.E[:a]) + vek.Sum32(r.E[a+1:])
+			tail = k32.SumExcept(r.E, a)
 		} else {
 			tail = vek.ExpShiftSum32(x[:a], h.shift) + vek.ExpShiftSum32(x[a+1:], h.shift)
 		}

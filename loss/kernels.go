@@ -45,7 +45,7 @@ func statsStore[E exact](k *kernels[E], e, z []E, m E) rowStats[E] {
 	if st.t < rowstat.TailThreshold {
 		a := rowstat.ArgmaxOf(e, 1)
 		st.argmax = a
-		st.t = k.Sum(e[:a]) + k.Sum(e[a+1:])
+		st.t = k.SumExcept(e, a)
 		st.s = 1 + st.t
 	}
 	st.logS = math.Log1p(st.t)

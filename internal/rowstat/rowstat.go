@@ -102,6 +102,13 @@ func (k *Kernels[E]) Tail(z []E, m, s E) (sum, tail float64, argmax int) {
 	return 1 + tail, tail, a
 }
 
+// SumExcept returns Sum(x[:a]) + Sum(x[a+1:]): the tail of a row of
+// stored exponentials whose maximum's term, at a, is exactly 1 (or the
+// row's largest term), summed without it.
+func (k *Kernels[E]) SumExcept(x []E, a int) float64 {
+	return k.Sum(x[:a]) + k.Sum(x[a+1:])
+}
+
 // ArgmaxOf returns the first column of z equal to m (0 if none is).
 func ArgmaxOf[E Exact](z []E, m E) int {
 	for j, v := range z {

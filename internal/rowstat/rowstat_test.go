@@ -96,6 +96,18 @@ func TestExpSumChunks(t *testing.T) {
 	if got := K32.ExpSum(x, 0, 1); got != want {
 		t.Errorf("ExpSum %v, want the chunked sum %v", got, want)
 	}
+	if got, want := K32.SumExcept(x, 5), K32.Sum(x[:5])+K32.Sum(x[6:]); got != want {
+		t.Errorf("SumExcept %v, want %v", got, want)
+	}
+	var direct float64
+	for j, v := range x[:1000] {
+		if j != 999 {
+			direct += float64(v)
+		}
+	}
+	if got := K32.SumExcept(x[:1000], 999); math.Abs(got-direct) > 1e-9*1000 {
+		t.Errorf("SumExcept of the first 1000 without the last: %v, direct sum %v", got, direct)
+	}
 	if got := K32.ExpSum(nil, 0, 1); got != 0 {
 		t.Errorf("ExpSum of nothing = %v", got)
 	}
