@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // The registry names of this file's losses.
@@ -168,7 +170,7 @@ func madaCosScaleMargin(cos []float64, labels []int64, c int, alpha float64, tra
 	logB := math.Inf(-1)
 	for j := 0; j < c; j++ {
 		if j != y {
-			logB = logAddExp(logB, s*cos[i*c+j])
+			logB = rowstat.LogAddExp(logB, s*cos[i*c+j])
 		}
 	}
 	if math.IsInf(logB, -1) { // a single class: no negatives

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // The registry names of this file's losses.
@@ -307,7 +309,7 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 	lseN := math.Inf(-1)
 	for j, v := range s {
 		if !isPos[j] {
-			lseN = logAddExp(lseN, v)
+			lseN = rowstat.LogAddExp(lseN, v)
 		}
 	}
 	var rs float64
@@ -318,7 +320,7 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 	var loss float64
 	for t, p := range pos {
 		k := r[t] / rs
-		logD := logAddExp(s[p], lseN)
+		logD := rowstat.LogAddExp(s[p], lseN)
 		loss += k * (logD - s[p])
 		g[p] -= k * -math.Expm1(s[p]-logD)
 		for j, v := range s {
@@ -328,17 +330,6 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 		}
 	}
 	return loss, g
-}
-
-// logAddExp returns log(eᵃ + eᵇ).
-func logAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(b, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
 }
 
 // SoftTopK is DEXML's soft top-k loss: a differentiable top-k membership

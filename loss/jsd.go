@@ -1,6 +1,10 @@
 package loss
 
-import "math"
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/rowstat"
+)
 
 // nameJsd is the registry name of this file's loss.
 const nameJsd = "jsd"
@@ -101,7 +105,7 @@ func (l *JSD) row(r *tsrRow) (float64, error) {
 			B[k] = -math.Log1p(b * math.Expm1(c-a))
 			A = -math.Log1p((1 - b) * math.Expm1(a-c))
 		default:
-			m := tsrLogAddExp(logB+c, log1mB+a)
+			m := rowstat.LogAddExp(logB+c, log1mB+a)
 			A, B[k] = c-m, a-m
 		}
 		p, q := math.Exp(a), math.Exp(c)

@@ -176,16 +176,6 @@ func mixShape[E exact](k *kernels[E], h mixHead, g, z []E, c float64, y int, coe
 	writeCEShape(k, g, z, E(h.m), c, y, h.st, h.q, coef)
 }
 
-func logAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(a, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
-}
-
 func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E], grad2, dAlpha []E) (float64, error) {
 	const name = nameMixture
 	if in.Cols > 0 && len(in.Logits)%in.Cols == 0 {
@@ -230,7 +220,7 @@ func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E],
 			}
 			l1 := math.Log1p(-alpha) + h1.logp
 			l2 := math.Log(alpha) + h2.logp
-			hy := logAddExp(l1, l2)
+			hy := rowstat.LogAddExp(l1, l2)
 			if math.IsInf(hy, -1) {
 				return 0, valueErr(name, "the target has probability 0 in the mixture at row %d, column %d", i, y)
 			}

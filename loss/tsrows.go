@@ -245,14 +245,3 @@ func tsrLogSoftmax(dst, x []float64, t float64) {
 		dst[j] -= ls
 	}
 }
-
-// tsrLogAddExp returns log(exp(a) + exp(b)), with −Inf for two −Inf.
-func tsrLogAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(a, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
-}

@@ -11,6 +11,7 @@
 package rowstat
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/rowpipe"
@@ -107,6 +108,18 @@ func (k *Kernels[E]) Tail(z []E, m, s E) (sum, tail float64, argmax int) {
 // row's largest term), summed without it.
 func (k *Kernels[E]) SumExcept(x []E, a int) float64 {
 	return k.Sum(x[:a]) + k.Sum(x[a+1:])
+}
+
+// LogAddExp returns log(eᵃ + eᵇ) = max + log1p(exp(min − max)), exact in
+// its larger argument; two −Inf give −Inf.
+func LogAddExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	if math.IsInf(a, -1) {
+		return a
+	}
+	return a + math.Log1p(math.Exp(b-a))
 }
 
 // ArgmaxOf returns the first column of z equal to m (0 if none is).
