@@ -2,6 +2,8 @@ package attention
 
 import (
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // Forward computes attention: for every batch element b, query head h and
@@ -33,9 +35,9 @@ func Forward[F Float](c Config, in Input[F], out Output[F]) error {
 		out.LSE = nil // no rows, or not wanted
 	}
 	if isF32[F]() {
-		return forward32(p, as32(in), Output[float32]{Out: asT[F, float32](out.Out), LSE: asT[F, float32](out.LSE)})
+		return forward32(p, as32(in), Output[float32]{Out: rowstat.AsExact[F, float32](out.Out), LSE: rowstat.AsExact[F, float32](out.LSE)})
 	}
-	return forward64(p, as64(in), Output[float64]{Out: asT[F, float64](out.Out), LSE: asT[F, float64](out.LSE)})
+	return forward64(p, as64(in), Output[float64]{Out: rowstat.AsExact[F, float64](out.Out), LSE: rowstat.AsExact[F, float64](out.LSE)})
 }
 
 // Backward computes the gradients of a loss L with respect to Q, K and V
@@ -65,13 +67,13 @@ func Backward[F Float](c Config, in Input[F], out Output[F], dOut []F, g *Grad[F
 		return err
 	}
 	if isF32[F]() {
-		gg := Grad[float32]{DQ: asT[F, float32](g.DQ), DK: asT[F, float32](g.DK), DV: asT[F, float32](g.DV)}
-		err = backward32(p, as32(in), Output[float32]{Out: asT[F, float32](out.Out), LSE: asT[F, float32](out.LSE)}, asT[F, float32](dOut), &gg)
+		gg := Grad[float32]{DQ: rowstat.AsExact[F, float32](g.DQ), DK: rowstat.AsExact[F, float32](g.DK), DV: rowstat.AsExact[F, float32](g.DV)}
+		err = backward32(p, as32(in), Output[float32]{Out: rowstat.AsExact[F, float32](out.Out), LSE: rowstat.AsExact[F, float32](out.LSE)}, rowstat.AsExact[F, float32](dOut), &gg)
 		g.DBeta = gg.DBeta
 		return err
 	}
-	gg := Grad[float64]{DQ: asT[F, float64](g.DQ), DK: asT[F, float64](g.DK), DV: asT[F, float64](g.DV)}
-	err = backward64(p, as64(in), Output[float64]{Out: asT[F, float64](out.Out), LSE: asT[F, float64](out.LSE)}, asT[F, float64](dOut), &gg)
+	gg := Grad[float64]{DQ: rowstat.AsExact[F, float64](g.DQ), DK: rowstat.AsExact[F, float64](g.DK), DV: rowstat.AsExact[F, float64](g.DV)}
+	err = backward64(p, as64(in), Output[float64]{Out: rowstat.AsExact[F, float64](out.Out), LSE: rowstat.AsExact[F, float64](out.LSE)}, rowstat.AsExact[F, float64](dOut), &gg)
 	g.DBeta = gg.DBeta
 	return err
 }
@@ -81,20 +83,12 @@ func isF32[F Float]() bool {
 	return unsafe.Sizeof(x) == 4
 }
 
-// asT reinterprets a slice of F as a slice of E, the type F is defined on.
-func asT[F Float, E float32 | float64](x []F) []E {
-	if x == nil {
-		return nil
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-
 func as32[F Float](in Input[F]) Input[float32] {
-	return Input[float32]{Q: asT[F, float32](in.Q), K: asT[F, float32](in.K), V: asT[F, float32](in.V),
-		Shape: in.Shape, Bias: asT[F, float32](in.Bias), KeyPadding: in.KeyPadding}
+	return Input[float32]{Q: rowstat.AsExact[F, float32](in.Q), K: rowstat.AsExact[F, float32](in.K), V: rowstat.AsExact[F, float32](in.V),
+		Shape: in.Shape, Bias: rowstat.AsExact[F, float32](in.Bias), KeyPadding: in.KeyPadding}
 }
 
 func as64[F Float](in Input[F]) Input[float64] {
-	return Input[float64]{Q: asT[F, float64](in.Q), K: asT[F, float64](in.K), V: asT[F, float64](in.V),
-		Shape: in.Shape, Bias: asT[F, float64](in.Bias), KeyPadding: in.KeyPadding}
+	return Input[float64]{Q: rowstat.AsExact[F, float64](in.Q), K: rowstat.AsExact[F, float64](in.K), V: rowstat.AsExact[F, float64](in.V),
+		Shape: in.Shape, Bias: rowstat.AsExact[F, float64](in.Bias), KeyPadding: in.KeyPadding}
 }

@@ -1,23 +1,28 @@
 package attention
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/softmax"
 )
 
 // Float is the element type of the tensors: float32 (the fast path) or
 // float64 (the reference path).
-type Float interface{ ~float32 | ~float64 }
+type Float = rowstat.Float
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value: a non-finite input, an
 // option out of range.
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // Shape gives the sizes of the tensors, in the layout of PyTorch's
 // scaled_dot_product_attention: Q is [Batch, Heads, Queries, Dim], K is

@@ -3,6 +3,7 @@ package calibrate
 import (
 	"cmp"
 	"fmt"
+	"github.com/xentlab/xent/internal/rowstat"
 	"math"
 
 	"github.com/xentlab/xent/exact"
@@ -29,7 +30,7 @@ type blockStats struct {
 // row's terms are added into exact sums, so the result does not depend on
 // the blocks or on the threads.
 func passStats[E Float](fn string, cols int, data Blocks[E], beta float64, threads int) (*blockStats, error) {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	var s blockStats
 	var first int64
 	err := data(func(x []E, labels []int32) error {

@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/metrics"
 )
 
@@ -50,15 +50,15 @@ type caRow struct {
 // caRows computes κ, ∂κ/∂T and correctness for rows lo..hi of x at
 // per-row temperatures temp (one shared value if len(temp) == 1).
 func caRows[E Float](x []E, cols int, labels []int32, temp []float64, lo, hi int, out []caRow, e []E) {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	for r := lo; r < hi; r++ {
 		row := x[r*cols : (r+1)*cols]
 		t := temp[0]
 		if len(temp) > 1 {
 			t = temp[r]
 		}
-		m, _ := k.maxNaN(row)
-		s := k.expStoreSum(e, row, m, E(1/t))
+		m, _ := k.MaxNaN(row)
+		s := k.ExpStoreSum(e, row, m, E(1/t))
 		fm := float64(m)
 		var a float64 // Σ e_j (z_j − m) = −S·(z_m − E_q z)
 		for j, v := range e {
@@ -73,8 +73,8 @@ func caRows[E Float](x []E, cols int, labels []int32, temp []float64, lo, hi int
 	}
 }
 
-func maxBefore[E Float](k *kernels[E], row []E, y int) E {
-	m, _ := k.maxNaN(row[:y])
+func maxBefore[E Float](k *rowstat.Kernels[E], row []E, y int) E {
+	m, _ := k.MaxNaN(row[:y])
 	return m
 }
 
@@ -369,7 +369,7 @@ func FitCA[T Float](logits []T, cols int, labels []int32, features []float64, di
 					if h[k] > 0 {
 						gh := g * m.W2[k]
 						grad[hd*dim+k] += gh
-						vek.Axpy64(grad[k*dim:(k+1)*dim], a, gh)
+						rowstat.K64.Axpy(grad[k*dim:(k+1)*dim], a, gh)
 					}
 				}
 			}

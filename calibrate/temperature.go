@@ -15,12 +15,12 @@ package calibrate
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/metrics"
 )
 
@@ -30,7 +30,9 @@ type Float = metrics.Float
 // ErrValue is wrapped by errors about parameters (bounds, temperatures,
 // model sizes); errors about the logits and labels wrap metrics.ErrShape
 // or metrics.ErrValue.
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // An Option changes how a fit runs.
 type Option func(*config)
@@ -87,23 +89,6 @@ func check[T Float](fn string, logits []T, cols int, labels []int32, threads int
 	return rows, nil
 }
 
-// kernels is the set of vector kernels one element type needs.
-type kernels[E Float] struct {
-	maxNaN      func([]E) (E, bool)
-	expStoreSum func(dst, x []E, m, s E) float64
-	scale       func(dst, x []E, c E)
-}
-
-func kernelsFor[E Float]() *kernels[E] {
-	var z E
-	switch any(z).(type) {
-	case float32:
-		return any(&kernels[float32]{vek.MaxNaN32, vek.ExpStoreSum32, vek.Scale32}).(*kernels[E])
-	default:
-		return any(&kernels[float64]{vek.MaxNaN64, vek.ExpStoreSum64, vek.Scale64}).(*kernels[E])
-	}
-}
-
 // fitBlocks is the fixed number of row blocks partial sums are kept for.
 const fitBlocks = 32
 
@@ -127,9 +112,9 @@ func (a tempStats) add(b tempStats) tempStats { return tempStats{a.nll + b.nll, 
 
 // rowTempStats returns the tempStats of one row with label y; e is
 // scratch of the row's length.
-func rowTempStats[E Float](k *kernels[E], e, row []E, y int32, beta float64) tempStats {
-	m, _ := k.maxNaN(row)
-	sum := k.expStoreSum(e, row, m, E(beta))
+func rowTempStats[E Float](k *rowstat.Kernels[E], e, row []E, y int32, beta float64) tempStats {
+	m, _ := k.MaxNaN(row)
+	sum := k.ExpStoreSum(e, row, m, E(beta))
 	fm := float64(m)
 	var a, b float64 // Σ e_j d_j, Σ e_j d_j² with d_j = z_j − m
 	for j, v := range e {
@@ -147,7 +132,7 @@ func rowTempStats[E Float](k *kernels[E], e, row []E, y int32, beta float64) tem
 
 // temperatureStats evaluates tempStats over all rows (divided by rows).
 func temperatureStats[E Float](x []E, cols int, labels []int32, beta float64, threads int) tempStats {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	rows := len(x) / cols
 	parts := blocks(rows, threads, func(lo, hi int) tempStats {
 		e := make([]E, cols)
@@ -261,8 +246,8 @@ type Temperature float64
 // Classes reports that a temperature applies to any number of classes.
 func (Temperature) Classes() int { return 0 }
 
-func (t Temperature) apply(dst, x []float64)   { vek.Scale64(dst, x, 1/float64(t)) }
-func (t Temperature) apply32(dst, x []float32) { vek.Scale32(dst, x, float32(1/float64(t))) }
+func (t Temperature) apply(dst, x []float64)   { rowstat.K64.Scale(dst, x, 1/float64(t)) }
+func (t Temperature) apply32(dst, x []float32) { rowstat.K32.Scale(dst, x, float32(1/float64(t))) }
 
 // Apply writes the calibrated logits s(z) of every row of logits (cols
 // columns) into dst, which has the same length and may be logits itself.

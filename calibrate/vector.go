@@ -8,7 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/optimize"
 
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // Vector is vector scaling (Guo et al. 2017): class k's logit becomes
@@ -126,14 +126,14 @@ func vectorObjective[E Float](x []E, cols int, labels []int32, w0 float64, cfg c
 				for j, v := range row {
 					z[j] = w[j]*float64(v) + b[j]
 				}
-				m, nan := vek.MaxNaN64(z)
+				m, nan := rowstat.K64.MaxNaN(z)
 				if nan || math.IsInf(m, 0) {
 					// Overflow of W·z: an infinite objective keeps the
 					// line search away.
 					pt.nll = math.Inf(1)
 					continue
 				}
-				s := vek.ExpStoreSum64(e, z, m, 1)
+				s := rowstat.K64.ExpStoreSum(e, z, m, 1)
 				y := labels[r]
 				pt.nll += math.Log(s) - (z[y] - m)
 				inv := 1 / s

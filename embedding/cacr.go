@@ -1,5 +1,8 @@
 package embedding
 
+// nameCacr is the registry name of this file's loss.
+const nameCacr = "cacr"
+
 // CACR is the contrastive attraction / contrastive repulsion loss (catalog
 // A1: Zheng et al., "Contrastive Attraction and Contrastive Repulsion for
 // Representation Learning", 2023). Each anchor a attracts its positives
@@ -51,7 +54,7 @@ type CACR struct {
 }
 
 // Name returns "cacr".
-func (*CACR) Name() string { return "cacr" }
+func (*CACR) Name() string { return nameCacr }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *CACR) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -63,7 +66,7 @@ func (l *CACR) Eval64(in Input[float64], out Output[float64]) (float64, error) {
 	return run(l, in, out)
 }
 
-func (*CACR) lossName() string { return "cacr" }
+func (*CACR) lossName() string { return nameCacr }
 func (*CACR) reads() needs     { return optPositives | optLabels }
 
 func (l *CACR) eval(b *batch) (float64, error) {
@@ -281,4 +284,32 @@ func cacrTerm(d []float64, t, c float64) (float64, []float64) {
 		g[i] = c * w[i] * (1 + t*(v-mean))
 	}
 	return c * mean, g
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameCacr,
+		Catalog: "A1",
+		Summary: "contrastive attraction/repulsion with softmax weights inside the positive and negative groups",
+		Needs:   AcceptsPositives | AcceptsLabels,
+		Params: []Param{{"tau_pos", 1, "τ⁺ ≥ 0"}, {"tau_neg", 1, "τ⁻ ≥ 0"}, {"alpha", 1, "attraction weight"},
+			{"beta", 1, "repulsion weight"}, {"normalize", 1, "1: L2-normalise the rows"},
+			{"all_negatives", 0, "0: the official views (negatives from the other view, repulsion averaged over view pairs); 1: every view of the other items, one mean over all anchors"}},
+		New: func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			all, err := flag(p, "all_negatives")
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range []string{"tau_pos", "tau_neg", "alpha", "beta"} {
+				if err := param(nameCacr, k, p[k], p[k] >= 0); err != nil {
+					return nil, err
+				}
+			}
+			return &CACR{p["tau_pos"], p["tau_neg"], p["alpha"], p["beta"], norm, all}, nil
+		},
+	})
 }

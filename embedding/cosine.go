@@ -4,6 +4,17 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/xentlab/xent/internal/rowstat"
+)
+
+// The registry names of this file's losses.
+const (
+	nameNormSoftmax = "norm-softmax"
+	nameCosface     = "cosface"
+	nameArcface     = "arcface"
+	nameMadacos     = "madacos"
+	nameEbv         = "ebv"
 )
 
 // The cosine-softmax heads: embeddings x and class vectors w are both
@@ -159,7 +170,7 @@ func madaCosScaleMargin(cos []float64, labels []int64, c int, alpha float64, tra
 	logB := math.Inf(-1)
 	for j := 0; j < c; j++ {
 		if j != y {
-			logB = logAddExp(logB, s*cos[i*c+j])
+			logB = rowstat.LogAddExp(logB, s*cos[i*c+j])
 		}
 	}
 	if math.IsInf(logB, -1) { // a single class: no negatives
@@ -190,13 +201,13 @@ type CosineSoftmax struct {
 // normalised softmax, temperature 0.05, is s = 20. Novel classes are
 // added without training with Imprint.
 func NewNormSoftmax(s, smoothing float64) (*CosineSoftmax, error) {
-	if err := param("norm-softmax", "scale", s, s > 0); err != nil {
+	if err := param(nameNormSoftmax, "scale", s, s > 0); err != nil {
 		return nil, err
 	}
-	if err := param("norm-softmax", "smoothing", smoothing, smoothing >= 0 && smoothing < 1); err != nil {
+	if err := param(nameNormSoftmax, "smoothing", smoothing, smoothing >= 0 && smoothing < 1); err != nil {
 		return nil, err
 	}
-	return &CosineSoftmax{name: "norm-softmax", head: cosHead{kind: headNorm, scale: s, smoothing: smoothing}}, nil
+	return &CosineSoftmax{name: nameNormSoftmax, head: cosHead{kind: headNorm, scale: s, smoothing: smoothing}}, nil
 }
 
 // NewCosFace returns CosFace, the additive cosine margin (Wang et al.,
@@ -204,13 +215,13 @@ func NewNormSoftmax(s, smoothing float64) (*CosineSoftmax, error) {
 // catalog A15's family): the target logit is s·(cos θ_y − m), the others
 // s·cos θ_j. Defaults s = 64, m = 0.35.
 func NewCosFace(s, m float64) (*CosineSoftmax, error) {
-	if err := param("cosface", "scale", s, s > 0); err != nil {
+	if err := param(nameCosface, "scale", s, s > 0); err != nil {
 		return nil, err
 	}
-	if err := param("cosface", "margin", m, true); err != nil {
+	if err := param(nameCosface, "margin", m, true); err != nil {
 		return nil, err
 	}
-	return &CosineSoftmax{name: "cosface", head: cosHead{kind: headCosFace, scale: s, margin: m}}, nil
+	return &CosineSoftmax{name: nameCosface, head: cosHead{kind: headCosFace, scale: s, margin: m}}, nil
 }
 
 // NewArcFace returns ArcFace, the additive angular margin (Deng et al.,
@@ -219,13 +230,13 @@ func NewCosFace(s, m float64) (*CosineSoftmax, error) {
 // continuation beyond θ + m > π), the others s·cos θ_j. Defaults s = 64,
 // m = 0.5; CFCD's ArcFace baseline uses s = 128, m = 0.15. m ∈ [0, π/2].
 func NewArcFace(s, m float64) (*CosineSoftmax, error) {
-	if err := param("arcface", "scale", s, s > 0); err != nil {
+	if err := param(nameArcface, "scale", s, s > 0); err != nil {
 		return nil, err
 	}
-	if err := param("arcface", "margin", m, m >= 0 && m <= math.Pi/2); err != nil {
+	if err := param(nameArcface, "margin", m, m >= 0 && m <= math.Pi/2); err != nil {
 		return nil, err
 	}
-	return &CosineSoftmax{name: "arcface", head: cosHead{kind: headArcFace, scale: s, margin: m}}, nil
+	return &CosineSoftmax{name: nameArcface, head: cosHead{kind: headArcFace, scale: s, margin: m}}, nil
 }
 
 // NewMadaCos returns MadaCos, the cosine softmax whose scale and additive
@@ -248,10 +259,10 @@ func NewArcFace(s, m float64) (*CosineSoftmax, error) {
 // α ∈ (0, 1); the released configurations use 0.02. log B̄ is computed
 // as a log-sum-exp (s·cos can reach about 70).
 func NewMadaCos(alpha float64, train bool) (*CosineSoftmax, error) {
-	if err := param("madacos", "alpha", alpha, alpha > 0 && alpha < 1); err != nil {
+	if err := param(nameMadacos, "alpha", alpha, alpha > 0 && alpha < 1); err != nil {
 		return nil, err
 	}
-	return &CosineSoftmax{name: "madacos", head: cosHead{kind: headMadaCos, alpha: alpha, train: train}}, nil
+	return &CosineSoftmax{name: nameMadacos, head: cosHead{kind: headMadaCos, alpha: alpha, train: train}}, nil
 }
 
 // NewEBV returns the cross-entropy against equiangular basis vectors
@@ -266,16 +277,16 @@ func NewMadaCos(alpha float64, train bool) (*CosineSoftmax, error) {
 // Defaults: τ = 0.07 (the authors' hard-coded value), ε = 0 (0.1 in their
 // ImageNet training), α = 0.002, seed 42.
 func NewEBV(tau, smoothing, alpha float64, seed uint64) (*CosineSoftmax, error) {
-	if err := param("ebv", "temperature", tau, tau > 0); err != nil {
+	if err := param(nameEbv, "temperature", tau, tau > 0); err != nil {
 		return nil, err
 	}
-	if err := param("ebv", "smoothing", smoothing, smoothing >= 0 && smoothing < 1); err != nil {
+	if err := param(nameEbv, "smoothing", smoothing, smoothing >= 0 && smoothing < 1); err != nil {
 		return nil, err
 	}
-	if err := param("ebv", "alpha", alpha, alpha >= 0 && alpha < 1); err != nil {
+	if err := param(nameEbv, "alpha", alpha, alpha >= 0 && alpha < 1); err != nil {
 		return nil, err
 	}
-	return &CosineSoftmax{name: "ebv", head: cosHead{kind: headEBV, scale: 1 / tau, smoothing: smoothing},
+	return &CosineSoftmax{name: nameEbv, head: cosHead{kind: headEBV, scale: 1 / tau, smoothing: smoothing},
 		ebvAlpha: alpha, ebvSeed: seed}, nil
 }
 
@@ -377,4 +388,51 @@ func Imprint[T Float](embeddings []T, dim int, labels []int64, classes int) ([]T
 		}
 	}
 	return out, nil
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameNormSoftmax,
+		Catalog: "A17",
+		Summary: "normalised (cosine) softmax with a fixed scale s",
+		Needs:   NeedsLabels | NeedsClasses,
+		Params:  []Param{{"scale", 10, "s > 0"}, {"smoothing", 0, "label smoothing ε"}},
+		New: func(p map[string]float64) (Loss, error) {
+			return NewNormSoftmax(p["scale"], p["smoothing"])
+		},
+	})
+	Register(Spec{
+		Name:    nameCosface,
+		Catalog: "A15",
+		Summary: "CosFace: cosine softmax with an additive cosine margin, s·(cos θ_y − m)",
+		Needs:   NeedsLabels | NeedsClasses,
+		Params:  []Param{{"scale", 64, "s > 0"}, {"margin", 0.35, "m"}},
+		New: func(p map[string]float64) (Loss, error) {
+			return NewCosFace(p["scale"], p["margin"])
+		},
+	})
+	Register(Spec{
+		Name:    nameArcface,
+		Catalog: "A15",
+		Summary: "ArcFace: cosine softmax with an additive angular margin, s·cos(θ_y + m)",
+		Needs:   NeedsLabels | NeedsClasses,
+		Params:  []Param{{"scale", 64, "s > 0"}, {"margin", 0.5, "m in [0, π/2]"}},
+		New: func(p map[string]float64) (Loss, error) {
+			return NewArcFace(p["scale"], p["margin"])
+		},
+	})
+	Register(Spec{
+		Name:    nameMadacos,
+		Catalog: "A15",
+		Summary: "MadaCos: cosine softmax with scale and margin set from the batch's median target cosine",
+		Needs:   NeedsLabels | NeedsClasses,
+		Params:  []Param{{"alpha", 0.02, "target probability of the median sample, in (0, 1)"}, {"train", 1, "1: margin on; 0: eval mode"}},
+		New: func(p map[string]float64) (Loss, error) {
+			train, err := flag(p, "train")
+			if err != nil {
+				return nil, err
+			}
+			return NewMadaCos(p["alpha"], train)
+		},
+	})
 }

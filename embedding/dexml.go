@@ -4,6 +4,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
+
+	"github.com/xentlab/xent/internal/rowstat"
+)
+
+// The registry names of this file's losses.
+const (
+	nameDecoupledSoftmax = "decoupled-softmax"
+	nameSoftTopk         = "soft-topk"
 )
 
 // The DEXML losses (catalog A7: Gupta et al., "Dual-Encoders for Extreme
@@ -216,7 +224,7 @@ type DecoupledSoftmax struct {
 }
 
 // Name returns "decoupled-softmax".
-func (*DecoupledSoftmax) Name() string { return "decoupled-softmax" }
+func (*DecoupledSoftmax) Name() string { return nameDecoupledSoftmax }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *DecoupledSoftmax) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -228,7 +236,7 @@ func (l *DecoupledSoftmax) Eval64(in Input[float64], out Output[float64]) (float
 	return run(l, in, out)
 }
 
-func (*DecoupledSoftmax) lossName() string { return "decoupled-softmax" }
+func (*DecoupledSoftmax) lossName() string { return nameDecoupledSoftmax }
 func (*DecoupledSoftmax) reads() needs {
 	return optPositives | optClasses | optLabels | optRelevance
 }
@@ -301,7 +309,7 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 	lseN := math.Inf(-1)
 	for j, v := range s {
 		if !isPos[j] {
-			lseN = logAddExp(lseN, v)
+			lseN = rowstat.LogAddExp(lseN, v)
 		}
 	}
 	var rs float64
@@ -312,7 +320,7 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 	var loss float64
 	for t, p := range pos {
 		k := r[t] / rs
-		logD := logAddExp(s[p], lseN)
+		logD := rowstat.LogAddExp(s[p], lseN)
 		loss += k * (logD - s[p])
 		g[p] -= k * -math.Expm1(s[p]-logD)
 		for j, v := range s {
@@ -322,17 +330,6 @@ func decoupledWeighted(s []float64, pos []int, r []float64) (float64, []float64)
 		}
 	}
 	return loss, g
-}
-
-// logAddExp returns log(eᵃ + eᵇ).
-func logAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(b, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
 }
 
 // SoftTopK is DEXML's soft top-k loss: a differentiable top-k membership
@@ -366,7 +363,7 @@ type SoftTopK struct {
 }
 
 // Name returns "soft-topk".
-func (*SoftTopK) Name() string { return "soft-topk" }
+func (*SoftTopK) Name() string { return nameSoftTopk }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *SoftTopK) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -378,7 +375,7 @@ func (l *SoftTopK) Eval64(in Input[float64], out Output[float64]) (float64, erro
 	return run(l, in, out)
 }
 
-func (*SoftTopK) lossName() string { return "soft-topk" }
+func (*SoftTopK) lossName() string { return nameSoftTopk }
 func (*SoftTopK) reads() needs     { return optPositives | optClasses | optLabels | optRelevance }
 
 func (l *SoftTopK) eval(b *batch) (float64, error) {
@@ -514,4 +511,53 @@ func sigmoid(z float64) float64 {
 
 func softplus(z float64) float64 {
 	return max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+}
+
+func init() {
+	dexml := func(name string, topk bool) Spec {
+		s := Spec{
+			Name:    name,
+			Catalog: "A7",
+			Needs:   AcceptsPositives | AcceptsLabels | AcceptsClasses,
+			Params: []Param{{"temperature", 0.05, "τ > 0"}, {"normalize", 1, "1: L2-normalise the rows"},
+				{"sample", 0, "1: draw positives by relevance at every evaluation, as the official training (seeded); 0: deterministic"},
+				{"seed", 0, "seed of the draws (an integer ≥ 0)"}},
+		}
+		if topk {
+			s.Summary = "DEXML soft top-k: −log of a differentiable top-k membership of the positives"
+			s.Params = append(s.Params, Param{"k", 5, "0 < k < pool size; 0: the official num_pos, ⌈Σ relevance⌉ per query"}, Param{"alpha", 2, "sharpness α > 0"})
+		} else {
+			s.Summary = "DEXML decoupled softmax: InfoNCE without the other positives in each denominator"
+		}
+		s.New = func(p map[string]float64) (Loss, error) {
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			if err := param(name, "temperature", p["temperature"], p["temperature"] > 0); err != nil {
+				return nil, err
+			}
+			sample, err := flag(p, "sample")
+			if err != nil {
+				return nil, err
+			}
+			seed := p["seed"]
+			if err := param(name, "seed", seed, seed == math.Trunc(seed) && seed >= 0 && seed <= 1<<53); err != nil {
+				return nil, err
+			}
+			if topk {
+				if err := param(name, "alpha", p["alpha"], p["alpha"] > 0); err != nil {
+					return nil, err
+				}
+				if err := param(name, "k", p["k"], p["k"] >= 0); err != nil {
+					return nil, err
+				}
+				return &SoftTopK{K: p["k"], Alpha: p["alpha"], Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
+			}
+			return &DecoupledSoftmax{Temperature: p["temperature"], Normalize: norm, Sample: sample, Seed: uint64(seed)}, nil
+		}
+		return s
+	}
+	Register(dexml(nameDecoupledSoftmax, false))
+	Register(dexml(nameSoftTopk, true))
 }

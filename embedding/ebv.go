@@ -105,3 +105,21 @@ func maxCos(w []float64, d int) float64 {
 	}
 	return m
 }
+
+func init() {
+	Register(Spec{
+		Name:    "ebv",
+		Catalog: "B22",
+		Summary: "cosine cross-entropy against fixed equiangular basis vectors (generated when not given)",
+		Needs:   NeedsLabels | AcceptsClasses,
+		Params: []Param{{"temperature", 0.07, "τ > 0"}, {"smoothing", 0, "label smoothing ε"},
+			{"alpha", 0.002, "max |cos| between basis vectors"}, {"seed", 42, "generator seed"}},
+		New: func(p map[string]float64) (Loss, error) {
+			seed, err := count(p, "seed", 0)
+			if err != nil {
+				return nil, err
+			}
+			return NewEBV(p["temperature"], p["smoothing"], p["alpha"], uint64(seed))
+		},
+	})
+}

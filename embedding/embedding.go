@@ -30,14 +30,17 @@
 package embedding
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
-// Float is the element type of embeddings.
-type Float interface{ ~float32 | ~float64 }
+// Float is the element type of embeddings: float32 or float64, or a type
+// defined on them.
+type Float = rowstat.Float
 
 // Input is one batch of an embedding loss's inputs. Which fields a loss
 // reads is stated in its documentation; the others must be nil.
@@ -91,11 +94,15 @@ func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a non-finite number, a zero vector that must be normalised).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 func shapeErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrShape)
@@ -105,26 +112,16 @@ func valueErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrValue)
 }
 
-type exact interface{ float32 | float64 }
+type exact = rowstat.Exact
 
 func convIn[T Float, E exact](in Input[T]) Input[E] {
-	return Input[E]{Embeddings: as[T, E](in.Embeddings), Dim: in.Dim, Positives: as[T, E](in.Positives),
-		Negatives: as[T, E](in.Negatives), Labels: in.Labels, Classes: as[T, E](in.Classes), Relevance: as[T, E](in.Relevance)}
+	return Input[E]{Embeddings: rowstat.AsExact[T, E](in.Embeddings), Dim: in.Dim, Positives: rowstat.AsExact[T, E](in.Positives),
+		Negatives: rowstat.AsExact[T, E](in.Negatives), Labels: in.Labels, Classes: rowstat.AsExact[T, E](in.Classes), Relevance: rowstat.AsExact[T, E](in.Relevance)}
 }
 
 func convOut[T Float, E exact](out Output[T]) Output[E] {
-	return Output[E]{Grad: as[T, E](out.Grad), GradPositives: as[T, E](out.GradPositives),
-		GradNegatives: as[T, E](out.GradNegatives), GradClasses: as[T, E](out.GradClasses)}
-}
-
-func as[T Float, E exact](x []T) []E {
-	if x == nil {
-		return nil
-	}
-	if len(x) == 0 {
-		return []E{}
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	return Output[E]{Grad: rowstat.AsExact[T, E](out.Grad), GradPositives: rowstat.AsExact[T, E](out.GradPositives),
+		GradNegatives: rowstat.AsExact[T, E](out.GradNegatives), GradClasses: rowstat.AsExact[T, E](out.GradClasses)}
 }
 
 // needs says which inputs a loss reads.
@@ -471,7 +468,7 @@ func zeros(want bool, n int) []float64 {
 
 func param(name, what string, v float64, ok bool) error {
 	if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s: %s = %v out of range", name, what, v)
+		return valueErr(name, "%s = %v out of range", what, v)
 	}
 	return nil
 }

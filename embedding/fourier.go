@@ -6,6 +6,9 @@ import (
 	"math/cmplx"
 )
 
+// nameFourierHead is the registry name of this file's loss.
+const nameFourierHead = "fourier-head"
+
 // FourierHead is the loss of the Fourier head (catalog B8: Gillman et al.,
 // "Fourier Head: Helping Large Language Models Learn Complex Probability
 // Distributions", 2025): a categorical distribution over m ordered bins
@@ -41,7 +44,7 @@ type FourierHead struct {
 }
 
 // Name returns "fourier-head".
-func (*FourierHead) Name() string { return "fourier-head" }
+func (*FourierHead) Name() string { return nameFourierHead }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *FourierHead) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -53,7 +56,7 @@ func (l *FourierHead) Eval64(in Input[float64], out Output[float64]) (float64, e
 	return run(l, in, out)
 }
 
-func (*FourierHead) lossName() string { return "fourier-head" }
+func (*FourierHead) lossName() string { return nameFourierHead }
 func (*FourierHead) reads() needs     { return needLabels }
 
 func (l *FourierHead) eval(b *batch) (float64, error) {
@@ -260,4 +263,27 @@ func FourierSmoothness(p []float64) (float64, error) {
 		s += 6 / (math.Pi * math.Pi * float64(sigma*sigma)) * math.Sqrt(d2)
 	}
 	return s, nil
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameFourierHead,
+		Catalog: "B8",
+		Summary: "Fourier head: bins from a Fourier-series density (rows = 2(N+1) coefficients), CE + frequency regulariser",
+		Needs:   NeedsLabels,
+		Params:  []Param{{"bins", 18, "number of bins m"}, {"gamma", 0, "regulariser weight γ ≥ 0"}, {"eps", 1e-5, "ε of log(p + ε)"}},
+		New: func(p map[string]float64) (Loss, error) {
+			bins, err := count(p, "bins", 1)
+			if err != nil {
+				return nil, err
+			}
+			if err := param(nameFourierHead, "gamma", p["gamma"], p["gamma"] >= 0); err != nil {
+				return nil, err
+			}
+			if err := param(nameFourierHead, "eps", p["eps"], p["eps"] >= 0); err != nil {
+				return nil, err
+			}
+			return &FourierHead{Bins: bins, Gamma: p["gamma"], Eps: p["eps"]}, nil
+		},
+	})
 }

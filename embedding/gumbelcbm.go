@@ -6,6 +6,9 @@ import (
 	"github.com/xentlab/xent/softmax"
 )
 
+// nameGumbelCbm is the registry name of this file's loss.
+const nameGumbelCbm = "gumbel-cbm"
+
 // GumbelCBM is the Gumbel-softmax loss with which Sparse-CBM trains its
 // concept bottleneck layer (catalog A4: Semenov et al., "Sparse Concept
 // Bottleneck Models: Gumbel Tricks in Contrastive Learning", 2024). For
@@ -32,7 +35,7 @@ type GumbelCBM struct {
 }
 
 // Name returns "gumbel-cbm".
-func (*GumbelCBM) Name() string { return "gumbel-cbm" }
+func (*GumbelCBM) Name() string { return nameGumbelCbm }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *GumbelCBM) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -44,7 +47,7 @@ func (l *GumbelCBM) Eval64(in Input[float64], out Output[float64]) (float64, err
 	return run(l, in, out)
 }
 
-func (*GumbelCBM) lossName() string { return "gumbel-cbm" }
+func (*GumbelCBM) lossName() string { return nameGumbelCbm }
 func (*GumbelCBM) reads() needs     { return 0 }
 
 func (l *GumbelCBM) eval(b *batch) (float64, error) {
@@ -103,4 +106,27 @@ func gumbelCBM(s []float64, bs, c int, g []float64, tau float64) (float64, []flo
 		}
 	}
 	return loss, grad
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameGumbelCbm,
+		Catalog: "A4",
+		Summary: "Sparse-CBM's Gumbel-softmax loss on concept activations [B, C], over both dimensions",
+		Params:  []Param{{"tau", 1, "τ > 0"}, {"noise", 1, "1: Gumbel noise; 0: none"}, {"seed", 0, "noise seed"}},
+		New: func(p map[string]float64) (Loss, error) {
+			noise, err := flag(p, "noise")
+			if err != nil {
+				return nil, err
+			}
+			seed, err := count(p, "seed", 0)
+			if err != nil {
+				return nil, err
+			}
+			if err := param(nameGumbelCbm, "tau", p["tau"], p["tau"] > 0); err != nil {
+				return nil, err
+			}
+			return &GumbelCBM{Tau: p["tau"], Noise: noise, Seed: uint64(seed)}, nil
+		},
+	})
 }

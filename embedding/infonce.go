@@ -2,6 +2,12 @@ package embedding
 
 import "math"
 
+// The registry names of this file's losses.
+const (
+	nameInfonce = "infonce"
+	nameNtXent  = "nt-xent"
+)
+
 // InfoNCE is the contrastive InfoNCE loss with in-batch negatives: anchor
 // i's positive is row i of Positives and every other row of Positives is
 // a negative,
@@ -31,14 +37,14 @@ type InfoNCE struct {
 
 // NewInfoNCE returns InfoNCE with temperature tau (> 0).
 func NewInfoNCE(tau float64, symmetric, normalize bool) (*InfoNCE, error) {
-	if err := param("infonce", "temperature", tau, tau > 0); err != nil {
+	if err := param(nameInfonce, "temperature", tau, tau > 0); err != nil {
 		return nil, err
 	}
 	return &InfoNCE{tau, symmetric, normalize}, nil
 }
 
 // Name returns "infonce".
-func (*InfoNCE) Name() string { return "infonce" }
+func (*InfoNCE) Name() string { return nameInfonce }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *InfoNCE) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -50,7 +56,7 @@ func (l *InfoNCE) Eval64(in Input[float64], out Output[float64]) (float64, error
 	return run(l, in, out)
 }
 
-func (*InfoNCE) lossName() string { return "infonce" }
+func (*InfoNCE) lossName() string { return nameInfonce }
 func (*InfoNCE) reads() needs     { return needPositives | optLabels }
 
 func (l *InfoNCE) eval(b *batch) (float64, error) {
@@ -175,14 +181,14 @@ type NTXent struct {
 
 // NewNTXent returns NT-Xent with temperature tau (> 0).
 func NewNTXent(tau float64, normalize bool) (*NTXent, error) {
-	if err := param("nt-xent", "temperature", tau, tau > 0); err != nil {
+	if err := param(nameNtXent, "temperature", tau, tau > 0); err != nil {
 		return nil, err
 	}
 	return &NTXent{tau, normalize}, nil
 }
 
 // Name returns "nt-xent".
-func (*NTXent) Name() string { return "nt-xent" }
+func (*NTXent) Name() string { return nameNtXent }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *NTXent) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -194,7 +200,7 @@ func (l *NTXent) Eval64(in Input[float64], out Output[float64]) (float64, error)
 	return run(l, in, out)
 }
 
-func (*NTXent) lossName() string { return "nt-xent" }
+func (*NTXent) lossName() string { return nameNtXent }
 func (*NTXent) reads() needs     { return needPositives | optLabels }
 
 func (l *NTXent) eval(b *batch) (float64, error) {
@@ -240,4 +246,26 @@ func (l *NTXent) eval(b *batch) (float64, error) {
 		finish(b.gpos, gv[n*d:], pu, pn, l.Normalize, d)
 	}
 	return total, nil
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameInfonce,
+		Summary: "InfoNCE with in-batch negatives on cosine similarities; symmetric=1 is CLIP's loss",
+		Needs:   NeedsPositives | AcceptsLabels,
+		Params: []Param{{"temperature", 0.07, "τ > 0"}, {"symmetric", 0, "1: average with the column loss (CLIP)"},
+			{"normalize", 1, "1: L2-normalise the rows"}},
+		New: func(p map[string]float64) (Loss, error) {
+			sym, err := flag(p, "symmetric")
+			if err != nil {
+				return nil, err
+			}
+			norm, err := flag(p, "normalize")
+			if err != nil {
+				return nil, err
+			}
+			return NewInfoNCE(p["temperature"], sym, norm)
+		},
+	})
+	Register(temperatureNormalize(nameNtXent, "SimCLR's NT-Xent: 2N views, each against all other views", NeedsPositives|AcceptsLabels, 0.5, NewNTXent))
 }

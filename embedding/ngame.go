@@ -2,6 +2,9 @@ package embedding
 
 import "sort"
 
+// nameNgameTriplet is the registry name of this file's loss.
+const nameNgameTriplet = "ngame-triplet"
+
 // NGAMETriplet is the hardness-weighted triplet margin loss with in-batch
 // hard negatives of NGAME (catalog A30: Dahiya et al., "NGAME: Negative
 // Mining-aware Mini-batching for Extreme Classification", 2023; the
@@ -37,7 +40,7 @@ type NGAMETriplet struct {
 }
 
 // Name returns "ngame-triplet".
-func (*NGAMETriplet) Name() string { return "ngame-triplet" }
+func (*NGAMETriplet) Name() string { return nameNgameTriplet }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *NGAMETriplet) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -49,7 +52,7 @@ func (l *NGAMETriplet) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return run(l, in, out)
 }
 
-func (*NGAMETriplet) lossName() string { return "ngame-triplet" }
+func (*NGAMETriplet) lossName() string { return nameNgameTriplet }
 func (*NGAMETriplet) reads() needs     { return needPositives | optLabels }
 
 func (l *NGAMETriplet) eval(b *batch) (float64, error) {
@@ -144,4 +147,32 @@ func ngameTerm(sp float64, sn []float64, margin, tau float64, aggressive bool) (
 		}
 	}
 	return loss, gp, gn
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameNgameTriplet,
+		Catalog: "A30",
+		Summary: "NGAME's triplet margin loss over the k hardest in-batch negatives, softmax-weighted",
+		Needs:   NeedsPositives | AcceptsLabels,
+		Params: []Param{{"margin", 0.3, "hinge margin"}, {"k", 10, "hard negatives per anchor"},
+			{"temperature", 0.1, "τ of the hardness softmax"}, {"aggressive", 1, "1: softmax weights; 0: plain mean"}},
+		New: func(p map[string]float64) (Loss, error) {
+			k, err := count(p, "k", 1)
+			if err != nil {
+				return nil, err
+			}
+			agg, err := flag(p, "aggressive")
+			if err != nil {
+				return nil, err
+			}
+			if err := param(nameNgameTriplet, "temperature", p["temperature"], p["temperature"] > 0); err != nil {
+				return nil, err
+			}
+			if err := param(nameNgameTriplet, "margin", p["margin"], true); err != nil {
+				return nil, err
+			}
+			return &NGAMETriplet{Margin: p["margin"], Temperature: p["temperature"], K: k, Aggressive: agg}, nil
+		},
+	})
 }

@@ -2,6 +2,9 @@ package embedding
 
 import "math"
 
+// nameNtXentLabels is the registry name of this file's loss.
+const nameNtXentLabels = "nt-xent-labels"
+
 // NTXentLabels is NT-Xent over label groups with the semantics of Optax's
 // ntxent (and pytorch-metric-learning's NTXentLoss): any number of views
 // share a label, and every ordered pair (a, p) of distinct views with the
@@ -29,14 +32,14 @@ type NTXentLabels struct {
 
 // NewNTXentLabels returns the loss with temperature tau (> 0).
 func NewNTXentLabels(tau float64, normalize bool) (*NTXentLabels, error) {
-	if err := param("nt-xent-labels", "temperature", tau, tau > 0); err != nil {
+	if err := param(nameNtXentLabels, "temperature", tau, tau > 0); err != nil {
 		return nil, err
 	}
 	return &NTXentLabels{tau, normalize}, nil
 }
 
 // Name returns "nt-xent-labels".
-func (*NTXentLabels) Name() string { return "nt-xent-labels" }
+func (*NTXentLabels) Name() string { return nameNtXentLabels }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *NTXentLabels) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -48,7 +51,7 @@ func (l *NTXentLabels) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return run(l, in, out)
 }
 
-func (*NTXentLabels) lossName() string { return "nt-xent-labels" }
+func (*NTXentLabels) lossName() string { return nameNtXentLabels }
 func (*NTXentLabels) reads() needs     { return optPositives | optLabels }
 
 func (l *NTXentLabels) eval(b *batch) (float64, error) {
@@ -109,4 +112,8 @@ func (l *NTXentLabels) eval(b *batch) (float64, error) {
 	}
 	g.back(b, gs)
 	return total, nil
+}
+
+func init() {
+	Register(temperatureNormalize(nameNtXentLabels, "NT-Xent over label groups (Optax's ntxent): each same-label pair against the anchor's negatives", AcceptsPositives|AcceptsLabels, 0.07, NewNTXentLabels))
 }

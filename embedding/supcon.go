@@ -2,6 +2,9 @@ package embedding
 
 import "math"
 
+// nameSupcon is the registry name of this file's loss.
+const nameSupcon = "supcon"
+
 // SupCon is the supervised contrastive loss of Khosla, Teterwak, Wang et
 // al., "Supervised Contrastive Learning" (NeurIPS 2020), L^sup_out: any
 // number of views share a label, and every other view with the same
@@ -28,14 +31,14 @@ type SupCon struct {
 
 // NewSupCon returns SupCon with temperature tau (> 0).
 func NewSupCon(tau float64, normalize bool) (*SupCon, error) {
-	if err := param("supcon", "temperature", tau, tau > 0); err != nil {
+	if err := param(nameSupcon, "temperature", tau, tau > 0); err != nil {
 		return nil, err
 	}
 	return &SupCon{tau, normalize}, nil
 }
 
 // Name returns "supcon".
-func (*SupCon) Name() string { return "supcon" }
+func (*SupCon) Name() string { return nameSupcon }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *SupCon) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -47,7 +50,7 @@ func (l *SupCon) Eval64(in Input[float64], out Output[float64]) (float64, error)
 	return run(l, in, out)
 }
 
-func (*SupCon) lossName() string { return "supcon" }
+func (*SupCon) lossName() string { return nameSupcon }
 func (*SupCon) reads() needs     { return optPositives | optLabels }
 
 func (l *SupCon) eval(b *batch) (float64, error) {
@@ -165,4 +168,8 @@ func (g *views) back(b *batch, gs []float64) {
 	if b.gpos != nil {
 		finish(b.gpos, gv[n*d:], g.v[n*d:], g.pn, g.normalize, d)
 	}
+}
+
+func init() {
+	Register(temperatureNormalize(nameSupcon, "supervised contrastive loss (SupCon L_out): every other view with the anchor's label is a positive", AcceptsPositives|AcceptsLabels, 0.07, NewSupCon))
 }

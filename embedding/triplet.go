@@ -2,6 +2,9 @@ package embedding
 
 import "math"
 
+// nameTripletMargin is the registry name of this file's loss.
+const nameTripletMargin = "triplet-margin"
+
 // TripletMargin is PyTorch's triplet_margin_loss (Balntas, Riba, Ponsa,
 // Mikolajczyk, "Learning local feature descriptors with triplets and
 // shallow convolutional neural networks", BMVC 2016): anchor a_i
@@ -37,17 +40,17 @@ func NewTripletMargin(margin, p, eps float64, swap bool) (*TripletMargin, error)
 }
 
 func (l *TripletMargin) check() error {
-	if err := param("triplet-margin", "margin", l.Margin, true); err != nil {
+	if err := param(nameTripletMargin, "margin", l.Margin, true); err != nil {
 		return err
 	}
-	if err := param("triplet-margin", "p", l.P, l.P >= 1); err != nil {
+	if err := param(nameTripletMargin, "p", l.P, l.P >= 1); err != nil {
 		return err
 	}
-	return param("triplet-margin", "eps", l.Eps, true)
+	return param(nameTripletMargin, "eps", l.Eps, true)
 }
 
 // Name returns "triplet-margin".
-func (*TripletMargin) Name() string { return "triplet-margin" }
+func (*TripletMargin) Name() string { return nameTripletMargin }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (l *TripletMargin) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -59,7 +62,7 @@ func (l *TripletMargin) Eval64(in Input[float64], out Output[float64]) (float64,
 	return run(l, in, out)
 }
 
-func (*TripletMargin) lossName() string { return "triplet-margin" }
+func (*TripletMargin) lossName() string { return nameTripletMargin }
 func (*TripletMargin) reads() needs     { return needPositives | needNegatives }
 
 func (l *TripletMargin) eval(b *batch) (float64, error) {
@@ -164,4 +167,21 @@ func pnormGrad(g, v []float64, nrm, p float64) {
 			g[k] = math.Copysign(math.Pow(math.Abs(x)/nrm, p-1), x)
 		}
 	}
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameTripletMargin,
+		Summary: "PyTorch's triplet_margin_loss max(0, ‖a − p + ε‖_p − ‖a − n + ε‖_p + margin) on explicit negatives",
+		Needs:   NeedsPositives | NeedsNegatives,
+		Params: []Param{{"margin", 1, "margin m"}, {"p", 2, "norm degree p ≥ 1"}, {"eps", 1e-6, "ε added to each difference"},
+			{"swap", 0, "1: the distance swap, min(d(a, n), d(p, n))"}},
+		New: func(p map[string]float64) (Loss, error) {
+			swap, err := flag(p, "swap")
+			if err != nil {
+				return nil, err
+			}
+			return NewTripletMargin(p["margin"], p["p"], p["eps"], swap)
+		},
+	})
 }

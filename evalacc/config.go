@@ -105,22 +105,52 @@ func EvalMetrics(cols int) *metrics.AccConfig {
 
 func (c *Config) options(threads int) []loss.Option {
 	opts := []loss.Option{loss.WithReduction(loss.None), loss.WithThreads(threads), loss.WithIgnoreIndex(c.IgnoreIndex)}
-	if c.LabelSmoothing != 0 {
-		opts = append(opts, loss.WithLabelSmoothing(c.LabelSmoothing))
-	}
-	if c.ZLoss != 0 {
-		opts = append(opts, loss.WithZLoss(c.ZLoss))
-	}
-	if c.SoftCap != 0 {
-		opts = append(opts, loss.WithSoftCap(c.SoftCap))
-	}
 	if c.ClassWeights != nil {
 		opts = append(opts, loss.WithClassWeights(c.ClassWeights))
 	}
-	if c.PosWeight != nil {
-		opts = append(opts, loss.WithPosWeight(c.PosWeight))
-	}
 	return opts
+}
+
+// build makes the configuration's loss: the spec parsed with the shared
+// options (and extra, applied last), then cross-entropy's own options
+// (label smoothing, z-loss, soft-capping) or BCE's (pos-weight) when set.
+func (c *Config) build(threads int, extra ...loss.Option) (loss.Loss, loss.Spec, error) {
+	opts := append(c.options(threads), extra...)
+	l, s, err := loss.Parse(c.Loss, opts...)
+	if err != nil {
+		return nil, s, err
+	}
+	var ce []loss.CrossEntropyOption
+	if c.LabelSmoothing != 0 {
+		ce = append(ce, loss.WithLabelSmoothing(c.LabelSmoothing))
+	}
+	if c.ZLoss != 0 {
+		ce = append(ce, loss.WithZLoss(c.ZLoss))
+	}
+	if c.SoftCap != 0 {
+		ce = append(ce, loss.WithSoftCap(c.SoftCap))
+	}
+	if len(ce) > 0 {
+		if s.Name != "cross-entropy" {
+			return nil, s, fmt.Errorf("evalacc: label smoothing, z-loss and soft-capping apply to cross-entropy only (loss %s): %w", s.Name, loss.ErrValue)
+		}
+		if l, err = loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ce...)...); err != nil {
+			return nil, s, err
+		}
+	}
+	if c.PosWeight != nil {
+		if s.Name != "bce" {
+			return nil, s, fmt.Errorf("evalacc: pos-weight applies to bce only (loss %s): %w", s.Name, loss.ErrValue)
+		}
+		bce := []loss.BCEOption{loss.WithPosWeight(c.PosWeight)}
+		for _, o := range opts {
+			bce = append(bce, o)
+		}
+		if l, err = loss.NewBCEWithLogits(bce...); err != nil {
+			return nil, s, err
+		}
+	}
+	return l, s, nil
 }
 
 // Canonical returns spec with every parameter of the loss written out,
@@ -261,8 +291,7 @@ func probe(cfg *Config, spec loss.Spec) (norm, error) {
 		}
 	}
 	eval := func(red loss.Reduction, lo, hi int) (float64, []float64, error) {
-		opts := append(cfg.options(1), loss.WithReduction(red))
-		ll, _, err := loss.Parse(cfg.Loss, opts...)
+		ll, _, err := cfg.build(1, loss.WithReduction(red))
 		if err != nil {
 			return 0, nil, err
 		}

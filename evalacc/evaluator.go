@@ -122,7 +122,7 @@ func NewEvaluator(cfg Config, opts ...Option) (*Evaluator, error) {
 	for _, o := range opts {
 		o(e)
 	}
-	if e.l, _, err = loss.Parse(cfg.Loss, cfg.options(e.threads)...); err != nil {
+	if e.l, _, err = cfg.build(e.threads); err != nil {
 		return nil, err
 	}
 	if e.norm, err = probe(&cfg, spec); err != nil {
@@ -321,7 +321,7 @@ func (e *Evaluator) addParallel(s *Shard, rows, per int) error {
 	var wg sync.WaitGroup
 	for w := range workers {
 		k := &sink{sum: new(exact.Sum), weight: new(exact.Sum)}
-		l, _, err := loss.Parse(e.cfg.Loss, e.cfg.options(1)...)
+		l, _, err := e.cfg.build(1)
 		if err != nil {
 			return err
 		}
@@ -638,7 +638,7 @@ func evalBlock[E float32 | float64](e *Evaluator, l loss.Loss, out *loss.Output[
 	if e.lseHook != nil {
 		out.LSE = grow(out.LSE, n)
 	}
-	if _, err := loss.Eval(l, in, *out); err != nil {
+	if _, err := evalLoss(l, in, *out); err != nil {
 		return err
 	}
 	for i, v := range out.Rows {
@@ -749,4 +749,15 @@ func grow[T any](s []T, n int) []T {
 		return s[:n]
 	}
 	return make([]T, n)
+}
+
+// evalLoss evaluates l in the precision of E.
+func evalLoss[E float32 | float64](l loss.Loss, in loss.Input[E], out loss.Output[E]) (float64, error) {
+	switch in := any(in).(type) {
+	case loss.Input[float32]:
+		return l.Eval32(in, any(out).(loss.Output[float32]))
+	case loss.Input[float64]:
+		return l.Eval64(in, any(out).(loss.Output[float64]))
+	}
+	panic("evalacc: unreachable element type")
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/xentlab/xent/internal/gemm"
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/loss"
 )
 
@@ -148,7 +148,7 @@ func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, 
 	if db != nil {
 		clear(db)
 		for r := 0; r < rows; r++ {
-			vek.Axpy32(db, g[r*v:(r+1)*v], 1)
+			rowstat.K32.Axpy(db, g[r*v:(r+1)*v], 1)
 		}
 	}
 	if c.h.FilterEps == 0 {
@@ -290,7 +290,7 @@ func (f *filtered) run(ws *gemm.Workspace, p *panels, out Output, dH bool, threa
 				continue
 			}
 			for x := r * tr; x < min((r+1)*tr, f.rows); x++ {
-				vek.Axpy32(dh[x*d:(x+1)*d], tmp[i*d:(i+1)*d], 1)
+				rowstat.K32.Axpy(dh[x*d:(x+1)*d], tmp[i*d:(i+1)*d], 1)
 				i++
 			}
 		}

@@ -133,13 +133,13 @@ func headCases() []headCase {
 	return []headCase{
 		{name: "plain", head: Head{}},
 		{name: "bias", head: Head{}, bias: true},
-		{name: "sum", head: Head{Loss: []loss.Option{loss.WithReduction(loss.Sum)}}},
-		{name: "none", head: Head{Loss: []loss.Option{loss.WithReduction(loss.None)}}},
-		{name: "smoothing+zloss", head: Head{Loss: []loss.Option{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-3)}}},
-		{name: "softcap", head: Head{Loss: []loss.Option{loss.WithSoftCap(3)}}, bias: true},
-		{name: "ignore+rowweights", head: Head{Loss: []loss.Option{loss.WithIgnoreIndex(-1)}}, rowW: true},
+		{name: "sum", head: Head{Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.Sum)}}},
+		{name: "none", head: Head{Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.None)}}},
+		{name: "smoothing+zloss", head: Head{Loss: []loss.CrossEntropyOption{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-3)}}},
+		{name: "softcap", head: Head{Loss: []loss.CrossEntropyOption{loss.WithSoftCap(3)}}, bias: true},
+		{name: "ignore+rowweights", head: Head{Loss: []loss.CrossEntropyOption{loss.WithIgnoreIndex(-1)}}, rowW: true},
 		{name: "shift", head: Head{Shift: 1}},
-		{name: "small blocks", head: Head{BlockRows: 7, Loss: []loss.Option{loss.WithLabelSmoothing(0.2)}}},
+		{name: "small blocks", head: Head{BlockRows: 7, Loss: []loss.CrossEntropyOption{loss.WithLabelSmoothing(0.2)}}},
 		{name: "filter-tiny", head: Head{FilterEps: 1e-30, TileCols: 64, TileRows: 5}},
 	}
 }
@@ -233,7 +233,7 @@ func TestGradientFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	p := newProblem(rng, 4, 3, 5, true, 1)
 	in := p.in
-	head := Head{Loss: []loss.Option{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-2)}}
+	head := Head{Loss: []loss.CrossEntropyOption{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-2)}}
 	out := Output{GradHidden: make([]float32, 12), GradWeight: make([]float32, 15), GradBias: make([]float32, 5)}
 	if _, err := head.Eval(in, out); err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func TestFilteringReference(t *testing.T) {
 			in.Hidden[i*d+k] = 9*in.Weight[y*d+k]*float32(math.Sqrt(float64(d))) + float32(rng.NormFloat64())
 		}
 	}
-	sumHead := Head{Loss: []loss.Option{loss.WithReduction(loss.Sum)}}
+	sumHead := Head{Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.Sum)}}
 	_, _, _, _, _, _, g := referenceGrad(t, sumHead, in)
 	for _, tile := range [][2]int{{8, 64}, {5, 33}, {16, 100}, {1, 700}} {
 		tr, tc := tile[0], tile[1]
@@ -507,7 +507,7 @@ func TestErrors(t *testing.T) {
 		{"hidden len", mod(func(in *Input) { in.Hidden = in.Hidden[:5] }), Output{}, Head{}, ErrShape, "Hidden"},
 		{"grad len", base, Output{GradWeight: make([]float32, 3)}, Head{}, ErrShape, "GradWeight"},
 		{"shift", base, Output{}, Head{Shift: -1}, ErrShape, "Shift"},
-		{"none", base, Output{}, Head{Loss: []loss.Option{loss.WithReduction(loss.None)}}, ErrShape, "Rows"},
+		{"none", base, Output{}, Head{Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.None)}}, ErrShape, "Rows"},
 	}
 	for _, c := range cases {
 		_, err := c.head.Eval(c.in, c.out)
@@ -518,7 +518,7 @@ func TestErrors(t *testing.T) {
 	// A shift past the last row scores no row (and must not overflow).
 	for _, shift := range []int{4, 5, math.MaxInt - 2, math.MaxInt} {
 		out := Output{Rows: make([]float32, 4)}
-		st, err := (Head{Shift: shift, Loss: []loss.Option{loss.WithReduction(loss.Sum)}}).Eval(base, out)
+		st, err := (Head{Shift: shift, Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.Sum)}}).Eval(base, out)
 		if err != nil || st.Loss != 0 {
 			t.Errorf("Shift %d: loss %v, err %v; want 0 (no row scored)", shift, st.Loss, err)
 		}

@@ -52,21 +52,25 @@
 package linear
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 	"github.com/xentlab/xent/loss"
 )
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a non-finite input).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // Input holds the head's operands, float32, row-major.
 type Input struct {
@@ -104,7 +108,7 @@ type Head struct {
 	// Loss holds the cross-entropy options of package loss (reduction,
 	// ignore index, class weights, label smoothing, z-loss, soft-capping);
 	// their semantics are those of loss.CrossEntropy.
-	Loss []loss.Option
+	Loss []loss.CrossEntropyOption
 	// Shift scores row t against target t+Shift (next-token prediction
 	// without copying the hidden states); ≥ 0.
 	Shift int
@@ -143,7 +147,7 @@ const (
 // config is a validated Head with its cross-entropy.
 type config struct {
 	h        Head
-	opts     loss.Options
+	opts     loss.CrossEntropyOptions
 	ce       *loss.CrossEntropy // reduction Sum: the head scales by itself
 	threads  int
 	tileCols int
@@ -171,7 +175,7 @@ func (h Head) config() (config, error) {
 	case !(h.FilterEps >= 0) || math.IsInf(h.FilterEps, 0):
 		return c, fmt.Errorf("linear: FilterEps = %v, want a finite number ≥ 0: %w", h.FilterEps, ErrValue)
 	}
-	c.ce, err = loss.NewCrossEntropy(append(append([]loss.Option(nil), h.Loss...), loss.WithReduction(loss.Sum), loss.WithThreads(c.threads))...)
+	c.ce, err = loss.NewCrossEntropy(append(append([]loss.CrossEntropyOption(nil), h.Loss...), loss.WithReduction(loss.Sum), loss.WithThreads(c.threads))...)
 	return c, err
 }
 
@@ -315,7 +319,7 @@ func firstNonFinite(x []float32, cols, threads int) (int, int, bool) {
 	const chunk = 1 << 16
 	bad := make([]bool, par.Blocks(len(x), chunk))
 	par.For(len(x), chunk, threads, func(b, lo, hi int) {
-		s := vek.Sum32(x[lo:hi])
+		s := rowstat.K32.Sum(x[lo:hi])
 		bad[b] = math.IsNaN(s) || math.IsInf(s, 0)
 	})
 	for b, isBad := range bad {

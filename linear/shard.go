@@ -6,7 +6,7 @@ import (
 
 	"github.com/xentlab/xent/internal/gemm"
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // ShardState is one row's partial reduction over a slice of the
@@ -85,20 +85,15 @@ func (h Head) ShardForward(in Input, v0, vocab int) ([]ShardState, error) {
 		for r := 0; r < rows; r++ {
 			i := b0 + r
 			row := z[r*in.V : (r+1)*in.V]
-			m, _ := vek.MaxNaN32(row)
-			s := vek.ExpSum32(row, m, 1)
-			st := ShardState{Max: float64(m), Sum: s, Tail: s - 1}
-			if st.Tail < 0x1p-10 {
-				a := argmax(row, m)
-				st.Tail = vek.ExpSum32(row[:a], m, 1) + vek.ExpSum32(row[a+1:], m, 1)
-				st.Sum = 1 + st.Tail
-			}
+			m, _ := rowstat.K32.MaxNaN(row)
+			s, t, _ := rowstat.K32.Tail(row, m, 1)
+			st := ShardState{Max: float64(m), Sum: s, Tail: t}
 			if y, ok := c.target(in, i); ok && int(y) >= v0 && int(y) < v0+in.V {
 				st.Target, st.HasTarget = float64(row[int(y)-v0]), true
 			}
 			if c.opts.LabelSmoothing > 0 {
 				if c.opts.ClassWeights == nil {
-					st.SumZ = vek.Sum32(row)
+					st.SumZ = rowstat.K32.Sum(row)
 				} else {
 					for j, v := range row {
 						st.SumZ += c.opts.ClassWeights[v0+j] * float64(v)
@@ -220,7 +215,7 @@ func (c config) shardRowGrad(in Input, v0, vocab, i int, s ShardState, z, deriv 
 	rw := c.rowWeight(in, i)
 	A := (1-eps)*wy + eps/C*c.weightSum(vocab)
 	coefA := sc * rw * (A + 2*c.opts.ZLoss*lse)
-	m, _ := vek.MaxNaN32(z)
+	m, _ := rowstat.K32.MaxNaN(z)
 	kk := coefA * math.Exp(float64(m)-lse) // p = kk·exp(z − m) / coefA
 	bb := sc * rw * eps / C
 	var zy float32
@@ -229,12 +224,12 @@ func (c config) shardRowGrad(in Input, v0, vocab, i int, s ShardState, z, deriv 
 		zy = z[int(y)-v0]
 	}
 	if c.opts.ClassWeights != nil {
-		vek.ExpAffine32(z, z, m, 1, float32(kk), 0)
+		rowstat.K32.ExpAffine(z, z, m, 1, float32(kk), 0)
 		for j := range z {
 			z[j] -= float32(bb * c.opts.ClassWeights[v0+j])
 		}
 	} else {
-		vek.ExpAffine32(z, z, m, 1, float32(kk), float32(bb))
+		rowstat.K32.ExpAffine(z, z, m, 1, float32(kk), float32(bb))
 	}
 	if inSlice {
 		ay := sc * rw * ((1-eps)*wy + eps/C*wy)
@@ -299,15 +294,6 @@ func (c config) shardBlocks(in Input, f func(b0, rows int, z, deriv []float32) e
 		}
 	}
 	return nil
-}
-
-func argmax(z []float32, m float32) int {
-	for j, v := range z {
-		if v == m {
-			return j
-		}
-	}
-	return 0
 }
 
 func (c config) classWeight(y int64) float64 {

@@ -32,9 +32,9 @@ func TestShardsMatchUnsharded(t *testing.T) {
 	}
 	for k, h := range []Head{
 		{},
-		{Loss: []loss.Option{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-3)}},
-		{Loss: []loss.Option{loss.WithSoftCap(2), loss.WithClassWeights(cw), loss.WithReduction(loss.Sum)}, Shift: 1},
-		{Loss: []loss.Option{loss.WithClassWeights(cw), loss.WithLabelSmoothing(0.2)}, BlockRows: 8},
+		{Loss: []loss.CrossEntropyOption{loss.WithLabelSmoothing(0.1), loss.WithZLoss(1e-3)}},
+		{Loss: []loss.CrossEntropyOption{loss.WithSoftCap(2), loss.WithClassWeights(cw), loss.WithReduction(loss.Sum)}, Shift: 1},
+		{Loss: []loss.CrossEntropyOption{loss.WithClassWeights(cw), loss.WithLabelSmoothing(0.2)}, BlockRows: 8},
 	} {
 		in := newProblem(rng, n, d, v, true, 1.5).in
 		in.Targets[3] = -100

@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameAldrKl is the registry name of this file's loss.
+const nameAldrKl = "aldr-kl"
+
 // ALDRKL is the adaptive LDR-KL loss (ALDR-KL) of Zhu, Ying and Yang,
 // "Label Distributionally Robust Losses for Multi-class Classification:
 // Consistency, Robustness and Adaptivity" (ICML 2023), catalog A11: the
@@ -48,7 +51,7 @@ type ALDRKL struct {
 
 // NewALDRKL returns the ALDR-KL loss with α ≥ 1, λ₀ > 0 and margin c.
 func NewALDRKL(alpha, lambda0, margin float64, opts ...Option) (*ALDRKL, error) {
-	const name = "aldr-kl"
+	const name = nameAldrKl
 	switch {
 	case !(alpha >= 1) || math.IsInf(alpha, 0):
 		return nil, valueErr(name, "alpha = %v, want a finite number ≥ 1 (smaller values can make λ negative)", alpha)
@@ -65,7 +68,7 @@ func NewALDRKL(alpha, lambda0, margin float64, opts ...Option) (*ALDRKL, error) 
 }
 
 // Name returns "aldr-kl".
-func (*ALDRKL) Name() string { return "aldr-kl" }
+func (*ALDRKL) Name() string { return nameAldrKl }
 
 // InitialState returns the state of n samples before their first visit:
 // λ₀ each.
@@ -100,7 +103,7 @@ func (l *ALDRKL) Step64(in Input[float64], out Output[float64], lambda []float64
 }
 
 func stepALDRKL[E exact](l *ALDRKL, in Input[E], out Output[E], lambda []float64) (float64, error) {
-	const name = "aldr-kl"
+	const name = nameAldrKl
 	switch {
 	case in.Targets != nil:
 		return 0, shapeErr(name, "the state is passed to Step, not in Targets")
@@ -113,7 +116,7 @@ func stepALDRKL[E exact](l *ALDRKL, in Input[E], out Output[E], lambda []float64
 }
 
 func evalALDRKL[E exact](l *ALDRKL, in Input[E], out Output[E], state []float64) (float64, error) {
-	const name = "aldr-kl"
+	const name = nameAldrKl
 	cfg := hardCfg{name: name, o: l.o, masks: true, rowTargets: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		var e []float64
@@ -165,7 +168,7 @@ func aldrUpdate[E exact](e []float64, x []E, old, lambda0, alpha float64) float6
 
 func init() {
 	Register(Spec{
-		Name:    "aldr-kl",
+		Name:    nameAldrKl,
 		Catalog: "A11",
 		Summary: "adaptive LDR-KL: per-sample λ updated in closed form (state: optional Targets, one λ per row)",
 		Needs:   NeedsLabels,

@@ -6,6 +6,9 @@ import (
 	"github.com/xentlab/xent/internal/par"
 )
 
+// nameBag is the registry name of this file's loss.
+const nameBag = "bag"
+
 // Bag is the loss for learning from aggregate responses (Javanmard et
 // al., "Learning from Aggregate responses: Instance Level versus Bag
 // Level Loss Functions", ICLR 2024; catalog B9): the rows of a batch are
@@ -55,7 +58,7 @@ type Bag struct {
 // NewBag returns the aggregate-response loss with interpolation
 // ρ ∈ [0, 1] (0: bag level, 1: instance level).
 func NewBag(rho float64, opts ...Option) (*Bag, error) {
-	const name = "bag"
+	const name = nameBag
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -76,7 +79,7 @@ func (b *Bag) ForBags(ids []int32) *Bag {
 }
 
 // Name returns "bag".
-func (*Bag) Name() string { return "bag" }
+func (*Bag) Name() string { return nameBag }
 
 // Eval32 evaluates the loss on float32 logits (Targets the shape of the
 // logits).
@@ -123,7 +126,7 @@ func groupRows(ids []int32, rows int, keep func(i int) bool) [][]int {
 }
 
 func evalBag[E exact](b *Bag, in Input[E], out Output[E]) (float64, error) {
-	const name = "bag"
+	const name = nameBag
 	rows, err := checkMatrix(name, in, out, b.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -163,7 +166,7 @@ func evalBag[E exact](b *Bag, in Input[E], out Output[E]) (float64, error) {
 // bagOne evaluates one bag, writes its rows' gradients (scaled by sc) and
 // shares, and returns its loss.
 func bagOne[E exact](b *Bag, in Input[E], out Output[E], rowsOf []int, sc float64) (float64, error) {
-	const name = "bag"
+	const name = nameBag
 	cols := in.Cols
 	K := cols // classes of the distributions
 	if cols == 1 {
@@ -283,7 +286,7 @@ func bagOne[E exact](b *Bag, in Input[E], out Output[E], rowsOf []int, sc float6
 
 func init() {
 	Register(Spec{
-		Name:    "bag",
+		Name:    nameBag,
 		Catalog: "B9",
 		Summary: "aggregate-response loss: cross-entropy of a bag's mean response vs its mean prediction (ρ: instance level)",
 		Needs:   NeedsTargets,

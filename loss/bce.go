@@ -6,6 +6,9 @@ import (
 	"github.com/xentlab/xent/internal/par"
 )
 
+// nameBce is the registry name of this file's loss.
+const nameBce = "bce"
+
 // BCEWithLogits is binary cross-entropy on logits, PyTorch's
 // BCEWithLogitsLoss: every element is an independent binary problem with
 // target y ∈ [0, 1] (Input.Targets, the shape of the logits),
@@ -24,28 +27,57 @@ import (
 // Errors: NaN logits, targets outside [0, 1], infinite logits whose loss
 // would be infinite (+Inf with y < 1, −Inf with y > 0), and gradients that
 // overflow the element type, named by row and column.
-// Label smoothing, z-loss, soft-capping and the ignore index do not apply
-// and are rejected when set.
+// The ignore index does not apply and is rejected when set.
 type BCEWithLogits struct {
 	o         Options
 	posWeight []float64
 }
 
+// bceOptions holds BCE's settings: the shared Options and its own.
+type bceOptions struct {
+	Options
+	posWeight []float64
+}
+
+// A BCEOption sets one of BCE's settings: any Option, or WithPosWeight,
+// which applies to BCE only.
+type BCEOption interface{ applyBCE(*bceOptions) }
+
+func (f Option) applyBCE(o *bceOptions) { f(&o.Options) }
+
+type bceOnly func(*bceOptions)
+
+func (f bceOnly) applyBCE(o *bceOptions) { f(o) }
+
+// WithPosWeight sets one positive-class weight per column (PyTorch's
+// pos_weight; default 1).
+func WithPosWeight(w []float64) BCEOption {
+	return bceOnly(func(o *bceOptions) { o.posWeight = w })
+}
+
 // NewBCEWithLogits returns the loss; WithPosWeight sets one
 // positive-class weight per column (default 1).
-func NewBCEWithLogits(opts ...Option) (*BCEWithLogits, error) {
-	o, err := build("bce", opts)
-	if err != nil {
+func NewBCEWithLogits(opts ...BCEOption) (*BCEWithLogits, error) {
+	o := bceOptions{Options: Defaults()}
+	for _, f := range opts {
+		f.applyBCE(&o)
+	}
+	if err := o.check(nameBce); err != nil {
 		return nil, err
 	}
-	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.IgnoreIndex != -100 {
-		return nil, valueErr("bce", "label smoothing, z-loss, soft-capping and ignore index do not apply")
+	for c, w := range o.posWeight {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return nil, valueErr(nameBce, "pos_weight %v at column %d, want a finite number ≥ 0", w, c)
+		}
 	}
-	return &BCEWithLogits{o, o.PosWeight}, nil
+	if o.IgnoreIndex != -100 {
+		return nil, valueErr(nameBce, "the ignore index does not apply")
+	}
+	return &BCEWithLogits{o.Options, o.posWeight}, nil
 }
 
 // Name returns "bce".
-func (*BCEWithLogits) Name() string { return "bce" }
+func (*BCEWithLogits) Name() string { return nameBce }
 
 // Eval32 evaluates the loss on float32 inputs.
 func (b *BCEWithLogits) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -72,7 +104,7 @@ func sigmoid(x float64) float64 {
 }
 
 func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, error) {
-	const name = "bce"
+	const name = nameBce
 	rows, err := checkMatrix(name, in, out, b.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -138,4 +170,24 @@ func evalBCE[E exact](b *BCEWithLogits, in Input[E], out Output[E]) (float64, er
 		return part, nil
 	})
 	return finiteTotal(name, total, sc, err)
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameBce,
+		Summary: "binary cross-entropy with logits, per element (pos_weight, class weights)",
+		Needs:   NeedsTargets,
+		New: func(_ map[string]float64, opts []Option) (Loss, error) {
+			return NewBCEWithLogits(bceOpts(opts)...)
+		},
+	})
+}
+
+// bceOpts widens shared Options to BCE options.
+func bceOpts(opts []Option) []BCEOption {
+	out := make([]BCEOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
 }

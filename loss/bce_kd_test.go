@@ -54,7 +54,7 @@ func TestBCEFiniteDifferences(t *testing.T) {
 				rw = []float64{1, 2, 0, 0.5}
 				opts = append(opts, WithClassWeights(w))
 			}
-			b, err := NewBCEWithLogits(append(opts, WithPosWeight(pw))...)
+			b, err := NewBCEWithLogits(append(bceOpts(opts), WithPosWeight(pw))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,8 +83,11 @@ func TestBCEFiniteDifferences(t *testing.T) {
 	if _, err := b.Eval32(Input[float32]{Logits: []float32{float32(math.Inf(1))}, Cols: 1, Targets: []float32{0}}, Output[float32]{}); !errors.Is(err, ErrValue) {
 		t.Fatalf("+Inf logit with target 0: %v", err)
 	}
-	if _, err := NewBCEWithLogits(WithLabelSmoothing(0.1)); err == nil {
-		t.Fatal("label smoothing accepted by bce")
+	if _, err := NewBCEWithLogits(WithIgnoreIndex(0)); err == nil {
+		t.Fatal("ignore index accepted by bce")
+	}
+	if _, err := NewBCEWithLogits(WithPosWeight([]float64{1, math.NaN()})); !errors.Is(err, ErrValue) {
+		t.Fatalf("NaN pos_weight: %v", err)
 	}
 }
 

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameBinaryHinge is the registry name of this file's loss.
+const nameBinaryHinge = "binary-hinge"
+
 // BinaryHinge is the binary (single-logit) hinge loss of support vector
 // machines, Optax's hinge_loss with a margin: every logit x is scored
 // against its own target (Input.Targets, the shape of the logits; 1 for
@@ -22,9 +25,9 @@ type BinaryHinge struct {
 // NewBinaryHinge returns the loss with a finite margin m.
 func NewBinaryHinge(margin float64, opts ...Option) (*BinaryHinge, error) {
 	if math.IsNaN(margin) || math.IsInf(margin, 0) {
-		return nil, valueErr("binary-hinge", "margin = %v, want a finite number", margin)
+		return nil, valueErr(nameBinaryHinge, "margin = %v, want a finite number", margin)
 	}
-	o, err := buildElem("binary-hinge", opts)
+	o, err := buildElem(nameBinaryHinge, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +35,7 @@ func NewBinaryHinge(margin float64, opts ...Option) (*BinaryHinge, error) {
 }
 
 // Name returns "binary-hinge".
-func (*BinaryHinge) Name() string { return "binary-hinge" }
+func (*BinaryHinge) Name() string { return nameBinaryHinge }
 
 // Eval32 evaluates the loss on float32 logits and targets.
 func (h *BinaryHinge) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -45,7 +48,7 @@ func (h *BinaryHinge) Eval64(in Input[float64], out Output[float64]) (float64, e
 }
 
 func (h *BinaryHinge) cfg() elemCfg {
-	return elemCfg{name: "binary-hinge", o: h.o, domain: "targets are 1, or 0 or −1 for the negative class"}
+	return elemCfg{name: nameBinaryHinge, o: h.o, domain: "targets are 1, or 0 or −1 for the negative class"}
 }
 
 func (h *BinaryHinge) elem(x, y float64) (float64, float64, bool) {
@@ -61,7 +64,7 @@ func (h *BinaryHinge) elem(x, y float64) (float64, float64, bool) {
 
 func init() {
 	Register(Spec{
-		Name:    "binary-hinge",
+		Name:    nameBinaryHinge,
 		Summary: "binary hinge max(0, margin − s·x) per logit, s = ±1 from targets 1 / 0 or −1 (Optax's hinge_loss)",
 		Needs:   NeedsTargets,
 		Params:  []Param{{"margin", 1, "margin m"}},

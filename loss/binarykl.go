@@ -2,6 +2,12 @@ package loss
 
 import "math"
 
+// The registry names of this file's losses.
+const (
+	nameBinaryKl     = "binary-kl"
+	nameBinaryKlNorm = "binary-kl-norm"
+)
+
 // BinaryKL is the logit-level distillation loss of Dual-Head Knowledge
 // Distillation (Yang et al., "Dual-Head Knowledge Distillation: Enhancing
 // Logits Utilization with an Auxiliary Head", 2024, arXiv:2411.08937;
@@ -60,9 +66,9 @@ func NewBinaryKL(t float64, norm bool, opts ...Option) (*BinaryKL, error) {
 
 func binaryKLName(norm bool) string {
 	if norm {
-		return "binary-kl-norm"
+		return nameBinaryKlNorm
 	}
-	return "binary-kl"
+	return nameBinaryKl
 }
 
 // Name returns "binary-kl" or "binary-kl-norm".
@@ -139,7 +145,7 @@ func logCosh(x float64) float64 {
 
 func init() {
 	Register(Spec{
-		Name:    "binary-kl",
+		Name:    nameBinaryKl,
 		Catalog: "B29",
 		Summary: "per-column Bernoulli KL T²·Σ KL(σ(teacher/T) ‖ σ(student/T)) (Dual-Head KD BinaryKL)",
 		Needs:   NeedsTeacher,
@@ -149,7 +155,7 @@ func init() {
 		},
 	})
 	Register(Spec{
-		Name:    "binary-kl-norm",
+		Name:    nameBinaryKlNorm,
 		Catalog: "B29",
 		Summary: "T²·Σ log cosh((student − teacher)/2T), the Bernoulli KL of ½ vs σ(Δ/T) (Dual-Head KD BinaryKLNorm)",
 		Needs:   NeedsTeacher,

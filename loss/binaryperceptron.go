@@ -1,5 +1,8 @@
 package loss
 
+// nameBinaryPerceptron is the registry name of this file's loss.
+const nameBinaryPerceptron = "binary-perceptron"
+
 // BinaryPerceptron is the binary (single-logit) perceptron loss, Optax's
 // perceptron_loss: every logit x is scored against its own target
 // (Input.Targets, the shape of the logits; 1 for the positive class, 0 or
@@ -16,7 +19,7 @@ type BinaryPerceptron struct {
 
 // NewBinaryPerceptron returns the loss.
 func NewBinaryPerceptron(opts ...Option) (*BinaryPerceptron, error) {
-	o, err := buildElem("binary-perceptron", opts)
+	o, err := buildElem(nameBinaryPerceptron, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +27,7 @@ func NewBinaryPerceptron(opts ...Option) (*BinaryPerceptron, error) {
 }
 
 // Name returns "binary-perceptron".
-func (*BinaryPerceptron) Name() string { return "binary-perceptron" }
+func (*BinaryPerceptron) Name() string { return nameBinaryPerceptron }
 
 // Eval32 evaluates the loss on float32 logits and targets.
 func (p *BinaryPerceptron) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -37,7 +40,7 @@ func (p *BinaryPerceptron) Eval64(in Input[float64], out Output[float64]) (float
 }
 
 func (p *BinaryPerceptron) cfg() elemCfg {
-	return elemCfg{name: "binary-perceptron", o: p.o, domain: "targets are 1, or 0 or −1 for the negative class"}
+	return elemCfg{name: nameBinaryPerceptron, o: p.o, domain: "targets are 1, or 0 or −1 for the negative class"}
 }
 
 func binaryPerceptronElem(x, y float64) (float64, float64, bool) {
@@ -53,7 +56,7 @@ func binaryPerceptronElem(x, y float64) (float64, float64, bool) {
 
 func init() {
 	Register(Spec{
-		Name:    "binary-perceptron",
+		Name:    nameBinaryPerceptron,
 		Summary: "binary perceptron max(0, −s·x) per logit, s = ±1 from targets 1 / 0 or −1 (Optax's perceptron_loss)",
 		Needs:   NeedsTargets,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {

@@ -1,5 +1,8 @@
 package loss
 
+// nameBinarySparsemax is the registry name of this file's loss.
+const nameBinarySparsemax = "binary-sparsemax"
+
 // BinarySparsemax is the binary (single-logit) sparsemax loss of Blondel,
 // Martins and Niculae, "Learning with Fenchel-Young Losses" (JMLR 2020,
 // §4.4), Optax's sparsemax_loss: the Fenchel–Young loss of the sparse
@@ -20,7 +23,7 @@ type BinarySparsemax struct {
 
 // NewBinarySparsemax returns the loss.
 func NewBinarySparsemax(opts ...Option) (*BinarySparsemax, error) {
-	o, err := buildElem("binary-sparsemax", opts)
+	o, err := buildElem(nameBinarySparsemax, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +31,7 @@ func NewBinarySparsemax(opts ...Option) (*BinarySparsemax, error) {
 }
 
 // Name returns "binary-sparsemax".
-func (*BinarySparsemax) Name() string { return "binary-sparsemax" }
+func (*BinarySparsemax) Name() string { return nameBinarySparsemax }
 
 // Eval32 evaluates the loss on float32 logits and targets.
 func (b *BinarySparsemax) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -41,7 +44,7 @@ func (b *BinarySparsemax) Eval64(in Input[float64], out Output[float64]) (float6
 }
 
 func (b *BinarySparsemax) cfg() elemCfg {
-	return elemCfg{name: "binary-sparsemax", o: b.o, domain: "targets are 1, or 0 or −1 for the negative class"}
+	return elemCfg{name: nameBinarySparsemax, o: b.o, domain: "targets are 1, or 0 or −1 for the negative class"}
 }
 
 func binarySparsemaxElem(x, y float64) (float64, float64, bool) {
@@ -61,7 +64,7 @@ func binarySparsemaxElem(x, y float64) (float64, float64, bool) {
 
 func init() {
 	Register(Spec{
-		Name:    "binary-sparsemax",
+		Name:    nameBinarySparsemax,
 		Summary: "binary sparsemax loss sparse_plus(∓x) per logit (Optax's sparsemax_loss; two-class sparsemax without [N, 2])",
 		Needs:   NeedsTargets,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {

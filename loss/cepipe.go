@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/rowpipe"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -24,7 +25,7 @@ import (
 // Collapse), as on the one-row path.
 
 // ceFast reports whether a call can take the pipeline.
-func ceFast[E exact](o Options, in Input[E]) bool {
+func ceFast[E exact](o CrossEntropyOptions, in Input[E]) bool {
 	var z E
 	_, f32 := any(z).(float32)
 	return f32 && in.Targets == nil && o.SoftCap == 0 && o.ClassWeights == nil
@@ -105,24 +106,24 @@ func (h *cePipe) Finish(r rowpipe.Row, sum float64) rowpipe.Out {
 	if eps > 0 {
 		sumWZ = vek.Sum32(x)
 		if math.IsInf(sumWZ, -1) {
-			h.record(i, 0, 0, valueErr(ceName, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x)))
+			h.record(i, 0, 0, valueErr(nameCrossEntropy, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x)))
 			return rowpipe.Out{}
 		}
 	}
 	y := int(labelAt(c.in, i))
 	zy := float64(x[y])
 	if math.IsInf(zy, -1) {
-		h.record(i, 0, 0, valueErr(ceName, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y))
+		h.record(i, 0, 0, valueErr(nameCrossEntropy, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y))
 		return rowpipe.Out{}
 	}
 	// S and T relative to the maximum's term.
 	s := sum / h.emax
 	t := s - 1
-	if t < tailThreshold {
-		a := argmaxOf(x, m)
+	if t < rowstat.TailThreshold {
+		a := rowstat.ArgmaxOf(x, m)
 		var tail float64
 		if r.E != nil {
-			tail = vek.Sum32(r.E[:a]) + vek.Sum32(r.E[a+1:])
+			tail = k32.SumExcept(r.E, a)
 		} else {
 			tail = vek.ExpShiftSum32(x[:a], h.shift) + vek.ExpShiftSum32(x[a+1:], h.shift)
 		}

@@ -4,6 +4,14 @@ import (
 	"math"
 )
 
+// The registry names of this file's losses.
+const (
+	nameCompSum = "comp-sum"
+	nameGce     = "gce"
+	nameMae     = "mae"
+	nameExpLoss = "exp-loss"
+)
+
 // CompSum is the comp-sum family of Mao, Mohri and Zhong, "Cross-Entropy
 // Loss Functions: Theoretical Analysis and Applications" (ICML 2023),
 // catalog A2. With u = Σ_{j≠y} exp(z_j − z_y) = 1/p_y − 1 and
@@ -55,7 +63,7 @@ type CompSum struct {
 // NewCompSum returns the comp-sum loss Φ^τ for τ ≥ 0 (τ = 1:
 // cross-entropy).
 func NewCompSum(tau float64, opts ...Option) (*CompSum, error) {
-	return newCompSum("comp-sum", tau, opts)
+	return newCompSum(nameCompSum, tau, opts)
 }
 
 // NewGCE returns the generalized cross-entropy (1 − p_y^q)/q, the
@@ -63,9 +71,9 @@ func NewCompSum(tau float64, opts ...Option) (*CompSum, error) {
 // q = 1 is MAE).
 func NewGCE(q float64, opts ...Option) (*CompSum, error) {
 	if !(q >= 0) || math.IsInf(q, 0) {
-		return nil, valueErr("gce", "q = %v, want a finite number ≥ 0", q)
+		return nil, valueErr(nameGce, "q = %v, want a finite number ≥ 0", q)
 	}
-	return newCompSum("gce", 1+q, opts)
+	return newCompSum(nameGce, 1+q, opts)
 }
 
 func newCompSum(name string, tau float64, opts []Option) (*CompSum, error) {
@@ -121,7 +129,7 @@ func evalCompSum[E exact](k *kernels[E], c *CompSum, in Input[E], out Output[E])
 
 func init() {
 	Register(Spec{
-		Name:    "comp-sum",
+		Name:    nameCompSum,
 		Catalog: "A2",
 		Summary: "comp-sum family Φ^τ: (p_y^(τ−1) − 1)/(1 − τ); τ=0 exp-loss, 1 cross-entropy, 1+q GCE, 2 MAE",
 		Needs:   NeedsLabels,
@@ -131,7 +139,7 @@ func init() {
 		},
 	})
 	Register(Spec{
-		Name:    "gce",
+		Name:    nameGce,
 		Catalog: "A2",
 		Summary: "generalized cross-entropy (1 − p_y^q)/q (comp-sum τ = 1 + q)",
 		Needs:   NeedsLabels,
@@ -141,21 +149,21 @@ func init() {
 		},
 	})
 	Register(Spec{
-		Name:    "mae",
+		Name:    nameMae,
 		Catalog: "A2",
 		Summary: "mean absolute error 1 − p_y (comp-sum τ = 2)",
 		Needs:   NeedsLabels,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {
-			return newCompSum("mae", 2, opts)
+			return newCompSum(nameMae, 2, opts)
 		},
 	})
 	Register(Spec{
-		Name:    "exp-loss",
+		Name:    nameExpLoss,
 		Catalog: "A2",
 		Summary: "sum-exponential loss Σ_{j≠y} exp(z_j − z_y) (comp-sum τ = 0)",
 		Needs:   NeedsLabels,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {
-			return newCompSum("exp-loss", 0, opts)
+			return newCompSum(nameExpLoss, 0, opts)
 		},
 	})
 }

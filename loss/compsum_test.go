@@ -81,7 +81,7 @@ func TestCompSumIsCrossEntropy(t *testing.T) {
 	cw := []float64{1, 2, 0.5, 1, 1, 3, 1, 1, 0.25}
 	rw := []float32{1, 0.5, 1, 2, 0, 1}
 	opts := []Option{WithClassWeights(cw)}
-	ce, _ := NewCrossEntropy(opts...)
+	ce, _ := NewCrossEntropy(ForCrossEntropy(opts...)...)
 	for _, l := range []func() (Loss, error){
 		func() (Loss, error) { return NewCompSum(1, opts...) },
 		func() (Loss, error) { return NewGCE(1e-9, opts...) },

@@ -5,7 +5,11 @@ import (
 
 	"github.com/xentlab/xent/internal/par"
 	"github.com/xentlab/xent/internal/rowpipe"
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// nameCrossEntropy is the registry name of this file's loss.
+const nameCrossEntropy = "cross-entropy"
 
 // CrossEntropy is the softmax cross-entropy of logits against hard labels
 // or soft targets, with PyTorch's semantics for reduction, ignore index,
@@ -49,23 +53,80 @@ import (
 // be +Inf), −Inf logits with label smoothing, and soft targets that are
 // negative, NaN or +Inf are errors naming the row and column. A −Inf logit elsewhere is a mask:
 // probability 0. Ignored rows are not inspected.
-type CrossEntropy struct{ o Options }
+type CrossEntropy struct{ o CrossEntropyOptions }
+
+// CrossEntropyOptions holds cross-entropy's settings: the shared Options
+// and its own.
+type CrossEntropyOptions struct {
+	Options
+	LabelSmoothing float64 // ε in [0, 1]
+	ZLoss          float64 // coefficient of lse² per counted row (≥ 0)
+	SoftCap        float64 // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
+}
+
+// A CrossEntropyOption sets one of cross-entropy's settings: any Option,
+// or WithLabelSmoothing, WithZLoss and WithSoftCap, which apply to
+// cross-entropy only.
+type CrossEntropyOption interface{ applyCE(*CrossEntropyOptions) }
+
+func (f Option) applyCE(o *CrossEntropyOptions) { f(&o.Options) }
+
+type ceOnly func(*CrossEntropyOptions)
+
+func (f ceOnly) applyCE(o *CrossEntropyOptions) { f(o) }
+
+// WithLabelSmoothing sets ε: the target becomes (1−ε)·target + ε/C.
+func WithLabelSmoothing(eps float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.LabelSmoothing = eps })
+}
+
+// WithZLoss adds s·lse² per counted row (PaLM's z-loss regulariser).
+func WithZLoss(s float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.ZLoss = s })
+}
+
+// WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
+func WithSoftCap(c float64) CrossEntropyOption {
+	return ceOnly(func(o *CrossEntropyOptions) { o.SoftCap = c })
+}
+
+// ForCrossEntropy widens shared Options to cross-entropy options, for a
+// caller that holds them in a []Option.
+func ForCrossEntropy(opts ...Option) []CrossEntropyOption {
+	out := make([]CrossEntropyOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
 
 // NewCrossEntropy returns the cross-entropy loss with the given options
-// (defaults: mean, ignore index −100).
-func NewCrossEntropy(opts ...Option) (*CrossEntropy, error) {
-	o, err := build("cross-entropy", opts)
-	if err != nil {
+// (defaults: mean, ignore index −100, no smoothing, no z-loss, no
+// soft-capping).
+func NewCrossEntropy(opts ...CrossEntropyOption) (*CrossEntropy, error) {
+	o := CrossEntropyOptions{Options: Defaults()}
+	for _, f := range opts {
+		f.applyCE(&o)
+	}
+	if err := o.check(nameCrossEntropy); err != nil {
 		return nil, err
+	}
+	switch {
+	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
+		return nil, valueErr(nameCrossEntropy, "label smoothing %v outside [0, 1]", o.LabelSmoothing)
+	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
+		return nil, valueErr(nameCrossEntropy, "z-loss coefficient %v, want a finite number ≥ 0", o.ZLoss)
+	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
+		return nil, valueErr(nameCrossEntropy, "soft cap %v, want a finite number > 0 (or 0 to disable)", o.SoftCap)
 	}
 	return &CrossEntropy{o}, nil
 }
 
 // Name returns "cross-entropy".
-func (*CrossEntropy) Name() string { return "cross-entropy" }
+func (*CrossEntropy) Name() string { return nameCrossEntropy }
 
 // Options returns the loss's settings.
-func (c *CrossEntropy) Options() Options { return c.o }
+func (c *CrossEntropy) Options() CrossEntropyOptions { return c.o }
 
 // Eval32 evaluates the loss on float32 logits (Labels, Labels64 or
 // Targets; optional RowWeights).
@@ -78,29 +139,27 @@ func (c *CrossEntropy) Eval64(in Input[float64], out Output[float64]) (float64, 
 	return evalCE(k64, c.o, in, out)
 }
 
-const ceName = "cross-entropy"
-
-func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (float64, error) {
-	rows, err := checkMatrix(ceName, in, out, o.Reduction)
+func evalCE[E exact](k *kernels[E], o CrossEntropyOptions, in Input[E], out Output[E]) (float64, error) {
+	rows, err := checkMatrix(nameCrossEntropy, in, out, o.Reduction)
 	if err != nil {
 		return 0, err
 	}
 	cols := in.Cols
 	if in.Teacher != nil {
-		return 0, shapeErr(ceName, "Teacher is not used by this loss")
+		return 0, shapeErr(nameCrossEntropy, "Teacher is not used by this loss")
 	}
 	if o.ClassWeights != nil && len(o.ClassWeights) != cols {
-		return 0, shapeErr(ceName, "%d class weights for %d classes", len(o.ClassWeights), cols)
+		return 0, shapeErr(nameCrossEntropy, "%d class weights for %d classes", len(o.ClassWeights), cols)
 	}
 	soft := in.Targets != nil
 	if soft {
 		if in.Labels != nil || in.Labels64 != nil {
-			return 0, shapeErr(ceName, "both labels and soft Targets are set")
+			return 0, shapeErr(nameCrossEntropy, "both labels and soft Targets are set")
 		}
 		if len(in.Targets) != len(in.Logits) {
-			return 0, shapeErr(ceName, "len(Targets) = %d, want %d (the shape of Logits)", len(in.Targets), len(in.Logits))
+			return 0, shapeErr(nameCrossEntropy, "len(Targets) = %d, want %d (the shape of Logits)", len(in.Targets), len(in.Logits))
 		}
-	} else if err := checkLabels(ceName, in, rows); err != nil {
+	} else if err := checkLabels(nameCrossEntropy, in, rows); err != nil {
 		return 0, err
 	}
 
@@ -117,9 +176,9 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			continue
 		}
 		if y < 0 || y >= int64(cols) {
-			return 0, valueErr(ceName, "label %d at row %d outside [0, %d)", y, i, cols)
+			return 0, valueErr(nameCrossEntropy, "label %d at row %d outside [0, %d)", y, i, cols)
 		}
-		den += r * classWeight(o, int(y))
+		den += r * classWeight(o.Options, int(y))
 	}
 	sc := 1.0
 	if o.Reduction == Mean {
@@ -144,10 +203,10 @@ func evalCE[E exact](k *kernels[E], o Options, in Input[E], out Output[E]) (floa
 			rowpipe.Run(x, cols, lo, hi, h, nt)
 			return h.total, h.err
 		})
-		return finiteTotal(ceName, total, sc, err)
+		return finiteTotal(nameCrossEntropy, total, sc, err)
 	}
 	total, err := sumBlocks(rows, max(1, blockElems/cols), par.Threads(o.Threads), c.block)
-	return finiteTotal(ceName, total, sc, err)
+	return finiteTotal(nameCrossEntropy, total, sc, err)
 }
 
 // sameStart reports whether two non-empty slices start at the same element.
@@ -156,7 +215,7 @@ func sameStart(a, b []float32) bool {
 }
 
 // blockElems is about how many logits one parallel block of rows holds.
-const blockElems = 32768
+const blockElems = rowstat.BlockElems
 
 func classWeight(o Options, c int) float64 {
 	if o.ClassWeights == nil {
@@ -168,7 +227,7 @@ func classWeight(o Options, c int) float64 {
 // ceCall is one evaluation: the settings and buffers shared by its rows.
 type ceCall[E exact] struct {
 	k    *kernels[E]
-	o    Options
+	o    CrossEntropyOptions
 	in   Input[E]
 	out  Output[E]
 	sc   float64 // the reduction's scale (1/den for Mean)
@@ -245,14 +304,14 @@ func (c *ceCall[E]) plainLSE(x, scratch, deriv []E) float64 {
 		softCap(scratch, deriv, x, c.o.SoftCap)
 		z = scratch
 	}
-	m, nan := c.k.maxNaN(z)
+	m, nan := c.k.MaxNaN(z)
 	switch {
 	case nan:
 		return math.NaN()
 	case math.IsInf(float64(m), 0):
 		return float64(m)
 	}
-	return float64(m) + math.Log(c.k.rowExpSum(z, m))
+	return float64(m) + math.Log(c.k.ExpSum(z, m, 1))
 }
 
 // row evaluates one counted row: x the raw logits (for error positions),
@@ -261,10 +320,10 @@ func (c *ceCall[E]) plainLSE(x, scratch, deriv []E) float64 {
 // row's loss r·(CE + Z·lse²) and its lse.
 func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	o := c.o
-	m, nan := c.k.maxNaN(z)
+	m, nan := c.k.MaxNaN(z)
 	if nan || math.IsInf(float64(m), 1) {
 		j := firstNonFinite(x)
-		return 0, 0, valueErr(ceName, "logit %v at row %d, column %d", x[j], i, j)
+		return 0, 0, valueErr(nameCrossEntropy, "logit %v at row %d, column %d", x[j], i, j)
 	}
 	r := rowWeight(c.in, i)
 	eps := o.LabelSmoothing
@@ -272,14 +331,14 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	var sumWZ float64 // Σ_c w_c·z_c, for label smoothing
 	if eps > 0 && c.in.Targets == nil {
 		if c.wE == nil {
-			sumWZ = c.k.sum(z)
+			sumWZ = c.k.Sum(z)
 		} else {
 			for j, v := range z {
 				sumWZ += c.o.ClassWeights[j] * float64(v)
 			}
 		}
 		if math.IsInf(sumWZ, -1) || math.IsInf(float64(m), -1) {
-			return 0, 0, valueErr(ceName, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x))
+			return 0, 0, valueErr(nameCrossEntropy, "a −Inf logit at row %d, column %d with label smoothing (every class gets target mass)", i, firstNegInf(x))
 		}
 	}
 	if c.in.Targets != nil {
@@ -288,20 +347,16 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	y := int(labelAt(c.in, i))
 	zy := float64(z[y])
 	if math.IsInf(zy, -1) {
-		return 0, 0, valueErr(ceName, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
-	}
-	var next []E
-	if deriv == nil && (i+2)*c.cols <= len(c.in.Logits) {
-		next = c.in.Logits[(i+1)*c.cols : (i+2)*c.cols]
+		return 0, 0, valueErr(nameCrossEntropy, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
 	}
 	var st rowStats[E]
 	if g != nil {
-		st = c.k.statsStore(g, z, m, next) // g holds exp(z − m) from here on
+		st = statsStore(c.k, g, z, m) // g holds exp(z − m) from here on
 	} else {
-		st = c.k.statsNext(z, m, next)
+		st = stats(c.k, z, m)
 	}
 	lse := st.lse()
-	wy := classWeight(o, y)
+	wy := classWeight(o.Options, y)
 	ce := (1 - eps) * wy * ((float64(m) - zy) + st.logS)
 	if eps > 0 {
 		ce += eps / C * (c.wsum*(float64(m)+st.logS) - sumWZ)
@@ -320,12 +375,12 @@ func (c *ceCall[E]) row(i int, x, z, g, deriv []E) (float64, float64, error) {
 	// g = kk·exp(z − m) − bb (− bb·w_j with class weights), from the
 	// exponentials statsStore left in g.
 	if c.wE != nil {
-		c.k.shiftScale(g, g, 0, E(kk), 0)
+		c.k.ShiftScale(g, g, 0, E(kk), 0)
 		if bb != 0 {
-			c.k.axpy(g, c.wE, E(-bb))
+			c.k.Axpy(g, c.wE, E(-bb))
 		}
 	} else {
-		c.k.shiftScale(g, g, 0, E(kk), E(bb))
+		c.k.ShiftScale(g, g, 0, E(kk), E(bb))
 	}
 	ay := c.sc * r * ((1-eps)*wy + eps/C*wy)
 	if zy == float64(m) {
@@ -347,20 +402,20 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	eps := o.LabelSmoothing
 	C := float64(c.cols)
 	q := c.in.Targets[i*c.cols : (i+1)*c.cols]
-	st := c.k.stats(z, m)
+	st := stats(c.k, z, m)
 	lse := st.lse()
 	var ce, A float64
 	for j, v := range q {
 		qv := float64(v)
 		if !(qv >= 0) || math.IsInf(qv, 1) {
-			return 0, 0, valueErr(ceName, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
+			return 0, 0, valueErr(nameCrossEntropy, "soft target %v at row %d, column %d (want a finite number ≥ 0)", v, i, j)
 		}
-		a := classWeight(o, j) * ((1-eps)*qv + eps/C)
+		a := classWeight(o.Options, j) * ((1-eps)*qv + eps/C)
 		if a == 0 {
 			continue
 		}
 		if math.IsInf(float64(z[j]), -1) {
-			return 0, 0, valueErr(ceName, "target mass on a −Inf logit at row %d, column %d", i, j)
+			return 0, 0, valueErr(nameCrossEntropy, "target mass on a −Inf logit at row %d, column %d", i, j)
 		}
 		A += a
 		ce += a * ((float64(m) - float64(z[j])) + st.logS)
@@ -375,19 +430,19 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 	}
 	kk := coefA / st.s
 	if c.wE == nil {
-		c.k.expAffine(g, z, m, 1, E(kk), E(c.sc*r*eps/C))
-		c.k.axpy(g, q, E(-c.sc*r*(1-eps)))
+		c.k.ExpAffine(g, z, m, 1, E(kk), E(c.sc*r*eps/C))
+		c.k.Axpy(g, q, E(-c.sc*r*(1-eps)))
 	} else {
-		c.k.expAffine(g, z, m, 1, E(kk), 0)
+		c.k.ExpAffine(g, z, m, 1, E(kk), 0)
 		for j, v := range q {
 			g[j] -= E(c.sc * r * o.ClassWeights[j] * ((1-eps)*float64(v) + eps/C))
 		}
 	}
-	if st.t < tailThreshold {
+	if st.t < rowstat.TailThreshold {
 		// A confident row: recompute the argmax's gradient without
 		// cancellation, −coefA·T/S + (coefA − a_k).
 		a := st.argmax
-		ak := c.sc * r * classWeight(o, a) * ((1-eps)*float64(q[a]) + eps/C)
+		ak := c.sc * r * classWeight(o.Options, a) * ((1-eps)*float64(q[a]) + eps/C)
 		g[a] = E(-coefA*st.t/st.s + (coefA - ak))
 	}
 	if deriv != nil {
@@ -402,7 +457,7 @@ func (c *ceCall[E]) softRow(i int, z, g, deriv []E, m E, r float64) (float64, fl
 func overflow[E exact](i int, loss, coef, lse float64) error {
 	for _, v := range []float64{loss, coef} {
 		if f := float64(E(v)); math.IsInf(f, 0) || math.IsNaN(f) {
-			return valueErr(ceName, "the loss overflows at row %d (log-sum-exp %g)", i, lse)
+			return valueErr(nameCrossEntropy, "the loss overflows at row %d (log-sum-exp %g)", i, lse)
 		}
 	}
 	return nil
@@ -434,4 +489,18 @@ func mulInto[E exact](g, d []E) {
 	for j := range g {
 		g[j] *= d[j]
 	}
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameCrossEntropy,
+		Summary: "softmax cross-entropy (PyTorch semantics, z-loss, soft-cap, no Softmax Collapse)",
+		Needs:   NeedsLabels | AcceptsSoftTargets,
+		Params: []Param{{"label_smoothing", 0, "ε in [0, 1]: the target becomes (1−ε)·target + ε/C"},
+			{"z_loss", 0, "coefficient s ≥ 0 of s·lse² per row"}, {"soft_cap", 0, "c > 0: logits become c·tanh(z/c); 0: off"}},
+		New: func(p map[string]float64, opts []Option) (Loss, error) {
+			return NewCrossEntropy(append(ForCrossEntropy(opts...),
+				WithLabelSmoothing(p["label_smoothing"]), WithZLoss(p["z_loss"]), WithSoftCap(p["soft_cap"]))...)
+		},
+	})
 }

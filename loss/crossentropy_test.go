@@ -14,7 +14,7 @@ import (
 // refCE is an independent float64 reference of CrossEntropy written
 // straight from the formula in its doc comment (no kernels, no tricks but
 // a max shift).
-func refCE(x []float64, cols int, labels []int64, soft []float64, rw []float64, o Options) (total float64, rows []float64) {
+func refCE(x []float64, cols int, labels []int64, soft []float64, rw []float64, o CrossEntropyOptions) (total float64, rows []float64) {
 	n := len(x) / cols
 	rows = make([]float64, n)
 	C := float64(cols)
@@ -90,7 +90,7 @@ func refCE(x []float64, cols int, labels []int64, soft []float64, rw []float64, 
 
 type ceCase struct {
 	name   string
-	opts   []Option
+	opts   []CrossEntropyOption
 	soft   bool
 	rowW   bool
 	ignore bool
@@ -104,7 +104,7 @@ func ceCases() []ceCase {
 				for _, weights := range []bool{false, true} {
 					for _, extra := range []string{"plain", "zloss", "softcap", "rowweights+ignore"} {
 						c := ceCase{soft: soft}
-						c.opts = []Option{WithReduction(red), WithLabelSmoothing(eps)}
+						c.opts = []CrossEntropyOption{WithReduction(red), WithLabelSmoothing(eps)}
 						if weights {
 							c.opts = append(c.opts, WithClassWeights([]float64{0.5, 1, 2, 1.5, 0.25, 1, 3}))
 						}
@@ -211,7 +211,7 @@ func TestCEFloat32(t *testing.T) {
 	for _, cols := range []int{1, 2, 3, 7, 8, 9, 31, 64, 65, 1000, 20000} {
 		for _, scale := range []float64{1e-3, 1, 30, 1e4} {
 			for _, off := range []float64{0, 3e4} {
-				for _, c := range []ceCase{{name: "plain"}, {name: "smooth", opts: []Option{WithLabelSmoothing(0.1), WithZLoss(1e-4)}}, {name: "soft", soft: true}} {
+				for _, c := range []ceCase{{name: "plain"}, {name: "smooth", opts: []CrossEntropyOption{WithLabelSmoothing(0.1), WithZLoss(1e-4)}}, {name: "soft", soft: true}} {
 					rows := 4
 					x := make([]float32, rows*cols)
 					x64 := make([]float64, len(x))
@@ -382,7 +382,7 @@ func TestCEErrors(t *testing.T) {
 	if _, err := none.Eval32(Input[float32]{Logits: make([]float32, 3), Cols: 3, Labels: []int32{0}}, Output[float32]{}); !errors.Is(err, ErrShape) {
 		t.Errorf("none without Rows: %v", err)
 	}
-	for _, opt := range []Option{WithLabelSmoothing(1.5), WithZLoss(-1), WithSoftCap(math.Inf(1)), WithClassWeights([]float64{1, math.NaN()})} {
+	for _, opt := range []CrossEntropyOption{WithLabelSmoothing(1.5), WithZLoss(-1), WithSoftCap(math.Inf(1)), WithClassWeights([]float64{1, math.NaN()})} {
 		if _, err := NewCrossEntropy(opt); err == nil {
 			t.Errorf("bad option accepted")
 		}

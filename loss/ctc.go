@@ -6,8 +6,12 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
+
+// nameCtc is the registry name of this file's loss.
+const nameCtc = "ctc"
 
 // CTC is the connectionist temporal classification loss of Graves,
 // Fernández, Gomez and Schmidhuber, "Connectionist Temporal
@@ -96,7 +100,7 @@ type CTC struct {
 // NewCTC returns the CTC loss with the given blank class (PyTorch's
 // default is 0) and zero_infinity setting.
 func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
-	const name = "ctc"
+	const name = nameCtc
 	if blank < 0 {
 		return nil, valueErr(name, "blank = %d, want ≥ 0", blank)
 	}
@@ -105,10 +109,8 @@ func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
 		return nil, err
 	}
 	switch {
-	case o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0:
-		return nil, valueErr(name, "label smoothing, z-loss and soft-capping do not apply")
-	case o.ClassWeights != nil || o.PosWeight != nil:
-		return nil, valueErr(name, "class weights and pos_weight do not apply")
+	case o.ClassWeights != nil:
+		return nil, valueErr(name, "class weights do not apply")
 	case o.IgnoreIndex != -100:
 		return nil, valueErr(name, "the ignore index does not apply (use the target lengths)")
 	}
@@ -116,7 +118,7 @@ func NewCTC(blank int, zeroInfinity bool, opts ...Option) (*CTC, error) {
 }
 
 // Name returns "ctc".
-func (*CTC) Name() string { return "ctc" }
+func (*CTC) Name() string { return nameCtc }
 
 // Blank returns the blank class.
 func (c *CTC) Blank() int { return c.blank }
@@ -181,19 +183,19 @@ func (c *CTC) EvalBatch64(in CTCInput[float64], out CTCOutput[float64]) (float64
 func EvalCTC[T Float](c *CTC, in CTCInput[T], out CTCOutput[T]) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		in32 := CTCInput[float32]{Logits: asExact[T, float32](in.Logits), Batch: in.Batch, Classes: in.Classes,
+		in32 := CTCInput[float32]{Logits: rowstat.AsExact[T, float32](in.Logits), Batch: in.Batch, Classes: in.Classes,
 			Targets: in.Targets, Targets64: in.Targets64, TargetCols: in.TargetCols,
 			InputLengths: in.InputLengths, TargetLengths: in.TargetLengths}
-		return c.EvalBatch32(in32, CTCOutput[float32]{Grad: asExact[T, float32](out.Grad), Rows: asExact[T, float32](out.Rows)})
+		return c.EvalBatch32(in32, CTCOutput[float32]{Grad: rowstat.AsExact[T, float32](out.Grad), Rows: rowstat.AsExact[T, float32](out.Rows)})
 	}
-	in64 := CTCInput[float64]{Logits: asExact[T, float64](in.Logits), Batch: in.Batch, Classes: in.Classes,
+	in64 := CTCInput[float64]{Logits: rowstat.AsExact[T, float64](in.Logits), Batch: in.Batch, Classes: in.Classes,
 		Targets: in.Targets, Targets64: in.Targets64, TargetCols: in.TargetCols,
 		InputLengths: in.InputLengths, TargetLengths: in.TargetLengths}
-	return c.EvalBatch64(in64, CTCOutput[float64]{Grad: asExact[T, float64](out.Grad), Rows: asExact[T, float64](out.Rows)})
+	return c.EvalBatch64(in64, CTCOutput[float64]{Grad: rowstat.AsExact[T, float64](out.Grad), Rows: rowstat.AsExact[T, float64](out.Rows)})
 }
 
 func evalCTCOne[E exact](k *kernels[E], c *CTC, in Input[E], out Output[E]) (float64, error) {
-	const name = "ctc"
+	const name = nameCtc
 	switch {
 	case in.Cols <= 0:
 		return 0, shapeErr(name, "Cols = %d, want ≥ 1", in.Cols)
@@ -223,7 +225,7 @@ type ctcBatch struct {
 }
 
 func (c *CTC) check(logits, grad, rows int, in ctcShape) (*ctcBatch, error) {
-	const name = "ctc"
+	const name = nameCtc
 	n, cls := in.batch, in.classes
 	switch {
 	case n <= 0:
@@ -360,8 +362,8 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 	grad, rows := -1, -1
 	if out.Grad != nil {
 		grad = len(out.Grad)
-		if overlapPartially(out.Grad, in.Logits) {
-			return 0, shapeErr("ctc", "Grad overlaps Logits without being Logits")
+		if rowstat.OverlapPartially(out.Grad, in.Logits) {
+			return 0, shapeErr(nameCtc, "Grad overlaps Logits without being Logits")
 		}
 	}
 	if out.Rows != nil {
@@ -389,11 +391,11 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 				continue
 			}
 			xr := in.Logits[r*b.c : (r+1)*b.c]
-			m, nan := k.maxNaN(xr)
+			m, nan := k.MaxNaN(xr)
 			if nan || math.IsInf(float64(m), 0) {
 				return ctcFrameErr(xr, t, n)
 			}
-			st := k.stats(xr, m)
+			st := stats(k, xr, m)
 			w.rowM[r], w.rowS[r] = float64(m), st.s
 			lp := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
 			lp[0] = (float64(xr[b.blank]) - float64(m)) - st.logS
@@ -445,7 +447,7 @@ func evalCTC[E exact](k *kernels[E], c *CTC, in CTCInput[E], out CTCOutput[E]) (
 				continue
 			}
 			gs := b.scale[n]
-			k.expAffine(gr, in.Logits[r*b.c:(r+1)*b.c], E(w.rowM[r]), 1, E(gs/w.rowS[r]), 0)
+			k.ExpAffine(gr, in.Logits[r*b.c:(r+1)*b.c], E(w.rowM[r]), 1, E(gs/w.rowS[r]), 0)
 			occ := w.tab[r*w.kmax : r*w.kmax+b.tlen[n]+1]
 			gr[b.blank] = E(float64(gr[b.blank]) - gs*occ[0])
 			for j, y := range b.tg[b.off[n] : b.off[n]+b.tlen[n]] {
@@ -614,7 +616,7 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 				if j > 0 {
 					y = lab[j-1]
 				}
-				return 0, valueErr("ctc", "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
+				return 0, valueErr(nameCtc, "log-probability %g of class %d at frame %d, sequence %d is below %g (logit gaps beyond the range CTC handles)", v, y, t, n, ctcMinLog)
 			}
 			sc.km[j], sc.ke[j] = xfFromLog(v, sc.exps[j])
 		}
@@ -712,10 +714,10 @@ func ctcRecursions(b *ctcBatch, n int, w *ctcWork, sc *ctcScratch, grad bool) (f
 func ctcFrameErr[E exact](xr []E, t, n int) error {
 	for j, v := range xr {
 		if v != v || math.IsInf(float64(v), 1) {
-			return valueErr("ctc", "logit %v at frame %d, sequence %d, class %d", v, t, n, j)
+			return valueErr(nameCtc, "logit %v at frame %d, sequence %d, class %d", v, t, n, j)
 		}
 	}
-	return valueErr("ctc", "every logit is −Inf at frame %d, sequence %d (no distribution)", t, n)
+	return valueErr(nameCtc, "every logit is −Inf at frame %d, sequence %d (no distribution)", t, n)
 }
 
 // sumXF adds two mantissa–exponent numbers.
@@ -769,7 +771,7 @@ func ctcBackwardRow(occ, nm []float64, ne []int64, om []float64, oe []int64, cm 
 
 func init() {
 	Register(Spec{
-		Name:    "ctc",
+		Name:    nameCtc,
 		Summary: "connectionist temporal classification on logits [T, N, C] (PyTorch's F.ctc_loss after log_softmax)",
 		Needs:   NeedsSequences,
 		Params: []Param{{"blank", 0, "index of the blank class"},
@@ -777,11 +779,11 @@ func init() {
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			b := p["blank"]
 			if b != math.Trunc(b) || b < 0 || b > math.MaxInt32 {
-				return nil, valueErr("ctc", "blank = %v, want an integer ≥ 0", b)
+				return nil, valueErr(nameCtc, "blank = %v, want an integer ≥ 0", b)
 			}
 			z := p["zero_infinity"]
 			if z != 0 && z != 1 {
-				return nil, valueErr("ctc", "zero_infinity = %v, want 0 or 1", z)
+				return nil, valueErr(nameCtc, "zero_infinity = %v, want 0 or 1", z)
 			}
 			return NewCTC(int(b), z == 1, opts...)
 		},

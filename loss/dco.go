@@ -5,7 +5,11 @@ import (
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// nameDco is the registry name of this file's loss.
+const nameDco = "dco"
 
 // DCO is the direct coverage optimization loss of Chen, Raventós, Cheng,
 // Ganguli and Druckmann, "Rethinking Fine-Tuning when Scaling Test-Time
@@ -55,9 +59,9 @@ type DCO struct {
 // NewDCO returns the pass@N coverage loss for N ≥ 1.
 func NewDCO(n float64, opts ...Option) (*DCO, error) {
 	if !(n >= 1) || math.IsInf(n, 0) {
-		return nil, valueErr("dco", "n = %v, want a finite number ≥ 1", n)
+		return nil, valueErr(nameDco, "n = %v, want a finite number ≥ 1", n)
 	}
-	o, err := buildHard("dco", opts, true)
+	o, err := buildHard(nameDco, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func NewDCO(n float64, opts ...Option) (*DCO, error) {
 }
 
 // Name returns "dco".
-func (*DCO) Name() string { return "dco" }
+func (*DCO) Name() string { return nameDco }
 
 // Eval32 evaluates the per-row loss on float32 logits and labels.
 func (d *DCO) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -104,7 +108,7 @@ func dcoTerms(a, n float64) (loss, f float64) {
 }
 
 func evalDCO[E exact](k *kernels[E], d *DCO, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "dco", o: d.o, masks: true}
+	cfg := hardCfg{name: nameDco, o: d.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
 			st := scaledTail(k, x, m, 1)
@@ -137,13 +141,13 @@ func evalDCO[E exact](k *kernels[E], d *DCO, in Input[E], out Output[E]) (float6
 func DCOSequences[T Float](d *DCO, in Input[T], groups []int32, grad []T, seqLoss []float64) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return dcoSeq(k32, d, convertInput[T, float32](in), groups, asExact[T, float32](grad), seqLoss)
+		return dcoSeq(k32, d, convertInput[T, float32](in), groups, rowstat.AsExact[T, float32](grad), seqLoss)
 	}
-	return dcoSeq(k64, d, convertInput[T, float64](in), groups, asExact[T, float64](grad), seqLoss)
+	return dcoSeq(k64, d, convertInput[T, float64](in), groups, rowstat.AsExact[T, float64](grad), seqLoss)
 }
 
 func dcoSeq[E exact](k *kernels[E], d *DCO, in Input[E], groups []int32, grad []E, seqLoss []float64) (float64, error) {
-	const name = "dco"
+	const name = nameDco
 	o := d.o
 	rows, err := checkMatrix(name, in, Output[E]{Grad: grad}, Sum)
 	if err != nil {
@@ -260,7 +264,7 @@ func dcoSeq[E exact](k *kernels[E], d *DCO, in Input[E], groups []int32, grad []
 
 func init() {
 	Register(Spec{
-		Name:    "dco",
+		Name:    nameDco,
 		Catalog: "A8",
 		Summary: "pass@N coverage loss −log(1 − (1 − p_y)^N) per row (sequences: loss.DCOSequences)",
 		Needs:   NeedsLabels,

@@ -5,6 +5,9 @@ import (
 	"math"
 )
 
+// nameDro is the registry name of this file's loss.
+const nameDro = "dro"
+
 // DRO aggregates per-row cross-entropy losses with the KL-regularized
 // distributionally robust objective behind DONE (Sow et al., "Doubly
 // Robust Instance-Reweighted Adversarial Training", ICLR 2024; catalog
@@ -40,7 +43,7 @@ type DRO struct {
 // NewDRO returns the KL-DRO aggregate of cross-entropy losses with
 // temperature r > 0.
 func NewDRO(r float64, opts ...Option) (*DRO, error) {
-	const name = "dro"
+	const name = nameDro
 	o, err := build(name, opts)
 	if err != nil {
 		return nil, err
@@ -51,7 +54,7 @@ func NewDRO(r float64, opts ...Option) (*DRO, error) {
 	if !(r > 0) || math.IsInf(r, 0) {
 		return nil, valueErr(name, "r = %v, want a positive finite number", r)
 	}
-	ce, err := NewCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(None))...)
+	ce, err := NewCrossEntropy(ForCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(None))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("dro: %w", err)
 	}
@@ -59,7 +62,7 @@ func NewDRO(r float64, opts ...Option) (*DRO, error) {
 }
 
 // Name returns "dro".
-func (*DRO) Name() string { return "dro" }
+func (*DRO) Name() string { return nameDro }
 
 // Eval32 evaluates the loss on float32 logits (Labels, Labels64 or
 // Targets; optional RowWeights as the prior).
@@ -73,7 +76,7 @@ func (d *DRO) Eval64(in Input[float64], out Output[float64]) (float64, error) {
 }
 
 func evalDRO[E exact](d *DRO, in Input[E], out Output[E], ce func(Input[E], Output[E]) (float64, error)) (float64, error) {
-	const name = "dro"
+	const name = nameDro
 	rows, err := checkMatrix(name, in, out, Mean)
 	if err != nil {
 		return 0, err
@@ -125,7 +128,7 @@ func evalDRO[E exact](d *DRO, in Input[E], out Output[E], ce func(Input[E], Outp
 // 0 and may hold any loss except NaN; with no prior mass at all V is 0.
 // Losses must be finite and the prior finite and ≥ 0.
 func DROAggregate(losses, prior []float64, r float64, weights []float64) (float64, error) {
-	const name = "dro"
+	const name = nameDro
 	switch {
 	case !(r > 0) || math.IsInf(r, 0):
 		return 0, valueErr(name, "r = %v, want a positive finite number", r)
@@ -192,7 +195,7 @@ func DROAggregate(losses, prior []float64, r float64, weights []float64) (float6
 
 func init() {
 	Register(Spec{
-		Name:    "dro",
+		Name:    nameDro,
 		Catalog: "B21",
 		Summary: "KL-DRO aggregate r·log mean exp(ℓ_i/r) of per-row cross-entropies (weights softmax(ℓ/r))",
 		Needs:   NeedsLabels | AcceptsSoftTargets,

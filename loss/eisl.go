@@ -8,6 +8,9 @@ import (
 	"github.com/xentlab/xent/internal/par"
 )
 
+// nameEisl is the registry name of this file's loss.
+const nameEisl = "eisl"
+
 // EISL is the edit-invariant sequence loss (Liu et al., "Don't Take It
 // Literally: An Edit-Invariant Sequence Loss for Text Generation", NAACL
 // 2022; catalog A25): instead of matching every output position with the
@@ -80,7 +83,7 @@ type eislNoise struct {
 // NewEISL returns the edit-invariant sequence loss over the given n-gram
 // sizes (at least one; n ≤ 0 counts from the sequence length).
 func NewEISL(ngrams []int, opts ...Option) (*EISL, error) {
-	const name = "eisl"
+	const name = nameEisl
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -111,7 +114,7 @@ func (e *EISL) ForSequences(ids []int32) *EISL {
 }
 
 // Name returns "eisl".
-func (*EISL) Name() string { return "eisl" }
+func (*EISL) Name() string { return nameEisl }
 
 // Eval32 evaluates the loss on float32 logits (Labels or Labels64).
 func (e *EISL) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -151,7 +154,7 @@ func eislSizes(ngrams []int, L int) []int {
 }
 
 func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
-	const name = "eisl"
+	const name = nameEisl
 	rows, err := checkMatrix(name, in, out, e.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -220,7 +223,7 @@ func evalEISL[E exact](e *EISL, in Input[E], out Output[E]) (float64, error) {
 // gradient (scaled by sc) and shares, and returns its loss; noise, when
 // not nil, draws the Gumbel noise of the alignment.
 func eislOne[E exact](e *EISL, in Input[E], out Output[E], seq []int, sc float64, noise *rand.Rand) (float64, error) {
-	const name = "eisl"
+	const name = nameEisl
 	cols := in.Cols
 	L := len(seq)
 	lse := make([]float64, L)
@@ -355,7 +358,7 @@ func gumbelDraw(r *rand.Rand) float64 {
 
 func init() {
 	Register(Spec{
-		Name:    "eisl",
+		Name:    nameEisl,
 		Catalog: "A25",
 		Summary: "edit-invariant n-gram sequence loss over log-softmax rows, soft-aligned (all rows one sequence unless ForSequences)",
 		Needs:   NeedsLabels,
@@ -369,16 +372,16 @@ func init() {
 			var ns []int
 			for _, n := range lists["ngram"] {
 				if n != math.Trunc(n) || math.Abs(n) > 1<<30 {
-					return nil, valueErr("eisl", "ngram = %v, want integers", n)
+					return nil, valueErr(nameEisl, "ngram = %v, want integers", n)
 				}
 				ns = append(ns, int(n))
 			}
 			g, seed := p["gumbel"], p["seed"]
 			if g != 0 && g != 1 {
-				return nil, valueErr("eisl", "gumbel = %v, want 0 or 1", g)
+				return nil, valueErr(nameEisl, "gumbel = %v, want 0 or 1", g)
 			}
 			if seed != math.Trunc(seed) || seed < 0 || seed > 1<<53 {
-				return nil, valueErr("eisl", "seed = %v, want an integer in [0, 2⁵³]", seed)
+				return nil, valueErr(nameEisl, "seed = %v, want an integer in [0, 2⁵³]", seed)
 			}
 			e, err := NewEISL(ns, opts...)
 			if err != nil || g == 0 {

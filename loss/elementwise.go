@@ -40,12 +40,7 @@ func buildElem(name string, opts []Option) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	switch {
-	case o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0:
-		return o, valueErr(name, "label smoothing, z-loss and soft-capping do not apply")
-	case o.PosWeight != nil:
-		return o, valueErr(name, "pos_weight applies to bce only")
-	case o.IgnoreIndex != -100:
+	if o.IgnoreIndex != -100 {
 		return o, valueErr(name, "the ignore index does not apply (targets are per element)")
 	}
 	return o, nil

@@ -219,9 +219,6 @@ func (s elemSuite) testErrors(t *testing.T) {
 	if _, err := s.build(WithIgnoreIndex(0)); err == nil {
 		t.Error("ignore index accepted")
 	}
-	if _, err := s.build(WithLabelSmoothing(0.1)); err == nil {
-		t.Error("label smoothing accepted")
-	}
 	lw, _ := s.build(WithClassWeights([]float64{1, 2, 3}))
 	if _, err := lw.Eval64(Input[float64]{Logits: x, Cols: 2, Targets: y}, Output[float64]{}); !errors.Is(err, ErrShape) {
 		t.Errorf("class weights of the wrong length: %v", err)

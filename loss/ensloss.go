@@ -7,6 +7,9 @@ import (
 	"sync"
 )
 
+// nameEnsloss is the registry name of this file's loss.
+const nameEnsloss = "ensloss"
+
 // EnsLoss is the stochastic calibrated loss ensemble of Dai, "EnsLoss:
 // Stochastic Calibrated Loss Ensembles for Preventing Overfitting in
 // Classification", 2024, arXiv:2409.00908 (catalog B2), for binary
@@ -56,7 +59,7 @@ type EnsLoss struct {
 // NewEnsLoss returns the loss-derivative ensemble with Box–Cox parameter
 // λ, drawing from a generator seeded with seed.
 func NewEnsLoss(lambda float64, seed uint64, opts ...Option) (*EnsLoss, error) {
-	const name = "ensloss"
+	const name = nameEnsloss
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -68,7 +71,7 @@ func NewEnsLoss(lambda float64, seed uint64, opts ...Option) (*EnsLoss, error) {
 }
 
 // Name returns "ensloss".
-func (*EnsLoss) Name() string { return "ensloss" }
+func (*EnsLoss) Name() string { return nameEnsloss }
 
 // Eval32 evaluates the loss on float32 logits (Targets in {0, 1}).
 func (e *EnsLoss) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -81,7 +84,7 @@ func (e *EnsLoss) Eval64(in Input[float64], out Output[float64]) (float64, error
 }
 
 func evalEnsLoss[E exact](e *EnsLoss, in Input[E], out Output[E]) (float64, error) {
-	const name = "ensloss"
+	const name = nameEnsloss
 	rows, err := checkMatrix(name, in, out, e.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -164,7 +167,7 @@ func evalEnsLoss[E exact](e *EnsLoss, in Input[E], out Output[E]) (float64, erro
 // of EnsLoss, with Box–Cox parameter λ). Every g_i is in [−1 − 1e−6, 0)
 // and g is non-decreasing in s up to the superlinear tail.
 func EnsLossDerivatives(s, eps []float64, lambda float64, g []float64) error {
-	const name = "ensloss"
+	const name = nameEnsloss
 	n := len(s)
 	switch {
 	case len(eps) != n || len(g) != n:
@@ -203,7 +206,7 @@ func EnsLossDerivatives(s, eps []float64, lambda float64, g []float64) error {
 
 func init() {
 	Register(Spec{
-		Name:    "ensloss",
+		Name:    nameEnsloss,
 		Catalog: "B2",
 		Summary: "stochastic calibrated loss-derivative ensemble for binary logits (fresh random convex-loss derivative per call)",
 		Needs:   NeedsTargets,
@@ -214,7 +217,7 @@ func init() {
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			sd := p["seed"]
 			if sd != math.Trunc(sd) || sd < 0 || sd >= 1<<53 {
-				return nil, valueErr("ensloss", "seed %v, want an integer ≥ 0", sd)
+				return nil, valueErr(nameEnsloss, "seed %v, want an integer ≥ 0", sd)
 			}
 			return NewEnsLoss(p["lambda"], uint64(sd), opts...)
 		},

@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameFocal is the registry name of this file's loss.
+const nameFocal = "focal"
+
 // Focal is the softmax focal loss of Lin, Goyal, Girshick, He and Dollár,
 // "Focal Loss for Dense Object Detection" (ICCV 2017), in its multi-class
 // (softmax) form:
@@ -50,9 +53,9 @@ type Focal struct {
 // NewFocal returns the focal loss with focusing parameter γ ≥ 0.
 func NewFocal(gamma float64, opts ...Option) (*Focal, error) {
 	if !(gamma >= 0) || math.IsInf(gamma, 0) {
-		return nil, valueErr("focal", "gamma = %v, want a finite number ≥ 0", gamma)
+		return nil, valueErr(nameFocal, "gamma = %v, want a finite number ≥ 0", gamma)
 	}
-	o, err := buildHard("focal", opts, true)
+	o, err := buildHard(nameFocal, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +63,7 @@ func NewFocal(gamma float64, opts ...Option) (*Focal, error) {
 }
 
 // Name returns "focal".
-func (*Focal) Name() string { return "focal" }
+func (*Focal) Name() string { return nameFocal }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (f *Focal) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -74,7 +77,7 @@ func (f *Focal) Eval64(in Input[float64], out Output[float64]) (float64, error) 
 
 func evalFocal[E exact](k *kernels[E], f *Focal, in Input[E], out Output[E]) (float64, error) {
 	gamma := f.gamma
-	cfg := hardCfg{name: "focal", o: f.o, masks: true}
+	cfg := hardCfg{name: nameFocal, o: f.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
 			st := scaledTail(k, x, m, 1)
@@ -95,7 +98,7 @@ func evalFocal[E exact](k *kernels[E], f *Focal, in Input[E], out Output[E]) (fl
 
 func init() {
 	Register(Spec{
-		Name:    "focal",
+		Name:    nameFocal,
 		Summary: "softmax focal loss −(1 − p_y)^γ·log p_y (exact gradient, stable for p_y → 1)",
 		Needs:   NeedsLabels,
 		Params:  []Param{{"gamma", 2, "focusing parameter γ ≥ 0 (0: cross-entropy)"}},

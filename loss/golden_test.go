@@ -67,7 +67,7 @@ func TestGoldenCrossEntropy(t *testing.T) {
 		logits, _ := golden.Float32s(c.Inputs["logits"])
 		cols, _ := golden.Int(c.Inputs["cols"])
 		red := reductionOf(t, c)
-		opts := []Option{WithReduction(red)}
+		opts := []CrossEntropyOption{WithReduction(red)}
 		if v, ok := param(c, "ignore_index"); ok {
 			opts = append(opts, WithIgnoreIndex(int64(v)))
 		}

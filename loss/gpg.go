@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameGpg is the registry name of this file's loss.
+const nameGpg = "gpg"
+
 // GPG is one link of EQ-Net's Group Progressive Guidance (Xu et al.,
 // "EQ-Net: Elastic Quantization Neural Networks", ICCV 2023; catalog
 // A21): a sub-network (the student, Input.Logits) distils from the
@@ -36,7 +39,7 @@ type GPG struct {
 // NewGPG returns the GPG loss with KL weight α ∈ [0, 1] at temperature
 // t > 0.
 func NewGPG(alpha, t float64, opts ...Option) (*GPG, error) {
-	const name = "gpg"
+	const name = nameGpg
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -51,9 +54,9 @@ func NewGPG(alpha, t float64, opts ...Option) (*GPG, error) {
 }
 
 // Name returns "gpg".
-func (*GPG) Name() string { return "gpg" }
+func (*GPG) Name() string { return nameGpg }
 
-func (l *GPG) cfg() tsrCfg { return tsrCfg{name: "gpg", o: l.o, labels: true, dists: true} }
+func (l *GPG) cfg() tsrCfg { return tsrCfg{name: nameGpg, o: l.o, labels: true, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher and Labels or
 // Labels64; optional RowWeights).
@@ -70,7 +73,7 @@ func (l *GPG) row(r *tsrRow) (float64, error) {
 	a, T, y := l.alpha, l.t, r.y
 	var loss float64
 	if a > 0 {
-		kl, err := tsrForwardKL(r, T, "gpg") // gradient (p^τ − q^τ)/τ in r.g
+		kl, err := tsrForwardKL(r, T, nameGpg) // gradient (p^τ − q^τ)/τ in r.g
 		if err != nil {
 			return 0, err
 		}
@@ -87,7 +90,7 @@ func (l *GPG) row(r *tsrRow) (float64, error) {
 		lp := r.c
 		tsrLogSoftmax(lp, r.s, 1)
 		if math.IsInf(lp[y], -1) {
-			return 0, valueErr("gpg", "the target logit is −Inf at row %d, column %d", r.i, y)
+			return 0, valueErr(nameGpg, "the target logit is −Inf at row %d, column %d", r.i, y)
 		}
 		loss -= (1 - a) * lp[y]
 		if r.g != nil {
@@ -102,7 +105,7 @@ func (l *GPG) row(r *tsrRow) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "gpg",
+		Name:    nameGpg,
 		Catalog: "A21",
 		Summary: "EQ-Net progressive guidance α·τ²·KL(teacher ‖ student) + (1−α)·CE(student, y)",
 		Needs:   NeedsLabels | NeedsTeacher,

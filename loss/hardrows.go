@@ -2,9 +2,9 @@ package loss
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // This file holds the machinery shared by the catalog losses that read
@@ -47,16 +47,7 @@ func buildHard(name string, opts []Option, classWeights bool) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	switch {
-	case o.LabelSmoothing != 0:
-		return o, valueErr(name, "label smoothing does not apply")
-	case o.ZLoss != 0:
-		return o, valueErr(name, "the z-loss regulariser does not apply")
-	case o.SoftCap != 0:
-		return o, valueErr(name, "soft-capping does not apply")
-	case o.PosWeight != nil:
-		return o, valueErr(name, "pos_weight applies to binary losses only")
-	case o.ClassWeights != nil && !classWeights:
+	if o.ClassWeights != nil && !classWeights {
 		return o, valueErr(name, "class weights do not apply")
 	}
 	return o, nil
@@ -185,7 +176,7 @@ func finiteTotal(name string, total, sc float64, err error) (float64, error) {
 // entries near the overflow threshold it may not be, and the scan then
 // finds nothing), so only a row with a non-finite sum is scanned.
 func firstInfNaN[E exact](g []E) (int, bool) {
-	if s := kernelsOf[E]().sum(g); !math.IsNaN(s) && !math.IsInf(s, 0) {
+	if s := rowstat.For[E]().Sum(g); !math.IsNaN(s) && !math.IsInf(s, 0) {
 		return 0, false
 	}
 	for j, v := range g {
@@ -201,7 +192,7 @@ func firstInfNaN[E exact](g []E) (int, bool) {
 // NaN or +Inf is scanned again to name the column.
 func hardRowMax[E exact](cfg hardCfg, i int, x []E, y int) (E, error) {
 	if cfg.masks && !cfg.infinities {
-		m, nan := kernelsOf[E]().maxNaN(x)
+		m, nan := rowstat.For[E]().MaxNaN(x)
 		if !nan && !math.IsInf(float64(m), 1) {
 			if math.IsInf(float64(x[y]), -1) {
 				return 0, valueErr(cfg.name, "the target logit is −Inf at row %d, column %d (a masked target has infinite loss)", i, y)
@@ -241,22 +232,7 @@ type tailStats struct {
 // scaledTail computes the row's tailStats; z must have a finite maximum m
 // and no NaN.
 func scaledTail[E exact](k *kernels[E], z []E, m E, s float64) tailStats {
-	sum := 0.0
-	se := E(s)
-	for c := 0; c < len(z); c += chunkCols {
-		sum += k.expSum(z[c:min(len(z), c+chunkCols)], m, se)
-	}
-	t := sum - 1
-	if t < tailThreshold {
-		a := argmaxOf(z, m)
-		t = 0
-		for c := 0; c < a; c += chunkCols {
-			t += k.expSum(z[c:min(a, c+chunkCols)], m, se)
-		}
-		for c := a + 1; c < len(z); c += chunkCols {
-			t += k.expSum(z[c:min(len(z), c+chunkCols)], m, se)
-		}
-	}
+	_, t, _ := k.Tail(z, m, E(s))
 	return tailStats{s: 1 + t, t: t}
 }
 
@@ -276,7 +252,7 @@ func targetTerms[E exact](z []E, m E, y int, s float64, st tailStats) (a, q floa
 // writeCEShape sets g = c·(p − e_y) with p = softmax(s·z), given the
 // row's statistics and q = 1 − p_y; g may be z.
 func writeCEShape[E exact](k *kernels[E], g, z []E, m E, s float64, y int, st tailStats, q, c float64) {
-	k.expAffine(g, z, m, E(s), E(c/st.s), 0)
+	k.ExpAffine(g, z, m, E(s), E(c/st.s), 0)
 	g[y] = E(-c * q)
 }
 
@@ -311,13 +287,4 @@ func targetTerms64(vy, m float64, st tailStats) (a, q float64) {
 	}
 	a = (m - vy) + logS
 	return a, -math.Expm1(-a)
-}
-
-// kernelsOf returns the vector kernels of the element type E.
-func kernelsOf[E exact]() *kernels[E] {
-	var z E
-	if unsafe.Sizeof(z) == 4 {
-		return any(k32).(*kernels[E])
-	}
-	return any(k64).(*kernels[E])
 }

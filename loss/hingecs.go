@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameHingeCs is the registry name of this file's loss.
+const nameHingeCs = "hinge-cs"
+
 // HingeCS is the multiclass hinge loss of Crammer and Singer, "On the
 // Algorithmic Implementation of Multiclass Kernel-based Vector Machines"
 // (JMLR 2001): the margin violation of the strongest competitor,
@@ -32,9 +35,9 @@ type HingeCS struct {
 // NewHingeCS returns the Crammer–Singer hinge loss with margin ≥ 0.
 func NewHingeCS(margin float64, opts ...Option) (*HingeCS, error) {
 	if !(margin >= 0) || math.IsInf(margin, 0) {
-		return nil, valueErr("hinge-cs", "margin = %v, want a finite number ≥ 0", margin)
+		return nil, valueErr(nameHingeCs, "margin = %v, want a finite number ≥ 0", margin)
 	}
-	o, err := buildHard("hinge-cs", opts, true)
+	o, err := buildHard(nameHingeCs, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +45,7 @@ func NewHingeCS(margin float64, opts ...Option) (*HingeCS, error) {
 }
 
 // Name returns "hinge-cs".
-func (*HingeCS) Name() string { return "hinge-cs" }
+func (*HingeCS) Name() string { return nameHingeCs }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (h *HingeCS) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -55,7 +58,7 @@ func (h *HingeCS) Eval64(in Input[float64], out Output[float64]) (float64, error
 }
 
 func evalHingeCS[E exact](h *HingeCS, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "hinge-cs", o: h.o, masks: true}
+	cfg := hardCfg{name: nameHingeCs, o: h.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, _ E, y int, g []E, gs float64) (float64, error) {
 			zy := float64(x[y])
@@ -83,7 +86,7 @@ func evalHingeCS[E exact](h *HingeCS, in Input[E], out Output[E]) (float64, erro
 
 func init() {
 	Register(Spec{
-		Name:    "hinge-cs",
+		Name:    nameHingeCs,
 		Summary: "Crammer–Singer multiclass hinge max(0, margin + max_{j≠y} z_j − z_y)",
 		Needs:   NeedsLabels,
 		Params:  []Param{{"margin", 1, "margin ≥ 0"}},

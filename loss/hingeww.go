@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameHingeWw is the registry name of this file's loss.
+const nameHingeWw = "hinge-ww"
+
 // HingeWW is the multiclass hinge loss of Weston and Watkins, "Support
 // Vector Machines for Multi-Class Pattern Recognition" (ESANN 1999): the
 // sum of every competitor's margin violation,
@@ -33,9 +36,9 @@ type HingeWW struct {
 // NewHingeWW returns the Weston–Watkins hinge loss with margin ≥ 0.
 func NewHingeWW(margin float64, opts ...Option) (*HingeWW, error) {
 	if !(margin >= 0) || math.IsInf(margin, 0) {
-		return nil, valueErr("hinge-ww", "margin = %v, want a finite number ≥ 0", margin)
+		return nil, valueErr(nameHingeWw, "margin = %v, want a finite number ≥ 0", margin)
 	}
-	o, err := buildHard("hinge-ww", opts, true)
+	o, err := buildHard(nameHingeWw, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func NewHingeWW(margin float64, opts ...Option) (*HingeWW, error) {
 }
 
 // Name returns "hinge-ww".
-func (*HingeWW) Name() string { return "hinge-ww" }
+func (*HingeWW) Name() string { return nameHingeWw }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (h *HingeWW) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -56,7 +59,7 @@ func (h *HingeWW) Eval64(in Input[float64], out Output[float64]) (float64, error
 }
 
 func evalHingeWW[E exact](h *HingeWW, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "hinge-ww", o: h.o, masks: true}
+	cfg := hardCfg{name: nameHingeWw, o: h.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, _ E, y int, g []E, gs float64) (float64, error) {
 			zy := float64(x[y])
@@ -87,7 +90,7 @@ func evalHingeWW[E exact](h *HingeWW, in Input[E], out Output[E]) (float64, erro
 
 func init() {
 	Register(Spec{
-		Name:    "hinge-ww",
+		Name:    nameHingeWw,
 		Summary: "Weston–Watkins multiclass hinge Σ_{j≠y} max(0, margin + z_j − z_y)",
 		Needs:   NeedsLabels,
 		Params:  []Param{{"margin", 1, "margin ≥ 0"}},

@@ -5,6 +5,12 @@ import (
 	"math"
 )
 
+// The registry names of this file's losses.
+const (
+	nameHlGauss = "hl-gauss"
+	nameTwoHot  = "two-hot"
+)
+
 // Histogram is the fixed support of a classification-for-regression
 // loss: Bins equal bins on [Min, Max], bin i covering
 // [Min + i·w, Min + (i+1)·w) with width w = (Max − Min)/Bins and centre
@@ -191,14 +197,14 @@ type HLGauss struct {
 // width.
 func NewHLGauss(h Histogram, sigma float64, opts ...Option) (*HLGauss, error) {
 	if !(sigma > 0) || math.IsInf(sigma, 0) {
-		return nil, valueErr("hl-gauss", "sigma = %v, want a positive finite ratio to the bin width", sigma)
+		return nil, valueErr(nameHlGauss, "sigma = %v, want a positive finite ratio to the bin width", sigma)
 	}
-	return newHistLoss("hl-gauss", h, sigma, false, opts)
+	return newHistLoss(nameHlGauss, h, sigma, false, opts)
 }
 
 // NewTwoHot returns the two-hot histogram loss on h.
 func NewTwoHot(h Histogram, opts ...Option) (*HLGauss, error) {
-	return newHistLoss("two-hot", h, 0, true, opts)
+	return newHistLoss(nameTwoHot, h, 0, true, opts)
 }
 
 func newHistLoss(name string, h Histogram, sigma float64, twoHot bool, opts []Option) (*HLGauss, error) {
@@ -225,9 +231,9 @@ func newHistLoss(name string, h Histogram, sigma float64, twoHot bool, opts []Op
 // Name returns "hl-gauss" or "two-hot".
 func (l *HLGauss) Name() string {
 	if l.twoHot {
-		return "two-hot"
+		return nameTwoHot
 	}
-	return "hl-gauss"
+	return nameHlGauss
 }
 
 // Histogram returns the loss's histogram.
@@ -301,7 +307,7 @@ func init() {
 		return Histogram{Bins: int(b), Min: p["min"], Max: p["max"]}, nil
 	}
 	Register(Spec{
-		Name:    "hl-gauss",
+		Name:    nameHlGauss,
 		Catalog: "A22",
 		Summary: "classification for regression: cross-entropy against the HL-Gauss histogram of a scalar target (Cols = bins)",
 		Needs:   NeedsScalarTargets,
@@ -315,7 +321,7 @@ func init() {
 		},
 	})
 	Register(Spec{
-		Name:    "two-hot",
+		Name:    nameTwoHot,
 		Catalog: "A22",
 		Summary: "classification for regression: cross-entropy against the two-hot histogram of a scalar target (Cols = bins)",
 		Needs:   NeedsScalarTargets,

@@ -1,6 +1,13 @@
 package loss
 
-import "math"
+import (
+	"math"
+
+	"github.com/xentlab/xent/internal/rowstat"
+)
+
+// nameJsd is the registry name of this file's loss.
+const nameJsd = "jsd"
 
 // JSD is the generalized Jensen–Shannon divergence between the teacher's
 // and the student's softened distributions, the distillation loss of GKD
@@ -40,7 +47,7 @@ type JSD struct {
 
 // NewJSD returns the generalized JSD with β ∈ [0, 1] at temperature t > 0.
 func NewJSD(beta, t float64, opts ...Option) (*JSD, error) {
-	const name = "jsd"
+	const name = nameJsd
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -55,9 +62,9 @@ func NewJSD(beta, t float64, opts ...Option) (*JSD, error) {
 }
 
 // Name returns "jsd".
-func (*JSD) Name() string { return "jsd" }
+func (*JSD) Name() string { return nameJsd }
 
-func (l *JSD) cfg() tsrCfg { return tsrCfg{name: "jsd", o: l.o, dists: true} }
+func (l *JSD) cfg() tsrCfg { return tsrCfg{name: nameJsd, o: l.o, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher; optional
 // RowWeights).
@@ -74,9 +81,9 @@ func (l *JSD) row(r *tsrRow) (float64, error) {
 	b, T := l.beta, l.t
 	switch b {
 	case 1:
-		return tsrReverseKL(r, T, "jsd")
+		return tsrReverseKL(r, T, nameJsd)
 	case 0:
-		return tsrForwardKL(r, T, "jsd")
+		return tsrForwardKL(r, T, nameJsd)
 	}
 	lp, lq, B := r.a, r.b, r.c // B_k = log(p_k/m_k)
 	tsrLogSoftmax(lp, r.s, T)
@@ -98,7 +105,7 @@ func (l *JSD) row(r *tsrRow) (float64, error) {
 			B[k] = -math.Log1p(b * math.Expm1(c-a))
 			A = -math.Log1p((1 - b) * math.Expm1(a-c))
 		default:
-			m := tsrLogAddExp(logB+c, log1mB+a)
+			m := rowstat.LogAddExp(logB+c, log1mB+a)
 			A, B[k] = c-m, a-m
 		}
 		p, q := math.Exp(a), math.Exp(c)
@@ -140,7 +147,7 @@ func tsrForwardKL(r *tsrRow, T float64, name string) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "jsd",
+		Name:    nameJsd,
 		Summary: "generalized Jensen–Shannon divergence β·KL(q‖m) + (1−β)·KL(p‖m), m = βq + (1−β)p (GKD)",
 		Needs:   NeedsTeacher,
 		Params: []Param{

@@ -6,6 +6,9 @@ import (
 	"github.com/xentlab/xent/internal/par"
 )
 
+// nameKd is the registry name of this file's loss.
+const nameKd = "kd"
+
 // KD is the distillation loss of Hinton et al.: the temperature-softened
 // teacher distribution against the student's,
 //
@@ -29,21 +32,21 @@ type KD struct {
 // NewKD returns the distillation loss at temperature t > 0 (Hinton's T;
 // 1 gives the plain KL divergence).
 func NewKD(t float64, opts ...Option) (*KD, error) {
-	o, err := build("kd", opts)
+	o, err := build(nameKd, opts)
 	if err != nil {
 		return nil, err
 	}
 	if !(t > 0) || math.IsInf(t, 0) {
-		return nil, valueErr("kd", "temperature %v, want a positive finite number", t)
+		return nil, valueErr(nameKd, "temperature %v, want a positive finite number", t)
 	}
-	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.ClassWeights != nil {
-		return nil, valueErr("kd", "label smoothing, z-loss, soft-capping and class weights do not apply")
+	if o.ClassWeights != nil {
+		return nil, valueErr(nameKd, "class weights do not apply")
 	}
 	return &KD{o, t}, nil
 }
 
 // Name returns "kd".
-func (*KD) Name() string { return "kd" }
+func (*KD) Name() string { return nameKd }
 
 // Eval32 evaluates the loss on float32 logits.
 func (k *KD) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -86,7 +89,7 @@ func logSoftmaxRow[E exact](dst []float64, x []E, t float64) int {
 }
 
 func evalKD[E exact](k *KD, in Input[E], out Output[E]) (float64, error) {
-	const name = "kd"
+	const name = nameKd
 	rows, err := checkMatrix(name, in, out, k.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -169,4 +172,16 @@ func allNegInf[E exact](x []E) bool {
 		}
 	}
 	return true
+}
+
+func init() {
+	Register(Spec{
+		Name:    nameKd,
+		Summary: "distillation: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), batchmean",
+		Needs:   NeedsTeacher,
+		Params:  []Param{{"temperature", 1, "softening temperature T > 0"}},
+		New: func(p map[string]float64, opts []Option) (Loss, error) {
+			return NewKD(p["temperature"], opts...)
+		},
+	})
 }

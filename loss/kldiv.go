@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameKlDiv is the registry name of this file's loss.
+const nameKlDiv = "kl-div"
+
 // KLDiv is the pointwise Kullback–Leibler divergence of PyTorch's
 // KLDivLoss: Input.Logits holds log-probabilities x (the prediction, a
 // log-softmax output) and Input.Targets the target t, the same shape, as
@@ -37,7 +40,7 @@ type KLDiv struct {
 
 // NewKLDiv returns the loss.
 func NewKLDiv(logTarget, batchMean, generalized bool, opts ...Option) (*KLDiv, error) {
-	o, err := buildElem("kl-div", opts)
+	o, err := buildElem(nameKlDiv, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +48,7 @@ func NewKLDiv(logTarget, batchMean, generalized bool, opts ...Option) (*KLDiv, e
 }
 
 // Name returns "kl-div".
-func (*KLDiv) Name() string { return "kl-div" }
+func (*KLDiv) Name() string { return nameKlDiv }
 
 // Eval32 evaluates the loss on float32 log-probabilities and targets.
 func (k *KLDiv) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -62,7 +65,7 @@ func (k *KLDiv) cfg() elemCfg {
 	if k.logTarget {
 		d = "log-targets are below +Inf; the input is −Inf only where the target is −Inf"
 	}
-	return elemCfg{name: "kl-div", o: k.o, domain: d, perRow: k.batchMean, negInf: true}
+	return elemCfg{name: nameKlDiv, o: k.o, domain: d, perRow: k.batchMean, negInf: true}
 }
 
 func (k *KLDiv) elem(x, t float64) (float64, float64, bool) {
@@ -101,7 +104,7 @@ func (k *KLDiv) elem(x, t float64) (float64, float64, bool) {
 
 func init() {
 	Register(Spec{
-		Name:    "kl-div",
+		Name:    nameKlDiv,
 		Summary: "pointwise KL t·(log t − x) of log-probabilities x (PyTorch's KLDivLoss: log_target, batchmean; generalized: Optax's)",
 		Needs:   NeedsTargets,
 		Params: []Param{{"log_target", 0, "1: targets are log-probabilities"},
@@ -115,7 +118,7 @@ func init() {
 				case 1:
 					f[i] = true
 				default:
-					return nil, valueErr("kl-div", "%s = %v, want 0 or 1", k, p[k])
+					return nil, valueErr(nameKlDiv, "%s = %v, want 0 or 1", k, p[k])
 				}
 			}
 			return NewKLDiv(f[0], f[1], f[2], opts...)

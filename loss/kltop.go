@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameKlTop is the registry name of this file's loss.
+const nameKlTop = "kl-top"
+
 // KLTop is OSTQuant's KL-Top loss (Hu et al., "OstQuant: Refining Large
 // Language Model Quantization with Orthogonal and Scaling Transformations
 // for Better Distribution Fitting", ICLR 2025; catalog B13): the KL
@@ -48,7 +51,7 @@ type KLTop struct {
 // NewKLTop returns the KL-Top loss over the teacher's top k ≥ 1 classes,
 // renormalized to S or not.
 func NewKLTop(k int, renorm bool, opts ...Option) (*KLTop, error) {
-	const name = "kl-top"
+	const name = nameKlTop
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -60,9 +63,9 @@ func NewKLTop(k int, renorm bool, opts ...Option) (*KLTop, error) {
 }
 
 // Name returns "kl-top".
-func (*KLTop) Name() string { return "kl-top" }
+func (*KLTop) Name() string { return nameKlTop }
 
-func (l *KLTop) cfg() tsrCfg { return tsrCfg{name: "kl-top", o: l.o, dists: true} }
+func (l *KLTop) cfg() tsrCfg { return tsrCfg{name: nameKlTop, o: l.o, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher; optional
 // RowWeights).
@@ -90,7 +93,7 @@ func (l *KLTop) row(r *tsrRow) (float64, error) {
 			ms, mt = max(ms, r.s[j]), max(mt, r.t[j])
 		}
 		if math.IsInf(ms, -1) {
-			return 0, valueErr("kl-top", "student logits are −Inf on the whole top-k set at row %d", r.i)
+			return 0, valueErr(nameKlTop, "student logits are −Inf on the whole top-k set at row %d", r.i)
 		}
 		var ss, st float64
 		for _, j := range S {
@@ -112,7 +115,7 @@ func (l *KLTop) row(r *tsrRow) (float64, error) {
 			continue
 		}
 		if math.IsInf(lq[j], -1) {
-			return 0, valueErr("kl-top", "student logit −Inf where the teacher has mass, row %d, column %d", r.i, j)
+			return 0, valueErr(nameKlTop, "student logit −Inf where the teacher has mass, row %d, column %d", r.i, j)
 		}
 		p := math.Exp(lp[j])
 		kl += p * (lp[j] - lq[j])
@@ -176,7 +179,7 @@ func klTopSelect(idx []int, t []float64) []int {
 
 func init() {
 	Register(Spec{
-		Name:    "kl-top",
+		Name:    nameKlTop,
 		Catalog: "B13",
 		Summary: "KL(teacher ‖ student) summed over the teacher's top-k classes (OSTQuant KL-Top)",
 		Needs:   NeedsTeacher,
@@ -187,10 +190,10 @@ func init() {
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			k, rn := p["k"], p["renorm"]
 			if k != math.Trunc(k) || k < 1 || k > math.MaxInt32 {
-				return nil, valueErr("kl-top", "k = %v, want an integer ≥ 1", k)
+				return nil, valueErr(nameKlTop, "k = %v, want an integer ≥ 1", k)
 			}
 			if rn != 0 && rn != 1 {
-				return nil, valueErr("kl-top", "renorm = %v, want 0 or 1", rn)
+				return nil, valueErr(nameKlTop, "renorm = %v, want 0 or 1", rn)
 			}
 			return NewKLTop(int(k), rn == 1, opts...)
 		},

@@ -2,7 +2,12 @@ package loss
 
 import (
 	"math"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// nameLdrKl is the registry name of this file's loss.
+const nameLdrKl = "ldr-kl"
 
 // LDRKL is the label-distributionally-robust KL loss of Zhu, Ying and
 // Yang, "Label Distributionally Robust Losses for Multi-class
@@ -48,7 +53,7 @@ type LDRKL struct {
 
 // NewLDRKL returns the LDR-KL loss with temperature λ > 0 and margin c.
 func NewLDRKL(lambda, margin float64, opts ...Option) (*LDRKL, error) {
-	const name = "ldr-kl"
+	const name = nameLdrKl
 	if !(lambda > 0) || math.IsInf(lambda, 0) {
 		return nil, valueErr(name, "lambda = %v, want a positive finite number", lambda)
 	}
@@ -63,7 +68,7 @@ func NewLDRKL(lambda, margin float64, opts ...Option) (*LDRKL, error) {
 }
 
 // Name returns "ldr-kl".
-func (*LDRKL) Name() string { return "ldr-kl" }
+func (*LDRKL) Name() string { return nameLdrKl }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (l *LDRKL) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -76,7 +81,7 @@ func (l *LDRKL) Eval64(in Input[float64], out Output[float64]) (float64, error) 
 }
 
 func evalLDRKL[E exact](l *LDRKL, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "ldr-kl", o: l.o, masks: true}
+	cfg := hardCfg{name: nameLdrKl, o: l.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		var e []float64
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
@@ -96,7 +101,7 @@ func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, g
 	if cl := c / lambda; math.Abs(cl) <= 30 {
 		// With E_k = exp((z_k − max)/λ) from the vector kernels and
 		// f = exp(c/λ), Σ_k exp(u_k/λ) ∝ f·(S − E_y) + E_y.
-		k := kernelsOf[E]()
+		k := rowstat.For[E]()
 		s := 1 / lambda
 		st := scaledTail(k, x, m, s)
 		f := math.Exp(cl)
@@ -112,7 +117,7 @@ func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, g
 		}
 		if g != nil {
 			den := f*other + ey
-			k.expAffine(g, x, m, E(s), E(gs*f/den), 0)
+			k.ExpAffine(g, x, m, E(s), E(gs*f/den), 0)
 			g[y] = E(-gs * f * other / den)
 		}
 		return lambda * (a - logK)
@@ -138,7 +143,7 @@ func ldrRow[E exact](e []float64, x []E, m E, y int, lambda, c float64, g []E, g
 
 func init() {
 	Register(Spec{
-		Name:    "ldr-kl",
+		Name:    nameLdrKl,
 		Catalog: "A11",
 		Summary: "label-distributionally-robust KL loss λ·log((1/K)·Σ exp((c·[k≠y] + z_k − z_y)/λ))",
 		Needs:   NeedsLabels,

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameListwise is the registry name of this file's loss.
+const nameListwise = "listwise"
+
 // Listwise is the soft-label listwise cross-entropy with which AR2
 // distils a ranker into a retriever (Zhang et al., "Adversarial
 // Retriever-Ranker for Dense Text Retrieval", ICLR 2022; catalog B26):
@@ -37,7 +40,7 @@ type Listwise struct {
 
 // NewListwise returns the listwise loss with teacher temperature t > 0.
 func NewListwise(t float64, opts ...Option) (*Listwise, error) {
-	const name = "listwise"
+	const name = nameListwise
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -49,9 +52,9 @@ func NewListwise(t float64, opts ...Option) (*Listwise, error) {
 }
 
 // Name returns "listwise".
-func (*Listwise) Name() string { return "listwise" }
+func (*Listwise) Name() string { return nameListwise }
 
-func (l *Listwise) cfg() tsrCfg { return tsrCfg{name: "listwise", o: l.o, dists: true} }
+func (l *Listwise) cfg() tsrCfg { return tsrCfg{name: nameListwise, o: l.o, dists: true} }
 
 // Eval32 evaluates the loss on float32 scores (Teacher; optional
 // RowWeights).
@@ -74,7 +77,7 @@ func (l *Listwise) row(r *tsrRow) (float64, error) {
 			continue
 		}
 		if math.IsInf(lq[k], -1) {
-			return 0, valueErr("listwise", "student score −Inf where the teacher has mass, row %d, column %d", r.i, k)
+			return 0, valueErr(nameListwise, "student score −Inf where the teacher has mass, row %d, column %d", r.i, k)
 		}
 		ce -= math.Exp(v) * lq[k]
 	}
@@ -88,7 +91,7 @@ func (l *Listwise) row(r *tsrRow) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "listwise",
+		Name:    nameListwise,
 		Catalog: "B26",
 		Summary: "soft-label listwise cross-entropy −Σ softmax(teacher/T)·log softmax(student) (AR2 ranker→retriever)",
 		Needs:   NeedsTeacher,

@@ -9,30 +9,74 @@
 // value; when Output.Grad is set it writes ∂loss/∂logits there in the same
 // pass over memory (Grad may be Input.Logits itself, to save memory), and
 // when Output.Rows is set, one value per row. float32 and float64 go
-// through Eval32 and Eval64; the generic Eval picks one.
+// through Eval32 and Eval64.
 //
 // Options common to many losses — reduction, ignore index, class weights,
-// label smoothing, z-loss, soft-capping, threads — are functional Options
-// with PyTorch's defaults; row weights are part of the Input.
+// threads — are functional Options with PyTorch's defaults; row weights
+// are part of the Input. Settings that belong to one loss are options of
+// that loss only: label smoothing, z-loss and soft-capping of
+// cross-entropy (CrossEntropyOption), pos_weight of BCE (BCEOption); the
+// compiler rejects them elsewhere.
 //
 // # Errors
 //
 // Shapes, labels out of range and non-finite values where they make the
-// result undefined are reported as errors naming the row (and column);
+// result undefined are reported as errors naming the row (and column) and
+// wrapping ErrShape or ErrValue (the same values as every other package's);
 // no loss panics on bad input or returns NaN as if it were a value.
+//
+// # Adding a loss
+//
+// Touch these files, and only these:
+//
+//  1. loss/NAME.go, one file per loss (or per family): the type, its doc
+//     comment (formula, paper, defaults, the stable form, the accuracy
+//     bound, and where it differs from the paper's code), its registry
+//     name written once as a constant, a constructor that validates its
+//     parameters (valueErr) and the common Options (build; buildHard,
+//     tsrBuild or buildElem when one of the shared drivers fits), Name,
+//     Eval32 and Eval64 — through evalHardRows (hardrows.go: one label
+//     per row), tsrEval (tsrows.go: teacher and student rows) or the
+//     elementwise driver (elementwise.go) where the loss fits one — and an
+//     init that calls Register with its Spec: the name, the catalog id it
+//     implements (listed in docs/CATALOG.md), a one-line summary, what it
+//     reads (Needs) and its parameters with their defaults.
+//  2. loss/NAME_test.go: a float64 reference written from the formula
+//     (not from the code), gradients against central finite differences
+//     (internal/gradcheck), float32 against float64, edge cases (one
+//     class, ties, −Inf masks, ignored rows, huge logits) and a fuzz test
+//     with a seed corpus. internal/finitecheck and the registry tests pick
+//     a registered loss up by themselves.
+//  3. The docs: a row in the matching page of docs/losses (the test of
+//     docs_test.go fails until the row names the loss, its catalog id and
+//     its parameters' defaults), then go test ./loss -run
+//     TestLossesTableUpToDate -update-docs to rewrite docs/LOSSES.md's
+//     table from the registry.
+//  4. internal/tiercheck's wantCore: registering a loss changes the hash;
+//     check that the new value is the same on AVX-512, AVX2
+//     (GODEBUG=cpu.avx512f=off) and pure Go (-tags purego), then update it.
+//
+// Do not touch: internal/vek, internal/gemm, internal/rowpipe,
+// internal/par and internal/asmgen (finished and verified kernels: reach
+// them through internal/rowstat's tables, its chunked ExpSum and its
+// no-Softmax-Collapse Tail); the shared drivers' semantics and Options
+// (every loss depends on them — a setting that belongs to one loss is a
+// parameter or an option of that loss, as CrossEntropyOption is); the
+// registry machinery (internal/registry).
 package loss
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
-// Float is the element type of logits and targets.
-type Float interface{ ~float32 | ~float64 }
+// Float is the element type of logits and targets: float32 or float64, or
+// a type defined on them.
+type Float = rowstat.Float
 
 // Input is one batch of a loss's inputs. Which fields a loss reads is
 // stated in its documentation; the others must be nil.
@@ -75,39 +119,20 @@ type Loss interface {
 	Eval64(in Input[float64], out Output[float64]) (float64, error)
 }
 
-// Eval evaluates l on inputs of either precision.
-func Eval[T Float](l Loss, in Input[T], out Output[T]) (float64, error) {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
-		return l.Eval32(convertInput[T, float32](in), convertOutput[T, float32](out))
-	}
-	return l.Eval64(convertInput[T, float64](in), convertOutput[T, float64](out))
-}
-
 func convertInput[T Float, E exact](in Input[T]) Input[E] {
 	return Input[E]{
-		Logits: asExact[T, E](in.Logits), Cols: in.Cols,
+		Logits: rowstat.AsExact[T, E](in.Logits), Cols: in.Cols,
 		Labels: in.Labels, Labels64: in.Labels64,
-		Targets: asExact[T, E](in.Targets), Teacher: asExact[T, E](in.Teacher),
-		RowWeights: asExact[T, E](in.RowWeights),
+		Targets: rowstat.AsExact[T, E](in.Targets), Teacher: rowstat.AsExact[T, E](in.Teacher),
+		RowWeights: rowstat.AsExact[T, E](in.RowWeights),
 	}
 }
 
 func convertOutput[T Float, E exact](out Output[T]) Output[E] {
-	return Output[E]{Grad: asExact[T, E](out.Grad), Rows: asExact[T, E](out.Rows), LSE: asExact[T, E](out.LSE)}
+	return Output[E]{Grad: rowstat.AsExact[T, E](out.Grad), Rows: rowstat.AsExact[T, E](out.Rows), LSE: rowstat.AsExact[T, E](out.LSE)}
 }
 
-type exact interface{ float32 | float64 }
-
-func asExact[T Float, E exact](x []T) []E {
-	if x == nil {
-		return nil
-	}
-	if len(x) == 0 {
-		return []E{}
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
+type exact = rowstat.Exact
 
 // Reduction says how per-row losses combine into the returned value.
 type Reduction int
@@ -152,19 +177,17 @@ func ParseReduction(s string) (Reduction, error) {
 
 // Options holds the settings shared by the losses. Build it with
 // functional Options; the zero Options is not the default (see Defaults).
+// Settings that belong to one loss are options of that loss
+// (CrossEntropyOptions, BCEOptions).
 type Options struct {
-	Reduction      Reduction
-	IgnoreIndex    int64     // rows whose label equals it are skipped (default −100)
-	ClassWeights   []float64 // one weight per class (nil: all 1)
-	LabelSmoothing float64   // ε in [0, 1]
-	ZLoss          float64   // coefficient of lse² per counted row (≥ 0)
-	SoftCap        float64   // c > 0 applies c·tanh(z/c) to the logits first; 0 disables
-	PosWeight      []float64 // binary losses: one positive-class weight per column (nil: all 1)
-	Threads        int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
+	Reduction    Reduction
+	IgnoreIndex  int64     // rows whose label equals it are skipped (default −100)
+	ClassWeights []float64 // one weight per class (nil: all 1)
+	Threads      int       // goroutines (≤ 0: GOMAXPROCS); results do not depend on it
 }
 
 // Defaults returns PyTorch's defaults: mean reduction, ignore index −100,
-// no weights, no smoothing, no z-loss, no soft-capping.
+// no weights.
 func Defaults() Options { return Options{IgnoreIndex: -100} }
 
 // Option changes one setting.
@@ -179,57 +202,41 @@ func WithIgnoreIndex(i int64) Option { return func(o *Options) { o.IgnoreIndex =
 // WithClassWeights sets one weight per class (PyTorch's weight argument).
 func WithClassWeights(w []float64) Option { return func(o *Options) { o.ClassWeights = w } }
 
-// WithLabelSmoothing sets ε: the target becomes (1−ε)·target + ε/C.
-func WithLabelSmoothing(eps float64) Option { return func(o *Options) { o.LabelSmoothing = eps } }
-
-// WithZLoss adds s·lse² per counted row (PaLM's z-loss regulariser).
-func WithZLoss(s float64) Option { return func(o *Options) { o.ZLoss = s } }
-
-// WithSoftCap applies c·tanh(z/c) to the logits before the loss (c > 0).
-func WithSoftCap(c float64) Option { return func(o *Options) { o.SoftCap = c } }
-
-// WithPosWeight sets one positive-class weight per column (binary losses,
-// PyTorch's pos_weight).
-func WithPosWeight(w []float64) Option { return func(o *Options) { o.PosWeight = w } }
-
 // WithThreads sets the number of goroutines (≤ 0: GOMAXPROCS).
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
 
-// build applies opts to the defaults and validates the common settings.
+// build applies opts to the defaults and validates them.
 func build(name string, opts []Option) (Options, error) {
 	o := Defaults()
 	for _, f := range opts {
 		f(&o)
 	}
-	switch {
-	case o.Reduction < Mean || o.Reduction > None:
-		return o, fmt.Errorf("%s: unknown reduction %d", name, o.Reduction)
-	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1):
-		return o, fmt.Errorf("%s: label smoothing %v outside [0, 1]", name, o.LabelSmoothing)
-	case !(o.ZLoss >= 0) || math.IsInf(o.ZLoss, 0):
-		return o, fmt.Errorf("%s: z-loss coefficient %v, want a finite number ≥ 0", name, o.ZLoss)
-	case !(o.SoftCap >= 0) || math.IsInf(o.SoftCap, 0):
-		return o, fmt.Errorf("%s: soft cap %v, want a finite number > 0 (or 0 to disable)", name, o.SoftCap)
+	return o, o.check(name)
+}
+
+// check validates the shared settings.
+func (o Options) check(name string) error {
+	if o.Reduction < Mean || o.Reduction > None {
+		return valueErr(name, "unknown reduction %d", o.Reduction)
 	}
 	for c, w := range o.ClassWeights {
 		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, fmt.Errorf("%s: class weight %v at class %d, want a finite number ≥ 0", name, w, c)
+			return valueErr(name, "class weight %v at class %d, want a finite number ≥ 0", w, c)
 		}
 	}
-	for c, w := range o.PosWeight {
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return o, fmt.Errorf("%s: pos_weight %v at column %d, want a finite number ≥ 0", name, w, c)
-		}
-	}
-	return o, nil
+	return nil
 }
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // ErrValue is wrapped by every error about a value (a label out of range,
 // a NaN or infinite logit where the loss is undefined).
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 func shapeErr(name, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), ErrShape)
@@ -252,7 +259,7 @@ func checkMatrix[E exact](name string, in Input[E], out Output[E], red Reduction
 	if out.Grad != nil && len(out.Grad) != len(in.Logits) {
 		return 0, shapeErr(name, "len(Grad) = %d, want %d (the shape of Logits)", len(out.Grad), len(in.Logits))
 	}
-	if out.Grad != nil && overlapPartially(out.Grad, in.Logits) {
+	if out.Grad != nil && rowstat.OverlapPartially(out.Grad, in.Logits) {
 		return 0, shapeErr(name, "Grad overlaps Logits without being Logits")
 	}
 	if out.Rows != nil && len(out.Rows) != rows {
@@ -304,20 +311,6 @@ func rowWeight[E exact](in Input[E], i int) float64 {
 		return 1
 	}
 	return float64(in.RowWeights[i])
-}
-
-// overlapPartially reports whether a and b share memory without starting
-// at the same element.
-func overlapPartially[E exact](a, b []E) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	size := unsafe.Sizeof(a[0])
-	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	if pa == pb {
-		return false
-	}
-	return pa < pb+uintptr(len(b))*size && pb < pa+uintptr(len(a))*size
 }
 
 // firstNonFinite returns the column of the first NaN or +Inf in x (−Inf

@@ -5,6 +5,9 @@ import (
 	"math"
 )
 
+// nameMft is the registry name of this file's loss.
+const nameMft = "mft"
+
 // MFT is MFTCoder's task-balanced reduction of token-level cross-entropy
 // (Liu et al., "MFTCoder: Boosting Code LLMs with Multitask Fine-Tuning",
 // 2023, arXiv:2311.02303; catalog A28), so that tasks with more or longer
@@ -48,7 +51,7 @@ type MFT struct {
 
 // NewMFT returns the MFT reduction of cross-entropy in mode 1, 2, 3 or 4.
 func NewMFT(mode int, opts ...Option) (*MFT, error) {
-	const name = "mft"
+	const name = nameMft
 	o, err := build(name, opts)
 	if err != nil {
 		return nil, err
@@ -59,7 +62,7 @@ func NewMFT(mode int, opts ...Option) (*MFT, error) {
 	if mode < 1 || mode > 4 {
 		return nil, valueErr(name, "mode %d, want 1, 2, 3 or 4", mode)
 	}
-	ce, err := NewCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(Sum))...)
+	ce, err := NewCrossEntropy(ForCrossEntropy(append(opts[:len(opts):len(opts)], WithReduction(Sum))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("mft: %w", err)
 	}
@@ -85,7 +88,7 @@ func (m *MFT) WithTaskWeights(w []float64) *MFT {
 }
 
 // Name returns "mft".
-func (*MFT) Name() string { return "mft" }
+func (*MFT) Name() string { return nameMft }
 
 // Eval32 evaluates the loss on float32 logits (Labels, Labels64 or
 // Targets).
@@ -99,7 +102,7 @@ func (m *MFT) Eval64(in Input[float64], out Output[float64]) (float64, error) {
 }
 
 func evalMFT[E exact](m *MFT, in Input[E], out Output[E], ce func(Input[E], Output[E]) (float64, error)) (float64, error) {
-	const name = "mft"
+	const name = nameMft
 	rows, err := checkMatrix(name, in, out, Mean)
 	if err != nil {
 		return 0, err
@@ -140,7 +143,7 @@ func evalMFT[E exact](m *MFT, in Input[E], out Output[E], ce func(Input[E], Outp
 // Errors: lengths, negative task ids or ids past taskWeights, a sample
 // spread over two tasks, negative or non-finite weights.
 func MFTCoefficients(mode int, valid []bool, samples, tasks []int32, taskWeights []float64, coef []float64) error {
-	const name = "mft"
+	const name = nameMft
 	n := len(valid)
 	switch {
 	case mode < 1 || mode > 4:
@@ -242,7 +245,7 @@ func MFTCoefficients(mode int, valid []bool, samples, tasks []int32, taskWeights
 
 func init() {
 	Register(Spec{
-		Name:    "mft",
+		Name:    nameMft,
 		Catalog: "A28",
 		Summary: "MFTCoder task-balanced token cross-entropy (1 token mean, 2 sample mean, 3 task token mean, 4 task sample mean)",
 		Needs:   NeedsLabels | AcceptsSoftTargets,
@@ -250,7 +253,7 @@ func init() {
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			md := p["mode"]
 			if md != math.Trunc(md) || md < 1 || md > 4 {
-				return nil, valueErr("mft", "mode %v, want 1, 2, 3 or 4", md)
+				return nil, valueErr(nameMft, "mode %v, want 1, 2, 3 or 4", md)
 			}
 			return NewMFT(int(md), opts...)
 		},

@@ -3,7 +3,12 @@ package loss
 import (
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// nameMixture is the registry name of this file's loss.
+const nameMixture = "mixture"
 
 // Mixture is the cross-entropy of a convex mixture of two softmax heads,
 // the mixed classifier of Bai, Anderson, Kim and Sojoudi, "Improving the
@@ -51,7 +56,7 @@ type Mixture struct {
 // NewMixture returns the mixture loss with weight α ∈ [0, 1] on the second
 // head and scales c₁, c₂ > 0.
 func NewMixture(alpha, c1, c2 float64, opts ...Option) (*Mixture, error) {
-	const name = "mixture"
+	const name = nameMixture
 	switch {
 	case !(alpha >= 0 && alpha <= 1):
 		return nil, valueErr(name, "alpha = %v, want a number in [0, 1]", alpha)
@@ -66,7 +71,7 @@ func NewMixture(alpha, c1, c2 float64, opts ...Option) (*Mixture, error) {
 }
 
 // Name returns "mixture".
-func (*Mixture) Name() string { return "mixture" }
+func (*Mixture) Name() string { return nameMixture }
 
 // Eval32 evaluates the loss on float32 logits (Logits: head 1, Teacher:
 // head 2, Labels; Targets: an optional α per row); Output.Grad receives
@@ -87,9 +92,9 @@ func (l *Mixture) Eval64(in Input[float64], out Output[float64]) (float64, error
 func EvalMixture[T Float](l *Mixture, in Input[T], out Output[T], grad2, dAlpha []T) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return evalMixture(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), asExact[T, float32](grad2), asExact[T, float32](dAlpha))
+		return evalMixture(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), rowstat.AsExact[T, float32](grad2), rowstat.AsExact[T, float32](dAlpha))
 	}
-	return evalMixture(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), asExact[T, float64](grad2), asExact[T, float64](dAlpha))
+	return evalMixture(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), rowstat.AsExact[T, float64](grad2), rowstat.AsExact[T, float64](dAlpha))
 }
 
 // mixHead holds one head's reduction at the target.
@@ -143,7 +148,7 @@ func mixHeadAt[E exact](k *kernels[E], z []E, y int, c float64) (mixHead, int, b
 // scaledTail64 is scaledTail in scalar float64: S = Σ exp(c·(z_j − m)),
 // T = S − 1 without the first maximal entry.
 func scaledTail64[E exact](z []E, m E, c float64) tailStats {
-	a := argmaxOf(z, m)
+	a := rowstat.ArgmaxOf(z, m)
 	var t float64
 	for j, v := range z {
 		if j != a {
@@ -171,24 +176,14 @@ func mixShape[E exact](k *kernels[E], h mixHead, g, z []E, c float64, y int, coe
 	writeCEShape(k, g, z, E(h.m), c, y, h.st, h.q, coef)
 }
 
-func logAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(a, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
-}
-
 func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E], grad2, dAlpha []E) (float64, error) {
-	const name = "mixture"
+	const name = nameMixture
 	if in.Cols > 0 && len(in.Logits)%in.Cols == 0 {
 		rows := len(in.Logits) / in.Cols
 		switch {
 		case grad2 != nil && len(grad2) != len(in.Logits):
 			return 0, shapeErr(name, "len(grad2) = %d, want %d (the shape of Logits)", len(grad2), len(in.Logits))
-		case grad2 != nil && (overlapPartially(grad2, in.Teacher) || overlaps(grad2, in.Logits) || overlaps(grad2, out.Grad)):
+		case grad2 != nil && (rowstat.OverlapPartially(grad2, in.Teacher) || overlaps(grad2, in.Logits) || overlaps(grad2, out.Grad)):
 			return 0, shapeErr(name, "grad2 overlaps the inputs (other than Teacher itself) or Grad")
 		case out.Grad != nil && overlaps(out.Grad, in.Teacher):
 			return 0, shapeErr(name, "Grad overlaps Teacher")
@@ -225,7 +220,7 @@ func evalMixture[E exact](k *kernels[E], l *Mixture, in Input[E], out Output[E],
 			}
 			l1 := math.Log1p(-alpha) + h1.logp
 			l2 := math.Log(alpha) + h2.logp
-			hy := logAddExp(l1, l2)
+			hy := rowstat.LogAddExp(l1, l2)
 			if math.IsInf(hy, -1) {
 				return 0, valueErr(name, "the target has probability 0 in the mixture at row %d, column %d", i, y)
 			}
@@ -249,12 +244,12 @@ func overlaps[E exact](a, b []E) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return false
 	}
-	return &a[0] == &b[0] || overlapPartially(a, b)
+	return &a[0] == &b[0] || rowstat.OverlapPartially(a, b)
 }
 
 func init() {
 	Register(Spec{
-		Name:    "mixture",
+		Name:    nameMixture,
 		Catalog: "B19",
 		Summary: "cross-entropy of the mixture (1 − α)·softmax(c1·z1) + α·softmax(c2·z2); z2 from the teacher input (optional Targets: one α per row)",
 		Needs:   NeedsLabels | NeedsTeacher,

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameMultiMargin is the registry name of this file's loss.
+const nameMultiMargin = "multi-margin"
+
 // MultiMargin is PyTorch's MultiMarginLoss, the multiclass hinge loss
 // averaged over the classes: for a row with logits x over C classes and
 // label y,
@@ -29,7 +32,7 @@ type MultiMargin struct {
 // NewMultiMargin returns the loss with power p (1 or 2) and a finite
 // margin.
 func NewMultiMargin(p int, margin float64, opts ...Option) (*MultiMargin, error) {
-	const name = "multi-margin"
+	const name = nameMultiMargin
 	switch {
 	case p != 1 && p != 2:
 		return nil, valueErr(name, "p = %d, want 1 or 2 (as PyTorch)", p)
@@ -44,7 +47,7 @@ func NewMultiMargin(p int, margin float64, opts ...Option) (*MultiMargin, error)
 }
 
 // Name returns "multi-margin".
-func (*MultiMargin) Name() string { return "multi-margin" }
+func (*MultiMargin) Name() string { return nameMultiMargin }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (mm *MultiMargin) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -57,7 +60,7 @@ func (mm *MultiMargin) Eval64(in Input[float64], out Output[float64]) (float64, 
 }
 
 func evalMultiMargin[E exact](mm *MultiMargin, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "multi-margin", o: mm.o, masks: true, columnWeights: true}
+	cfg := hardCfg{name: nameMultiMargin, o: mm.o, masks: true, columnWeights: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(_ int, x []E, _ E, y int, g []E, gs float64) (float64, error) {
 			w := classWeight(mm.o, y) / float64(len(x))
@@ -88,13 +91,13 @@ func evalMultiMargin[E exact](mm *MultiMargin, in Input[E], out Output[E]) (floa
 
 func init() {
 	Register(Spec{
-		Name:    "multi-margin",
+		Name:    nameMultiMargin,
 		Summary: "PyTorch's MultiMarginLoss (w_y/C)·Σ_{j≠y} max(0, margin − x_y + x_j)^p, p = 1 or 2",
 		Needs:   NeedsLabels,
 		Params:  []Param{{"p", 1, "power, 1 or 2"}, {"margin", 1, "margin m"}},
 		New: func(p map[string]float64, opts []Option) (Loss, error) {
 			if p["p"] != 1 && p["p"] != 2 {
-				return nil, valueErr("multi-margin", "p = %v, want 1 or 2", p["p"])
+				return nil, valueErr(nameMultiMargin, "p = %v, want 1 or 2", p["p"])
 			}
 			return NewMultiMargin(int(p["p"]), p["margin"], opts...)
 		},

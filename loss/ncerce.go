@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameNceRce is the registry name of this file's loss.
+const nameNceRce = "nce-rce"
+
 // NCERCE is the active–passive loss NCE+RCE of Ma, Huang, Wang, Romano,
 // Erfani and Bailey, "Normalized Loss Functions for Deep Learning with
 // Noisy Labels" (ICML 2020): normalized cross-entropy plus reverse
@@ -56,7 +59,7 @@ const NCERCELog0 = -9.210340371976182736
 // NewNCERCE returns α·NCE + β·RCE with log 0 taken as a < 0 in RCE
 // (NCERCELog0 in the official code).
 func NewNCERCE(alpha, beta, a float64, opts ...Option) (*NCERCE, error) {
-	const name = "nce-rce"
+	const name = nameNceRce
 	switch {
 	case math.IsNaN(alpha) || math.IsInf(alpha, 0) || math.IsNaN(beta) || math.IsInf(beta, 0):
 		return nil, valueErr(name, "alpha = %v, beta = %v, want finite numbers", alpha, beta)
@@ -71,7 +74,7 @@ func NewNCERCE(alpha, beta, a float64, opts ...Option) (*NCERCE, error) {
 }
 
 // Name returns "nce-rce".
-func (*NCERCE) Name() string { return "nce-rce" }
+func (*NCERCE) Name() string { return nameNceRce }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (n *NCERCE) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -84,7 +87,7 @@ func (n *NCERCE) Eval64(in Input[float64], out Output[float64]) (float64, error)
 }
 
 func evalNCERCE[E exact](k *kernels[E], n *NCERCE, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "nce-rce", o: n.o}
+	cfg := hardCfg{name: nameNceRce, o: n.o}
 	alpha, beta, negA := n.alpha, n.beta, -n.a
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
@@ -112,7 +115,7 @@ func evalNCERCE[E exact](k *kernels[E], n *NCERCE, in Input[E], out Output[E]) (
 				P := alpha*(D-K*a)/D2 + beta*negA*py
 				B := alpha * a / D2
 				gy := alpha*(a*(1-K*py)-q*D)/D2 - beta*negA*py*q
-				k.expAffine(g, x, m, 1, E(gs*P/st.s), E(-gs*B))
+				k.ExpAffine(g, x, m, 1, E(gs*P/st.s), E(-gs*B))
 				g[y] = E(gs * gy)
 			}
 			return l, nil
@@ -122,7 +125,7 @@ func evalNCERCE[E exact](k *kernels[E], n *NCERCE, in Input[E], out Output[E]) (
 
 func init() {
 	Register(Spec{
-		Name:    "nce-rce",
+		Name:    nameNceRce,
 		Summary: "active–passive loss α·NCE + β·RCE (normalized CE + reverse CE, log 0 = a)",
 		Needs:   NeedsLabels,
 		Params: []Param{

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameNkd is the registry name of this file's loss.
+const nameNkd = "nkd"
+
 // NKD is the Normalized Knowledge Distillation loss (Yang et al., "From
 // Knowledge Distillation to Self-Knowledge Distillation: A Unified
 // Approach with Normalized Loss and Customized Soft Labels", ICCV 2023;
@@ -43,7 +46,7 @@ type NKD struct {
 // NewNKD returns the NKD loss with weight γ ≥ 0 on the non-target term and
 // non-target temperature λ > 0.
 func NewNKD(gamma, lambda float64, opts ...Option) (*NKD, error) {
-	const name = "nkd"
+	const name = nameNkd
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -58,9 +61,9 @@ func NewNKD(gamma, lambda float64, opts ...Option) (*NKD, error) {
 }
 
 // Name returns "nkd".
-func (*NKD) Name() string { return "nkd" }
+func (*NKD) Name() string { return nameNkd }
 
-func (l *NKD) cfg() tsrCfg { return tsrCfg{name: "nkd", o: l.o, labels: true, dists: true} }
+func (l *NKD) cfg() tsrCfg { return tsrCfg{name: nameNkd, o: l.o, labels: true, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher and Labels or
 // Labels64; optional RowWeights).
@@ -82,7 +85,7 @@ func (l *NKD) row(r *tsrRow) (float64, error) {
 	var loss float64
 	if Ty > 0 {
 		if math.IsInf(lS[y], -1) {
-			return 0, valueErr("nkd", "student target logit −Inf where the teacher has mass, row %d, column %d", r.i, y)
+			return 0, valueErr(nameNkd, "student target logit −Inf where the teacher has mass, row %d, column %d", r.i, y)
 		}
 		loss = -Ty * lS[y]
 	}
@@ -94,7 +97,7 @@ func (l *NKD) row(r *tsrRow) (float64, error) {
 	hasNon := len(r.s) > 1 && !allNegInf(nt)
 	if hasNon {
 		if allNegInf(ns) {
-			return 0, valueErr("nkd", "student non-target logits all −Inf at row %d while the teacher's are not", r.i)
+			return 0, valueErr(nameNkd, "student non-target logits all −Inf at row %d while the teacher's are not", r.i)
 		}
 		tsrLogSoftmax(ns, ns, lam)
 		tsrLogSoftmax(nt, nt, lam)
@@ -104,7 +107,7 @@ func (l *NKD) row(r *tsrRow) (float64, error) {
 				continue
 			}
 			if math.IsInf(ns[k], -1) {
-				return 0, valueErr("nkd", "student logit −Inf where the teacher has mass, row %d, column %d", r.i, k)
+				return 0, valueErr(nameNkd, "student logit −Inf where the teacher has mass, row %d, column %d", r.i, k)
 			}
 			ce -= math.Exp(v) * ns[k]
 		}
@@ -126,7 +129,7 @@ func (l *NKD) row(r *tsrRow) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "nkd",
+		Name:    nameNkd,
 		Catalog: "B15",
 		Summary: "normalized KD: −T_y·log S_y − γλ²·Σ_{k≠y} T̂_k·log Ŝ_k (add cross-entropy for the paper's objective)",
 		Needs:   NeedsLabels | NeedsTeacher,

@@ -1,5 +1,8 @@
 package loss
 
+// nameNll is the registry name of this file's loss.
+const nameNll = "nll"
+
 // NLL is the negative log-likelihood of PyTorch's NLLLoss: Input.Logits
 // already holds log-probabilities (a log-softmax output), and row i with
 // label y_i contributes
@@ -24,7 +27,7 @@ type NLL struct {
 
 // NewNLL returns the loss.
 func NewNLL(opts ...Option) (*NLL, error) {
-	o, err := buildHard("nll", opts, true)
+	o, err := buildHard(nameNll, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +35,7 @@ func NewNLL(opts ...Option) (*NLL, error) {
 }
 
 // Name returns "nll".
-func (*NLL) Name() string { return "nll" }
+func (*NLL) Name() string { return nameNll }
 
 // Eval32 evaluates the loss on float32 log-probabilities and labels.
 func (l *NLL) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -45,7 +48,7 @@ func (l *NLL) Eval64(in Input[float64], out Output[float64]) (float64, error) {
 }
 
 func evalNLL[E exact](l *NLL, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "nll", o: l.o, masks: true}
+	cfg := hardCfg{name: nameNll, o: l.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(_ int, x []E, _ E, y int, g []E, gs float64) (float64, error) {
 			v := -float64(x[y])
@@ -60,7 +63,7 @@ func evalNLL[E exact](l *NLL, in Input[E], out Output[E]) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "nll",
+		Name:    nameNll,
 		Summary: "negative log-likelihood −w_y·x_y of log-probabilities (PyTorch's NLLLoss: class weights, ignore index, weighted mean)",
 		Needs:   NeedsLabels,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {

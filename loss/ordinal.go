@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameOrdinal is the registry name of this file's loss.
+const nameOrdinal = "ordinal"
+
 // Ordinal is the ordinal (cumulative-logit) cross-entropy of the CORAL
 // model of Cao, Mirjalili and Raschka, "Rank consistent ordinal regression
 // for neural networks with application to age estimation" (Pattern
@@ -38,7 +41,7 @@ type Ordinal struct{ o Options }
 // NewOrdinal returns the ordinal cross-entropy; WithClassWeights sets the
 // importance weights λ_k, one per cumulative logit (Cols of them).
 func NewOrdinal(opts ...Option) (*Ordinal, error) {
-	o, err := buildHard("ordinal", opts, true)
+	o, err := buildHard(nameOrdinal, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +49,7 @@ func NewOrdinal(opts ...Option) (*Ordinal, error) {
 }
 
 // Name returns "ordinal".
-func (*Ordinal) Name() string { return "ordinal" }
+func (*Ordinal) Name() string { return nameOrdinal }
 
 // Eval32 evaluates the loss on float32 cumulative logits and labels in
 // [0, Cols].
@@ -60,7 +63,7 @@ func (l *Ordinal) Eval64(in Input[float64], out Output[float64]) (float64, error
 }
 
 func evalOrdinal[E exact](l *Ordinal, in Input[E], out Output[E]) (float64, error) {
-	const name = "ordinal"
+	const name = nameOrdinal
 	cfg := hardCfg{name: name, o: l.o, classes: in.Cols + 1, infinities: true, columnWeights: true}
 	lw := l.o.ClassWeights
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
@@ -100,7 +103,7 @@ func evalOrdinal[E exact](l *Ordinal, in Input[E], out Output[E]) (float64, erro
 
 func init() {
 	Register(Spec{
-		Name:           "ordinal",
+		Name:           nameOrdinal,
 		Catalog:        "A3",
 		Summary:        "ordinal (CORAL cumulative-logit) cross-entropy over K−1 logits; labels in [0, K−1]; class weights = importance weights per logit",
 		Needs:          NeedsLabels,

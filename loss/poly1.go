@@ -4,7 +4,11 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// namePoly1 is the registry name of this file's loss.
+const namePoly1 = "poly1"
 
 // Poly1 is the Poly-1 loss of Leng, Tan, Liu, Cubuk et al., "PolyLoss: A
 // Polynomial Expansion Perspective of Classification Loss Functions"
@@ -54,9 +58,9 @@ type Poly1 struct {
 // NewPoly1 returns the Poly-1 loss with coefficient ε ≥ −1.
 func NewPoly1(eps float64, opts ...Option) (*Poly1, error) {
 	if !(eps >= -1) || math.IsInf(eps, 0) {
-		return nil, valueErr("poly1", "epsilon = %v, want a finite number ≥ −1", eps)
+		return nil, valueErr(namePoly1, "epsilon = %v, want a finite number ≥ −1", eps)
 	}
-	o, err := buildHard("poly1", opts, true)
+	o, err := buildHard(namePoly1, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +68,7 @@ func NewPoly1(eps float64, opts ...Option) (*Poly1, error) {
 }
 
 // Name returns "poly1".
-func (*Poly1) Name() string { return "poly1" }
+func (*Poly1) Name() string { return namePoly1 }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (p *Poly1) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -81,7 +85,7 @@ func evalPoly1[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E]) (fl
 		return evalPoly1Soft(k, p, in, out)
 	}
 	eps := p.eps
-	cfg := hardCfg{name: "poly1", o: p.o, masks: true}
+	cfg := hardCfg{name: namePoly1, o: p.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
 			st := scaledTail(k, x, m, 1)
@@ -96,7 +100,7 @@ func evalPoly1[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E]) (fl
 
 // evalPoly1Soft is Poly-1 against soft targets.
 func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E]) (float64, error) {
-	const name = "poly1"
+	const name = namePoly1
 	rows, err := checkMatrix(name, in, out, p.o.Reduction)
 	if err != nil {
 		return 0, err
@@ -136,7 +140,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 				g = out.Grad[i*cols : (i+1)*cols]
 			}
 			r := rowWeight(in, i)
-			m, nan := k.maxNaN(x)
+			m, nan := k.MaxNaN(x)
 			if nan || math.IsInf(float64(m), 0) {
 				for j, v := range x {
 					if v != v || math.IsInf(float64(v), 1) {
@@ -181,7 +185,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 			c := tot + eps*pt
 			// t and x may be read below after g overwrote x: keep what
 			// the argmax column needs first.
-			a := argmaxOf(x, m)
+			a := rowstat.ArgmaxOf(x, m)
 			_, qa := targetTerms(x, m, a, 1, st)
 			var rest float64 // Σ_{j≠a} t_j(1 + εp_j)
 			for j, v := range t {
@@ -189,7 +193,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 					rest += float64(v) * (1 + eps*pj[j])
 				}
 			}
-			k.expAffine(g, x, m, 1, E(gs*c/st.s), 0)
+			k.ExpAffine(g, x, m, 1, E(gs*c/st.s), 0)
 			for j, v := range t {
 				if v != 0 {
 					g[j] = E(float64(g[j]) - gs*float64(v)*(1+eps*pj[j]))
@@ -204,7 +208,7 @@ func evalPoly1Soft[E exact](k *kernels[E], p *Poly1, in Input[E], out Output[E])
 
 func init() {
 	Register(Spec{
-		Name:    "poly1",
+		Name:    namePoly1,
 		Summary: "Poly-1: cross-entropy + ε·(1 − p_y); soft targets: Optax's poly_loss_cross_entropy",
 		Needs:   NeedsLabels | AcceptsSoftTargets,
 		Params:  []Param{{"epsilon", 1, "coefficient ε ≥ −1 of (1 − p_y) (0: cross-entropy)"}},

@@ -1,10 +1,9 @@
 package loss
 
 import (
-	"fmt"
-	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/registry"
 )
 
 // Needs says which inputs a registered loss reads besides the logits.
@@ -57,135 +56,62 @@ type Spec struct {
 	NotClassScores bool
 }
 
-var registry = map[string]Spec{}
+var table = registry.New("loss", func(s Spec) string { return s.Name },
+	func(s Spec) []registry.Param { return registry.Convert(s.Params) }, func(s Spec) map[string][]float64 { return s.Lists })
 
 // Register adds a loss to the registry. It panics if the name is taken
 // (a programming error caught at start-up).
-func Register(s Spec) {
-	if _, dup := registry[s.Name]; dup {
-		panic("loss: registered twice: " + s.Name)
-	}
-	registry[s.Name] = s
-}
+func Register(s Spec) { table.Register(s) }
 
 // Specs returns every registered loss, sorted by name.
-func Specs() []Spec {
-	out := make([]Spec, 0, len(registry))
-	for _, s := range registry {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func Specs() []Spec { return table.Specs() }
 
 // Lookup returns the spec of a registered loss.
-func Lookup(name string) (Spec, bool) {
-	s, ok := registry[name]
-	return s, ok
-}
+func Lookup(name string) (Spec, bool) { return table.Lookup(name) }
 
 // Parse builds a loss from "NAME" or "NAME:key=value,key=value" (for
 // example "cross-entropy" or "gce:q=0.7"), with opts applied. An unknown
-// name or parameter is an error listing the valid ones.
+// name or parameter is an error listing the valid ones; errors wrap
+// ErrValue (or ErrShape), and the returned Loss is then a nil interface.
 func Parse(text string, opts ...Option) (Loss, Spec, error) {
-	name, rest, _ := strings.Cut(text, ":")
-	name = strings.TrimSpace(name)
-	s, ok := registry[name]
-	if !ok {
-		var names []string
-		for _, sp := range Specs() {
-			names = append(names, sp.Name)
-		}
-		return nil, Spec{}, fmt.Errorf("loss: unknown loss %q (registered: %s)", name, strings.Join(names, ", "))
+	s, p, lists, err := table.Parse(text)
+	if err != nil {
+		return nil, s, err
 	}
-	p := map[string]float64{}
-	lists := map[string][]float64{}
-	for _, prm := range s.Params {
-		p[prm.Name] = prm.Default
-		if def, ok := s.Lists[prm.Name]; ok {
-			lists[prm.Name] = append([]float64(nil), def...)
-		}
-	}
-	if strings.TrimSpace(rest) != "" {
-		for _, kv := range strings.Split(rest, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			k = strings.TrimSpace(k)
-			if _, known := p[k]; !ok || !known {
-				return nil, s, fmt.Errorf("loss %s: bad parameter %q (parameters: %s)", name, strings.TrimSpace(kv), paramList(s))
-			}
-			parts := []string{v}
-			if _, isList := lists[k]; isList {
-				parts = strings.Split(v, "+")
-			}
-			var vals []float64
-			for _, part := range parts {
-				f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
-				if err != nil {
-					return nil, s, fmt.Errorf("loss %s: parameter %s: %q is not a number", name, k, strings.TrimSpace(v))
-				}
-				vals = append(vals, f)
-			}
-			p[k] = vals[0]
-			if _, isList := lists[k]; isList {
-				lists[k] = vals
-			}
-		}
-	}
+	var l Loss
 	if s.NewLists != nil {
-		l, err := s.NewLists(p, lists, opts)
-		return l, s, err
+		l, err = s.NewLists(p, lists, opts)
+	} else {
+		l, err = s.New(p, opts)
 	}
-	l, err := s.New(p, opts)
-	return l, s, err
-}
-
-func paramList(s Spec) string {
-	if len(s.Params) == 0 {
-		return "none"
+	if err != nil {
+		return nil, s, err
 	}
-	var parts []string
-	for _, p := range s.Params {
-		if list, ok := s.Lists[p.Name]; ok {
-			var vs []string
-			for _, v := range list {
-				vs = append(vs, fmt.Sprintf("%g", v))
-			}
-			parts = append(parts, p.Name+"="+strings.Join(vs, "+"))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s=%g", p.Name, p.Default))
-	}
-	return strings.Join(parts, ", ")
+	return l, s, nil
 }
 
 // ParamList formats a spec's parameters with their defaults ("none" if it
 // has none).
-func (s Spec) ParamList() string { return paramList(s) }
+func (s Spec) ParamList() string { return table.ParamList(s) }
 
-func init() {
-	Register(Spec{
-		Name:    "cross-entropy",
-		Summary: "softmax cross-entropy (PyTorch semantics, z-loss, soft-cap, no Softmax Collapse)",
-		Needs:   NeedsLabels | AcceptsSoftTargets,
-		New: func(_ map[string]float64, opts []Option) (Loss, error) {
-			return NewCrossEntropy(opts...)
-		},
-	})
-	Register(Spec{
-		Name:    "bce",
-		Summary: "binary cross-entropy with logits, per element (pos_weight, class weights)",
-		Needs:   NeedsTargets,
-		New: func(_ map[string]float64, opts []Option) (Loss, error) {
-			return NewBCEWithLogits(opts...)
-		},
-	})
-	Register(Spec{
-		Name:    "kd",
-		Summary: "distillation: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), batchmean",
-		Needs:   NeedsTeacher,
-		Params:  []Param{{"temperature", 1, "softening temperature T > 0"}},
-		New: func(p map[string]float64, opts []Option) (Loss, error) {
-			return NewKD(p["temperature"], opts...)
-		},
-	})
+// InputText describes the inputs a spec reads, for listings (the input
+// column of xent losses and docs/LOSSES.md).
+func (s Spec) InputText() string {
+	var parts []string
+	for _, in := range []struct {
+		need Needs
+		text string
+	}{
+		{NeedsLabels, "labels"},
+		{AcceptsSoftTargets, "or soft targets"},
+		{NeedsTargets, "float targets [rows, cols]"},
+		{NeedsScalarTargets, "float targets [rows]"},
+		{NeedsTeacher, "teacher logits"},
+		{NeedsSequences, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]"},
+	} {
+		if s.Needs&in.need != 0 {
+			parts = append(parts, in.text)
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,6 +1,7 @@
 package loss
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -10,8 +11,15 @@ func TestParse(t *testing.T) {
 	if err != nil || l.Name() != "kd" || s.Needs != NeedsTeacher || l.(*KD).t != 4 {
 		t.Fatalf("%v %v %v", l, s, err)
 	}
-	if _, _, err := Parse("cross-entropy", WithLabelSmoothing(0.1)); err != nil {
+	l, _, err = Parse("cross-entropy:label_smoothing=0.1,z_loss=1e-4,soft_cap=30", WithReduction(Sum))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if o := l.(*CrossEntropy).Options(); o.LabelSmoothing != 0.1 || o.ZLoss != 1e-4 || o.SoftCap != 30 || o.Reduction != Sum {
+		t.Fatalf("parsed cross-entropy options %+v", o)
+	}
+	if _, _, err := Parse("cross-entropy:label_smoothing=2"); !errors.Is(err, ErrValue) {
+		t.Fatalf("smoothing 2: %v", err)
 	}
 	for _, bad := range []struct{ text, mention string }{
 		{"no-such-loss", "cross-entropy"},
@@ -28,6 +36,24 @@ func TestParse(t *testing.T) {
 	for _, s := range Specs() {
 		if s.Name == "" || s.Summary == "" || s.New == nil && s.NewLists == nil {
 			t.Errorf("incomplete spec %+v", s)
+		}
+	}
+}
+
+// TestParseFailureIsNilInterface: a failed Parse returns a nil interface
+// (not a typed nil that compares unequal to nil) and an error wrapping
+// ErrValue, whether the name, a parameter or the constructor fails.
+func TestParseFailureIsNilInterface(t *testing.T) {
+	for _, text := range []string{"no-such-loss", "kd:temp=4", "kd:temperature=abc", "kd:temperature=-1", "poly1:epsilon=-5", "focal:gamma=-1"} {
+		l, _, err := Parse(text)
+		if err == nil {
+			t.Fatalf("%q: no error", text)
+		}
+		if l != nil {
+			t.Errorf("%q: Parse returned %#v (a non-nil interface) with error %v", text, l, err)
+		}
+		if !errors.Is(err, ErrValue) {
+			t.Errorf("%q: %v does not wrap ErrValue", text, err)
 		}
 	}
 }

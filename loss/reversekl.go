@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameReverseKl is the registry name of this file's loss.
+const nameReverseKl = "reverse-kl"
+
 // ReverseKL is the reverse (mode-seeking) distillation divergence, the
 // student's softened distribution against the teacher's:
 //
@@ -38,7 +41,7 @@ type ReverseKL struct {
 
 // NewReverseKL returns the reverse KL at temperature t > 0.
 func NewReverseKL(t float64, opts ...Option) (*ReverseKL, error) {
-	const name = "reverse-kl"
+	const name = nameReverseKl
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -50,9 +53,9 @@ func NewReverseKL(t float64, opts ...Option) (*ReverseKL, error) {
 }
 
 // Name returns "reverse-kl".
-func (*ReverseKL) Name() string { return "reverse-kl" }
+func (*ReverseKL) Name() string { return nameReverseKl }
 
-func (l *ReverseKL) cfg() tsrCfg { return tsrCfg{name: "reverse-kl", o: l.o, dists: true} }
+func (l *ReverseKL) cfg() tsrCfg { return tsrCfg{name: nameReverseKl, o: l.o, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher; optional
 // RowWeights).
@@ -66,7 +69,7 @@ func (l *ReverseKL) Eval64(in Input[float64], out Output[float64]) (float64, err
 }
 
 func (l *ReverseKL) row(r *tsrRow) (float64, error) {
-	kl, err := tsrReverseKL(r, l.t, "reverse-kl")
+	kl, err := tsrReverseKL(r, l.t, nameReverseKl)
 	if err != nil {
 		return 0, err
 	}
@@ -110,7 +113,7 @@ func tsrReverseKL(r *tsrRow, T float64, name string) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "reverse-kl",
+		Name:    nameReverseKl,
 		Summary: "reverse distillation divergence T²·KL(softmax(student/T) ‖ softmax(teacher/T)), batchmean",
 		Needs:   NeedsTeacher,
 		Params:  []Param{{"temperature", 1, "softening temperature T > 0"}},

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameSce is the registry name of this file's loss.
+const nameSce = "sce"
+
 // SCE is the symmetric cross-entropy between the student's and the
 // teacher's distributions, the consistency loss of Robust Mean Teacher
 // (Döbler, Marsden and Yang, "Robust Mean Teacher for Continual and
@@ -53,7 +56,7 @@ type SCE struct {
 // the reverse term and the log floor A ≤ 0 for log q (math.Inf(−1): no
 // floor).
 func NewSCE(alpha, logFloor float64, opts ...Option) (*SCE, error) {
-	const name = "sce"
+	const name = nameSce
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -68,9 +71,9 @@ func NewSCE(alpha, logFloor float64, opts ...Option) (*SCE, error) {
 }
 
 // Name returns "sce".
-func (*SCE) Name() string { return "sce" }
+func (*SCE) Name() string { return nameSce }
 
-func (l *SCE) cfg() tsrCfg { return tsrCfg{name: "sce", o: l.o, targets: true, dists: true} }
+func (l *SCE) cfg() tsrCfg { return tsrCfg{name: nameSce, o: l.o, targets: true, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher or soft Targets;
 // optional RowWeights).
@@ -106,13 +109,13 @@ func (l *SCE) row(r *tsrRow) (float64, error) {
 	for k := range lp {
 		if a < 1 && q[k] > 0 {
 			if math.IsInf(lp[k], -1) {
-				return 0, valueErr("sce", "student logit −Inf where the target has mass, row %d, column %d", r.i, k)
+				return 0, valueErr(nameSce, "student logit −Inf where the target has mass, row %d, column %d", r.i, k)
 			}
 			fwd -= q[k] * lp[k]
 		}
 		if a > 0 && !math.IsInf(lp[k], -1) {
 			if math.IsInf(L[k], -1) {
-				return 0, valueErr("sce", "zero target probability where the student has mass, row %d, column %d (the reverse term is infinite; see the log floor)", r.i, k)
+				return 0, valueErr(nameSce, "zero target probability where the student has mass, row %d, column %d (the reverse term is infinite; see the log floor)", r.i, k)
 			}
 			rev -= math.Exp(lp[k]) * L[k]
 		}
@@ -136,7 +139,7 @@ func (l *SCE) row(r *tsrRow) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "sce",
+		Name:    nameSce,
 		Catalog: "A27",
 		Summary: "symmetric cross-entropy −(1−α)Σq·log p − αΣp·log q between student and teacher (Robust Mean Teacher)",
 		Needs:   NeedsTeacher,

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameSCELabels is the registry name of this file's loss.
+const nameSCELabels = "sce-labels"
+
 // SCELabels is the symmetric cross-entropy for learning with noisy class
 // labels (Wang, Ma, Chen, Luo, Yi and Bailey, "Symmetric Cross Entropy
 // for Robust Learning with Noisy Labels", ICCV 2019): cross-entropy plus
@@ -42,7 +45,7 @@ type SCELabels struct {
 // and the clamp A < 0 of log 0 (finite: without it the reverse term of a
 // one-hot label is infinite).
 func NewSCELabels(alpha, beta, logZero float64, opts ...Option) (*SCELabels, error) {
-	const name = "sce-labels"
+	const name = nameSCELabels
 	o, err := tsrBuild(name, opts)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,7 @@ func NewSCELabels(alpha, beta, logZero float64, opts ...Option) (*SCELabels, err
 }
 
 // Name returns "sce-labels".
-func (*SCELabels) Name() string { return "sce-labels" }
+func (*SCELabels) Name() string { return nameSCELabels }
 
 // Eval32 evaluates the loss on float32 logits with Labels or Labels64
 // (optional RowWeights).
@@ -79,7 +82,7 @@ func (l *SCELabels) Eval64(in Input[float64], out Output[float64]) (float64, err
 }
 
 func evalSCELabels[E float32 | float64](l *SCELabels, in Input[E], out Output[E], eval func(Input[E], Output[E]) (float64, error)) (float64, error) {
-	const name = "sce-labels"
+	const name = nameSCELabels
 	if in.Targets != nil || in.Teacher != nil {
 		return 0, shapeErr(name, "takes labels (Labels or Labels64), not Targets or Teacher")
 	}
@@ -151,7 +154,7 @@ func evalSCELabels[E float32 | float64](l *SCELabels, in Input[E], out Output[E]
 
 func init() {
 	Register(Spec{
-		Name:    "sce-labels",
+		Name:    nameSCELabels,
 		Summary: "symmetric cross-entropy on labels for noisy labels (Wang et al. 2019): α·CE + β·reverse CE, log 0 clamped to A; sce is the teacher variant",
 		Needs:   NeedsLabels,
 		Params: []Param{

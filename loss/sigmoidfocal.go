@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameSigmoidFocal is the registry name of this file's loss.
+const nameSigmoidFocal = "sigmoid-focal"
+
 // SigmoidFocal is the sigmoid (binary) focal loss of Lin, Goyal, Girshick,
 // He and Dollár, "Focal Loss for Dense Object Detection" (ICCV 2017),
 // with the semantics of torchvision's ops.sigmoid_focal_loss: every logit
@@ -40,7 +43,7 @@ type SigmoidFocal struct {
 // NewSigmoidFocal returns the loss with balance α ≤ 1 (α < 0 disables
 // it) and focusing parameter γ ≥ 0.
 func NewSigmoidFocal(alpha, gamma float64, opts ...Option) (*SigmoidFocal, error) {
-	const name = "sigmoid-focal"
+	const name = nameSigmoidFocal
 	switch {
 	case !(alpha <= 1) || math.IsInf(alpha, -1):
 		return nil, valueErr(name, "alpha = %v, want a number ≤ 1 (negative: no balancing)", alpha)
@@ -55,7 +58,7 @@ func NewSigmoidFocal(alpha, gamma float64, opts ...Option) (*SigmoidFocal, error
 }
 
 // Name returns "sigmoid-focal".
-func (*SigmoidFocal) Name() string { return "sigmoid-focal" }
+func (*SigmoidFocal) Name() string { return nameSigmoidFocal }
 
 // Eval32 evaluates the loss on float32 logits and targets.
 func (f *SigmoidFocal) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -68,7 +71,7 @@ func (f *SigmoidFocal) Eval64(in Input[float64], out Output[float64]) (float64, 
 }
 
 func (f *SigmoidFocal) cfg() elemCfg {
-	return elemCfg{name: "sigmoid-focal", o: f.o, domain: "targets lie in [0, 1]"}
+	return elemCfg{name: nameSigmoidFocal, o: f.o, domain: "targets lie in [0, 1]"}
 }
 
 func (f *SigmoidFocal) elem(x, y float64) (float64, float64, bool) {
@@ -105,7 +108,7 @@ func (f *SigmoidFocal) elem(x, y float64) (float64, float64, bool) {
 
 func init() {
 	Register(Spec{
-		Name:    "sigmoid-focal",
+		Name:    nameSigmoidFocal,
 		Summary: "sigmoid focal loss α_t·(1 − p_t)^γ·BCE per element (torchvision's sigmoid_focal_loss; soft targets)",
 		Needs:   NeedsTargets,
 		Params: []Param{{"alpha", 0.25, "balance α_t = α·y + (1 − α)(1 − y), α ≤ 1; negative: none"},

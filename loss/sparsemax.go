@@ -4,6 +4,9 @@ import (
 	"github.com/xentlab/xent/softmax"
 )
 
+// nameSparsemax is the registry name of this file's loss.
+const nameSparsemax = "sparsemax"
+
 // SparsemaxLoss is the sparsemax loss of Martins and Astudillo, "From
 // Softmax to Sparsemax: A Sparse Model of Attention and Multi-Label
 // Classification" (ICML 2016), the Fenchel–Young loss of the Gini entropy
@@ -32,7 +35,7 @@ type SparsemaxLoss struct{ o Options }
 
 // NewSparsemaxLoss returns the sparsemax loss.
 func NewSparsemaxLoss(opts ...Option) (*SparsemaxLoss, error) {
-	o, err := buildHard("sparsemax", opts, true)
+	o, err := buildHard(nameSparsemax, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +43,7 @@ func NewSparsemaxLoss(opts ...Option) (*SparsemaxLoss, error) {
 }
 
 // Name returns "sparsemax".
-func (*SparsemaxLoss) Name() string { return "sparsemax" }
+func (*SparsemaxLoss) Name() string { return nameSparsemax }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (s *SparsemaxLoss) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -53,7 +56,7 @@ func (s *SparsemaxLoss) Eval64(in Input[float64], out Output[float64]) (float64,
 }
 
 func evalSparsemax[E exact](s *SparsemaxLoss, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "sparsemax", o: s.o, masks: true}
+	cfg := hardCfg{name: nameSparsemax, o: s.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		var p []float64
 		return func(i int, x []E, _ E, y int, g []E, gs float64) (float64, error) {
@@ -103,7 +106,7 @@ func evalSparsemax[E exact](s *SparsemaxLoss, in Input[E], out Output[E]) (float
 
 func init() {
 	Register(Spec{
-		Name:    "sparsemax",
+		Name:    nameSparsemax,
 		Summary: "sparsemax loss (Fenchel–Young, Gini entropy): gradient sparsemax(z) − e_y",
 		Needs:   NeedsLabels,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {

@@ -4,6 +4,9 @@ import (
 	"math"
 )
 
+// nameSphericalZ is the registry name of this file's loss.
+const nameSphericalZ = "spherical-z"
+
 // SphericalZ is the Z-loss of de Brébisson and Vincent, "The Z-loss: a
 // shift and scale invariant classification loss belonging to the
 // Spherical Family" (2016), catalog A9 — not PaLM's z-loss regulariser
@@ -44,7 +47,7 @@ type SphericalZ struct {
 
 // NewSphericalZ returns the Z-loss with sharpness a > 0 and location b.
 func NewSphericalZ(a, b float64, opts ...Option) (*SphericalZ, error) {
-	const name = "spherical-z"
+	const name = nameSphericalZ
 	if !(a > 0) || math.IsInf(a, 0) || math.IsNaN(b) || math.IsInf(b, 0) {
 		return nil, valueErr(name, "a = %v, b = %v, want a positive finite a and a finite b", a, b)
 	}
@@ -56,7 +59,7 @@ func NewSphericalZ(a, b float64, opts ...Option) (*SphericalZ, error) {
 }
 
 // Name returns "spherical-z".
-func (*SphericalZ) Name() string { return "spherical-z" }
+func (*SphericalZ) Name() string { return nameSphericalZ }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (s *SphericalZ) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -69,7 +72,7 @@ func (s *SphericalZ) Eval64(in Input[float64], out Output[float64]) (float64, er
 }
 
 func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "spherical-z", o: s.o}
+	cfg := hardCfg{name: nameSphericalZ, o: s.o}
 	A, B := s.a, s.b
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
@@ -89,7 +92,7 @@ func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64
 			sigma := math.Sqrt(v2 / D)
 			if sigma == 0 || math.IsInf(sigma, 0) {
 				if sigma != 0 {
-					return 0, valueErr("spherical-z", "the logits' variance overflows at row %d", i)
+					return 0, valueErr(nameSphericalZ, "the logits' variance overflows at row %d", i)
 				}
 				if g != nil {
 					clear(g)
@@ -101,7 +104,7 @@ func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64
 			if g != nil {
 				c := -gs * sigmoid(u) / sigma
 				if math.IsInf(float64(E(c)), 0) {
-					return 0, valueErr("spherical-z", "the gradient overflows at row %d (the logits' standard deviation is %g)", i, sigma)
+					return 0, valueErr(nameSphericalZ, "the gradient overflows at row %d (the logits' standard deviation is %g)", i, sigma)
 				}
 				for k, v := range x {
 					zk := (float64(v) - mu) / sigma
@@ -119,7 +122,7 @@ func evalSphericalZ[E exact](s *SphericalZ, in Input[E], out Output[E]) (float64
 
 func init() {
 	Register(Spec{
-		Name:    "spherical-z",
+		Name:    nameSphericalZ,
 		Catalog: "A9",
 		Summary: "Z-loss (spherical family): softplus(a·(b − z_y))/a on z-normalised logits",
 		Needs:   NeedsLabels,

@@ -5,6 +5,9 @@ import (
 	"unsafe"
 )
 
+// nameStablemaxCe is the registry name of this file's loss.
+const nameStablemaxCe = "stablemax-ce"
+
 // StableMaxCE is the StableMax cross-entropy of Prieto, Barsbey, Mediano
 // and Birdal, "Grokking at the Edge of Numerical Stability" (ICLR 2025),
 // catalog B16: softmax's exp replaced by the ramp
@@ -38,7 +41,7 @@ type StableMaxCE struct{ o Options }
 
 // NewStableMaxCE returns the StableMax cross-entropy.
 func NewStableMaxCE(opts ...Option) (*StableMaxCE, error) {
-	o, err := buildHard("stablemax-ce", opts, true)
+	o, err := buildHard(nameStablemaxCe, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +49,7 @@ func NewStableMaxCE(opts ...Option) (*StableMaxCE, error) {
 }
 
 // Name returns "stablemax-ce".
-func (*StableMaxCE) Name() string { return "stablemax-ce" }
+func (*StableMaxCE) Name() string { return nameStablemaxCe }
 
 // Eval32 evaluates the loss on float32 logits and labels.
 func (s *StableMaxCE) Eval32(in Input[float32], out Output[float32]) (float64, error) {
@@ -68,7 +71,7 @@ func stableS(x float64) (float64, float64) {
 }
 
 func evalStableMax[E exact](s *StableMaxCE, in Input[E], out Output[E]) (float64, error) {
-	cfg := hardCfg{name: "stablemax-ce", o: s.o, masks: true}
+	cfg := hardCfg{name: nameStablemaxCe, o: s.o, masks: true}
 	return evalHardRows(cfg, in, out, func() hardRowFn[E] {
 		return func(i int, x []E, m E, y int, g []E, gs float64) (float64, error) {
 			var others float64
@@ -201,7 +204,7 @@ func softmaxCollapse[E exact](in Input[E], ignoreIndex int64) (CollapseStats, er
 
 func init() {
 	Register(Spec{
-		Name:    "stablemax-ce",
+		Name:    nameStablemaxCe,
 		Catalog: "B16",
 		Summary: "StableMax cross-entropy (s(x) = x + 1 or 1/(1 − x) in place of exp; no Softmax Collapse)",
 		Needs:   NeedsLabels,

@@ -3,7 +3,12 @@ package loss
 import (
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
+
+// nameTempnet is the registry name of this file's loss.
+const nameTempnet = "tempnet"
 
 // TempNet is the temperature-scaled robust cross-entropy of Qiu et al.,
 // "To Cool or not to Cool? Temperature Network Meets Large Foundation
@@ -51,7 +56,7 @@ type TempNet struct {
 // NewTempNet returns the loss with constant temperature τ > 0 (used when
 // Input.Targets is nil) and budget ρ.
 func NewTempNet(tau, rho float64, opts ...Option) (*TempNet, error) {
-	const name = "tempnet"
+	const name = nameTempnet
 	if !(tau > 0) || math.IsInf(tau, 0) || math.IsNaN(rho) || math.IsInf(rho, 0) {
 		return nil, valueErr(name, "tau = %v, rho = %v, want a positive finite τ and a finite ρ", tau, rho)
 	}
@@ -63,7 +68,7 @@ func NewTempNet(tau, rho float64, opts ...Option) (*TempNet, error) {
 }
 
 // Name returns "tempnet".
-func (*TempNet) Name() string { return "tempnet" }
+func (*TempNet) Name() string { return nameTempnet }
 
 // Eval32 evaluates the loss on float32 logits and labels (Targets: an
 // optional τ per row).
@@ -84,13 +89,13 @@ func (l *TempNet) Eval64(in Input[float64], out Output[float64]) (float64, error
 func EvalTempNet[T Float](l *TempNet, in Input[T], out Output[T], dTau []T) (float64, error) {
 	var z T
 	if unsafe.Sizeof(z) == 4 {
-		return evalTempNet(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), asExact[T, float32](dTau))
+		return evalTempNet(k32, l, convertInput[T, float32](in), convertOutput[T, float32](out), rowstat.AsExact[T, float32](dTau))
 	}
-	return evalTempNet(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), asExact[T, float64](dTau))
+	return evalTempNet(k64, l, convertInput[T, float64](in), convertOutput[T, float64](out), rowstat.AsExact[T, float64](dTau))
 }
 
 func evalTempNet[E exact](k *kernels[E], l *TempNet, in Input[E], out Output[E], dTau []E) (float64, error) {
-	const name = "tempnet"
+	const name = nameTempnet
 	if dTau != nil {
 		if in.Cols > 0 && len(dTau) != len(in.Logits)/in.Cols {
 			return 0, shapeErr(name, "len(dTau) = %d, want %d (one per row)", len(dTau), len(in.Logits)/in.Cols)
@@ -133,7 +138,7 @@ func evalTempNet[E exact](k *kernels[E], l *TempNet, in Input[E], out Output[E],
 
 func init() {
 	Register(Spec{
-		Name:    "tempnet",
+		Name:    nameTempnet,
 		Catalog: "B32",
 		Summary: "DRO temperature-scaled cross-entropy τ·CE(z/τ) + τ·(ρ − log K) (optional Targets: one τ per row)",
 		Needs:   NeedsLabels,

@@ -72,7 +72,7 @@ func TestTempNetIsCrossEntropy(t *testing.T) {
 	labels := []int32{1, 7, -100, 0, 3}
 	opts := []Option{WithClassWeights([]float64{1, 2, 1, 1, 0.5, 1, 1, 3})}
 	tn, _ := NewTempNet(1, math.Log(cols), opts...)
-	ce, _ := NewCrossEntropy(opts...)
+	ce, _ := NewCrossEntropy(ForCrossEntropy(opts...)...)
 	g1, g2 := make([]float32, len(x)), make([]float32, len(x))
 	v1, _ := tn.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: labels}, Output[float32]{Grad: g1})
 	v2, _ := ce.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: labels}, Output[float32]{Grad: g2})

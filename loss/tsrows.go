@@ -55,8 +55,8 @@ func tsrBuild(name string, opts []Option) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	if o.LabelSmoothing != 0 || o.ZLoss != 0 || o.SoftCap != 0 || o.ClassWeights != nil || o.PosWeight != nil {
-		return o, valueErr(name, "label smoothing, z-loss, soft-capping, class weights and pos_weight do not apply")
+	if o.ClassWeights != nil {
+		return o, valueErr(name, "class weights do not apply")
 	}
 	return o, nil
 }
@@ -244,15 +244,4 @@ func tsrLogSoftmax(dst, x []float64, t float64) {
 	for j := range dst {
 		dst[j] -= ls
 	}
-}
-
-// tsrLogAddExp returns log(exp(a) + exp(b)), with −Inf for two −Inf.
-func tsrLogAddExp(a, b float64) float64 {
-	if a < b {
-		a, b = b, a
-	}
-	if math.IsInf(a, -1) {
-		return a
-	}
-	return a + math.Log1p(math.Exp(b-a))
 }

@@ -2,6 +2,9 @@ package loss
 
 import "math"
 
+// nameTvd is the registry name of this file's loss.
+const nameTvd = "tvd"
+
 // TVD is the total variation distance between the student's and the
 // teacher's distributions,
 //
@@ -28,7 +31,7 @@ type TVD struct{ o Options }
 
 // NewTVD returns the total variation distance.
 func NewTVD(opts ...Option) (*TVD, error) {
-	o, err := tsrBuild("tvd", opts)
+	o, err := tsrBuild(nameTvd, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -36,9 +39,9 @@ func NewTVD(opts ...Option) (*TVD, error) {
 }
 
 // Name returns "tvd".
-func (*TVD) Name() string { return "tvd" }
+func (*TVD) Name() string { return nameTvd }
 
-func (l *TVD) cfg() tsrCfg { return tsrCfg{name: "tvd", o: l.o, dists: true} }
+func (l *TVD) cfg() tsrCfg { return tsrCfg{name: nameTvd, o: l.o, dists: true} }
 
 // Eval32 evaluates the loss on float32 logits (Teacher; optional
 // RowWeights).
@@ -88,7 +91,7 @@ func (l *TVD) row(r *tsrRow) (float64, error) {
 
 func init() {
 	Register(Spec{
-		Name:    "tvd",
+		Name:    nameTvd,
 		Summary: "total variation distance ½Σ|softmax(student) − softmax(teacher)|",
 		Needs:   NeedsTeacher,
 		New: func(_ map[string]float64, opts []Option) (Loss, error) {

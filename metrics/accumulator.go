@@ -3,6 +3,7 @@ package metrics
 import (
 	"cmp"
 	"fmt"
+	"github.com/xentlab/xent/internal/rowstat"
 	"math"
 	"math/big"
 	"slices"
@@ -205,7 +206,7 @@ func accAdd[E Float](a *Accumulator, logits []E, labels []int32) error {
 	if a.cfg.Confusion {
 		a.pred = slices.Grow(a.pred[:0], rows)[:rows]
 	}
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	grain := rowGrain(cols)
 	errs := make([]*rowErr, par.Blocks(rows, grain))
 	par.For(rows, grain, par.Threads(a.threads), func(b, lo, hi int) {

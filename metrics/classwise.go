@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // Classwise accumulates class-wise (marginal) calibration: for every class
@@ -187,13 +188,13 @@ func AddClasswiseProbs[T Float](c *Classwise, probs []T, labels []int32, opts ..
 }
 
 func addClasswiseLogits[E Float](c *Classwise, x []E, labels []int32, threads int) error {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	cols := c.classes
 	return c.accumulate("AddClasswiseLogits", len(x)/cols, threads, func() func(int, []float64) (int, *rowErr) {
 		e := make([]E, cols)
 		return func(r int, p []float64) (int, *rowErr) {
 			row := x[r*cols : (r+1)*cols]
-			m, nan := k.maxNaN(row)
+			m, nan := k.MaxNaN(row)
 			if nan || math.IsInf(float64(m), 0) {
 				return 0, &rowErr{r, "logits contain NaN or ±Inf, or no finite logit"}
 			}
@@ -201,7 +202,7 @@ func addClasswiseLogits[E Float](c *Classwise, x []E, labels []int32, threads in
 			if y < 0 || y >= cols {
 				return 0, &rowErr{r, fmt.Sprintf("label %d outside [0, %d)", y, cols)}
 			}
-			inv := 1 / k.expStoreSum(e, row, m, 1)
+			inv := 1 / k.ExpStoreSum(e, row, m, 1)
 			for j, v := range e {
 				p[j] = float64(v) * inv
 			}

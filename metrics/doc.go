@@ -37,14 +37,20 @@ package metrics
 import (
 	"errors"
 	"math"
+
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 var (
 	// ErrShape is wrapped by errors about the sizes of the arguments.
-	ErrShape = errors.New("bad shape")
+	// It is the same value in every package of the module, so errors.Is
+	// matches it whichever package the error came from.
+	ErrShape = xerr.ErrShape
 	// ErrValue is wrapped by errors about values: NaN, infinities where a
 	// finite number is needed, labels out of range, bad parameters.
-	ErrValue = errors.New("bad value")
+	// It is the same value in every package of the module, so errors.Is
+	// matches it whichever package the error came from.
+	ErrValue = xerr.ErrValue
 	// ErrEmpty is wrapped by errors about reductions over no data.
 	ErrEmpty = errors.New("no data")
 )

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // An Option changes what Evaluate and the other row-wise functions compute
@@ -303,7 +305,7 @@ func Accuracy[T Float](logits []T, cols int, labels []int32, k int, opts ...Opti
 
 // probPass is logitPass for probability rows.
 func probPass[E Float](fn string, p []E, cols int, labels []int32, out *rowOut, threads int) error {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	return rowPass(fn, p, cols, threads, false, func(row []E, r int, _ []E) *rowErr {
 		return probRow(k, row, r, labels, out)
 	})
@@ -312,7 +314,7 @@ func probPass[E Float](fn string, p []E, cols int, labels []int32, out *rowOut, 
 // probSumTol is how far a probability row may sum from 1.
 const probSumTol = 1e-3
 
-func probRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOut) *rowErr {
+func probRow[E Float](k *rowstat.Kernels[E], row []E, r int, labels []int32, out *rowOut) *rowErr {
 	var sum, sq, ent float64
 	for j, v := range row {
 		f := float64(v)
@@ -332,7 +334,7 @@ func probRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOut
 	if y < 0 || y >= len(row) {
 		return &rowErr{r, fmt.Sprintf("label %d outside [0, %d)", labels[r], len(row))}
 	}
-	m, _ := k.maxNaN(row)
+	m, _ := k.MaxNaN(row)
 	py := float64(row[y])
 	if out.conf != nil {
 		out.conf[r] = float64(m)

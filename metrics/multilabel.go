@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // RankReport holds multi-label ranking metrics at several cut-offs, for N
@@ -87,7 +89,7 @@ func (m *MultiLabel[T]) Add(scores []T, labels [][]int32) error {
 	kmax := m.ks[nk-1]
 	m.hits = slices.Grow(m.hits[:0], rows*nk)[:rows*nk]
 	m.dcg = slices.Grow(m.dcg[:0], rows*nk)[:rows*nk]
-	k := kernelsFor[T]()
+	k := rowstat.For[T]()
 	err = rowPass(fn, scores, m.cols, m.threads, false, func(row []T, r int, _ []T) *rowErr {
 		y := labels[r]
 		for i, l := range y {
@@ -98,7 +100,7 @@ func (m *MultiLabel[T]) Add(scores []T, labels [][]int32) error {
 				return &rowErr{r, fmt.Sprintf("label %d listed twice", l)}
 			}
 		}
-		if _, nan := k.maxNaN(row); nan {
+		if _, nan := k.MaxNaN(row); nan {
 			return &rowErr{r, "scores contain NaN"}
 		}
 		var buf [16]int

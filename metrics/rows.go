@@ -5,39 +5,17 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
-// Float is the element type of logit, probability and score matrices.
-type Float interface{ float32 | float64 }
-
-// kernels is the set of vector kernels one element type needs.
-type kernels[E Float] struct {
-	maxNaN      func([]E) (E, bool)
-	expSum      func(x []E, m, s E) float64
-	expStoreSum func(dst, x []E, m, s E) float64
-	sum         func([]E) float64
-}
-
-var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpStoreSum32, vek.Sum32}
-	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpStoreSum64, vek.Sum64}
-)
-
-func kernelsFor[E Float]() *kernels[E] {
-	var z E
-	switch any(z).(type) {
-	case float32:
-		return any(k32).(*kernels[E])
-	default:
-		return any(k64).(*kernels[E])
-	}
-}
+// Float is the element type of logit, probability and score matrices:
+// float32 or float64.
+type Float = rowstat.Exact
 
 // blockElems is about how many matrix elements one parallel block of rows
 // holds; block boundaries depend only on the shape, never on the thread
 // count, so every reduction over blocks is deterministic.
-const blockElems = 32768
+const blockElems = rowstat.BlockElems
 
 func rowGrain(cols int) int { return max(1, blockElems/cols) }
 
@@ -110,15 +88,15 @@ func rowPass[E Float](fn string, x []E, cols, threads int, scratch bool, do func
 // It fails on the first (lowest) row with a NaN or +Inf logit, with no
 // finite logit, or with a label outside [0, cols).
 func logitPass[E Float](fn string, x []E, cols int, labels []int32, out *rowOut, threads int) error {
-	k := kernelsFor[E]()
+	k := rowstat.For[E]()
 	return rowPass(fn, x, cols, threads, out.entropy != nil, func(row []E, r int, scratch []E) *rowErr {
 		return logitRow(k, row, r, labels, out, scratch)
 	})
 }
 
-func logitRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOut, scratch []E) *rowErr {
+func logitRow[E Float](k *rowstat.Kernels[E], row []E, r int, labels []int32, out *rowOut, scratch []E) *rowErr {
 	cols := len(row)
-	m, nan := k.maxNaN(row)
+	m, nan := k.MaxNaN(row)
 	switch {
 	case nan:
 		return &rowErr{r, "logits contain NaN"}
@@ -139,14 +117,14 @@ func logitRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOu
 	}
 	if out.lse != nil {
 		s := out.invTemp
-		out.lse[r] = float64(m)*s + math.Log(k.expSum(row, m, E(s)))
+		out.lse[r] = float64(m)*s + math.Log(k.ExpSumFlat(row, m, E(s)))
 	}
 	var sum float64 // Σ exp(z_j − m) ≥ 1
 	if out.conf != nil || out.nll != nil || out.brier != nil || out.entropy != nil {
 		if scratch != nil {
-			sum = k.expStoreSum(scratch, row, m, 1)
+			sum = k.ExpStoreSum(scratch, row, m, 1)
 		} else {
-			sum = k.expSum(row, m, 1)
+			sum = k.ExpSumFlat(row, m, 1)
 		}
 	}
 	if out.conf != nil {
@@ -174,7 +152,7 @@ func logitRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOu
 		}
 		out.entropy[r] = max(math.Log(sum)-t/sum, 0)
 	} else if out.brier != nil {
-		sq = k.expSum(row, m, 2)
+		sq = k.ExpSumFlat(row, m, 2)
 	}
 	if out.brier != nil {
 		// Σ p_j² − 2p_y + 1 with Σ p_j² = Σ exp(2(z_j − m))/sum².
@@ -194,7 +172,7 @@ func logitRow[E Float](k *kernels[E], row []E, r int, labels []int32, out *rowOu
 
 // margins stores the gap (top-1 minus top-2 entry) and the label margin
 // (z_y − max_{j≠y} z_j) of row r, whose max is m.
-func margins[E Float](k *kernels[E], row []E, r, y int, m E, out *rowOut) *rowErr {
+func margins[E Float](k *rowstat.Kernels[E], row []E, r, y int, m E, out *rowOut) *rowErr {
 	if len(row) < 2 {
 		return &rowErr{r, "margins need at least 2 classes"}
 	}
@@ -214,15 +192,15 @@ func margins[E Float](k *kernels[E], row []E, r, y int, m E, out *rowOut) *rowEr
 }
 
 // maxOf is the max of x (−Inf when empty); x holds no NaN.
-func maxOf[E Float](k *kernels[E], x []E) E {
-	m, _ := k.maxNaN(x)
+func maxOf[E Float](k *rowstat.Kernels[E], x []E) E {
+	m, _ := k.MaxNaN(x)
 	return m
 }
 
 // argmaxAt returns the first index holding m, the max of row. It looks at
 // chunks with the vector max first so that only one chunk is scanned
 // element by element.
-func argmaxAt[E Float](k *kernels[E], row []E, m E) int {
+func argmaxAt[E Float](k *rowstat.Kernels[E], row []E, m E) int {
 	const chunk = 128
 	for c := 0; c < len(row); c += chunk {
 		part := row[c:min(len(row), c+chunk)]
@@ -242,7 +220,7 @@ func argmaxAt[E Float](k *kernels[E], row []E, m E) int {
 // z_j = z_y and j < y (ties go to the lower index, as for an argmax that
 // returns the first maximum) — capped at limit ≥ 1. m is the max of row,
 // which holds no NaN.
-func labelRank[E Float](k *kernels[E], row []E, y int, m E, limit int) int {
+func labelRank[E Float](k *rowstat.Kernels[E], row []E, y int, m E, limit int) int {
 	t := row[y]
 	if t == m {
 		// Nothing is above the max; only equal entries before y count.

@@ -64,6 +64,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // The kinds of error the package returns, wrapped with the details.
@@ -78,7 +80,9 @@ var (
 	ErrDType = errors.New("unsupported dtype")
 	// ErrShape: a shape that is negative, has too many dimensions, whose
 	// size overflows, or (when writing) does not match the data.
-	ErrShape = errors.New("bad shape")
+	// It is the same value in every package of the module, so errors.Is
+	// matches it whichever package the error came from.
+	ErrShape = xerr.ErrShape
 	// ErrTruncated: the input ends before the header or the data does.
 	ErrTruncated = errors.New("truncated .npy data")
 	// ErrTrailing: a file has bytes after the end of the array data.

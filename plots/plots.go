@@ -10,7 +10,6 @@
 package plots
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -24,11 +23,14 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/xentlab/xent/internal/atomicfile"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // ErrValue is wrapped by errors about bad arguments: an unknown file
 // extension, empty or non-finite data.
-var ErrValue = errors.New("bad value")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrValue = xerr.ErrValue
 
 // An Option changes a figure.
 type Option func(*config)

@@ -1,18 +1,21 @@
 package sample
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // ErrValue is wrapped by every error about a bad parameter or input
-// value; ErrShape by every error about lengths and shapes.
+// value; ErrShape by every error about lengths and shapes. Both are the
+// same values in every package of the module, so errors.Is matches them
+// whichever package the error came from.
 var (
-	ErrValue = errors.New("bad value")
-	ErrShape = errors.New("bad shape")
+	ErrValue = xerr.ErrValue
+	ErrShape = xerr.ErrShape
 )
 
 // kind names a stage.

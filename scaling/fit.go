@@ -30,14 +30,19 @@ import (
 	"gonum.org/v1/gonum/optimize"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 var (
 	// ErrValue is wrapped by errors about bad numbers: non-finite or
 	// non-positive inputs where positive ones are needed, bad options.
-	ErrValue = errors.New("bad value")
+	// It is the same value in every package of the module, so errors.Is
+	// matches it whichever package the error came from.
+	ErrValue = xerr.ErrValue
 	// ErrShape is wrapped by errors about mismatched lengths.
-	ErrShape = errors.New("bad shape")
+	// It is the same value in every package of the module, so errors.Is
+	// matches it whichever package the error came from.
+	ErrShape = xerr.ErrShape
 	// ErrFit is wrapped when no parameters fit the data (too few points,
 	// or no point of the starting grid gives a valid law).
 	ErrFit = errors.New("fit failed")

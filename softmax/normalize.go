@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // This file holds what the alternative normalisers share: argument checks,
@@ -23,7 +24,7 @@ func checkRowwise[T Float](name string, dst, x []T, cols int) (int, error) {
 	if len(dst) != len(x) {
 		return 0, fmt.Errorf("softmax.%s: len(dst) = %d, want %d (the length of x): %w", name, len(dst), len(x), ErrShape)
 	}
-	if overlapPartially(dst, x) {
+	if rowstat.OverlapPartially(dst, x) {
 		return 0, fmt.Errorf("softmax.%s: dst overlaps x without being x: %w", name, ErrShape)
 	}
 	return len(x) / cols, nil
@@ -79,7 +80,7 @@ func SoftmaxBackward[T Float](dx, y, g []T, cols int, opts ...Option) error {
 	if err := checkSameLen(name, len(y), map[string][]T{"g": g}); err != nil {
 		return err
 	}
-	if overlapPartially(dx, g) {
+	if rowstat.OverlapPartially(dx, g) {
 		return fmt.Errorf("softmax.%s: dx overlaps g without being g: %w", name, ErrShape)
 	}
 	c, err := configure(opts)
@@ -154,5 +155,5 @@ func fillT[T Float](x []T, v float64) {
 
 // shares reports whether a and b have an element in common.
 func shares[T Float](a, b []T) bool {
-	return overlapPartially(a, b) || len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
+	return rowstat.OverlapPartially(a, b) || len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
 }

@@ -66,7 +66,7 @@ func TestPipelineMatchesOneRow(t *testing.T) {
 			want := make([]float32, n)
 			for r := 0; r < rows; r++ {
 				row := x[r*cols : (r+1)*cols]
-				m, nan := k32.maxNaN(row)
+				m, nan := k32.MaxNaN(row)
 				oneRow(k32, o, want, row, r, cols, m, nan, 1)
 			}
 			for _, nt := range []int{1 << 62, 0} {

@@ -4,33 +4,15 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
-	"github.com/xentlab/xent/internal/rowpipe"
-	"github.com/xentlab/xent/internal/vek"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
-type exact interface{ float32 | float64 }
+type exact = rowstat.Exact
 
-// kernels is the set of vector kernels one element type needs. The
-// shifted ones (float32 only) subtract a shift c for which x − c is
-// exact; shift reports whether a row maximum has one.
-type kernels[E exact] struct {
-	maxNaN        func([]E) (E, bool)
-	expSum        func(x []E, m, s E) float64
-	expStoreSum   func(dst, x []E, m, s E) float64
-	scale         func(dst, x []E, c E)
-	shiftScale    func(dst, x []E, m, s, c E)
-	shift         func(m E) (E, bool)
-	expShiftSum   func(x []E, c E) float64
-	expShiftStore func(dst, x []E, c E) float64
-	expShiftOne   func(z E) E
-}
+// kernels is the vector kernel table of one element type (internal/rowstat).
+type kernels[E exact] = rowstat.Kernels[E]
 
-var (
-	k32 = &kernels[float32]{vek.MaxNaN32, vek.ExpSum32, vek.ExpStoreSum32, vek.Scale32, vek.ShiftScale32,
-		vek.Shift32, vek.ExpShiftSum32, vek.ExpShiftStore32, vek.ExpShiftOne32}
-	k64 = &kernels[float64]{vek.MaxNaN64, vek.ExpSum64, vek.ExpStoreSum64, vek.Scale64, vek.ShiftScale64,
-		func(float64) (float64, bool) { return 0, false }, nil, nil, nil}
-)
+var k32, k64 = rowstat.K32, rowstat.K64
 
 // rowPlan is how a row is reduced once its maximum is known: special rows
 // by their kind; finite rows with the shifted kernels (c, fast) where
@@ -53,9 +35,9 @@ type rowPlan[E exact] struct {
 func planRow[E exact](k *kernels[E], m E, nan bool, s E) rowPlan[E] {
 	p := rowPlan[E]{kind: classify(m, nan), m: m, s: s}
 	if p.kind == rowFinite && s == 1 {
-		p.c, p.fast = k.shift(m)
+		p.c, p.fast = k.Shift(m)
 		if p.fast {
-			p.emax = float64(k.expShiftOne(m - p.c))
+			p.emax = float64(k.ExpShiftOne(m - p.c))
 		}
 	}
 	return p
@@ -73,13 +55,13 @@ func (p rowPlan[E]) oneHot(sum float64) bool {
 func (p rowPlan[E]) chunkSum(k *kernels[E], out, x []E) float64 {
 	switch {
 	case p.fast && out != nil:
-		return k.expShiftStore(out, x, p.c)
+		return k.ExpShiftStore(out, x, p.c)
 	case p.fast:
-		return k.expShiftSum(x, p.c)
+		return k.ExpShiftSum(x, p.c)
 	case out != nil:
-		return k.expStoreSum(out, x, p.m, p.s)
+		return k.ExpStoreSum(out, x, p.m, p.s)
 	}
-	return k.expSum(x, p.m, p.s)
+	return k.ExpSumFlat(x, p.m, p.s)
 }
 
 // logSum returns log Σ_j exp(s·(x_j − m)) from the row's sum.
@@ -104,13 +86,13 @@ func (p rowPlan[E]) lse(sum float64) float64 {
 const (
 	// chunkCols is the fixed piece a row's sum is accumulated in: the row
 	// sum is the in-order float64 sum of the chunk sums, on every path.
-	chunkCols = rowpipe.Chunk
+	chunkCols = rowstat.Chunk
 	// splitCols is the row length from which a row is split across
 	// threads when there are fewer rows than threads.
 	splitCols = 65536
 	// blockElems is about how many elements one parallel block of rows
 	// holds.
-	blockElems = rowpipe.BlockElems
+	blockElems = rowstat.BlockElems
 )
 
 // rowKind classifies a row after its max pass.
@@ -148,7 +130,7 @@ func run[E exact](k *kernels[E], o op, dst, x []E, cols int, s E, threads int) {
 	par.For(rows, grain, threads, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := x[r*cols : (r+1)*cols]
-			m, nan := k.maxNaN(row)
+			m, nan := k.MaxNaN(row)
 			oneRow(k, o, dst, row, r, cols, m, nan, s)
 		}
 	})
@@ -189,7 +171,7 @@ func finish[E exact](k *kernels[E], o op, dst, row []E, r, cols int, p rowPlan[E
 			if p.oneHot(sum) {
 				hot = argmaxOf(out, E(p.emax)) // out holds the exponentials (and may be row)
 			}
-			k.scale(out, out, E(1/sum))
+			k.Scale(out, out, E(1/sum))
 			if hot >= 0 {
 				out[hot] = 1
 			}
@@ -202,7 +184,7 @@ func finish[E exact](k *kernels[E], o op, dst, row []E, r, cols int, p rowPlan[E
 		out := dst[r*cols : (r+1)*cols]
 		switch p.kind {
 		case rowFinite:
-			k.shiftScale(out, row, p.m, p.s, E(p.logSum(sum)))
+			k.ShiftScale(out, row, p.m, p.s, E(p.logSum(sum)))
 		case rowMasked:
 			fill(out, E(math.Inf(-1)))
 		default:
@@ -237,7 +219,7 @@ func splitRow[E exact](k *kernels[E], o op, dst, row []E, r, cols int, s E, thre
 	maxes := make([]E, nc)
 	nans := make([]bool, nc)
 	par.For(cols, chunkCols, threads, func(b, lo, hi int) {
-		maxes[b], nans[b] = k.maxNaN(row[lo:hi])
+		maxes[b], nans[b] = k.MaxNaN(row[lo:hi])
 	})
 	m, nan := maxes[0], nans[0]
 	for b := 1; b < nc; b++ {
@@ -276,14 +258,14 @@ func splitRow[E exact](k *kernels[E], o op, dst, row []E, r, cols int, s E, thre
 		if p.oneHot(sum) {
 			hot = argmaxOf(out, E(p.emax))
 		}
-		par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.scale(out[lo:hi], out[lo:hi], c) })
+		par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.Scale(out[lo:hi], out[lo:hi], c) })
 		if hot >= 0 {
 			out[hot] = 1
 		}
 		return
 	}
 	c := E(p.logSum(sum))
-	par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.shiftScale(out[lo:hi], row[lo:hi], m, s, c) })
+	par.For(cols, chunkCols, threads, func(_, lo, hi int) { k.ShiftScale(out[lo:hi], row[lo:hi], m, s, c) })
 }
 
 // argmaxOf returns the first index of m in x (0 if absent).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -45,7 +46,7 @@ func Sigmoid[T Float](dst, x []T, cols int, bias float64, opts ...Option) error 
 	}
 	s := 1 / c.temperature
 	if isF32[T]() {
-		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
+		d, xx := rowstat.AsExact[T, float32](dst), rowstat.AsExact[T, float32](x)
 		forRows(rows, cols, c.threads, func(r int) {
 			out := d[r*cols : (r+1)*cols]
 			for j, v := range xx[r*cols : (r+1)*cols] {
@@ -58,7 +59,7 @@ func Sigmoid[T Float](dst, x []T, cols int, bias float64, opts ...Option) error 
 		})
 		return nil
 	}
-	d, xx := asExact[T, float64](dst), asExact[T, float64](x)
+	d, xx := rowstat.AsExact[T, float64](dst), rowstat.AsExact[T, float64](x)
 	forRows(rows, cols, c.threads, func(r int) {
 		out := d[r*cols : (r+1)*cols]
 		for j, v := range xx[r*cols : (r+1)*cols] {

@@ -57,20 +57,23 @@
 package softmax
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unsafe"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
+	"github.com/xentlab/xent/internal/xerr"
 )
 
 // Float is the element type of the matrices: float32 or float64 (or a type
 // defined on them).
-type Float interface{ ~float32 | ~float64 }
+type Float = rowstat.Float
 
 // ErrShape is wrapped by every error about the shape of the arguments.
-var ErrShape = errors.New("bad shape")
+// It is the same value in every package of the module, so errors.Is
+// matches it whichever package the error came from.
+var ErrShape = xerr.ErrShape
 
 // An Option changes how a row-wise function runs.
 type Option func(*config)
@@ -147,7 +150,7 @@ func apply[T Float](o op, dst, x []T, cols int, opts []Option) error {
 		if len(dst) != len(x) {
 			return fmt.Errorf("softmax.%s: len(dst) = %d, want %d (the length of x): %w", name, len(dst), len(x), ErrShape)
 		}
-		if overlapPartially(dst, x) {
+		if rowstat.OverlapPartially(dst, x) {
 			return fmt.Errorf("softmax.%s: dst overlaps x without being x: %w", name, ErrShape)
 		}
 	}
@@ -159,14 +162,14 @@ func apply[T Float](o op, dst, x []T, cols int, opts []Option) error {
 		return nil
 	}
 	if isF32[T]() {
-		d, xx := asExact[T, float32](dst), asExact[T, float32](x)
+		d, xx := rowstat.AsExact[T, float32](dst), rowstat.AsExact[T, float32](x)
 		if c.temperature == 1 && !(rows < c.threads && cols >= splitCols) {
 			pipeline32(o, d, xx, cols, c.threads)
 			return nil
 		}
 		run(k32, o, d, xx, cols, float32(1/c.temperature), c.threads)
 	} else {
-		run(k64, o, asExact[T, float64](dst), asExact[T, float64](x), cols, 1/c.temperature, c.threads)
+		run(k64, o, rowstat.AsExact[T, float64](dst), rowstat.AsExact[T, float64](x), cols, 1/c.temperature, c.threads)
 	}
 	return nil
 }
@@ -174,28 +177,4 @@ func apply[T Float](o op, dst, x []T, cols int, opts []Option) error {
 func isF32[T Float]() bool {
 	var z T
 	return unsafe.Sizeof(z) == 4
-}
-
-// asExact reinterprets a slice of a type defined on float32 or float64 as
-// a slice of that underlying type.
-func asExact[T Float, E exact](x []T) []E {
-	if len(x) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-
-// overlapPartially reports whether a and b share memory without starting
-// at the same element.
-func overlapPartially[T any](a, b []T) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	var z T
-	size := unsafe.Sizeof(z)
-	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	if pa == pb {
-		return false
-	}
-	return pa < pb+uintptr(len(b))*size && pb < pa+uintptr(len(a))*size
 }

@@ -79,21 +79,9 @@ func SoftplusNormBackward[T Float](dx, x, y, g []T, cols int, kappa []float64, o
 	forRows(rows, cols, c.threads, func(r int) {
 		lo, hi := r*cols, (r+1)*cols
 		k := kappaAt(kappa, r) * s
-		var dot float64
-		for j := lo; j < hi; j++ {
-			if y[j] != 0 {
-				dot += float64(g[j]) * float64(y[j])
-			}
-		}
-		for j := lo; j < hi; j++ {
-			a := float64(y[j])
-			if a == 0 {
-				dx[j] = 0
-				continue
-			}
-			z := k * float64(x[j])
-			dx[j] = T(k * a * sigmoidOverSoftplus(z) * (float64(g[j]) - dot))
-		}
+		ratioBackward(dx, y, g, lo, hi, func(j int, a float64) float64 {
+			return k * a * sigmoidOverSoftplus(k*float64(x[j]))
+		})
 	})
 	return nil
 }

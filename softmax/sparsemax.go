@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // Sparsemax writes the row-wise sparsemax of x into dst (same shape; dst
@@ -119,7 +120,7 @@ func SparsemaxJVP[T Float](dst, p, v []T, cols int, opts ...Option) error {
 	if err := checkSameLen(name, len(p), map[string][]T{"v": v}); err != nil {
 		return err
 	}
-	if overlapPartially(dst, v) {
+	if rowstat.OverlapPartially(dst, v) {
 		return fmt.Errorf("softmax.%s: dst overlaps v without being v: %w", name, ErrShape)
 	}
 	c, err := configure(opts)

@@ -124,21 +124,30 @@ func StableMaxBackward[T Float](dx, x, y, g []T, cols int, opts ...Option) error
 	t := c.temperature
 	forRows(rows, cols, c.threads, func(r int) {
 		lo, hi := r*cols, (r+1)*cols
-		var dot float64
-		for j := lo; j < hi; j++ {
-			if y[j] != 0 {
-				dot += float64(g[j]) * float64(y[j])
-			}
-		}
-		for j := lo; j < hi; j++ {
-			a := float64(y[j])
-			if a == 0 {
-				dx[j] = 0
-				continue
-			}
-			z := float64(x[j]) / t
-			dx[j] = T(a / (1 + math.Abs(z)) / t * (float64(g[j]) - dot))
-		}
+		ratioBackward(dx, y, g, lo, hi, func(j int, a float64) float64 {
+			return a / (1 + math.Abs(float64(x[j])/t)) / t
+		})
 	})
 	return nil
+}
+
+// ratioBackward writes, over [lo, hi), the vector–Jacobian product of a
+// normalizer y_i = s(z_i)/Σ_l s(z_l): dx_j = f(j, y_j)·(g_j − Σ_i g_i y_i),
+// where f(j, y_j) = y_j·∂log s(z_j)/∂x_j (the normalizer's own factor),
+// and dx_j = 0 where y_j = 0. dx may be y or g.
+func ratioBackward[T Float](dx, y, g []T, lo, hi int, f func(j int, a float64) float64) {
+	var dot float64
+	for j := lo; j < hi; j++ {
+		if y[j] != 0 {
+			dot += float64(g[j]) * float64(y[j])
+		}
+	}
+	for j := lo; j < hi; j++ {
+		a := float64(y[j])
+		if a == 0 {
+			dx[j] = 0
+			continue
+		}
+		dx[j] = T(f(j, a) * (float64(g[j]) - dot))
+	}
 }

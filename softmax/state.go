@@ -3,6 +3,8 @@ package softmax
 import (
 	"math"
 	"unsafe"
+
+	"github.com/xentlab/xent/internal/rowstat"
 )
 
 // State is the online reduction state of a log-sum-exp: the pair stands for
@@ -67,13 +69,13 @@ func Reduce[T Float](x []T, opts ...Option) (State, error) {
 		return State{}, nil
 	}
 	if unsafe.Sizeof(x[0]) == 4 {
-		return reduce(k32, asExact[T, float32](x), float32(1/c.temperature)), nil
+		return reduce(k32, rowstat.AsExact[T, float32](x), float32(1/c.temperature)), nil
 	}
-	return reduce(k64, asExact[T, float64](x), 1/c.temperature), nil
+	return reduce(k64, rowstat.AsExact[T, float64](x), 1/c.temperature), nil
 }
 
 func reduce[E exact](k *kernels[E], x []E, s E) State {
-	m, nan := k.maxNaN(x)
+	m, nan := k.MaxNaN(x)
 	switch classify(m, nan) {
 	case rowMasked:
 		return State{}
@@ -84,7 +86,7 @@ func reduce[E exact](k *kernels[E], x []E, s E) State {
 	}
 	var sum float64
 	for c := 0; c < len(x); c += chunkCols {
-		sum += k.expSum(x[c:min(len(x), c+chunkCols)], m, s)
+		sum += k.ExpSumFlat(x[c:min(len(x), c+chunkCols)], m, s)
 	}
 	return State{float64(m) * float64(s), sum}
 }

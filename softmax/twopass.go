@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/xentlab/xent/internal/par"
+	"github.com/xentlab/xent/internal/rowstat"
 	"github.com/xentlab/xent/internal/vek"
 )
 
@@ -41,10 +42,10 @@ func TwoPassSoftmax[T Float](dst, x []T, cols int, opts ...Option) error {
 		return Softmax(dst, x, cols, opts...)
 	}
 	if isF32[T]() {
-		twoPassSoftmax32(asExact[T, float32](dst), asExact[T, float32](x), cols, c.threads)
+		twoPassSoftmax32(rowstat.AsExact[T, float32](dst), rowstat.AsExact[T, float32](x), cols, c.threads)
 		return nil
 	}
-	d, xx := asExact[T, float64](dst), asExact[T, float64](x)
+	d, xx := rowstat.AsExact[T, float64](dst), rowstat.AsExact[T, float64](x)
 	forRows(rows, cols, c.threads, func(r int) {
 		row, out := xx[r*cols:(r+1)*cols], d[r*cols:(r+1)*cols]
 		m, e, ok := vek.ExtExpSum64(row)
@@ -83,14 +84,14 @@ func TwoPassLogSumExp[T Float](dst, x []T, cols int, opts ...Option) error {
 		return LogSumExp(dst, x, cols, opts...)
 	}
 	if isF32[T]() {
-		twoPassLSE32(asExact[T, float32](dst), asExact[T, float32](x), cols, c.threads)
+		twoPassLSE32(rowstat.AsExact[T, float32](dst), rowstat.AsExact[T, float32](x), cols, c.threads)
 		return nil
 	}
 	forRows(rows, cols, c.threads, func(r int) {
-		row := asExact[T, float64](x[r*cols : (r+1)*cols])
+		row := rowstat.AsExact[T, float64](x[r*cols : (r+1)*cols])
 		m, e, ok := vek.ExtExpSum64(row)
 		if !ok {
-			run(k64, opLogSumExp, asExact[T, float64](dst[r:r+1]), row, cols, 1, 1)
+			run(k64, opLogSumExp, rowstat.AsExact[T, float64](dst[r:r+1]), row, cols, 1, 1)
 			return
 		}
 		dst[r] = T(math.Log(m) + e*math.Ln2)

@@ -174,6 +174,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if f.inputLengths != "" || f.targetLengths != "" {
 		return usagef("--input-lengths and --target-lengths apply to sequence losses (ctc) only")
 	}
+	spec := f.lossName
+	if f.temperature != 0 && !strings.Contains(spec, ":") {
+		spec += fmt.Sprintf(":temperature=%g", f.temperature)
+	}
+	if err := checkLossSpec(f, spec); err != nil {
+		return err
+	}
 	if f.groups == "" && f.tasks == "" { // grouped losses are evaluated in memory
 		if handled, err := evalStreaming(f, stdout, stderr); handled {
 			return err
@@ -271,20 +278,41 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if rows == 0 {
 		return noRows("logits", f.logits)
 	}
-	red, opts, err := lossOptions(f, cols)
+	red, opts, ceOpts, err := lossOptions(f, cols)
 	if err != nil {
 		return err
-	}
-	if f.posWeight != "" {
-		w, err := readVector(f.posWeight, "pos-weight", cols)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, loss.WithPosWeight(w))
 	}
 	l, s, err := loss.Parse(spec, opts...)
 	if err != nil {
 		return err
+	}
+	if len(ceOpts) > 0 {
+		// The cross-entropy flags: the loss is built again with them.
+		switch {
+		case s.Name != "cross-entropy":
+			return usagef("--label-smoothing, --z-loss and --softcap apply to cross-entropy only (loss %s)", s.Name)
+		case strings.Contains(spec, ":"):
+			return usagef("give cross-entropy's parameters either in --loss or with flags, not both")
+		}
+		if l, err = loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ceOpts...)...); err != nil {
+			return err
+		}
+	}
+	if f.posWeight != "" {
+		if s.Name != "bce" {
+			return usagef("--pos-weight applies to bce only (loss %s)", s.Name)
+		}
+		w, err := readVector(f.posWeight, "pos-weight", cols)
+		if err != nil {
+			return err
+		}
+		bceOpts := []loss.BCEOption{loss.WithPosWeight(w)}
+		for _, o := range opts {
+			bceOpts = append(bceOpts, o)
+		}
+		if l, err = loss.NewBCEWithLogits(bceOpts...); err != nil {
+			return err
+		}
 	}
 	if l, err = withGroups(l, f, rows); err != nil {
 		return err
@@ -442,33 +470,35 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	return nil
 }
 
-// lossOptions turns the shared cross-entropy flags into loss options.
-func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, error) {
+// lossOptions turns the loss flags into the shared loss options and
+// cross-entropy's own (label smoothing, z-loss, soft-capping).
+func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, []loss.CrossEntropyOption, error) {
 	red, err := loss.ParseReduction(f.reduction)
 	if err != nil {
-		return 0, nil, usageError{err.Error()}
+		return 0, nil, nil, usageError{err.Error()}
 	}
 	opts := []loss.Option{loss.WithReduction(red), loss.WithThreads(f.threads)}
 	if f.ignore != -100 {
 		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
 	}
+	var ce []loss.CrossEntropyOption
 	if f.smoothing != 0 {
-		opts = append(opts, loss.WithLabelSmoothing(f.smoothing))
+		ce = append(ce, loss.WithLabelSmoothing(f.smoothing))
 	}
 	if f.zloss != 0 {
-		opts = append(opts, loss.WithZLoss(f.zloss))
+		ce = append(ce, loss.WithZLoss(f.zloss))
 	}
 	if f.softcap != 0 {
-		opts = append(opts, loss.WithSoftCap(f.softcap))
+		ce = append(ce, loss.WithSoftCap(f.softcap))
 	}
 	if f.weights != "" {
 		w, err := readVector(f.weights, "weights", cols)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		opts = append(opts, loss.WithClassWeights(w))
 	}
-	return red, opts, nil
+	return red, opts, ce, nil
 }
 
 // evalAs32 rounds the inputs to float32, evaluates in float32 and widens
@@ -542,31 +572,8 @@ func runLosses(args []string, stdout, stderr io.Writer) error {
 			cat = "-"
 		}
 		fmt.Fprintf(stdout, "%-17s %-5s %s\n", s.Name, cat, s.Summary)
-		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), needsText(s.Needs))
+		fmt.Fprintf(stdout, "%-17s       parameters: %s; input: %s\n", "", s.ParamList(), s.InputText())
 	}
 	writeEmbeddingLosses(stdout)
 	return nil
-}
-
-func needsText(n loss.Needs) string {
-	var parts []string
-	if n&loss.NeedsLabels != 0 {
-		parts = append(parts, "labels")
-	}
-	if n&loss.AcceptsSoftTargets != 0 {
-		parts = append(parts, "or soft targets")
-	}
-	if n&loss.NeedsTargets != 0 {
-		parts = append(parts, "float targets [rows, cols]")
-	}
-	if n&loss.NeedsScalarTargets != 0 {
-		parts = append(parts, "float targets [rows]")
-	}
-	if n&loss.NeedsTeacher != 0 {
-		parts = append(parts, "teacher logits")
-	}
-	if n&loss.NeedsSequences != 0 {
-		parts = append(parts, "logits [T, N, C], integer targets [N, S] or [ΣS], input and target lengths [N]")
-	}
-	return strings.Join(parts, " ")
 }

@@ -60,11 +60,11 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if !slices.ContainsFunc(in.Targets64[f.shift:], func(y int64) bool { return y != f.ignore }) {
 		return allIgnored(f.targets, f.ignore)
 	}
-	red, opts, err := lossOptions(f, v)
+	red, opts, ceOpts, err := lossOptions(f, v)
 	if err != nil {
 		return err
 	}
-	head := linear.Head{Loss: opts, Shift: f.shift, FilterEps: f.filterEps, Threads: f.threads}
+	head := linear.Head{Loss: append(loss.ForCrossEntropy(opts...), ceOpts...), Shift: f.shift, FilterEps: f.filterEps, Threads: f.threads}
 	out := linear.Output{Rows: make([]float32, n), TargetRank: make([]int32, n)}
 	if f.gradHidden != "" {
 		out.GradHidden = make([]float32, n*d)

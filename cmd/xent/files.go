@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xentlab/xent/internal/atomicfile"
 	"github.com/xentlab/xent/loss"
@@ -175,12 +176,27 @@ func allIgnored(path string, ignore int64) error {
 // status 2) found before any file is read.
 func checkLossSpec(f evalFlags, spec string) error {
 	f.weights = ""
-	_, opts, err := lossOptions(f, 0)
+	_, opts, ce, err := lossOptions(f, 0)
 	if err != nil {
 		return err
 	}
-	if _, _, err := loss.Parse(spec, opts...); err != nil {
+	_, s, err := loss.Parse(spec, opts...)
+	if err != nil {
 		return usageError{err.Error()}
+	}
+	if len(ce) > 0 {
+		switch {
+		case s.Name != "cross-entropy":
+			return usagef("--label-smoothing, --z-loss and --softcap apply to cross-entropy only (loss %s)", s.Name)
+		case strings.Contains(spec, ":"):
+			return usagef("give cross-entropy's parameters either in --loss or with flags, not both")
+		}
+		if _, err := loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ce...)...); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if f.posWeight != "" && s.Name != "bce" {
+		return usagef("--pos-weight applies to bce only (loss %s)", s.Name)
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ type lossParam struct {
 func writeLossesJSON(w io.Writer) error {
 	var all []lossEntry
 	for _, s := range loss.Specs() {
-		e := lossEntry{Name: s.Name, Kind: "logits", Catalog: s.Catalog, Summary: s.Summary, Input: needsText(s.Needs), Params: []lossParam{}}
+		e := lossEntry{Name: s.Name, Kind: "logits", Catalog: s.Catalog, Summary: s.Summary, Input: s.InputText(), Params: []lossParam{}}
 		for _, p := range s.Params {
 			e.Params = append(e.Params, lossParam{p.Name, jsonNumber(p.Default), p.Doc})
 		}

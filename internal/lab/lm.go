@@ -302,7 +302,7 @@ func (m *LM) Loss(ctx, targets []int32) (float64, error) {
 		return 0, fmt.Errorf("lab: no row to score")
 	}
 	_, _, _, w, b := m.parts(m.Params)
-	h := linear.Head{Loss: []loss.Option{loss.WithReduction(loss.Sum)}, Threads: m.Threads}
+	h := linear.Head{Loss: []loss.CrossEntropyOption{loss.WithReduction(loss.Sum)}, Threads: m.Threads}
 	var ws LMWorkspace
 	var sum float64
 	for lo := 0; lo < rows; lo += lmEvalRows {

@@ -125,7 +125,7 @@ func init() {
 		New: func(map[string]float64, []loss.Option) (loss.Loss, error) { return oneHotLoss{}, nil }})
 	loss.Register(loss.Spec{Name: "lab-test-stateful", Summary: "test", Needs: loss.NeedsLabels,
 		New: func(_ map[string]float64, opts []loss.Option) (loss.Loss, error) {
-			ce, err := loss.NewCrossEntropy(opts...)
+			ce, err := loss.NewCrossEntropy(loss.ForCrossEntropy(opts...)...)
 			return countingLoss{ce}, err
 		}})
 	loss.Register(loss.Spec{Name: "lab-test-teacher", Summary: "test", Needs: loss.NeedsTeacher,
@@ -136,11 +136,11 @@ func init() {
 			if p["a"] != 5 {
 				return nil, fmt.Errorf("a = %v, want the lab default 5", p["a"])
 			}
-			return loss.NewCrossEntropy(opts...)
+			return loss.NewCrossEntropy(loss.ForCrossEntropy(opts...)...)
 		}})
 	loss.Register(loss.Spec{Name: "lab-test-failing", Summary: "test", Needs: loss.NeedsLabels,
 		New: func(_ map[string]float64, opts []loss.Option) (loss.Loss, error) {
-			ce, err := loss.NewCrossEntropy(opts...)
+			ce, err := loss.NewCrossEntropy(loss.ForCrossEntropy(opts...)...)
 			return failingLoss{ce}, err
 		}})
 	LabelDefaults["lab-test-defaults"] = "a=5,zz=3"

@@ -3,10 +3,19 @@
 // general exponential, the sigmoid, the two-pass (catalog A14) kernels,
 // for float32 (suffix 32) and float64 (suffix 64), and the two row
 // products of attention decoding (DotRows32: a few query rows against
-// key rows; AxpyRows32: weights times value rows). Its callers are the
-// row-wise packages (softmax, loss, linear, metrics, calibrate, sample),
-// attention, the fused head (linear), the lab's optimizers, the GEMM's
-// portable kernel (FMA32) and internal/rowpipe.
+// key rows; AxpyRows32: weights times value rows). Its callers:
+//
+//   - internal/rowstat, the kernel tables and row statistics through which
+//     softmax, loss, linear, metrics and calibrate reach it;
+//   - internal/rowpipe, and the fused row pipelines of softmax (the step,
+//     two-pass and extended-range kernels, Exp32 and Exp64) and of loss's
+//     cross-entropy (the shifted kernels, StepMulSub);
+//   - sample (the sampler chain's exponential sums and stores) and
+//     attention (the online softmax of fused attention, Exp32, Sigmoid32,
+//     and decoding's DotRows32 and AxpyRows32);
+//   - internal/gemm (FMA32, the portable kernel's fused multiply-add);
+//   - internal/lab and cmd/xent (Accelerated for reports; the benchmarks'
+//     scalar baselines' checks).
 //
 // # Tiers, and the same bits on every one
 //
