@@ -3,45 +3,18 @@
 package sample
 
 import (
-	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/xentlab/xent/internal/guardmem"
 )
 
-// guarded returns n bytes that start right after an inaccessible page, and
-// n bytes that end right before one, so that a kernel reading or writing
-// outside its slices crashes the test.
-func guarded(t *testing.T, n int) (lead, tail []byte) {
-	t.Helper()
-	page := syscall.Getpagesize()
-	size := (n + page - 1) / page * page
-	mem, err := syscall.Mmap(-1, 0, size+2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	t.Cleanup(func() { syscall.Munmap(mem) })
-	if err := syscall.Mprotect(mem[:page], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	if err := syscall.Mprotect(mem[page+size:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	return mem[page : page+n], mem[page+size-n : page+size]
-}
+// guarded returns n bytes starting right after an inaccessible page and
+// n bytes ending right before one.
+func guarded(t *testing.T, n int) (lead, tail []byte) { return guardmem.Bytes(t, n) }
 
-func asF32(b []byte) []float32 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
+func asF32(b []byte) []float32 { return guardmem.Float32(b) }
 
-func asI32(b []byte) []int32 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
+func asI32(b []byte) []int32 { return guardmem.Int32(b) }
 
 // TestKernelsNoAccessOutside runs the kernels on inputs that touch a
 // guard page at either end, for every tail length.

@@ -4,34 +4,16 @@ package gemm
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/xentlab/xent/internal/guardmem"
 )
 
 // guarded returns two views of n float32s: one whose first element follows
-// an inaccessible page, one whose last element precedes another, so that
-// a kernel reading or writing outside its slice crashes the test.
+// an inaccessible page, one whose last element precedes another.
 func guarded(t *testing.T, n int) (lead, tail []float32) {
-	t.Helper()
-	if n == 0 {
-		return nil, nil
-	}
-	page := syscall.Getpagesize()
-	size := (4*n + page - 1) / page * page
-	mem, err := syscall.Mmap(-1, 0, size+2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	t.Cleanup(func() { syscall.Munmap(mem) })
-	if err := syscall.Mprotect(mem[:page], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	if err := syscall.Mprotect(mem[page+size:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	f := func(b []byte) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n) }
-	return f(mem[page : page+4*n]), f(mem[page+size-4*n : page+size])
+	l, tl := guardmem.Bytes(t, 4*n)
+	return guardmem.Float32(l), guardmem.Float32(tl)
 }
 
 // TestNoAccessOutside runs every tier, transposition and the packing

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/xentlab/xent/internal/atomicfile"
 )
@@ -331,39 +330,7 @@ func WriteTable(w io.Writer, res *Results, noise float64) error {
 		rows = append(rows, []string{l, pct(run.Test.Accuracy), fmt.Sprintf("%.4f", run.Test.NLL), pct(run.Test.ECE),
 			ts, t, fmt.Sprintf("%.2f", run.EpochSeconds)})
 	}
-	width := make([]int, len(head))
-	for _, r := range append([][]string{head}, rows...) {
-		for i, c := range r {
-			width[i] = max(width[i], utf8.RuneCountInString(c))
-		}
-	}
-	var b bytes.Buffer
-	line := func(cells []string) {
-		b.WriteString("|")
-		for i, c := range cells {
-			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if i == 0 {
-				b.WriteString(" " + c + pad + " |")
-			} else {
-				b.WriteString(" " + pad + c + " |")
-			}
-		}
-		b.WriteString("\n")
-	}
-	line(head)
-	b.WriteString("|")
-	for i := range head {
-		if i == 0 {
-			b.WriteString(":" + strings.Repeat("-", width[i]+1) + "|")
-		} else {
-			b.WriteString(strings.Repeat("-", width[i]+1) + ":|")
-		}
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		line(r)
-	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(markdownTable(head, rows))
 	return err
 }
 

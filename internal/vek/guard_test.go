@@ -3,45 +3,18 @@
 package vek
 
 import (
-	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/xentlab/xent/internal/guardmem"
 )
 
-// guarded returns memory of n bytes whose first byte follows an
-// inaccessible page and whose last byte precedes another, so a kernel that
-// reads or writes outside its slice crashes the test.
-func guarded(t *testing.T, n int) (lead, tail []byte) {
-	t.Helper()
-	page := syscall.Getpagesize()
-	size := (n + page - 1) / page * page
-	mem, err := syscall.Mmap(-1, 0, size+2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	t.Cleanup(func() { syscall.Munmap(mem) })
-	if err := syscall.Mprotect(mem[:page], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	if err := syscall.Mprotect(mem[page+size:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	return mem[page : page+n], mem[page+size-n : page+size]
-}
+// guarded returns n bytes starting right after an inaccessible page and
+// n bytes ending right before one.
+func guarded(t *testing.T, n int) (lead, tail []byte) { return guardmem.Bytes(t, n) }
 
-func f32s(b []byte) []float32 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
+func f32s(b []byte) []float32 { return guardmem.Float32(b) }
 
-func f64s(b []byte) []float64 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float64)(unsafe.Pointer(&b[0])), len(b)/8)
-}
+func f64s(b []byte) []float64 { return guardmem.Float64(b) }
 
 // TestNoAccessOutside runs every kernel on slices that start right after
 // and end right before an inaccessible page, for every tail length.
