@@ -1,9 +1,9 @@
 package scaling
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"github.com/xentlab/xent/internal/csvlines"
 	"io"
 	"math"
 	"strconv"
@@ -36,75 +36,65 @@ type Curve struct {
 // strictly increasing; sizes finite and > 0; losses finite; learning
 // rates finite and ≥ 0. Every error names the line.
 func ReadCurve(r io.Reader) (*Curve, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	var c *Curve
 	line := 0
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("scaling.ReadCurve: line %d: %s: %w", line, fmt.Sprintf(format, args...), ErrSyntax)
 	}
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
-		}
-		text = strings.TrimSpace(text)
-		if text == "" || text[0] == '#' {
-			continue
-		}
-		fields := strings.Split(text, ",")
-		for i := range fields {
-			fields[i] = strings.TrimSpace(fields[i])
-		}
+	err := csvlines.Each(r, func(n int, fields []string) error {
+		line = n
 		if c == nil {
 			var err error
 			if c, err = header(fields); err != nil {
-				return nil, fail("%v", err)
+				return fail("%v", err)
 			}
-			continue
+			return nil
 		}
 		want := 2
 		if c.LR != nil {
 			want = 3
 		}
 		if len(fields) != want {
-			return nil, fail("%d fields, want %d", len(fields), want)
+			return fail("%d fields, want %d", len(fields), want)
 		}
 		x, err := strconv.ParseFloat(fields[0], 64)
 		if err != nil {
-			return nil, fail("%s %s is not a number", c.XName, clip.Quote(fields[0]))
+			return fail("%s %s is not a number", c.XName, clip.Quote(fields[0]))
 		}
 		if c.XName == "step" {
 			if !(x >= 0) || x != math.Trunc(x) || x > 1<<53 {
-				return nil, fail("step %s is not an integer ≥ 0", clip.Quote(fields[0]))
+				return fail("step %s is not an integer ≥ 0", clip.Quote(fields[0]))
 			}
 			if k := len(c.X); k > 0 && x <= c.X[k-1] {
-				return nil, fail("step %v does not follow step %v", x, c.X[k-1])
+				return fail("step %v does not follow step %v", x, c.X[k-1])
 			}
 		} else if !(x > 0) || math.IsInf(x, 1) {
-			return nil, fail("n %s is not a finite number > 0", clip.Quote(fields[0]))
+			return fail("n %s is not a finite number > 0", clip.Quote(fields[0]))
 		}
 		loss, err := strconv.ParseFloat(fields[1], 64)
 		if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fail("loss %s is not a finite number", clip.Quote(fields[1]))
+			return fail("loss %s is not a finite number", clip.Quote(fields[1]))
 		}
 		c.X = append(c.X, x)
 		c.Loss = append(c.Loss, loss)
 		if c.LR != nil {
 			lr, err := strconv.ParseFloat(fields[2], 64)
 			if err != nil || !(lr >= 0) || math.IsInf(lr, 1) {
-				return nil, fail("lr %s is not a finite number ≥ 0", clip.Quote(fields[2]))
+				return fail("lr %s is not a finite number ≥ 0", clip.Quote(fields[2]))
 			}
 			c.LR = append(c.LR, lr)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		line++
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fail("line longer than 1 MiB")
-		}
-		return nil, fmt.Errorf("scaling.ReadCurve: line %d: %w", line, err)
+		return nil
+	})
+	var le *csvlines.LineError
+	switch {
+	case errors.As(err, &le) && errors.Is(le.Err, csvlines.ErrTooLong):
+		line = le.Line
+		return nil, fail("line longer than 1 MiB")
+	case errors.As(err, &le):
+		return nil, fmt.Errorf("scaling.ReadCurve: line %d: %w", le.Line, le.Err)
+	case err != nil:
+		return nil, err
 	}
 	if c == nil {
 		return nil, fmt.Errorf("scaling.ReadCurve: no header line (step,loss[,lr] or n,loss): %w", ErrSyntax)

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/xentlab/xent/internal/csvlines"
 	"io"
 	"math"
 	"slices"
@@ -326,55 +326,38 @@ func plotNMT(path string, f *scaling.NMTFit, ne, nd, loss []float64) error {
 // (finite, > 0) and the loss (finite). Spaces around fields, blank lines
 // and lines starting with '#' are skipped. Errors name the line.
 func readNMTCurve(r io.Reader) (ne, nd, loss []float64, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line, header := 0, false
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
 	}
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 byte-order mark
-		}
-		text = strings.TrimSpace(text)
-		if text == "" || text[0] == '#' {
-			continue
-		}
-		fields := strings.Split(text, ",")
-		for i := range fields {
-			fields[i] = strings.TrimSpace(fields[i])
-		}
+	err = csvlines.Each(r, func(n int, fields []string) error {
+		line = n
 		if !header {
 			if h := strings.ToLower(strings.Join(fields, ",")); h != "ne,nd,loss" {
-				return nil, nil, nil, fail("header %s, want ne,nd,loss", clip.Quote(strings.Join(fields, ",")))
+				return fail("header %s, want ne,nd,loss", clip.Quote(strings.Join(fields, ",")))
 			}
 			header = true
-			continue
+			return nil
 		}
 		if len(fields) != 3 {
-			return nil, nil, nil, fail("%d fields, want 3", len(fields))
+			return fail("%d fields, want 3", len(fields))
 		}
 		var v [3]float64
 		for i, name := range []string{"ne", "nd", "loss"} {
 			x, err := strconv.ParseFloat(fields[i], 64)
 			switch {
 			case err != nil || math.IsNaN(x) || math.IsInf(x, 0):
-				return nil, nil, nil, fail("%s %s is not a finite number", name, clip.Quote(fields[i]))
+				return fail("%s %s is not a finite number", name, clip.Quote(fields[i]))
 			case i < 2 && !(x > 0):
-				return nil, nil, nil, fail("%s %s is not > 0", name, clip.Quote(fields[i]))
+				return fail("%s %s is not > 0", name, clip.Quote(fields[i]))
 			}
 			v[i] = x
 		}
 		ne, nd, loss = append(ne, v[0]), append(nd, v[1]), append(loss, v[2])
-	}
-	if err := sc.Err(); err != nil {
-		line++
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, nil, fail("line longer than 1 MiB")
-		}
-		return nil, nil, nil, fail("%v", err)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if !header {
 		return nil, nil, nil, errors.New("no header line (ne,nd,loss)")
