@@ -123,11 +123,11 @@ func TestFitEndlessInput(t *testing.T) {
 // at a time, and evaluates the same file within the limit.
 func TestArrayLargerThanMemory(t *testing.T) {
 	dir := t.TempDir()
-	logits := writeNPY(t, dir, "l.npy", make([]float32, 1000*100), 1000, 100)
-	labels := writeNPY(t, dir, "y.npy", make([]int64, 1000), 1000)
+	logits := writeNPY(t, dir, "l.npy", make([]float32, 2000*100), 2000, 100)
+	labels := writeNPY(t, dir, "y.npy", make([]int64, 2000), 2000)
 	classifier := writeNPY(t, dir, "w.npy", make([]float32, 10*100), 10, 100)
 	old := memLimit
-	memLimit = 512 << 10 // the 800 kB the hidden states take as float64 do not fit
+	memLimit = 512 << 10 // the 800 kB of hidden states (float32) do not fit
 	t.Cleanup(func() { memLimit = old })
 	checkErrors(t, []errorCase{{[]string{"eval", "--hidden", logits, "--classifier", classifier, "--targets", labels}, 1, "memory"}})
 	if code, _, errs := runCLI(t, "eval", "--logits", logits, "--targets", labels); code != 0 {

@@ -21,11 +21,11 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if f.lossName != "cross-entropy" || f.teacher != "" {
 		return usagef("the fused head computes cross-entropy only")
 	}
-	h64, n, d, wideH, err := readMatrix(f.hidden, "hidden")
+	h32, n, d, wideH, err := readMatrix32(f.hidden, "hidden")
 	if err != nil {
 		return err
 	}
-	w64, v, dw, wideW, err := readMatrix(f.classifier, "classifier")
+	w32, v, dw, wideW, err := readMatrix32(f.classifier, "classifier")
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if dw != d {
 		return fmt.Errorf("classifier %s: %d columns, but the hidden states have D = %d", f.classifier, dw, d)
 	}
-	in := linear.Input{Hidden: toF32(h64), N: n, D: d, Weight: toF32(w64), V: v}
+	in := linear.Input{Hidden: h32, N: n, D: d, Weight: w32, V: v}
 	wideB := false
 	if f.bias != "" {
 		a, err := loadArray(f.bias, "bias", both(wantFloat("bias", f.bias), wantVector("bias", f.bias, v)))
@@ -148,4 +148,27 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "gradient filtering skipped %d of %d tiles\n", st.SkippedTiles, st.Tiles)
 	}
 	return nil
+}
+
+// readMatrix32 reads a 2-D float .npy straight into float32 (the fused
+// head computes in float32): one copy of the data in memory, float64 files
+// rounded element by element as they are read. It says whether the file
+// holds float64.
+func readMatrix32(path, what string) ([]float32, int, int, bool, error) {
+	f, err := npy.Open(path)
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	if err := wantMatrix(what, path)(f.Header); err != nil {
+		return nil, 0, 0, false, err
+	}
+	if err := checkArrayBytes(what, path, f.Header, 4); err != nil {
+		return nil, 0, 0, false, err
+	}
+	x, err := npy.ReadAll[float32](f)
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
+	}
+	return x, f.Header.Shape[0], f.Header.Shape[1], f.Header.DType.Size == 8, nil
 }

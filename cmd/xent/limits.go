@@ -63,11 +63,17 @@ func byteSize(b float64) string {
 // would not fit in memory (a header may announce any shape; a pipe is
 // not size-checked against the file).
 func checkArraySize(what, path string, h npy.Header) error {
+	return checkArrayBytes(what, path, h, 8)
+}
+
+// checkArrayBytes is checkArraySize for an array held with elem bytes per
+// element.
+func checkArrayBytes(what, path string, h npy.Header, elem float64) error {
 	n := 1.0
 	for _, d := range h.Shape {
 		n *= float64(d)
 	}
-	if err := checkMemory(fmt.Sprintf("%s %s (shape %v)", what, path, h.Shape), 8*n); err != nil {
+	if err := checkMemory(fmt.Sprintf("%s %s (shape %v)", what, path, h.Shape), elem*n); err != nil {
 		return fmt.Errorf("%s", err.Error())
 	}
 	return nil
