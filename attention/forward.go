@@ -308,10 +308,9 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			// columns are computed.
 			if axpy {
 				// A few query rows: dot products against the rows of K
-				// where they lie.
+				// where they lie, prefetching the same keys' rows of V
+				// for the axpys below.
 				c0, c1 := max(s.lo-j0, 0), min(s.hi-j0, n)
-				// rows of K where they lie, prefetching the same keys'
-				// rows of V for the axpys below.
 				vek.DotRowsPrefetch32(w.s[c0:], keyBlock, w.q[s.r0*D:s.r1*D], in.K[kbase+(j0+c0)*D:kbase+(j0+c1)*D], D, float32(p.scale), vblk[c0*Dv:], Dv)
 			} else {
 				_, nr := gemm.Tile()
