@@ -29,7 +29,7 @@ the confidences. Rows labelled with the ignore index are left out.`
 
 func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("calibrate", calibrateUsage, stdout)
-	logitsPath := fs.String("logits", "", "logits, float32 or float64 .npy of shape [rows, classes] (required)")
+	logitsPath := fs.String("logits", "", "logits, float16, float32 or float64 .npy of shape [rows, classes] (required)")
 	targetsPath := fs.String("targets", "", "integer labels, .npy of shape [rows] (required)")
 	bins := fs.Int("bins", 15, "number of equal-width confidence bins of the ECE and the diagram (≥ 1)")
 	ignore := fs.Int64("ignore-index", -100, "label whose rows are left out")

@@ -86,7 +86,7 @@ var evalEmbeddings func(f evalFlags, stdout io.Writer) error
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalUsage, stdout)
 	var f evalFlags
-	fs.StringVar(&f.logits, "logits", "", "logits, float32 or float64 .npy of shape [rows, cols], or [C] for one example (its label [] or [1], soft target or teacher [C]) (required)")
+	fs.StringVar(&f.logits, "logits", "", "logits .npy of shape [rows, cols] (float16, bfloat16 with --dtype bf16, float32 or float64; a comma list or glob of shards), or [C] for one example (its label [] or [1], soft target or teacher [C]) (required)")
 	fs.StringVar(&f.targets, "targets", "", "integer labels [rows], or float targets [rows, cols] (soft targets; bce targets)")
 	fs.StringVar(&f.teacher, "teacher", "", "teacher logits [rows, cols] for distillation losses")
 	fs.StringVar(&f.lossName, "loss", "cross-entropy", "loss name with optional parameters, e.g. kd:temperature=4 (see xent losses)")

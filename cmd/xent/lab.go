@@ -243,6 +243,9 @@ func labConfig(f labFlags, set map[string]bool) (lab.Config, error) {
 	if !set["lr"] {
 		t.Optimizer.LR = lab.DefaultLR(t.Optimizer.Name)
 	}
+	if set["momentum"] && t.Optimizer.Name != "sgd" {
+		return c, usagef("--momentum applies to --optimizer sgd only (adam keeps its own moment estimates)")
+	}
 	t.Optimizer.Momentum, t.Optimizer.WeightDecay = f.momentum, f.wd
 	t.Optimizer.OrthoGrad = f.orthograd
 	if set["holdout"] || !f.quick {

@@ -147,6 +147,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--lr", "0"}, "--lr"},
 		{[]string{"--weight-decay", "-1"}, "--weight-decay"},
 		{[]string{"--optimizer", "sgd", "--momentum", "1"}, "--momentum"},
+		{[]string{"--optimizer", "adam", "--momentum", "0.5"}, "--momentum"},
 		{[]string{"--threads", "-1"}, "--threads"},
 		{[]string{"--jobs", "-1"}, "--jobs"},
 		{[]string{"--schedule", "step"}, "--schedule"},

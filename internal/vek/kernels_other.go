@@ -1,8 +1,0 @@
-//go:build purego || !amd64
-
-package vek
-
-const (
-	hasAVX2   = false
-	hasAVX512 = false
-)
