@@ -92,10 +92,9 @@ func readIDXHeader(r io.Reader, what string) (idxHeader, error) {
 // matrix: the first dimension is the row, the others are flattened into
 // the columns. Unsigned bytes are scaled to [0, 1]; other types are
 // converted to float32 unchanged.
-// With prealloc, the whole matrix is allocated at once, which is for
-// trusted input only (the embedded MNIST); otherwise memory grows with the
-// data that arrives.
-func readIDXFeatures(r io.Reader, prealloc bool) (x []float32, rows, cols int, err error) {
+// Memory grows with the data that arrives, not with what the header
+// claims.
+func readIDXFeatures(r io.Reader) (x []float32, rows, cols int, err error) {
 	const what = "idx images"
 	h, err := readIDXHeader(r, what)
 	if err != nil {
@@ -111,11 +110,7 @@ func readIDXFeatures(r io.Reader, prealloc bool) (x []float32, rows, cols int, e
 		}
 		cols *= v
 	}
-	if prealloc {
-		x = make([]float32, 0, h.n)
-	} else {
-		x = make([]float32, 0, min(h.n, 1<<16))
-	}
+	x = make([]float32, 0, min(h.n, 1<<16))
 	size := h.t.size
 	err = readBody(r, h.n*size, size, what+" data", func(b []byte, first int) error {
 		m := len(b) / size
@@ -240,11 +235,11 @@ func readIDXLabels(r io.Reader) ([]int32, error) {
 // and must be finite. The labels are the classes; Classes is one more than
 // the largest. Each stream must end with its array.
 func ReadIDX(images, labels io.Reader) (Set, error) {
-	return readIDX(images, labels, false)
+	return readIDX(images, labels)
 }
 
-func readIDX(images, labels io.Reader, prealloc bool) (Set, error) {
-	x, rows, cols, err := idxFeatures(images, prealloc)
+func readIDX(images, labels io.Reader) (Set, error) {
+	x, rows, cols, err := idxFeatures(images)
 	if err != nil {
 		return Set{}, err
 	}
@@ -255,13 +250,13 @@ func readIDX(images, labels io.Reader, prealloc bool) (Set, error) {
 	return newIndexedSet(x, rows, cols, y, "idx")
 }
 
-func idxFeatures(r io.Reader, prealloc bool) ([]float32, int, int, error) {
+func idxFeatures(r io.Reader) ([]float32, int, int, error) {
 	r, stop, err := decompress(r)
 	defer stop()
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	return readIDXFeatures(r, prealloc)
+	return readIDXFeatures(r)
 }
 
 func idxLabels(r io.Reader) ([]int32, error) {
@@ -299,7 +294,7 @@ func LoadIDX(imagesPath, labelsPath string) (Set, error) {
 	var x []float32
 	var rows, cols int
 	err := withFile(imagesPath, func(r io.Reader) (err error) {
-		x, rows, cols, err = idxFeatures(r, false)
+		x, rows, cols, err = idxFeatures(r)
 		return err
 	})
 	if err != nil {
