@@ -160,18 +160,10 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "best other than cross-entropy: %s %.2f%% (%+.2f points)\n", name, 100*acc, gain)
 		}
 	}
-	cmd := "xent lab"
-	for _, a := range args {
-		cmd += " " + shellQuote(a)
-	}
-	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd, Render: labRender}); err != nil {
+	if err := lab.WriteReport(f.out, res, lab.ReportOptions{Force: f.force, Command: shellCommand("xent lab", args), Render: labRender}); err != nil {
 		return err
 	}
-	if f.asJSON {
-		return writeJSON(stdout, map[string]any{"report": filepath.Join(f.out, lab.ReportFile), "results": res})
-	}
-	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)
-	return nil
+	return reportWritten(stdout, f.out, f.asJSON, res, res.Seconds)
 }
 
 // labConfig turns the flags into an experiment; set holds the flags given
@@ -334,4 +326,23 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellCommand is the command line prefix args, quoted for a shell: what
+// a report says made it.
+func shellCommand(prefix string, args []string) string {
+	for _, a := range args {
+		prefix += " " + shellQuote(a)
+	}
+	return prefix
+}
+
+// reportWritten tells where a lab report went: one JSON object with the
+// results, or a line with the path and the run's time.
+func reportWritten(stdout io.Writer, out string, asJSON bool, res any, seconds float64) error {
+	if asJSON {
+		return writeJSON(stdout, map[string]any{"report": filepath.Join(out, lab.ReportFile), "results": res})
+	}
+	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", out+string(os.PathSeparator)+lab.ReportFile, seconds)
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 
 	"github.com/xentlab/xent/internal/lab"
@@ -141,18 +140,10 @@ func runLabLM(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "\ngenerated %d (%s):\n%s%s\n", i+1, res.SampleChain, g.Prompt, g.Text)
 		}
 	}
-	cmd := "xent lab lm"
-	for _, a := range args {
-		cmd += " " + shellQuote(a)
-	}
-	if err := lab.WriteLMReport(f.out, res, lab.ReportOptions{Force: f.force, Command: cmd, Render: labRender}); err != nil {
+	if err := lab.WriteLMReport(f.out, res, lab.ReportOptions{Force: f.force, Command: shellCommand("xent lab lm", args), Render: labRender}); err != nil {
 		return err
 	}
-	if f.asJSON {
-		return writeJSON(stdout, map[string]any{"report": filepath.Join(f.out, lab.ReportFile), "results": res})
-	}
-	fmt.Fprintf(stdout, "\nreport: %s (%.0f s)\n", f.out+string(os.PathSeparator)+lab.ReportFile, res.Seconds)
-	return nil
+	return reportWritten(stdout, f.out, f.asJSON, res, res.Seconds)
 }
 
 // labLMConfig turns the flags into the workload's configuration; set

@@ -152,16 +152,8 @@ func printFlags(fs *flag.FlagSet) {
 // parseFlags parses args and turns a flag error into a usage error; it
 // rejects positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	out := fs.Output()
-	fs.SetOutput(io.Discard) // errors are reported once, by run
-	err := fs.Parse(args)
-	fs.SetOutput(out)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+	if err := parseFlagsKeep(fs, args); err != nil {
 		return err
-	}
-	if err != nil {
-		return usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

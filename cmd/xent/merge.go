@@ -103,7 +103,8 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseFlagsKeep parses flags up to the first positional argument, which
-// it leaves in fs.Args, and turns flag errors into usage errors.
+// it leaves in fs.Args, and turns flag errors into usage errors (they
+// are reported once, by run).
 func parseFlagsKeep(fs *flag.FlagSet, args []string) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
