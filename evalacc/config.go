@@ -115,11 +115,6 @@ func (c *Config) options(threads int) []loss.Option {
 // options (and extra, applied last), then cross-entropy's own options
 // (label smoothing, z-loss, soft-capping) or BCE's (pos-weight) when set.
 func (c *Config) build(threads int, extra ...loss.Option) (loss.Loss, loss.Spec, error) {
-	opts := append(c.options(threads), extra...)
-	l, s, err := loss.Parse(c.Loss, opts...)
-	if err != nil {
-		return nil, s, err
-	}
 	var ce []loss.CrossEntropyOption
 	if c.LabelSmoothing != 0 {
 		ce = append(ce, loss.WithLabelSmoothing(c.LabelSmoothing))
@@ -130,27 +125,7 @@ func (c *Config) build(threads int, extra ...loss.Option) (loss.Loss, loss.Spec,
 	if c.SoftCap != 0 {
 		ce = append(ce, loss.WithSoftCap(c.SoftCap))
 	}
-	if len(ce) > 0 {
-		if s.Name != "cross-entropy" {
-			return nil, s, fmt.Errorf("evalacc: label smoothing, z-loss and soft-capping apply to cross-entropy only (loss %s): %w", s.Name, loss.ErrValue)
-		}
-		if l, err = loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ce...)...); err != nil {
-			return nil, s, err
-		}
-	}
-	if c.PosWeight != nil {
-		if s.Name != "bce" {
-			return nil, s, fmt.Errorf("evalacc: pos-weight applies to bce only (loss %s): %w", s.Name, loss.ErrValue)
-		}
-		bce := []loss.BCEOption{loss.WithPosWeight(c.PosWeight)}
-		for _, o := range opts {
-			bce = append(bce, o)
-		}
-		if l, err = loss.NewBCEWithLogits(bce...); err != nil {
-			return nil, s, err
-		}
-	}
-	return l, s, nil
+	return loss.ParseWith(c.Loss, append(c.options(threads), extra...), ce, c.PosWeight)
 }
 
 // Canonical returns spec with every parameter of the loss written out,

@@ -90,6 +90,39 @@ func Parse(text string, opts ...Option) (Loss, Spec, error) {
 	return l, s, nil
 }
 
+// ParseWith is Parse followed by the options that belong to one loss: ce,
+// cross-entropy's own (label smoothing, z-loss, soft-capping), and
+// posWeight, BCE's. Given for another loss, they are an error wrapping
+// ErrValue. The options of ce and posWeight take the place of the same
+// parameters in text.
+func ParseWith(text string, opts []Option, ce []CrossEntropyOption, posWeight []float64) (Loss, Spec, error) {
+	l, s, err := Parse(text, opts...)
+	if err != nil {
+		return nil, s, err
+	}
+	if len(ce) > 0 {
+		if s.Name != nameCrossEntropy {
+			return nil, s, valueErr(s.Name, "label smoothing, z-loss and soft-capping apply to cross-entropy only")
+		}
+		if l, err = NewCrossEntropy(append(ForCrossEntropy(opts...), ce...)...); err != nil {
+			return nil, s, err
+		}
+	}
+	if posWeight != nil {
+		if s.Name != nameBce {
+			return nil, s, valueErr(s.Name, "pos-weight applies to bce only")
+		}
+		bce := []BCEOption{WithPosWeight(posWeight)}
+		for _, o := range opts {
+			bce = append(bce, o)
+		}
+		if l, err = NewBCEWithLogits(bce...); err != nil {
+			return nil, s, err
+		}
+	}
+	return l, s, nil
+}
+
 // ParamList formats a spec's parameters with their defaults ("none" if it
 // has none).
 func (s Spec) ParamList() string { return table.ParamList(s) }

@@ -282,37 +282,16 @@ func evalLogits(f evalFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l, s, err := loss.Parse(spec, opts...)
+	// checkLossSpec has refused the option flags a loss does not take.
+	var posWeight []float64
+	if f.posWeight != "" {
+		if posWeight, err = readVector(f.posWeight, "pos-weight", cols); err != nil {
+			return err
+		}
+	}
+	l, s, err := loss.ParseWith(spec, opts, ceOpts, posWeight)
 	if err != nil {
 		return err
-	}
-	if len(ceOpts) > 0 {
-		// The cross-entropy flags: the loss is built again with them.
-		switch {
-		case s.Name != "cross-entropy":
-			return usagef("--label-smoothing, --z-loss and --softcap apply to cross-entropy only (loss %s)", s.Name)
-		case strings.Contains(spec, ":"):
-			return usagef("give cross-entropy's parameters either in --loss or with flags, not both")
-		}
-		if l, err = loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ceOpts...)...); err != nil {
-			return err
-		}
-	}
-	if f.posWeight != "" {
-		if s.Name != "bce" {
-			return usagef("--pos-weight applies to bce only (loss %s)", s.Name)
-		}
-		w, err := readVector(f.posWeight, "pos-weight", cols)
-		if err != nil {
-			return err
-		}
-		bceOpts := []loss.BCEOption{loss.WithPosWeight(w)}
-		for _, o := range opts {
-			bceOpts = append(bceOpts, o)
-		}
-		if l, err = loss.NewBCEWithLogits(bceOpts...); err != nil {
-			return err
-		}
 	}
 	if l, err = withGroups(l, f, rows); err != nil {
 		return err

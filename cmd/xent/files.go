@@ -191,7 +191,7 @@ func checkLossSpec(f evalFlags, spec string) error {
 		case strings.Contains(spec, ":"):
 			return usagef("give cross-entropy's parameters either in --loss or with flags, not both")
 		}
-		if _, err := loss.NewCrossEntropy(append(loss.ForCrossEntropy(opts...), ce...)...); err != nil {
+		if _, _, err := loss.ParseWith(spec, opts, ce, nil); err != nil {
 			return usageError{err.Error()}
 		}
 	}
