@@ -284,7 +284,7 @@ func (e *Evaluator) addSequential(s *Shard, rows, per int) error {
 			}
 			n := min(per, rows-first)
 			b.first, b.rows = first, n
-			b.err = e.read(s, b, n)
+			b.err = e.fill(s, b, n, false)
 			full <- b
 			if b.err != nil {
 				return
@@ -347,7 +347,7 @@ func (e *Evaluator) addParallel(s *Shard, rows, per int) error {
 				}
 				b.first = c * per
 				b.rows = min(per, rows-b.first)
-				err := e.readAt(s, b)
+				err := e.fill(s, b, b.rows, true)
 				if err == nil {
 					err = e.addBlock(s, b, k)
 				}
@@ -378,46 +378,6 @@ func (e *Evaluator) addParallel(s *Shard, rows, per int) error {
 			if err := e.p.acc.Merge(k.acc); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// readAt reads the rows of block b at their offsets.
-func (e *Evaluator) readAt(s *Shard, b *block) error {
-	cols, n, row := e.cfg.Cols, b.rows, b.first
-	get := func(r *npy.RowReader, name string, x32 []float32, x64 []float64, c int) error {
-		var err error
-		if x32 != nil {
-			_, err = npy.ReadRowsAt(r, x32[:n*c], row)
-		} else {
-			_, err = npy.ReadRowsAt(r, x64[:n*c], row)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return nil
-	}
-	if err := get(s.Logits, s.LogitsName, b.x32, b.x64, cols); err != nil {
-		return err
-	}
-	switch e.cfg.Targets {
-	case Labels:
-		if _, err := npy.ReadRowsAt(s.Targets, b.labels[:n], row); err != nil {
-			return fmt.Errorf("%s: %w", s.TargetsName, err)
-		}
-	case SoftTargets:
-		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, cols); err != nil {
-			return err
-		}
-	case ScalarTargets:
-		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, 1); err != nil {
-			return err
-		}
-	}
-	if e.cfg.Teacher {
-		if err := get(s.Teacher, s.TeacherName, b.s32, b.s64, cols); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -515,18 +475,23 @@ func (e *Evaluator) checkShard(s *Shard) (int, error) {
 	return rows, nil
 }
 
-// read reads the next n rows of every input of the shard into b.
-func (e *Evaluator) read(s *Shard, b *block, n int) error {
+// fill reads n rows of every input of the shard into b: the rows from
+// b.first on, read at their offsets (at), or the next n rows in order
+// (the end of an input before them is a truncated file).
+func (e *Evaluator) fill(s *Shard, b *block, n int, at bool) error {
 	cols := e.cfg.Cols
-	get := func(r *npy.RowReader, name string, x32 []float32, x64 []float64, c int) error {
-		var err error
+	get := func(r *npy.RowReader, name string, x32 []float32, x64 []float64, labels []int64, c int) error {
 		var got int
-		if x32 != nil {
-			got, err = npy.ReadRows(r, x32[:n*c])
-		} else {
-			got, err = npy.ReadRows(r, x64[:n*c])
+		var err error
+		switch {
+		case labels != nil:
+			got, err = readRows(r, labels[:n], at, b.first)
+		case x32 != nil:
+			got, err = readRows(r, x32[:n*c], at, b.first)
+		default:
+			got, err = readRows(r, x64[:n*c], at, b.first)
 		}
-		if err == io.EOF || err == nil && got != n {
+		if !at && (err == io.EOF || err == nil && got != n) {
 			err = fmt.Errorf("ends after %d rows: %w", r.Row(), npy.ErrTruncated)
 		}
 		if err != nil {
@@ -534,33 +499,37 @@ func (e *Evaluator) read(s *Shard, b *block, n int) error {
 		}
 		return nil
 	}
-	if err := get(s.Logits, s.LogitsName, b.x32, b.x64, cols); err != nil {
+	if err := get(s.Logits, s.LogitsName, b.x32, b.x64, nil, cols); err != nil {
 		return err
 	}
 	switch e.cfg.Targets {
 	case Labels:
-		got, err := npy.ReadRows(s.Targets, b.labels[:n])
-		if err == io.EOF || err == nil && got != n {
-			err = fmt.Errorf("ends after %d rows: %w", s.Targets.Row(), npy.ErrTruncated)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.TargetsName, err)
+		if err := get(s.Targets, s.TargetsName, nil, nil, b.labels, 1); err != nil {
+			return err
 		}
 	case SoftTargets:
-		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, cols); err != nil {
+		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, nil, cols); err != nil {
 			return err
 		}
 	case ScalarTargets:
-		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, 1); err != nil {
+		if err := get(s.Targets, s.TargetsName, b.t32, b.t64, nil, 1); err != nil {
 			return err
 		}
 	}
 	if e.cfg.Teacher {
-		if err := get(s.Teacher, s.TeacherName, b.s32, b.s64, cols); err != nil {
+		if err := get(s.Teacher, s.TeacherName, b.s32, b.s64, nil, cols); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readRows reads rows into dst: at row (at) or the next ones.
+func readRows[T npy.Elem](r *npy.RowReader, dst []T, at bool, row int) (int, error) {
+	if at {
+		return npy.ReadRowsAt(r, dst, row)
+	}
+	return npy.ReadRows(r, dst)
 }
 
 // addBlock evaluates one block and adds it to the partial.
