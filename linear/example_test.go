@@ -58,3 +58,31 @@ func ExampleMergeShards() {
 	// sharded 0.8620, whole 0.8620
 	// dH [-0.0777 0.2888 -0.2112 -0.0777]
 }
+
+// The hidden states of a large evaluation read a block of rows at a time
+// (here from a slice; from a file, say, with npy.RowReader): the head
+// never holds more than one token block of them.
+func ExampleHead_EvalStream() {
+	hidden := []float32{1, 0, 0, 1, 1, 1}
+	in := linear.Input{
+		N: 3, D: 2, // Hidden stays nil
+		Weight: []float32{1, 0, 0, 1, 1, 1}, V: 3,
+		Targets: []int32{0, 2, 2},
+	}
+	s := linear.HiddenStream{Read: func(dst []float32, row int) error {
+		fmt.Printf("rows %d to %d\n", row, row+len(dst)/2-1)
+		copy(dst, hidden[2*row:])
+		return nil
+	}}
+	st, err := linear.Head{BlockRows: 2}.EvalStream(in, s, linear.Output{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	whole, _ := linear.Head{BlockRows: 2}.Eval(linear.Input{Hidden: hidden, N: 3, D: 2, Weight: in.Weight, V: 3, Targets: in.Targets}, linear.Output{})
+	fmt.Printf("streamed %.4f, whole %.4f\n", st.Loss, whole.Loss)
+	// Output:
+	// rows 0 to 1
+	// rows 2 to 2
+	// streamed 0.7585, whole 0.7585
+}

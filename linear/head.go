@@ -26,15 +26,57 @@ func (h Head) Eval(in Input, out Output) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	if err := c.check(in, out, in.V); err != nil {
+	if err := c.check(in, out, in.V, false); err != nil {
 		return Stats{}, err
 	}
-	return c.run(in, out, c.scale(in))
+	return c.run(in, out, c.scale(in), nil)
+}
+
+// HiddenStream supplies the hidden states of EvalStream a block of rows at
+// a time, and takes their gradient the same way.
+type HiddenStream struct {
+	// Read fills dst, a whole number of rows of D values, with the hidden
+	// states from row `row` on. The calls come in row order, each block
+	// starting where the last one ended.
+	Read func(dst []float32, row int) error
+	// Grad, if not nil, receives ∂loss/∂H for the rows from `row` on, in
+	// the same order; g is reused once Grad returns.
+	Grad func(g []float32, row int) error
+}
+
+// EvalStream is Eval with the hidden states read, and their gradient
+// handed out, one block of rows at a time, so that neither H nor ∂H is
+// ever whole in memory: in.Hidden and out.GradHidden must be nil, and
+// s.Read supplies the rows. Everything else (targets, weights, the other
+// outputs) is as for Eval, and the results are the bits of Eval on the
+// same values: the blocks and the order of every sum are the same.
+//
+// The hidden states are checked block by block as they arrive, so an
+// error from a non-finite value or from s.Read can come after earlier
+// blocks were handed to s.Grad; the outputs are then undefined.
+func (h Head) EvalStream(in Input, s HiddenStream, out Output) (Stats, error) {
+	c, err := h.config()
+	if err != nil {
+		return Stats{}, err
+	}
+	switch {
+	case s.Read == nil:
+		return Stats{}, shapeErr("HiddenStream.Read is nil")
+	case in.Hidden != nil:
+		return Stats{}, shapeErr("Input.Hidden is set; EvalStream reads the hidden states through HiddenStream.Read")
+	case out.GradHidden != nil:
+		return Stats{}, shapeErr("Output.GradHidden is set; EvalStream hands ∂H to HiddenStream.Grad")
+	}
+	if err := c.check(in, out, in.V, true); err != nil {
+		return Stats{}, err
+	}
+	return c.run(in, out, c.scale(in), &s)
 }
 
 // run is the blocked forward/backward; sc scales the summed loss and the
-// gradients (1/den for the mean).
-func (c config) run(in Input, out Output, sc float64) (Stats, error) {
+// gradients (1/den for the mean). With s not nil, the hidden states come
+// from s.Read and ∂H goes to s.Grad, a block at a time.
+func (c config) run(in Input, out Output, sc float64, s *HiddenStream) (Stats, error) {
 	n, d, v := in.N, in.D, in.V
 	var st Stats
 	if n == 0 {
@@ -47,7 +89,16 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 	buf, ws := scr.logits, &scr.ws
 	labels := make([]int64, min(nb, n))
 	st.ExtraBytes = int64(4*len(buf) + 8*len(labels))
-	wantGrad := out.GradHidden != nil || out.GradWeight != nil || out.GradBias != nil
+	wantDH := out.GradHidden != nil || s != nil && s.Grad != nil
+	wantGrad := wantDH || out.GradWeight != nil || out.GradBias != nil
+	var hBuf, dhBuf []float32
+	if s != nil {
+		hBuf = make([]float32, min(nb, n)*d)
+		if s.Grad != nil {
+			dhBuf = make([]float32, min(nb, n)*d)
+		}
+		st.ExtraBytes += int64(4 * (len(hBuf) + len(dhBuf)))
+	}
 	if out.GradWeight != nil {
 		clear(out.GradWeight)
 	}
@@ -66,7 +117,25 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 	for b0 := 0; b0 < n; b0 += nb {
 		rows := min(nb, n-b0)
 		z := buf[:rows*v]
-		hb := in.Hidden[b0*d : (b0+rows)*d]
+		blk := block{b0: b0, rows: rows}
+		if s == nil {
+			blk.h = in.Hidden[b0*d : (b0+rows)*d]
+			if wantDH {
+				blk.dh = out.GradHidden[b0*d : (b0+rows)*d]
+			}
+		} else {
+			blk.h = hBuf[:rows*d]
+			if err := s.Read(blk.h, b0); err != nil {
+				return st, fmt.Errorf("linear: reading the hidden states from row %d: %w", b0, err)
+			}
+			if i, j, bad := firstNonFinite(blk.h, d, c.threads); bad {
+				return st, valueErr("Hidden[%d, %d] = %v", b0+i, j, blk.h[i*d+j])
+			}
+			if wantDH {
+				blk.dh = dhBuf[:rows*d]
+			}
+		}
+		hb := blk.h
 		var beta float32
 		if in.Bias != nil {
 			for r := 0; r < rows; r++ {
@@ -113,7 +182,12 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 			continue
 		}
 		st.Tiles += colTiles * ((rows + c.tileRows - 1) / c.tileRows)
-		st.SkippedTiles += c.backward(ws, in, out, z, b0, rows, sc, dbBlock)
+		st.SkippedTiles += c.backward(ws, in, out, z, blk, sc, dbBlock)
+		if s != nil && s.Grad != nil {
+			if err := s.Grad(blk.dh, b0); err != nil {
+				return st, fmt.Errorf("linear: handing out ∂H from row %d: %w", b0, err)
+			}
+		}
 		if dbAcc != nil {
 			for j, g := range dbBlock {
 				dbAcc[j] += float64(g)
@@ -133,18 +207,21 @@ func (c config) run(in Input, out Output, sc float64) (Stats, error) {
 	return st, nil
 }
 
+// A block is one token block of the head: its first row, its row count,
+// its hidden states and where its ∂H goes (nil: not wanted).
+type block struct {
+	b0, rows int
+	h, dh    []float32
+}
+
 // backward turns one block's logits gradient g [rows, V] (sum-reduced)
 // into ∂H for the block, adds its part of ∂W, and leaves its column sums
 // in db (if not nil); its products pack into ws. It returns the number of
 // tiles skipped.
-func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, b0, rows int, sc float64, db []float32) int {
+func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, blk block, sc float64, db []float32) int {
 	d, v := in.D, in.V
 	alpha := float32(sc)
-	hb := in.Hidden[b0*d : (b0+rows)*d]
-	var dh []float32
-	if out.GradHidden != nil {
-		dh = out.GradHidden[b0*d : (b0+rows)*d]
-	}
+	rows, hb, dh := blk.rows, blk.h, blk.dh
 	if db != nil {
 		clear(db)
 		for r := 0; r < rows; r++ {
@@ -160,7 +237,7 @@ func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, 
 		}
 		return 0
 	}
-	return c.backwardFiltered(ws, in, out, g, b0, rows, alpha)
+	return c.backwardFiltered(ws, in, out, g, blk, alpha)
 }
 
 // backwardFiltered is the backward of gradient filtering: tiles of
@@ -174,8 +251,8 @@ func (c config) backward(ws *gemm.Workspace, in Input, out Output, g []float32, 
 // products and the other the ∂W products, each in column order, so that
 // every output has one writer and the same operations for any thread
 // count. It returns the number of tiles skipped.
-func (c config) backwardFiltered(ws *gemm.Workspace, in Input, out Output, g []float32, b0, rows int, alpha float32) int {
-	d, v := in.D, in.V
+func (c config) backwardFiltered(ws *gemm.Workspace, in Input, out Output, g []float32, blk block, alpha float32) int {
+	v, rows := in.V, blk.rows
 	eps := float32(c.h.FilterEps)
 	tr, tc := c.tileRows, c.tileCols
 	rowTiles := (rows + tr - 1) / tr
@@ -201,10 +278,10 @@ func (c config) backwardFiltered(ws *gemm.Workspace, in Input, out Output, g []f
 			skipped++
 		}
 	}
-	f := filtered{c: c, in: in, g: g, b0: b0, rows: rows, alpha: alpha, keep: keep, rowTiles: rowTiles}
-	doH, doW := out.GradHidden != nil, out.GradWeight != nil
+	f := filtered{c: c, in: in, g: g, blk: blk, alpha: alpha, keep: keep, rowTiles: rowTiles}
+	doH, doW := blk.dh != nil, out.GradWeight != nil
 	if doH {
-		clear(out.GradHidden[b0*d : (b0+rows)*d])
+		clear(blk.dh)
 	}
 	thH, thW := c.threads, c.threads
 	if doH && doW && c.threads > 1 {
@@ -233,7 +310,7 @@ type filtered struct {
 	c        config
 	in       Input
 	g        []float32
-	b0, rows int
+	blk      block
 	alpha    float32
 	keep     []bool
 	rowTiles int
@@ -245,14 +322,14 @@ func (f *filtered) run(ws *gemm.Workspace, p *panels, out Output, dH bool, threa
 	c, in, g := f.c, f.in, f.g
 	d, v := in.D, in.V
 	tr, tc := c.tileRows, c.tileCols
-	hb := in.Hidden[f.b0*d : (f.b0+f.rows)*d]
+	hb, rows := f.blk.h, f.blk.rows
 	for t0 := 0; t0 < v; t0 += tc {
 		cols := min(tc, v-t0)
 		kept := f.keep[(t0/tc)*f.rowTiles : (t0/tc+1)*f.rowTiles]
 		n := 0
 		for r, k := range kept {
 			if k {
-				n += min(tr, f.rows-r*tr)
+				n += min(tr, rows-r*tr)
 			}
 		}
 		if n == 0 {
@@ -269,7 +346,7 @@ func (f *filtered) run(ws *gemm.Workspace, p *panels, out Output, dH bool, threa
 			if !k {
 				continue
 			}
-			for x := r * tr; x < min((r+1)*tr, f.rows); x++ {
+			for x := r * tr; x < min((r+1)*tr, rows); x++ {
 				copy(gt[i*cols:(i+1)*cols], g[x*v+t0:x*v+t0+cols])
 				if ht != nil {
 					copy(ht[i*d:(i+1)*d], hb[x*d:(x+1)*d])
@@ -283,13 +360,13 @@ func (f *filtered) run(ws *gemm.Workspace, p *panels, out Output, dH bool, threa
 		}
 		tmp := grow(&p.h, n*d)
 		ws.Gemm(false, false, n, d, cols, f.alpha, gt, cols, in.Weight[t0*d:], d, 0, tmp, d, threads)
-		dh := out.GradHidden[f.b0*d : (f.b0+f.rows)*d]
+		dh := f.blk.dh
 		i = 0
 		for r, k := range kept {
 			if !k {
 				continue
 			}
-			for x := r * tr; x < min((r+1)*tr, f.rows); x++ {
+			for x := r * tr; x < min((r+1)*tr, rows); x++ {
 				rowstat.K32.Axpy(dh[x*d:(x+1)*d], tmp[i*d:(i+1)*d], 1)
 				i++
 			}

@@ -25,7 +25,10 @@
 //
 // Memory: besides its inputs and outputs, the head allocates one B×V
 // logits block, the GEMM's packing buffers (a few MiB) and O(N) per-row
-// values — never anything of size N×V.
+// values — never anything of size N×V. EvalStream takes the hidden states
+// (and hands out ∂H) one token block at a time, for inputs larger than
+// memory: then only the classifier, the per-row values and one block of
+// B×D hidden states are held, and the results are the bits of Eval.
 //
 // # Gradient filtering
 //
@@ -197,13 +200,14 @@ func valueErr(format string, args ...any) error {
 
 // check validates shapes and values common to every entry point; v0 and
 // vs give the vocabulary slice [v0, v0+vs) whose weights are in in.Weight
-// (v0 = 0, vs = V for the whole head).
-func (c config) check(in Input, out Output, vocab int) error {
+// (v0 = 0, vs = V for the whole head). With streamed set, the hidden
+// states are not in in (EvalStream checks them block by block).
+func (c config) check(in Input, out Output, vocab int, streamed bool) error {
 	n, d, v := in.N, in.D, in.V
 	switch {
 	case n < 0 || d <= 0 || v <= 0:
 		return shapeErr("N = %d, D = %d, V = %d; want N ≥ 0, D ≥ 1, V ≥ 1", n, d, v)
-	case len(in.Hidden) != n*d:
+	case !streamed && len(in.Hidden) != n*d:
 		return shapeErr("len(Hidden) = %d, want N·D = %d", len(in.Hidden), n*d)
 	case len(in.Weight) != v*d:
 		return shapeErr("len(Weight) = %d, want V·D = %d", len(in.Weight), v*d)

@@ -256,7 +256,7 @@ func (h Head) shardConfig(in Input, out Output, v0, vocab int) (config, error) {
 	if v0 < 0 || in.V < 1 || v0+in.V > vocab {
 		return c, shapeErr("slice [%d, %d) outside a vocabulary of %d", v0, v0+in.V, vocab)
 	}
-	return c, c.check(in, out, vocab)
+	return c, c.check(in, out, vocab, false)
 }
 
 // shardBlocks computes the slice's logits block by block (soft-capped, with

@@ -119,23 +119,24 @@ func TestFitEndlessInput(t *testing.T) {
 
 // TestArrayLargerThanMemory: an .npy input that a command reads whole and
 // whose data would not fit in memory is refused from its header, before
-// its data is read; xent eval streams its logits instead, a block of rows
-// at a time, and evaluates the same file within the limit.
+// its data is read; xent eval streams its logits, and the fused head its
+// hidden states, a block of rows at a time, and evaluates the same file
+// within the limit.
 func TestArrayLargerThanMemory(t *testing.T) {
 	dir := t.TempDir()
 	logits := writeNPY(t, dir, "l.npy", make([]float32, 2000*100), 2000, 100)
 	labels := writeNPY(t, dir, "y.npy", make([]int64, 2000), 2000)
 	classifier := writeNPY(t, dir, "w.npy", make([]float32, 10*100), 10, 100)
 	old := memLimit
-	memLimit = 512 << 10 // the 800 kB of hidden states (float32) do not fit
+	memLimit = 512 << 10 // the 800 kB of float32 [2000, 100] do not fit
 	t.Cleanup(func() { memLimit = old })
-	checkErrors(t, []errorCase{{[]string{"eval", "--hidden", logits, "--classifier", classifier, "--targets", labels}, 1, "memory"}})
+	// The classifier is read whole: [2000, 100] is refused.
+	checkErrors(t, []errorCase{{[]string{"eval", "--hidden", logits, "--classifier", logits, "--targets", labels}, 1, "memory"}})
 	if code, _, errs := runCLI(t, "eval", "--logits", logits, "--targets", labels); code != 0 {
-		t.Errorf("streamed under the limit: exit %d, %s", code, errs)
+		t.Errorf("logits streamed under the limit: exit %d, %s", code, errs)
 	}
-	memLimit = 1 << 20
 	if code, _, errs := runCLI(t, "eval", "--hidden", logits, "--classifier", classifier, "--targets", labels); code != 0 {
-		t.Errorf("within the limit: exit %d, %s", code, errs)
+		t.Errorf("hidden states streamed under the limit: exit %d, %s", code, errs)
 	}
 }
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"slices"
 
+	"github.com/xentlab/xent/internal/atomicfile"
 	"github.com/xentlab/xent/linear"
 	"github.com/xentlab/xent/loss"
 	"github.com/xentlab/xent/npy"
@@ -21,10 +23,21 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if f.lossName != "cross-entropy" || f.teacher != "" {
 		return usagef("the fused head computes cross-entropy only")
 	}
-	h32, n, d, wideH, err := readMatrix32(f.hidden, "hidden")
+	if f.stream.partial != "" || f.stream.dtype != "" {
+		return usagef("--partial and --dtype apply to the evaluation of --logits, not to the fused head")
+	}
+	// The hidden states stream through the head a token block at a time;
+	// the classifier, the targets and the per-row results are in memory.
+	hr, err := npy.OpenRows(f.hidden)
 	if err != nil {
+		return fmt.Errorf("hidden: %w", err)
+	}
+	defer hr.Close()
+	if err := wantMatrix("hidden", f.hidden)(hr.Header()); err != nil {
 		return err
 	}
+	n, d := hr.Rows(), hr.Cols()
+	wideH := hr.Header().DType.Size == 8
 	w32, v, dw, wideW, err := readMatrix32(f.classifier, "classifier")
 	if err != nil {
 		return err
@@ -35,7 +48,7 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if dw != d {
 		return fmt.Errorf("classifier %s: %d columns, but the hidden states have D = %d", f.classifier, dw, d)
 	}
-	in := linear.Input{Hidden: h32, N: n, D: d, Weight: w32, V: v}
+	in := linear.Input{N: n, D: d, Weight: w32, V: v}
 	wideB := false
 	if f.bias != "" {
 		a, err := loadArray(f.bias, "bias", both(wantFloat("bias", f.bias), wantVector("bias", f.bias, v)))
@@ -66,9 +79,6 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	}
 	head := linear.Head{Loss: append(loss.ForCrossEntropy(opts...), ceOpts...), Shift: f.shift, FilterEps: f.filterEps, Threads: f.threads}
 	out := linear.Output{Rows: make([]float32, n), TargetRank: make([]int32, n)}
-	if f.gradHidden != "" {
-		out.GradHidden = make([]float32, n*d)
-	}
 	if f.gradClassifier != "" {
 		out.GradWeight = make([]float32, v*d)
 	}
@@ -81,8 +91,47 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 	if f.lse != "" {
 		out.LSE = make([]float32, n)
 	}
-	st, err := head.Eval(in, out)
-	if err != nil {
+	hs := linear.HiddenStream{Read: func(dst []float32, row int) error {
+		k, err := npy.ReadRows(hr, dst)
+		if err == nil && k*d != len(dst) {
+			err = fmt.Errorf("read %d rows from row %d, want %d", k, row, len(dst)/d)
+		}
+		if err != nil {
+			return fmt.Errorf("hidden %s: %w", f.hidden, err)
+		}
+		return nil
+	}}
+	var st linear.Stats
+	run := func() (err error) {
+		st, err = head.EvalStream(in, hs, out)
+		return err
+	}
+	if f.gradHidden != "" {
+		// ∂H is written as it is computed, a token block at a time, to a
+		// file that takes its name only when the evaluation succeeds.
+		wide, err := outputWide(f.gradDType, wideH)
+		if err != nil {
+			return err
+		}
+		err = atomicfile.Write(f.gradHidden, func(w io.Writer) error {
+			bw := bufio.NewWriterSize(w, 1<<20)
+			write, closeRows, err := rowSink(bw, wide, n, d)
+			if err != nil {
+				return err
+			}
+			hs.Grad = func(g []float32, _ int) error { return write(g) }
+			if err := run(); err != nil {
+				return err
+			}
+			if err := closeRows(); err != nil {
+				return err
+			}
+			return bw.Flush()
+		})
+		if err != nil {
+			return err
+		}
+	} else if err := run(); err != nil {
 		return err
 	}
 	// The head computes in float32; each output is written in the
@@ -93,7 +142,7 @@ func evalHead(f evalFlags, stdout io.Writer) error {
 		x     []float32
 		wide  bool
 		shape []int
-	}{{f.gradHidden, out.GradHidden, wideH, []int{n, d}}, {f.gradClassifier, out.GradWeight, wideW, []int{v, d}},
+	}{{f.gradClassifier, out.GradWeight, wideW, []int{v, d}},
 		{f.gradBias, out.GradBias, wideB, []int{v}}, {f.lse, out.LSE, wideH, []int{n}}} {
 		if w.path == "" {
 			continue
@@ -171,4 +220,29 @@ func readMatrix32(path, what string) ([]float32, int, int, bool, error) {
 		return nil, 0, 0, false, fmt.Errorf("%s: %w", what, err)
 	}
 	return x, f.Header.Shape[0], f.Header.Shape[1], f.Header.DType.Size == 8, nil
+}
+
+// rowSink writes an array of rows×cols float32 rows to w a block at a
+// time, widened exactly to float64 when wide: it returns the block writer
+// and the check that every row was written.
+func rowSink(w io.Writer, wide bool, rows, cols int) (func([]float32) error, func() error, error) {
+	if !wide {
+		rw, err := npy.NewRowWriter[float32](w, rows, cols)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rw.Write, rw.Close, nil
+	}
+	rw, err := npy.NewRowWriter[float64](w, rows, cols)
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf []float64
+	return func(x []float32) error {
+		buf = buf[:0]
+		for _, v := range x {
+			buf = append(buf, float64(v))
+		}
+		return rw.Write(buf)
+	}, rw.Close, nil
 }
