@@ -83,7 +83,7 @@ func (c config) run(in Input, out Output, sc float64, s *HiddenStream) (Stats, e
 		clearOutputs(out)
 		return st, nil
 	}
-	nb := c.blockRows(n, v)
+	nb := c.blockRows(n, v, d)
 	scr := getScratch(min(nb, n) * v)
 	defer scratchPool.Put(scr)
 	buf, ws := scr.logits, &scr.ws

@@ -7,7 +7,7 @@
 // # How it runs
 //
 // Tokens are processed in blocks of B rows (B chosen so a block's logits
-// take about 32 MiB, at least 16 rows): the block's logits H_b·Wᵀ + b are
+// take about 32 MiB and its hidden states no more, at least 16 rows): the block's logits H_b·Wᵀ + b are
 // computed by the packed GEMM of internal/gemm into one reusable buffer,
 // the cross-entropy of package loss turns them into the loss and, in
 // place, into the gradient G_b = ∂ℓ/∂Z_b, and two more GEMMs give
@@ -121,7 +121,8 @@ type Head struct {
 	// TileCols and TileRows are the tile of gradient filtering: TileCols
 	// vocabulary entries by TileRows tokens (defaults 512 and 32).
 	TileCols, TileRows int
-	// BlockRows overrides the token block (default: about 32 MiB of logits).
+	// BlockRows overrides the token block (default: about 32 MiB of
+	// logits, and no more than that of hidden states).
 	BlockRows int
 	// Threads sets the goroutines (≤ 0: GOMAXPROCS); results do not depend
 	// on it.
@@ -182,11 +183,14 @@ func (h Head) config() (config, error) {
 	return c, err
 }
 
-func (c config) blockRows(n, v int) int {
+// blockRows returns the token block B: about blockBytes of logits (B×V)
+// and at most that of hidden states (B×D, which EvalStream holds), at
+// least minBlockRows.
+func (c config) blockRows(n, v, d int) int {
 	if c.h.BlockRows > 0 {
 		return c.h.BlockRows
 	}
-	b := blockBytes / 4 / max(v, 1)
+	b := blockBytes / 4 / max(v, d, 1)
 	return max(minBlockRows, min(b, max(n, 1)))
 }
 

@@ -263,7 +263,7 @@ func (h Head) shardConfig(in Input, out Output, v0, vocab int) (config, error) {
 // the soft-cap derivative when enabled) and hands each block to f.
 func (c config) shardBlocks(in Input, f func(b0, rows int, z, deriv []float32) error) error {
 	n, d, v := in.N, in.D, in.V
-	nb := c.blockRows(n, v)
+	nb := c.blockRows(n, v, d)
 	buf := make([]float32, min(nb, max(n, 1))*v)
 	var deriv []float32
 	if c.opts.SoftCap > 0 {

@@ -155,3 +155,27 @@ func TestStreamErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamBlockBytes: the hidden states EvalStream holds are bounded by
+// the block size, not by N, even for a small vocabulary and wide hidden
+// states (where a block sized by the logits alone would hold every row).
+func TestStreamBlockBytes(t *testing.T) {
+	n, d, v := 20000, 2048, 4
+	in := Input{N: n, D: d, V: v, Weight: make([]float32, v*d), Targets: make([]int32, n)}
+	for i := range in.Weight {
+		in.Weight[i] = float32(i%7) / 7
+	}
+	s := HiddenStream{Read: func(dst []float32, row int) error {
+		for i := range dst {
+			dst[i] = float32((row*d+i)%5) / 5
+		}
+		return nil
+	}}
+	st, err := Head{}.EvalStream(in, s, Output{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole := int64(4 * n * d); st.ExtraBytes > blockBytes+(8<<20) || st.ExtraBytes >= whole {
+		t.Errorf("held %d bytes of scratch for %d bytes of hidden states; want about one %d-byte block", st.ExtraBytes, whole, blockBytes)
+	}
+}
