@@ -87,9 +87,12 @@ func Gradient(scale float64, f func(g32 []float32, g64 []float64) error) Option 
 func LSE(f func(lse []float64) error) Option { return func(e *Evaluator) { e.lseHook = f } }
 
 // DefaultWindow is the default bytes of logits per block: small enough
-// for a block to stay in a core's L2 cache between its read and the
-// passes over it.
-const DefaultWindow = 256 << 10
+// for a block to stay in a core's L2 (or, on a core with a 512 KiB L2,
+// its share of L3) between its read and the passes over it, large enough
+// that the read calls and the per-block work are a small part of the time
+// (512 KiB kept 0.80–0.96 of the in-memory speed where 256 KiB kept
+// 0.78–0.92; see BENCHMARKS.md).
+const DefaultWindow = 512 << 10
 
 // NewEvaluator checks cfg, builds the loss and returns an evaluator with
 // an empty Partial. A loss whose rows are not independent is refused with
