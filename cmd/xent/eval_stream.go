@@ -33,10 +33,16 @@ func addStreamFlags(fs *flag.FlagSet, s *streamFlags) {
 }
 
 // expandShards turns a comma-separated list of files and glob patterns
-// into files, a pattern's matches in lexical order.
+// into files, a pattern's matches in lexical order. A name that exists as
+// it is given is a file, not a list or a pattern: the whole argument
+// first (a path with a comma in it), then each element of the list (one
+// with '*', '?' or '[' in it).
 func expandShards(flagName, list string) ([]string, error) {
 	if list == "" {
 		return nil, nil
+	}
+	if exists(list) {
+		return []string{list}, nil
 	}
 	var out []string
 	for _, p := range strings.Split(list, ",") {
@@ -44,7 +50,7 @@ func expandShards(flagName, list string) ([]string, error) {
 		if p == "" {
 			continue
 		}
-		if !strings.ContainsAny(p, "*?[") {
+		if !strings.ContainsAny(p, "*?[") || exists(p) {
 			out = append(out, p)
 			continue
 		}
@@ -58,6 +64,13 @@ func expandShards(flagName, list string) ([]string, error) {
 		out = append(out, m...) // Glob sorts
 	}
 	return out, nil
+}
+
+// exists reports whether path names something that exists (a file, a
+// directory, a device).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // evalStreaming evaluates --logits (one file or several shards) a block of

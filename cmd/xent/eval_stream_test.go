@@ -310,3 +310,37 @@ func TestEvalProgressBar(t *testing.T) {
 		t.Errorf("--json on a terminal: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestEvalPathsThatLookLikeLists: a file whose name has a comma or a
+// glob character in it is read as that file; the same characters still
+// make lists and patterns when no such file exists.
+func TestEvalPathsThatLookLikeLists(t *testing.T) {
+	dir := t.TempDir()
+	shardData(t, dir, 40, 7, []int{15})
+	l, err := os.ReadFile(filepath.Join(dir, "l.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comma, bracket := filepath.Join(dir, "logits,v2.npy"), filepath.Join(dir, "logits[1].npy")
+	for _, p := range []string{comma, bracket} {
+		if err := os.WriteFile(p, l, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y := filepath.Join(dir, "y.npy")
+	_, want, errs := runCLI(t, "eval", "--logits", filepath.Join(dir, "l.npy"), "--targets", y, "--json")
+	if want == "" {
+		t.Fatal(errs)
+	}
+	for _, p := range []string{comma, bracket} {
+		code, got, errs := runCLI(t, "eval", "--logits", p, "--targets", y, "--json")
+		if code != 0 || got != want {
+			t.Errorf("--logits %s: exit %d, %q (%s); want the report of the same data, %q", p, code, got, errs, want)
+		}
+	}
+	// As a list and as a pattern, the same characters keep their meaning.
+	two := filepath.Join(dir, "l-00.npy") + "," + filepath.Join(dir, "l-01.npy")
+	if code, got, errs := runCLI(t, "eval", "--logits", two, "--targets", filepath.Join(dir, "y-0[01].npy"), "--json"); code != 0 || got != want {
+		t.Errorf("two shards by list and pattern: exit %d, %q (%s); want %q", code, got, errs, want)
+	}
+}
