@@ -761,6 +761,10 @@ const (
 	stepNT     = 4 // non-temporal stores (when out is aligned to the vector size)
 )
 
+// storeAhead is how far ahead (bytes) step32 prefetches the lines its
+// plain stores write.
+const storeAhead = 2048
+
 func genStep32(t *tier) {
 	t.begin("step32", "func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (sum float64, m float32, nan bool)",
 		"is one step of the row pipeline over n elements: with x, sum = Σ exp(x_i − c)",
@@ -943,10 +947,25 @@ func genStep32(t *tier) {
 			}
 		}
 	}
+	// prefetchStores fetches the lines that plain stores will write a
+	// little ahead, so that a store finds its line in cache instead of
+	// waiting for the read-for-ownership (bit: the part's flag).
+	prefetchStores := func(p reg.GPPhysical, bit uint64) {
+		l := t.label("nopfs")
+		t.TESTQ(imm32(bit), flags)
+		t.JZ(operand.LabelRef(l))
+		for i := 0; i < 4; i++ {
+			t.PREFETCHT0(at(p, storeAhead+64*i))
+		}
+		t.Label(l)
+	}
 	block := func(masked bool) {
 		skipExp, skipOut, skipNext := t.label("skipexp"), t.label("skipout"), t.label("skipnext")
 		t.TESTQ(imm32(1), flags)
 		t.JZ(operand.LabelRef(skipExp))
+		if !masked {
+			prefetchStores(e, 2)
+		}
 		t.emitExpBlock(b, masked)
 		t.Label(skipExp)
 		t.TESTQ(imm32(4), flags)
@@ -960,6 +979,7 @@ func genStep32(t *tier) {
 			outPart(false, true)
 			t.JMP(operand.LabelRef(skipOut))
 			t.Label(regular)
+			prefetchStores(out, 4)
 			outPart(false, false)
 		}
 		t.Label(skipOut)

@@ -2776,10 +2776,18 @@ step32AVX512_nont5:
 	XORQ         BX, BX
 
 step32AVX512_block6:
-	CMPQ        CX, $+64
-	JB          step32AVX512_tail7
-	TESTQ       $+1, R13
-	JZ          step32AVX512_skipexp9
+	CMPQ       CX, $+64
+	JB         step32AVX512_tail7
+	TESTQ      $+1, R13
+	JZ         step32AVX512_skipexp9
+	TESTQ      $+2, R13
+	JZ         step32AVX512_nopfs12
+	PREFETCHT0 2048(DI)
+	PREFETCHT0 2112(DI)
+	PREFETCHT0 2176(DI)
+	PREFETCHT0 2240(DI)
+
+step32AVX512_nopfs12:
 	VADDPS      (SI), Z0, Z4
 	VADDPS      64(SI), Z0, Z7
 	VADDPS      128(SI), Z0, Z10
@@ -2833,25 +2841,25 @@ step32AVX512_block6:
 	VSCALEFPS.Z Z11, Z12, K3, Z12
 	VSCALEFPS.Z Z14, Z15, K4, Z15
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore12
+	JZ          step32AVX512_nostore13
 	VMOVUPS     Z6, (DI)
-
-step32AVX512_nostore12:
-	TESTQ   $+2, R13
-	JZ      step32AVX512_nostore13
-	VMOVUPS Z9, 64(DI)
 
 step32AVX512_nostore13:
 	TESTQ   $+2, R13
 	JZ      step32AVX512_nostore14
-	VMOVUPS Z12, 128(DI)
+	VMOVUPS Z9, 64(DI)
 
 step32AVX512_nostore14:
 	TESTQ   $+2, R13
 	JZ      step32AVX512_nostore15
-	VMOVUPS Z15, 192(DI)
+	VMOVUPS Z12, 128(DI)
 
 step32AVX512_nostore15:
+	TESTQ   $+2, R13
+	JZ      step32AVX512_nostore16
+	VMOVUPS Z15, 192(DI)
+
+step32AVX512_nostore16:
 	VADDPS Z9, Z6, Z6
 	VADDPS Z15, Z12, Z12
 	VADDPS Z12, Z6, Z6
@@ -2861,129 +2869,137 @@ step32AVX512_skipexp9:
 	TESTQ   $+4, R13
 	JZ      step32AVX512_skipout10
 	TESTQ   $+16, R13
-	JZ      step32AVX512_regular16
+	JZ      step32AVX512_regular17
 	VMOVUPS (R9), Z4
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift17
+	JEQ     step32AVX512_shift18
 	VMULPS  Z20, Z4, Z4
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st18
+	JNE     step32AVX512_st19
 	VSUBPS  Z21, Z4, Z4
-	JMP     step32AVX512_st18
+	JMP     step32AVX512_st19
 
-step32AVX512_shift17:
+step32AVX512_shift18:
 	VSUBPS Z20, Z4, Z4
 	VSUBPS Z21, Z4, Z4
 
-step32AVX512_st18:
+step32AVX512_st19:
 	VMOVNTPS Z4, (R8)
 	VMOVUPS  64(R9), Z5
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift19
+	JEQ      step32AVX512_shift20
 	VMULPS   Z20, Z5, Z5
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st20
+	JNE      step32AVX512_st21
 	VSUBPS   Z21, Z5, Z5
-	JMP      step32AVX512_st20
+	JMP      step32AVX512_st21
 
-step32AVX512_shift19:
+step32AVX512_shift20:
 	VSUBPS Z20, Z5, Z5
 	VSUBPS Z21, Z5, Z5
 
-step32AVX512_st20:
+step32AVX512_st21:
 	VMOVNTPS Z5, 64(R8)
 	VMOVUPS  128(R9), Z7
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift21
+	JEQ      step32AVX512_shift22
 	VMULPS   Z20, Z7, Z7
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st22
+	JNE      step32AVX512_st23
 	VSUBPS   Z21, Z7, Z7
-	JMP      step32AVX512_st22
+	JMP      step32AVX512_st23
 
-step32AVX512_shift21:
+step32AVX512_shift22:
 	VSUBPS Z20, Z7, Z7
 	VSUBPS Z21, Z7, Z7
 
-step32AVX512_st22:
+step32AVX512_st23:
 	VMOVNTPS Z7, 128(R8)
 	VMOVUPS  192(R9), Z8
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift23
+	JEQ      step32AVX512_shift24
 	VMULPS   Z20, Z8, Z8
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st24
+	JNE      step32AVX512_st25
 	VSUBPS   Z21, Z8, Z8
-	JMP      step32AVX512_st24
+	JMP      step32AVX512_st25
 
-step32AVX512_shift23:
+step32AVX512_shift24:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st24:
+step32AVX512_st25:
 	VMOVNTPS Z8, 192(R8)
 	JMP      step32AVX512_skipout10
 
-step32AVX512_regular16:
+step32AVX512_regular17:
+	TESTQ      $+4, R13
+	JZ         step32AVX512_nopfs26
+	PREFETCHT0 2048(R8)
+	PREFETCHT0 2112(R8)
+	PREFETCHT0 2176(R8)
+	PREFETCHT0 2240(R8)
+
+step32AVX512_nopfs26:
 	VMOVUPS (R9), Z4
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift25
+	JEQ     step32AVX512_shift27
 	VMULPS  Z20, Z4, Z4
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st26
-	VSUBPS  Z21, Z4, Z4
-	JMP     step32AVX512_st26
-
-step32AVX512_shift25:
-	VSUBPS Z20, Z4, Z4
-	VSUBPS Z21, Z4, Z4
-
-step32AVX512_st26:
-	VMOVUPS Z4, (R8)
-	VMOVUPS 64(R9), Z5
-	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift27
-	VMULPS  Z20, Z5, Z5
-	CMPQ    R12, $+2
 	JNE     step32AVX512_st28
-	VSUBPS  Z21, Z5, Z5
+	VSUBPS  Z21, Z4, Z4
 	JMP     step32AVX512_st28
 
 step32AVX512_shift27:
-	VSUBPS Z20, Z5, Z5
-	VSUBPS Z21, Z5, Z5
+	VSUBPS Z20, Z4, Z4
+	VSUBPS Z21, Z4, Z4
 
 step32AVX512_st28:
-	VMOVUPS Z5, 64(R8)
-	VMOVUPS 128(R9), Z7
+	VMOVUPS Z4, (R8)
+	VMOVUPS 64(R9), Z5
 	CMPQ    R12, $+1
 	JEQ     step32AVX512_shift29
-	VMULPS  Z20, Z7, Z7
+	VMULPS  Z20, Z5, Z5
 	CMPQ    R12, $+2
 	JNE     step32AVX512_st30
-	VSUBPS  Z21, Z7, Z7
+	VSUBPS  Z21, Z5, Z5
 	JMP     step32AVX512_st30
 
 step32AVX512_shift29:
-	VSUBPS Z20, Z7, Z7
-	VSUBPS Z21, Z7, Z7
+	VSUBPS Z20, Z5, Z5
+	VSUBPS Z21, Z5, Z5
 
 step32AVX512_st30:
-	VMOVUPS Z7, 128(R8)
-	VMOVUPS 192(R9), Z8
+	VMOVUPS Z5, 64(R8)
+	VMOVUPS 128(R9), Z7
 	CMPQ    R12, $+1
 	JEQ     step32AVX512_shift31
-	VMULPS  Z20, Z8, Z8
+	VMULPS  Z20, Z7, Z7
 	CMPQ    R12, $+2
 	JNE     step32AVX512_st32
-	VSUBPS  Z21, Z8, Z8
+	VSUBPS  Z21, Z7, Z7
 	JMP     step32AVX512_st32
 
 step32AVX512_shift31:
+	VSUBPS Z20, Z7, Z7
+	VSUBPS Z21, Z7, Z7
+
+step32AVX512_st32:
+	VMOVUPS Z7, 128(R8)
+	VMOVUPS 192(R9), Z8
+	CMPQ    R12, $+1
+	JEQ     step32AVX512_shift33
+	VMULPS  Z20, Z8, Z8
+	CMPQ    R12, $+2
+	JNE     step32AVX512_st34
+	VSUBPS  Z21, Z8, Z8
+	JMP     step32AVX512_st34
+
+step32AVX512_shift33:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st32:
+step32AVX512_st34:
 	VMOVUPS Z8, 192(R8)
 
 step32AVX512_skipout10:
@@ -3033,7 +3049,7 @@ step32AVX512_tail7:
 	TESTQ       CX, CX
 	JZ          step32AVX512_done8
 	TESTQ       $+1, R13
-	JZ          step32AVX512_skipexp33
+	JZ          step32AVX512_skipexp35
 	MOVQ        CX, DX
 	XORQ        AX, AX
 	CMPQ        DX, $+0
@@ -3061,10 +3077,10 @@ step32AVX512_tail7:
 	KANDW       K1, K7, K1
 	VSCALEFPS.Z Z5, Z6, K1, Z6
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore36
+	JZ          step32AVX512_nostore38
 	VMOVUPS     Z6, K7, (DI)
 
-step32AVX512_nostore36:
+step32AVX512_nostore38:
 	MOVQ        CX, DX
 	SUBQ        $+16, DX
 	XORQ        AX, AX
@@ -3093,10 +3109,10 @@ step32AVX512_nostore36:
 	KANDW       K2, K7, K2
 	VSCALEFPS.Z Z8, Z9, K2, Z9
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore37
+	JZ          step32AVX512_nostore39
 	VMOVUPS     Z9, K7, 64(DI)
 
-step32AVX512_nostore37:
+step32AVX512_nostore39:
 	MOVQ        CX, DX
 	SUBQ        $+32, DX
 	XORQ        AX, AX
@@ -3125,10 +3141,10 @@ step32AVX512_nostore37:
 	KANDW       K3, K7, K3
 	VSCALEFPS.Z Z11, Z12, K3, Z12
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore38
+	JZ          step32AVX512_nostore40
 	VMOVUPS     Z12, K7, 128(DI)
 
-step32AVX512_nostore38:
+step32AVX512_nostore40:
 	MOVQ        CX, DX
 	SUBQ        $+48, DX
 	XORQ        AX, AX
@@ -3157,18 +3173,18 @@ step32AVX512_nostore38:
 	KANDW       K4, K7, K4
 	VSCALEFPS.Z Z14, Z15, K4, Z15
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore39
+	JZ          step32AVX512_nostore41
 	VMOVUPS     Z15, K7, 192(DI)
 
-step32AVX512_nostore39:
+step32AVX512_nostore41:
 	VADDPS Z9, Z6, Z6
 	VADDPS Z15, Z12, Z12
 	VADDPS Z12, Z6, Z6
 	VADDPS Z6, Z1, Z1
 
-step32AVX512_skipexp33:
+step32AVX512_skipexp35:
 	TESTQ     $+4, R13
-	JZ        step32AVX512_skipout34
+	JZ        step32AVX512_skipout36
 	MOVQ      CX, DX
 	XORQ      AX, AX
 	CMPQ      DX, $+0
@@ -3182,18 +3198,18 @@ step32AVX512_skipexp33:
 	KMOVW     AX, K7
 	VMOVUPS.Z (R9), K7, Z4
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift40
+	JEQ       step32AVX512_shift42
 	VMULPS    Z20, Z4, Z4
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st41
+	JNE       step32AVX512_st43
 	VSUBPS    Z21, Z4, Z4
-	JMP       step32AVX512_st41
+	JMP       step32AVX512_st43
 
-step32AVX512_shift40:
+step32AVX512_shift42:
 	VSUBPS Z20, Z4, Z4
 	VSUBPS Z21, Z4, Z4
 
-step32AVX512_st41:
+step32AVX512_st43:
 	VMOVUPS   Z4, K7, (R8)
 	MOVQ      CX, DX
 	SUBQ      $+16, DX
@@ -3209,18 +3225,18 @@ step32AVX512_st41:
 	KMOVW     AX, K7
 	VMOVUPS.Z 64(R9), K7, Z5
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift42
+	JEQ       step32AVX512_shift44
 	VMULPS    Z20, Z5, Z5
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st43
+	JNE       step32AVX512_st45
 	VSUBPS    Z21, Z5, Z5
-	JMP       step32AVX512_st43
+	JMP       step32AVX512_st45
 
-step32AVX512_shift42:
+step32AVX512_shift44:
 	VSUBPS Z20, Z5, Z5
 	VSUBPS Z21, Z5, Z5
 
-step32AVX512_st43:
+step32AVX512_st45:
 	VMOVUPS   Z5, K7, 64(R8)
 	MOVQ      CX, DX
 	SUBQ      $+32, DX
@@ -3236,18 +3252,18 @@ step32AVX512_st43:
 	KMOVW     AX, K7
 	VMOVUPS.Z 128(R9), K7, Z7
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift44
+	JEQ       step32AVX512_shift46
 	VMULPS    Z20, Z7, Z7
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st45
+	JNE       step32AVX512_st47
 	VSUBPS    Z21, Z7, Z7
-	JMP       step32AVX512_st45
+	JMP       step32AVX512_st47
 
-step32AVX512_shift44:
+step32AVX512_shift46:
 	VSUBPS Z20, Z7, Z7
 	VSUBPS Z21, Z7, Z7
 
-step32AVX512_st45:
+step32AVX512_st47:
 	VMOVUPS   Z7, K7, 128(R8)
 	MOVQ      CX, DX
 	SUBQ      $+48, DX
@@ -3263,23 +3279,23 @@ step32AVX512_st45:
 	KMOVW     AX, K7
 	VMOVUPS.Z 192(R9), K7, Z8
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift46
+	JEQ       step32AVX512_shift48
 	VMULPS    Z20, Z8, Z8
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st47
+	JNE       step32AVX512_st49
 	VSUBPS    Z21, Z8, Z8
-	JMP       step32AVX512_st47
+	JMP       step32AVX512_st49
 
-step32AVX512_shift46:
+step32AVX512_shift48:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st47:
+step32AVX512_st49:
 	VMOVUPS Z8, K7, 192(R8)
 
-step32AVX512_skipout34:
+step32AVX512_skipout36:
 	TESTQ        $+8, R13
-	JZ           step32AVX512_skipnext35
+	JZ           step32AVX512_skipnext37
 	MOVQ         CX, DX
 	XORQ         AX, AX
 	CMPQ         DX, $+0
@@ -3348,7 +3364,7 @@ step32AVX512_skipout34:
 	VCMPPS       $0x03, Z8, Z8, K6
 	KORW         K6, K5, K5
 
-step32AVX512_skipnext35:
+step32AVX512_skipnext37:
 step32AVX512_done8:
 	VCVTPS2PD     Y1, Z4
 	VADDPD        Z4, Z2, Z2
