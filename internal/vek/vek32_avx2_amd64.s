@@ -4587,18 +4587,10 @@ step32AVX2_nont5:
 	XORQ         BX, BX
 
 step32AVX2_block6:
-	CMPQ       CX, $+64
-	JB         step32AVX2_tail7
-	TESTQ      $+1, R13
-	JZ         step32AVX2_skipexp9
-	TESTQ      $+2, R13
-	JZ         step32AVX2_nopfs12
-	PREFETCHT0 2048(DI)
-	PREFETCHT0 2112(DI)
-	PREFETCHT0 2176(DI)
-	PREFETCHT0 2240(DI)
-
-step32AVX2_nopfs12:
+	CMPQ        CX, $+64
+	JB          step32AVX2_tail7
+	TESTQ       $+1, R13
+	JZ          step32AVX2_skipexp9
 	VADDPS      (SI), Y0, Y3
 	VADDPS      64(SI), Y0, Y7
 	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
@@ -4632,15 +4624,15 @@ step32AVX2_nopfs12:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore13
+	JZ          step32AVX2_nostore12
 	VMOVUPS     Y4, (DI)
 
-step32AVX2_nostore13:
+step32AVX2_nostore12:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore14
+	JZ      step32AVX2_nostore13
 	VMOVUPS Y8, 64(DI)
 
-step32AVX2_nostore14:
+step32AVX2_nostore13:
 	VADDPS      Y8, Y4, Y11
 	VADDPS      128(SI), Y0, Y3
 	VADDPS      192(SI), Y0, Y7
@@ -4675,15 +4667,15 @@ step32AVX2_nostore14:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore15
+	JZ          step32AVX2_nostore14
 	VMOVUPS     Y4, 128(DI)
 
-step32AVX2_nostore15:
+step32AVX2_nostore14:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore16
+	JZ      step32AVX2_nostore15
 	VMOVUPS Y8, 192(DI)
 
-step32AVX2_nostore16:
+step32AVX2_nostore15:
 	VADDPS      Y8, Y4, Y4
 	VADDPS      Y4, Y11, Y11
 	VADDPS      Y11, Y1, Y1
@@ -4720,15 +4712,15 @@ step32AVX2_nostore16:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore17
+	JZ          step32AVX2_nostore16
 	VMOVUPS     Y4, 32(DI)
 
-step32AVX2_nostore17:
+step32AVX2_nostore16:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore18
+	JZ      step32AVX2_nostore17
 	VMOVUPS Y8, 96(DI)
 
-step32AVX2_nostore18:
+step32AVX2_nostore17:
 	VADDPS      Y8, Y4, Y11
 	VADDPS      160(SI), Y0, Y3
 	VADDPS      224(SI), Y0, Y7
@@ -4763,15 +4755,15 @@ step32AVX2_nostore18:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore19
+	JZ          step32AVX2_nostore18
 	VMOVUPS     Y4, 160(DI)
 
-step32AVX2_nostore19:
+step32AVX2_nostore18:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore20
+	JZ      step32AVX2_nostore19
 	VMOVUPS Y8, 224(DI)
 
-step32AVX2_nostore20:
+step32AVX2_nostore19:
 	VADDPS Y8, Y4, Y4
 	VADDPS Y4, Y11, Y11
 	VADDPS Y11, Y2, Y2
@@ -4780,257 +4772,249 @@ step32AVX2_skipexp9:
 	TESTQ   $+4, R13
 	JZ      step32AVX2_skipout10
 	TESTQ   $+16, R13
-	JZ      step32AVX2_regular21
+	JZ      step32AVX2_regular20
 	VMOVUPS (R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift22
+	JEQ     step32AVX2_shift21
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st23
+	JNE     step32AVX2_st22
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st23
+	JMP     step32AVX2_st22
 
-step32AVX2_shift22:
+step32AVX2_shift21:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st23:
+step32AVX2_st22:
 	VMOVNTPS Y3, (R8)
 	VMOVUPS  32(R9), Y4
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift24
+	JEQ      step32AVX2_shift23
 	VMULPS   128(SP), Y4, Y4
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st25
+	JNE      step32AVX2_st24
 	VSUBPS   160(SP), Y4, Y4
-	JMP      step32AVX2_st25
+	JMP      step32AVX2_st24
 
-step32AVX2_shift24:
+step32AVX2_shift23:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st25:
+step32AVX2_st24:
 	VMOVNTPS Y4, 32(R8)
 	VMOVUPS  64(R9), Y7
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift26
+	JEQ      step32AVX2_shift25
 	VMULPS   128(SP), Y7, Y7
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st27
+	JNE      step32AVX2_st26
 	VSUBPS   160(SP), Y7, Y7
-	JMP      step32AVX2_st27
+	JMP      step32AVX2_st26
 
-step32AVX2_shift26:
+step32AVX2_shift25:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st27:
+step32AVX2_st26:
 	VMOVNTPS Y7, 64(R8)
 	VMOVUPS  96(R9), Y8
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift28
+	JEQ      step32AVX2_shift27
 	VMULPS   128(SP), Y8, Y8
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st29
+	JNE      step32AVX2_st28
 	VSUBPS   160(SP), Y8, Y8
-	JMP      step32AVX2_st29
+	JMP      step32AVX2_st28
 
-step32AVX2_shift28:
+step32AVX2_shift27:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st29:
+step32AVX2_st28:
 	VMOVNTPS Y8, 96(R8)
 	VMOVUPS  128(R9), Y3
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift30
+	JEQ      step32AVX2_shift29
 	VMULPS   128(SP), Y3, Y3
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st31
+	JNE      step32AVX2_st30
 	VSUBPS   160(SP), Y3, Y3
-	JMP      step32AVX2_st31
+	JMP      step32AVX2_st30
 
-step32AVX2_shift30:
+step32AVX2_shift29:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st31:
+step32AVX2_st30:
 	VMOVNTPS Y3, 128(R8)
 	VMOVUPS  160(R9), Y4
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift32
+	JEQ      step32AVX2_shift31
 	VMULPS   128(SP), Y4, Y4
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st33
+	JNE      step32AVX2_st32
 	VSUBPS   160(SP), Y4, Y4
-	JMP      step32AVX2_st33
+	JMP      step32AVX2_st32
 
-step32AVX2_shift32:
+step32AVX2_shift31:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st33:
+step32AVX2_st32:
 	VMOVNTPS Y4, 160(R8)
 	VMOVUPS  192(R9), Y7
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift34
+	JEQ      step32AVX2_shift33
 	VMULPS   128(SP), Y7, Y7
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st35
+	JNE      step32AVX2_st34
 	VSUBPS   160(SP), Y7, Y7
-	JMP      step32AVX2_st35
+	JMP      step32AVX2_st34
 
-step32AVX2_shift34:
+step32AVX2_shift33:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st35:
+step32AVX2_st34:
 	VMOVNTPS Y7, 192(R8)
 	VMOVUPS  224(R9), Y8
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift36
+	JEQ      step32AVX2_shift35
 	VMULPS   128(SP), Y8, Y8
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st37
+	JNE      step32AVX2_st36
 	VSUBPS   160(SP), Y8, Y8
-	JMP      step32AVX2_st37
+	JMP      step32AVX2_st36
 
-step32AVX2_shift36:
+step32AVX2_shift35:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st37:
+step32AVX2_st36:
 	VMOVNTPS Y8, 224(R8)
 	JMP      step32AVX2_skipout10
 
-step32AVX2_regular21:
-	TESTQ      $+4, R13
-	JZ         step32AVX2_nopfs38
-	PREFETCHT0 2048(R8)
-	PREFETCHT0 2112(R8)
-	PREFETCHT0 2176(R8)
-	PREFETCHT0 2240(R8)
-
-step32AVX2_nopfs38:
+step32AVX2_regular20:
 	VMOVUPS (R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift39
+	JEQ     step32AVX2_shift37
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st40
+	JNE     step32AVX2_st38
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st40
+	JMP     step32AVX2_st38
 
-step32AVX2_shift39:
+step32AVX2_shift37:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st40:
+step32AVX2_st38:
 	VMOVUPS Y3, (R8)
 	VMOVUPS 32(R9), Y4
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift41
+	JEQ     step32AVX2_shift39
 	VMULPS  128(SP), Y4, Y4
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st42
+	JNE     step32AVX2_st40
 	VSUBPS  160(SP), Y4, Y4
-	JMP     step32AVX2_st42
+	JMP     step32AVX2_st40
 
-step32AVX2_shift41:
+step32AVX2_shift39:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st42:
+step32AVX2_st40:
 	VMOVUPS Y4, 32(R8)
 	VMOVUPS 64(R9), Y7
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift43
+	JEQ     step32AVX2_shift41
 	VMULPS  128(SP), Y7, Y7
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st44
+	JNE     step32AVX2_st42
 	VSUBPS  160(SP), Y7, Y7
-	JMP     step32AVX2_st44
+	JMP     step32AVX2_st42
 
-step32AVX2_shift43:
+step32AVX2_shift41:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st44:
+step32AVX2_st42:
 	VMOVUPS Y7, 64(R8)
 	VMOVUPS 96(R9), Y8
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift45
+	JEQ     step32AVX2_shift43
 	VMULPS  128(SP), Y8, Y8
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st46
+	JNE     step32AVX2_st44
 	VSUBPS  160(SP), Y8, Y8
-	JMP     step32AVX2_st46
+	JMP     step32AVX2_st44
 
-step32AVX2_shift45:
+step32AVX2_shift43:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st46:
+step32AVX2_st44:
 	VMOVUPS Y8, 96(R8)
 	VMOVUPS 128(R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift47
+	JEQ     step32AVX2_shift45
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st48
+	JNE     step32AVX2_st46
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st48
+	JMP     step32AVX2_st46
 
-step32AVX2_shift47:
+step32AVX2_shift45:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st48:
+step32AVX2_st46:
 	VMOVUPS Y3, 128(R8)
 	VMOVUPS 160(R9), Y4
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift49
+	JEQ     step32AVX2_shift47
 	VMULPS  128(SP), Y4, Y4
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st50
+	JNE     step32AVX2_st48
 	VSUBPS  160(SP), Y4, Y4
-	JMP     step32AVX2_st50
+	JMP     step32AVX2_st48
 
-step32AVX2_shift49:
+step32AVX2_shift47:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st50:
+step32AVX2_st48:
 	VMOVUPS Y4, 160(R8)
 	VMOVUPS 192(R9), Y7
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift51
+	JEQ     step32AVX2_shift49
 	VMULPS  128(SP), Y7, Y7
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st52
+	JNE     step32AVX2_st50
 	VSUBPS  160(SP), Y7, Y7
-	JMP     step32AVX2_st52
+	JMP     step32AVX2_st50
 
-step32AVX2_shift51:
+step32AVX2_shift49:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st52:
+step32AVX2_st50:
 	VMOVUPS Y7, 192(R8)
 	VMOVUPS 224(R9), Y8
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift53
+	JEQ     step32AVX2_shift51
 	VMULPS  128(SP), Y8, Y8
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st54
+	JNE     step32AVX2_st52
 	VSUBPS  160(SP), Y8, Y8
-	JMP     step32AVX2_st54
+	JMP     step32AVX2_st52
 
-step32AVX2_shift53:
+step32AVX2_shift51:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st54:
+step32AVX2_st52:
 	VMOVUPS Y8, 224(R8)
 
 step32AVX2_skipout10:
@@ -5106,7 +5090,7 @@ step32AVX2_tail7:
 	TESTQ       CX, CX
 	JZ          step32AVX2_done8
 	TESTQ       $+1, R13
-	JZ          step32AVX2_skipexp55
+	JZ          step32AVX2_skipexp53
 	MOVQ        CX, DX
 	XORQ        AX, AX
 	CMPQ        DX, $+0
@@ -5136,10 +5120,10 @@ step32AVX2_tail7:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore58
+	JZ          step32AVX2_nostore56
 	VMASKMOVPS  Y4, Y10, (DI)
 
-step32AVX2_nostore58:
+step32AVX2_nostore56:
 	MOVQ        CX, DX
 	SUBQ        $+16, DX
 	XORQ        AX, AX
@@ -5170,10 +5154,10 @@ step32AVX2_nostore58:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore59
+	JZ          step32AVX2_nostore57
 	VMASKMOVPS  Y8, Y6, 64(DI)
 
-step32AVX2_nostore59:
+step32AVX2_nostore57:
 	VADDPS      Y8, Y4, Y11
 	MOVQ        CX, DX
 	SUBQ        $+32, DX
@@ -5205,10 +5189,10 @@ step32AVX2_nostore59:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore60
+	JZ          step32AVX2_nostore58
 	VMASKMOVPS  Y4, Y10, 128(DI)
 
-step32AVX2_nostore60:
+step32AVX2_nostore58:
 	MOVQ        CX, DX
 	SUBQ        $+48, DX
 	XORQ        AX, AX
@@ -5239,10 +5223,10 @@ step32AVX2_nostore60:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore61
+	JZ          step32AVX2_nostore59
 	VMASKMOVPS  Y8, Y6, 192(DI)
 
-step32AVX2_nostore61:
+step32AVX2_nostore59:
 	VADDPS      Y8, Y4, Y4
 	VADDPS      Y4, Y11, Y11
 	VADDPS      Y11, Y1, Y1
@@ -5276,10 +5260,10 @@ step32AVX2_nostore61:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore62
+	JZ          step32AVX2_nostore60
 	VMASKMOVPS  Y4, Y10, 32(DI)
 
-step32AVX2_nostore62:
+step32AVX2_nostore60:
 	MOVQ        CX, DX
 	SUBQ        $+24, DX
 	XORQ        AX, AX
@@ -5310,10 +5294,10 @@ step32AVX2_nostore62:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore63
+	JZ          step32AVX2_nostore61
 	VMASKMOVPS  Y8, Y6, 96(DI)
 
-step32AVX2_nostore63:
+step32AVX2_nostore61:
 	VADDPS      Y8, Y4, Y11
 	MOVQ        CX, DX
 	SUBQ        $+40, DX
@@ -5345,10 +5329,10 @@ step32AVX2_nostore63:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore64
+	JZ          step32AVX2_nostore62
 	VMASKMOVPS  Y4, Y10, 160(DI)
 
-step32AVX2_nostore64:
+step32AVX2_nostore62:
 	MOVQ        CX, DX
 	SUBQ        $+56, DX
 	XORQ        AX, AX
@@ -5379,17 +5363,17 @@ step32AVX2_nostore64:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore65
+	JZ          step32AVX2_nostore63
 	VMASKMOVPS  Y8, Y6, 224(DI)
 
-step32AVX2_nostore65:
+step32AVX2_nostore63:
 	VADDPS Y8, Y4, Y4
 	VADDPS Y4, Y11, Y11
 	VADDPS Y11, Y2, Y2
 
-step32AVX2_skipexp55:
+step32AVX2_skipexp53:
 	TESTQ      $+4, R13
-	JZ         step32AVX2_skipout56
+	JZ         step32AVX2_skipout54
 	MOVQ       CX, DX
 	XORQ       AX, AX
 	CMPQ       DX, $+0
@@ -5402,18 +5386,18 @@ step32AVX2_skipexp55:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS (R9), Y6, Y3
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift66
+	JEQ        step32AVX2_shift64
 	VMULPS     128(SP), Y3, Y3
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st67
+	JNE        step32AVX2_st65
 	VSUBPS     160(SP), Y3, Y3
-	JMP        step32AVX2_st67
+	JMP        step32AVX2_st65
 
-step32AVX2_shift66:
+step32AVX2_shift64:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st67:
+step32AVX2_st65:
 	VMASKMOVPS Y3, Y6, (R8)
 	MOVQ       CX, DX
 	SUBQ       $+8, DX
@@ -5428,18 +5412,18 @@ step32AVX2_st67:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 32(R9), Y6, Y4
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift68
+	JEQ        step32AVX2_shift66
 	VMULPS     128(SP), Y4, Y4
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st69
+	JNE        step32AVX2_st67
 	VSUBPS     160(SP), Y4, Y4
-	JMP        step32AVX2_st69
+	JMP        step32AVX2_st67
 
-step32AVX2_shift68:
+step32AVX2_shift66:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st69:
+step32AVX2_st67:
 	VMASKMOVPS Y4, Y6, 32(R8)
 	MOVQ       CX, DX
 	SUBQ       $+16, DX
@@ -5454,18 +5438,18 @@ step32AVX2_st69:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 64(R9), Y6, Y7
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift70
+	JEQ        step32AVX2_shift68
 	VMULPS     128(SP), Y7, Y7
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st71
+	JNE        step32AVX2_st69
 	VSUBPS     160(SP), Y7, Y7
-	JMP        step32AVX2_st71
+	JMP        step32AVX2_st69
 
-step32AVX2_shift70:
+step32AVX2_shift68:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st71:
+step32AVX2_st69:
 	VMASKMOVPS Y7, Y6, 64(R8)
 	MOVQ       CX, DX
 	SUBQ       $+24, DX
@@ -5480,18 +5464,18 @@ step32AVX2_st71:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 96(R9), Y6, Y8
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift72
+	JEQ        step32AVX2_shift70
 	VMULPS     128(SP), Y8, Y8
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st73
+	JNE        step32AVX2_st71
 	VSUBPS     160(SP), Y8, Y8
-	JMP        step32AVX2_st73
+	JMP        step32AVX2_st71
 
-step32AVX2_shift72:
+step32AVX2_shift70:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st73:
+step32AVX2_st71:
 	VMASKMOVPS Y8, Y6, 96(R8)
 	MOVQ       CX, DX
 	SUBQ       $+32, DX
@@ -5506,18 +5490,18 @@ step32AVX2_st73:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 128(R9), Y6, Y3
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift74
+	JEQ        step32AVX2_shift72
 	VMULPS     128(SP), Y3, Y3
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st75
+	JNE        step32AVX2_st73
 	VSUBPS     160(SP), Y3, Y3
-	JMP        step32AVX2_st75
+	JMP        step32AVX2_st73
 
-step32AVX2_shift74:
+step32AVX2_shift72:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st75:
+step32AVX2_st73:
 	VMASKMOVPS Y3, Y6, 128(R8)
 	MOVQ       CX, DX
 	SUBQ       $+40, DX
@@ -5532,18 +5516,18 @@ step32AVX2_st75:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 160(R9), Y6, Y4
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift76
+	JEQ        step32AVX2_shift74
 	VMULPS     128(SP), Y4, Y4
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st77
+	JNE        step32AVX2_st75
 	VSUBPS     160(SP), Y4, Y4
-	JMP        step32AVX2_st77
+	JMP        step32AVX2_st75
 
-step32AVX2_shift76:
+step32AVX2_shift74:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st77:
+step32AVX2_st75:
 	VMASKMOVPS Y4, Y6, 160(R8)
 	MOVQ       CX, DX
 	SUBQ       $+48, DX
@@ -5558,18 +5542,18 @@ step32AVX2_st77:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 192(R9), Y6, Y7
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift78
+	JEQ        step32AVX2_shift76
 	VMULPS     128(SP), Y7, Y7
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st79
+	JNE        step32AVX2_st77
 	VSUBPS     160(SP), Y7, Y7
-	JMP        step32AVX2_st79
+	JMP        step32AVX2_st77
 
-step32AVX2_shift78:
+step32AVX2_shift76:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st79:
+step32AVX2_st77:
 	VMASKMOVPS Y7, Y6, 192(R8)
 	MOVQ       CX, DX
 	SUBQ       $+56, DX
@@ -5584,23 +5568,23 @@ step32AVX2_st79:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 224(R9), Y6, Y8
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift80
+	JEQ        step32AVX2_shift78
 	VMULPS     128(SP), Y8, Y8
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st81
+	JNE        step32AVX2_st79
 	VSUBPS     160(SP), Y8, Y8
-	JMP        step32AVX2_st81
+	JMP        step32AVX2_st79
 
-step32AVX2_shift80:
+step32AVX2_shift78:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st81:
+step32AVX2_st79:
 	VMASKMOVPS Y8, Y6, 224(R8)
 
-step32AVX2_skipout56:
+step32AVX2_skipout54:
 	TESTQ        $+8, R13
-	JZ           step32AVX2_skipnext57
+	JZ           step32AVX2_skipnext55
 	MOVQ         CX, DX
 	XORQ         AX, AX
 	CMPQ         DX, $+0
@@ -5737,7 +5721,7 @@ step32AVX2_skipout56:
 	VCMPPS       $0x03, Y8, Y8, Y8
 	VORPS        Y8, Y13, Y13
 
-step32AVX2_skipnext57:
+step32AVX2_skipnext55:
 step32AVX2_done8:
 	VCVTPS2PD    X1, Y3
 	VADDPD       (SP), Y3, Y3
