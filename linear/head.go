@@ -53,7 +53,11 @@ type HiddenStream struct {
 //
 // The hidden states are checked block by block as they arrive, so an
 // error from a non-finite value or from s.Read can come after earlier
-// blocks were handed to s.Grad; the outputs are then undefined.
+// blocks were handed to s.Grad; the outputs are then undefined. Eval too
+// checks the hidden states after everything else, so both report the same
+// first error, except that a problem EvalStream meets in an earlier block
+// (a logit that overflows) comes before a non-finite hidden state of a
+// later one.
 func (h Head) EvalStream(in Input, s HiddenStream, out Output) (Stats, error) {
 	c, err := h.config()
 	if err != nil {

@@ -242,9 +242,6 @@ func (c config) check(in Input, out Output, vocab int, streamed bool) error {
 	case c.opts.ClassWeights != nil && len(c.opts.ClassWeights) != vocab:
 		return shapeErr("%d class weights for a vocabulary of %d", len(c.opts.ClassWeights), vocab)
 	}
-	if i, j, bad := firstNonFinite(in.Hidden, d, c.threads); bad {
-		return valueErr("Hidden[%d, %d] = %v", i, j, in.Hidden[i*d+j])
-	}
 	if i, j, bad := firstNonFinite(in.Weight, d, c.threads); bad {
 		return valueErr("Weight[%d, %d] = %v", i, j, in.Weight[i*d+j])
 	}
@@ -266,6 +263,11 @@ func (c config) check(in Input, out Output, vocab int, streamed bool) error {
 		if y < 0 || y >= int64(vocab) {
 			return valueErr("target %d for row %d outside [0, %d)", y, i, vocab)
 		}
+	}
+	// The hidden states last: EvalStream checks them block by block as it
+	// reads them, after everything above, and reports the same first error.
+	if i, j, bad := firstNonFinite(in.Hidden, d, c.threads); bad {
+		return valueErr("Hidden[%d, %d] = %v", i, j, in.Hidden[i*d+j])
 	}
 	return nil
 }
