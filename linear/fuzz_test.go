@@ -75,24 +75,7 @@ func FuzzHead(f *testing.F) {
 			return o
 		}
 		in := Input{Hidden: hidden, N: n, D: d, Weight: weight, V: v, Targets: targets}
-		want := mk()
-		wst, werr := h.Eval(in, want)
-		got := mk()
-		dh := got.GradHidden
-		got.GradHidden = nil
-		sin := in
-		sin.Hidden = nil
-		s := HiddenStream{Read: func(dst []float32, row int) error {
-			copy(dst, hidden[row*d:])
-			return nil
-		}}
-		if grads {
-			s.Grad = func(g []float32, row int) error {
-				copy(dh[row*d:], g)
-				return nil
-			}
-		}
-		gst, gerr := h.EvalStream(sin, s, got)
+		want, got, wst, gst, werr, gerr := evalBoth(t, h, in, mk)
 		// Both fail or neither. The first error is the same, except that
 		// Eval checks every hidden state before it computes and
 		// EvalStream only when it reads the block: a problem in an
@@ -107,7 +90,6 @@ func FuzzHead(f *testing.F) {
 		if !same(wst.Loss, gst.Loss) {
 			t.Fatalf("loss %v, EvalStream %v", wst.Loss, gst.Loss)
 		}
-		got.GradHidden = dh
 		for _, p := range [][2][]float32{{want.Rows, got.Rows}, {want.GradHidden, got.GradHidden}, {want.GradWeight, got.GradWeight}} {
 			for i := range p[0] {
 				if !same(float64(p[0][i]), float64(p[1][i])) {

@@ -36,6 +36,22 @@ func streamOf(t *testing.T, h []float32, d int, dh []float32) HiddenStream {
 	return s
 }
 
+// evalBoth runs Eval on in and EvalStream on the same values (the hidden
+// states through streamOf), each into a fresh Output from mk; got's
+// GradHidden holds what EvalStream handed to Grad.
+func evalBoth(t *testing.T, h Head, in Input, mk func() Output) (want, got Output, wst, gst Stats, werr, gerr error) {
+	want = mk()
+	wst, werr = h.Eval(in, want)
+	got = mk()
+	dh := got.GradHidden
+	got.GradHidden = nil
+	sin := in
+	sin.Hidden = nil
+	gst, gerr = h.EvalStream(sin, streamOf(t, in.Hidden, in.D, dh), got)
+	got.GradHidden = dh
+	return
+}
+
 // TestStreamSameBits: EvalStream gives the bits of Eval for every option
 // of the head, with and without each gradient, on several thread counts.
 func TestStreamSameBits(t *testing.T) {
@@ -67,14 +83,7 @@ func TestStreamSameBits(t *testing.T) {
 					}
 					return o
 				}
-				want := mk()
-				wst, werr := h.Eval(in, want)
-				got := mk()
-				dh := got.GradHidden
-				got.GradHidden = nil
-				sin := in
-				sin.Hidden = nil
-				gst, gerr := h.EvalStream(sin, streamOf(t, in.Hidden, d, dh), got)
+				want, got, wst, gst, werr, gerr := evalBoth(t, h, in, mk)
 				ctx := fmt.Sprintf("%s threads %d grads %v [%d, %d]·[%d, %d]ᵀ", hc.name, th, grads, n, d, v, d)
 				if werr != nil || gerr != nil {
 					t.Fatalf("%s: Eval err %v, EvalStream err %v", ctx, werr, gerr)
@@ -82,7 +91,6 @@ func TestStreamSameBits(t *testing.T) {
 				if math.Float64bits(wst.Loss) != math.Float64bits(gst.Loss) || wst.SkippedTiles != gst.SkippedTiles || wst.Tiles != gst.Tiles {
 					t.Errorf("%s: stats %+v, Eval %+v", ctx, gst, wst)
 				}
-				got.GradHidden = dh
 				for _, pair := range []struct {
 					what      string
 					got, want []float32
