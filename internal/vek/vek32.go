@@ -255,6 +255,10 @@ var zeros32 [1024]float32
 //     row's maximum, read while the others compute; the loop also
 //     prefetches from Next + Prefetch elements onwards.
 //
+// The AVX-512 tier also prefetches, 2 KiB ahead, the lines of E and of a
+// plainly stored Out, so that a store finds its line in cache. Prefetches
+// never fault and never change a result.
+//
 // All non-nil slices have the same length.
 type Step32 struct {
 	E, X     []float32
