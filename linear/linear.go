@@ -7,10 +7,11 @@
 // # How it runs
 //
 // Tokens are processed in blocks of B rows (B chosen so a block's logits
-// take about 32 MiB and its hidden states no more, at least 16 rows): the block's logits H_b·Wᵀ + b are
-// computed by the packed GEMM of internal/gemm into one reusable buffer,
-// the cross-entropy of package loss turns them into the loss and, in
-// place, into the gradient G_b = ∂ℓ/∂Z_b, and two more GEMMs give
+// take about 32 MiB and its hidden states no more, at least 16 rows): the
+// block's logits H_b·Wᵀ + b are computed by the packed GEMM of
+// internal/gemm into one reusable buffer, the cross-entropy of package
+// loss turns them into the loss and, in place, into the gradient
+// G_b = ∂ℓ/∂Z_b, and two more GEMMs give
 // ∂H_b = G_b·W and accumulate ∂W += G_bᵀ·H_b; ∂b adds the columns of G_b.
 // The logits are computed once (no recomputation in the backward): six
 // multiply-adds per (token, class, dimension) in all, the cost of three

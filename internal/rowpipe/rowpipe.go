@@ -44,10 +44,10 @@ const (
 	// prefetchReadOnly is that distance when the step writes nothing (the
 	// log-sum-exp, the loss without its gradient): 128 KiB, a whole row
 	// of 32768 columns, so the next row is in cache before its maximum is
-	// read. On Zen 5 it took log-sum-exp from 67–68% to 74–75% of a read's
-	// bandwidth on one thread and from 69–74% to 74–80% on two; for the
-	// ops that write a row as well it was no better (the extra row in
-	// flight competes with the output for L2).
+	// read. On Zen 5 it took log-sum-exp from 69–72% to 69–79% (median
+	// 77%) of a read's bandwidth on one thread and from 68–72% to 71–74%
+	// on two; for the ops that write a row as well it was no better (the
+	// extra row in flight competes with the output for L2).
 	prefetchReadOnly = 32768
 )
 
