@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -147,20 +146,7 @@ func writeBenchEvalData(lp, yp string, rows, cols int) ([]float32, []int64, erro
 	for i := range y {
 		y[i] = int64(rng.IntN(cols))
 	}
-	f, err := os.Create(lp)
-	if err != nil {
-		return nil, nil, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := npy.Write(bw, x, rows, cols); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if err := f.Close(); err != nil {
+	if err := npy.WriteFile(lp, x, rows, cols); err != nil {
 		return nil, nil, err
 	}
 	if err := npy.WriteFile(yp, y, rows); err != nil {
