@@ -115,16 +115,7 @@ func (c *Config) options(threads int) []loss.Option {
 // options (and extra, applied last), then cross-entropy's own options
 // (label smoothing, z-loss, soft-capping) or BCE's (pos-weight) when set.
 func (c *Config) build(threads int, extra ...loss.Option) (loss.Loss, loss.Spec, error) {
-	var ce []loss.CrossEntropyOption
-	if c.LabelSmoothing != 0 {
-		ce = append(ce, loss.WithLabelSmoothing(c.LabelSmoothing))
-	}
-	if c.ZLoss != 0 {
-		ce = append(ce, loss.WithZLoss(c.ZLoss))
-	}
-	if c.SoftCap != 0 {
-		ce = append(ce, loss.WithSoftCap(c.SoftCap))
-	}
+	ce := loss.CrossEntropySettings(c.LabelSmoothing, c.ZLoss, c.SoftCap)
 	return loss.ParseWith(c.Loss, append(c.options(threads), extra...), ce, c.PosWeight)
 }
 

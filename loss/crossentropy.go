@@ -90,6 +90,24 @@ func WithSoftCap(c float64) CrossEntropyOption {
 	return ceOnly(func(o *CrossEntropyOptions) { o.SoftCap = c })
 }
 
+// CrossEntropySettings returns WithLabelSmoothing, WithZLoss and
+// WithSoftCap for those of the three settings that are not zero (zero is
+// each one's default), in that order: cross-entropy's own options from
+// plain values, as flags or a configuration hold them.
+func CrossEntropySettings(labelSmoothing, zLoss, softCap float64) []CrossEntropyOption {
+	var ce []CrossEntropyOption
+	if labelSmoothing != 0 {
+		ce = append(ce, WithLabelSmoothing(labelSmoothing))
+	}
+	if zLoss != 0 {
+		ce = append(ce, WithZLoss(zLoss))
+	}
+	if softCap != 0 {
+		ce = append(ce, WithSoftCap(softCap))
+	}
+	return ce
+}
+
 // ForCrossEntropy widens shared Options to cross-entropy options, for a
 // caller that holds them in a []Option.
 func ForCrossEntropy(opts ...Option) []CrossEntropyOption {

@@ -464,3 +464,21 @@ func TestCEDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossEntropySettings: the settings given become the loss's options,
+// zeros give no option at all.
+func TestCrossEntropySettings(t *testing.T) {
+	if got := CrossEntropySettings(0, 0, 0); len(got) != 0 {
+		t.Errorf("all zero: %d options, want none", len(got))
+	}
+	for _, c := range [][3]float64{{0.1, 0, 0}, {0, 1e-3, 0}, {0, 0, 30}, {0.2, 1e-4, 15}} {
+		ce, err := NewCrossEntropy(CrossEntropySettings(c[0], c[1], c[2])...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := ce.Options()
+		if o.LabelSmoothing != c[0] || o.ZLoss != c[1] || o.SoftCap != c[2] {
+			t.Errorf("%v: options %+v", c, o)
+		}
+	}
+}

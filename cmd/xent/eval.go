@@ -460,16 +460,7 @@ func lossOptions(f evalFlags, cols int) (loss.Reduction, []loss.Option, []loss.C
 	if f.ignore != -100 {
 		opts = append(opts, loss.WithIgnoreIndex(f.ignore))
 	}
-	var ce []loss.CrossEntropyOption
-	if f.smoothing != 0 {
-		ce = append(ce, loss.WithLabelSmoothing(f.smoothing))
-	}
-	if f.zloss != 0 {
-		ce = append(ce, loss.WithZLoss(f.zloss))
-	}
-	if f.softcap != 0 {
-		ce = append(ce, loss.WithSoftCap(f.softcap))
-	}
+	ce := loss.CrossEntropySettings(f.smoothing, f.zloss, f.softcap)
 	if f.weights != "" {
 		w, err := readVector(f.weights, "weights", cols)
 		if err != nil {
