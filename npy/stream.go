@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"unsafe"
 )
 
@@ -84,21 +83,16 @@ func newRowReader(r io.Reader, h Header, opts []RowOption) (*RowReader, error) {
 // ReadFileHeader it checks the file's size against the header first
 // (ErrTruncated, ErrTrailing). Close the reader when done.
 func OpenRows(path string, opts ...RowOption) (*RowReader, error) {
-	f, err := os.Open(path)
+	f, err := Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
+		return nil, err
 	}
-	h, err := readFileHeader(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	rr, err := newRowReader(f, h, opts)
+	rr, err := newRowReader(f.f, f.Header, opts)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	rr.c = f
+	rr.c = f.f
 	return rr, nil
 }
 
@@ -156,18 +150,33 @@ func ReadRows[T Elem](r *RowReader, dst []T) (int, error) {
 		return readWhole(r, dst[:n*r.cols], n)
 	}
 	out := dst[:n*r.cols]
-	var err error
-	switch {
-	case hostLittle && !r.h.DType.BigEndian && !r.bf16 && sameType[T](r.h.DType):
-		err = r.readNative(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), len(out)*r.h.DType.Size))
-	default:
-		err = readConverted(r, out)
-	}
-	if err != nil {
-		return 0, err
+	if native[T](r) {
+		if k, err := io.ReadFull(r.r, asBytes(out)); err != nil {
+			return 0, r.short(err, r.next, k)
+		}
+	} else {
+		if r.buf == nil {
+			r.buf = make([]byte, chunkBytes)
+		}
+		err := convert(r, out, r.next, r.buf, func(b []byte, _ int) (int, error) { return io.ReadFull(r.r, b) })
+		if err != nil {
+			return 0, err
+		}
 	}
 	r.next += n
 	return n, nil
+}
+
+// native reports whether r's rows are read straight into a []T: stored as
+// T is in memory, little-endian, on a little-endian machine.
+func native[T Elem](r *RowReader) bool {
+	return hostLittle && !r.h.DType.BigEndian && !r.bf16 && sameType[T](r.h.DType)
+}
+
+// asBytes is the memory of x as bytes.
+func asBytes[T Elem](x []T) []byte {
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x)*int(unsafe.Sizeof(z)))
 }
 
 // sameType reports whether d is stored as T is in memory (up to order).
@@ -185,33 +194,24 @@ func sameType[T Elem](d DType) bool {
 	}
 }
 
-// readNative reads the stored bytes of the next rows straight into b.
-func (r *RowReader) readNative(b []byte) error {
-	k, err := io.ReadFull(r.r, b)
-	if err != nil {
-		return r.short(err, k)
-	}
-	return nil
-}
-
-// short builds the error of a read that got k of the bytes of the rows
-// starting at r.next.
-func (r *RowReader) short(err error, k int) error {
+// short builds the error of a read of the rows from row on that got k of
+// their bytes.
+func (r *RowReader) short(err error, row, k int) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		row := r.next + k/(r.cols*r.h.DType.Size)
 		return fmt.Errorf("npy: the data of %s %s ends inside row %d of %d: %w",
-			r.h.DType, shapeString(r.h.Shape), row, r.rows, ErrTruncated)
+			r.h.DType, shapeString(r.h.Shape), row+k/(r.cols*r.h.DType.Size), r.rows, ErrTruncated)
 	}
-	return fmt.Errorf("npy: reading row %d: %w", r.next, err)
+	return fmt.Errorf("npy: reading row %d: %w", row, err)
 }
 
 // chunkBytes is the size of the staging buffer of converted reads.
 const chunkBytes = 1 << 16
 
-// readConverted reads len(out) elements through the staging buffer,
-// converting them.
-func readConverted[T Elem](r *RowReader, out []T) error {
-	size := r.h.DType.Size
+// convert fills out, the elements of the rows from row on, through stage:
+// fill(b, off) reads the len(b) stored bytes at byte offset off from the
+// first of those rows and says how many it got; they are put in host
+// order and converted.
+func convert[T Elem](r *RowReader, out []T, row int, stage []byte, fill func(b []byte, off int) (int, error)) error {
 	var dec decoder[T]
 	if r.bf16 {
 		dec = bf16Decoder[T]()
@@ -221,22 +221,18 @@ func readConverted[T Elem](r *RowReader, out []T) error {
 			return err
 		}
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, chunkBytes)
-	}
-	per := chunkBytes / size
-	base := r.next * r.cols
+	size := r.h.DType.Size
+	per := len(stage) / size
 	for done := 0; done < len(out); {
 		m := min(per, len(out)-done)
-		b := r.buf[:m*size]
-		k, err := io.ReadFull(r.r, b)
-		if err != nil {
-			return r.short(err, done*size+k)
+		b := stage[:m*size]
+		if k, err := fill(b, done*size); k < len(b) {
+			return r.short(err, row, done*size+k)
 		}
 		if r.h.DType.BigEndian {
 			swapBytes(b, size)
 		}
-		if err := dec(out[done:done+m], b, base+done); err != nil {
+		if err := dec(out[done:done+m], b, row*r.cols+done); err != nil {
 			return err
 		}
 		done += m
@@ -390,47 +386,19 @@ func ReadRowsAt[T Elem](r *RowReader, dst []T, row int) (int, error) {
 	if n == 0 {
 		return 0, fmt.Errorf("npy: a buffer of %d elements cannot hold a row of %d: %w", len(dst), r.cols, ErrShape)
 	}
-	size := r.h.DType.Size
-	off := r.h.DataOffset + int64(row)*int64(r.cols)*int64(size)
+	off := r.h.DataOffset + int64(row)*int64(r.cols)*int64(r.h.DType.Size)
 	out := dst[:n*r.cols]
-	short := func(err error, k int) error {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return fmt.Errorf("npy: the data of %s %s ends inside row %d of %d: %w",
-				r.h.DType, shapeString(r.h.Shape), row+k/(r.cols*size), r.rows, ErrTruncated)
-		}
-		return fmt.Errorf("npy: reading row %d: %w", row, err)
-	}
-	if hostLittle && !r.h.DType.BigEndian && !r.bf16 && sameType[T](r.h.DType) {
-		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), len(out)*size)
+	if native[T](r) {
+		b := asBytes(out)
 		if k, err := ra.ReadAt(b, off); k < len(b) {
-			return 0, short(err, k)
+			return 0, r.short(err, row, k)
 		}
 		return n, nil
 	}
-	var dec decoder[T]
-	if r.bf16 {
-		dec = bf16Decoder[T]()
-	} else {
-		var err error
-		if dec, err = decoderFor[T](r.h.DType); err != nil {
-			return 0, err
-		}
-	}
 	var stage [4096]byte
-	per := len(stage) / size
-	for done := 0; done < len(out); {
-		m := min(per, len(out)-done)
-		b := stage[:m*size]
-		if k, err := ra.ReadAt(b, off+int64(done*size)); k < len(b) {
-			return 0, short(err, done*size+k)
-		}
-		if r.h.DType.BigEndian {
-			swapBytes(b, size)
-		}
-		if err := dec(out[done:done+m], b, row*r.cols+done); err != nil {
-			return 0, err
-		}
-		done += m
+	err := convert(r, out, row, stage[:], func(b []byte, at int) (int, error) { return ra.ReadAt(b, off+int64(at)) })
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }
