@@ -409,20 +409,20 @@ func TestHalfInputsSameBits(t *testing.T) {
 	done()
 	wb, _ := want.MarshalBinary()
 	for _, form := range []struct {
-		descr string
-		bits  func(float32) uint16
-		opts  []npy.RowOption
+		d    npy.DType
+		bits func(float32) uint16
+		opts []npy.RowOption
 	}{
-		{"<f2", halfBits, nil},
-		{"<u2", func(v float32) uint16 { return uint16(math.Float32bits(v) >> 16) }, []npy.RowOption{npy.BFloat16()}},
-		{"|V2", func(v float32) uint16 { return uint16(math.Float32bits(v) >> 16) }, []npy.RowOption{npy.BFloat16()}},
+		{npy.DType{Kind: npy.Float, Size: 2}, halfBits, nil},
+		{npy.DType{Kind: npy.Uint, Size: 2}, func(v float32) uint16 { return uint16(math.Float32bits(v) >> 16) }, []npy.RowOption{npy.BFloat16()}},
+		{npy.DType{Kind: npy.Void, Size: 2}, func(v float32) uint16 { return uint16(math.Float32bits(v) >> 16) }, []npy.RowOption{npy.BFloat16()}},
 	} {
 		p := filepath.Join(dir, "half.npy")
 		raw := make([]byte, 2*len(d.x))
 		for i, v := range d.x {
 			binary.LittleEndian.PutUint16(raw[2*i:], form.bits(v))
 		}
-		writeRaw(t, p, form.descr, []int{rows, cols}, raw)
+		writeRaw(t, p, form.d, []int{rows, cols}, raw)
 		lr, err := npy.OpenRows(p, form.opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -433,7 +433,7 @@ func TestHalfInputsSameBits(t *testing.T) {
 		tr.Close()
 		gb, _ := got.MarshalBinary()
 		if !bytes.Equal(gb, wb) {
-			t.Errorf("%s: the partial differs from float32's", form.descr)
+			t.Errorf("%s: the partial differs from float32's", form.d)
 		}
 	}
 }
@@ -449,24 +449,14 @@ func halfBits(v float32) uint16 {
 	return sign | uint16(exp)<<10 | uint16(b>>13&0x3ff)
 }
 
-// writeRaw writes an .npy file with any descr, C order, version 1.0.
-func writeRaw(t testing.TB, path, descr string, shape []int, data []byte) {
+// writeRaw writes an .npy file of dtype d and the given shape holding the
+// raw bytes data.
+func writeRaw(t testing.TB, path string, d npy.DType, shape []int, data []byte) {
 	t.Helper()
-	dims := ""
-	for _, s := range shape {
-		dims += fmt.Sprintf("%d, ", s)
-	}
-	dims = strings.TrimSuffix(dims, " ")
-	if len(shape) > 1 {
-		dims = strings.TrimSuffix(dims, ",")
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims)
-	total := 10 + len(h) + 1
-	h += strings.Repeat(" ", (64-total%64)%64) + "\n"
 	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
-	b.WriteString(h)
+	if err := npy.WriteHeader(&b, d, shape...); err != nil {
+		t.Fatal(err)
+	}
 	b.Write(data)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -700,3 +700,48 @@ func BenchmarkReadFloat32(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteHeader: a header written for float16 and for bfloat16 (|V2)
+// followed by the raw 2-byte data reads back as the values; dtypes the
+// package does not read and bad shapes are refused.
+func TestWriteHeader(t *testing.T) {
+	vals := []float32{1, -2, 0.5, 0, 3, -0.25} // exact in float16 and bfloat16
+	half := []uint16{0x3c00, 0xc000, 0x3800, 0x0000, 0x4200, 0xb400}
+	for _, c := range []struct {
+		d    DType
+		bits func(i int) uint16
+		opts []RowOption
+	}{
+		{DType{Kind: Float, Size: 2}, func(i int) uint16 { return half[i] }, nil},
+		{DType{Kind: Void, Size: 2}, func(i int) uint16 { return uint16(math.Float32bits(vals[i]) >> 16) }, []RowOption{BFloat16()}},
+	} {
+		var b bytes.Buffer
+		if err := WriteHeader(&b, c.d, 2, 3); err != nil {
+			t.Fatal(err)
+		}
+		for i := range vals {
+			b.Write([]byte{byte(c.bits(i)), byte(c.bits(i) >> 8)})
+		}
+		rr, err := NewRowReader(bytes.NewReader(b.Bytes()), c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := rr.Header(); h.DType != c.d || !reflect.DeepEqual(h.Shape, []int{2, 3}) || h.DataOffset%64 != 0 {
+			t.Errorf("%s: header %+v", c.d, h)
+		}
+		got := make([]float32, 6)
+		if n, err := ReadRows(rr, got); n != 2 || err != nil || !reflect.DeepEqual(got, vals) {
+			t.Errorf("%s: read %d rows %v (%v), want %v", c.d, n, got, err, vals)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteHeader(&b, DType{Kind: Void, Size: 4}, 3); !errors.Is(err, ErrDType) {
+		t.Errorf("|V4: err %v, want ErrDType", err)
+	}
+	if err := WriteHeader(&b, Float32, 2, -1); !errors.Is(err, ErrShape) {
+		t.Errorf("shape [2, -1]: err %v, want ErrShape", err)
+	}
+	if b.Len() != 0 {
+		t.Errorf("refused headers wrote %d bytes", b.Len())
+	}
+}

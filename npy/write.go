@@ -71,6 +71,26 @@ func wrapHeader(dict string) []byte {
 	return append(out, '\n')
 }
 
+// WriteHeader writes the header of a C-order array of dtype d and the
+// given shape, as Write does for its own dtypes; the caller writes the
+// data after it (the product of the shape times d.Size bytes, in d's byte
+// order). It stores what Write does not, such as float16 ('<f2') or
+// bfloat16 as raw 2-byte values (DType{Kind: Void, Size: 2}, '|V2', which
+// a RowReader reads with the BFloat16 option). d must be a dtype the
+// package reads (ErrDType otherwise).
+func WriteHeader(w io.Writer, d DType, shape ...int) error {
+	if _, err := parseDType(d.String()); err != nil {
+		return err
+	}
+	if _, err := checkShape(shape, d.Size); err != nil {
+		return err
+	}
+	if _, err := w.Write(headerBytes(d, shape)); err != nil {
+		return fmt.Errorf("npy: writing the header: %w", err)
+	}
+	return nil
+}
+
 // Write writes x as an .npy array of the given shape to w: float32,
 // float64, int32 and int64 as '<f4', '<f8', '<i4' and '<i8', in C order,
 // format version 1.0. No shape writes a 0-d scalar (x must then hold one

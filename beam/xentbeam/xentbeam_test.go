@@ -90,7 +90,7 @@ func writeShards(t *testing.T, dir string, rng *rand.Rand, cols int, sizes []int
 			for j, v := range x {
 				binary.LittleEndian.PutUint16(raw[2*j:], uint16(math.Float32bits(v)>>16))
 			}
-			writeRaw(t, lp, "<u2", n, cols, raw)
+			writeRaw(t, lp, npy.DType{Kind: npy.Uint, Size: 2}, n, cols, raw)
 		} else if err := npy.WriteFile(lp, x, n, cols); err != nil {
 			t.Fatal(err)
 		}
@@ -101,14 +101,13 @@ func writeShards(t *testing.T, dir string, rng *rand.Rand, cols int, sizes []int
 	return filepath.Join(dir, "logits-*.npy"), filepath.Join(dir, "labels-*.npy")
 }
 
-// writeRaw writes an .npy file of shape [rows, cols] with any descr.
-func writeRaw(t *testing.T, path, descr string, rows, cols int, data []byte) {
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, rows, cols)
-	h += strings.Repeat(" ", (64-(10+len(h)+1)%64)%64) + "\n"
+// writeRaw writes an .npy file of dtype d and shape [rows, cols] holding
+// the raw bytes data.
+func writeRaw(t *testing.T, path string, d npy.DType, rows, cols int, data []byte) {
 	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
-	b.WriteString(h)
+	if err := npy.WriteHeader(&b, d, rows, cols); err != nil {
+		t.Fatal(err)
+	}
 	b.Write(data)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

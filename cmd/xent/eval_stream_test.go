@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -184,7 +185,7 @@ func TestEvalHalfAndBFloat16(t *testing.T) {
 	_, want, _ := runCLI(t, "eval", "--logits", l32, "--targets", yp, "--json")
 	f16 := make([]float32, len(x))
 	copy(f16, x)
-	writeHalf(t, filepath.Join(dir, "l16.npy"), "<f2", x, rows, cols, func(v float32) uint16 {
+	writeHalf(t, filepath.Join(dir, "l16.npy"), npy.DType{Kind: npy.Float, Size: 2}, x, rows, cols, func(v float32) uint16 {
 		b := math.Float32bits(v)
 		if v == 0 {
 			return uint16(b >> 16)
@@ -192,8 +193,8 @@ func TestEvalHalfAndBFloat16(t *testing.T) {
 		return uint16(b>>16)&0x8000 | uint16(int(b>>23&0xff)-127+15)<<10 | uint16(b>>13&0x3ff)
 	})
 	bf := func(v float32) uint16 { return uint16(math.Float32bits(v) >> 16) }
-	writeHalf(t, filepath.Join(dir, "lbf.npy"), "|V2", x, rows, cols, bf)
-	writeHalf(t, filepath.Join(dir, "lbfu.npy"), "<u2", x, rows, cols, bf)
+	writeHalf(t, filepath.Join(dir, "lbf.npy"), npy.DType{Kind: npy.Void, Size: 2}, x, rows, cols, bf)
+	writeHalf(t, filepath.Join(dir, "lbfu.npy"), npy.DType{Kind: npy.Uint, Size: 2}, x, rows, cols, bf)
 	for _, c := range []struct {
 		file string
 		args []string
@@ -211,13 +212,13 @@ func TestEvalHalfAndBFloat16(t *testing.T) {
 	}
 }
 
-func writeHalf(t *testing.T, path, descr string, x []float32, rows, cols int, bits func(float32) uint16) {
+func writeHalf(t *testing.T, path string, d npy.DType, x []float32, rows, cols int, bits func(float32) uint16) {
 	t.Helper()
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, rows, cols)
-	h += strings.Repeat(" ", (64-(10+len(h)+1)%64)%64) + "\n"
-	b := []byte("\x93NUMPY\x01\x00")
-	b = append(b, byte(len(h)), byte(len(h)>>8))
-	b = append(b, h...)
+	var hb bytes.Buffer
+	if err := npy.WriteHeader(&hb, d, rows, cols); err != nil {
+		t.Fatal(err)
+	}
+	b := hb.Bytes()
 	for _, v := range x {
 		u := bits(v)
 		b = append(b, byte(u), byte(u>>8))
