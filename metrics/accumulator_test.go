@@ -380,23 +380,28 @@ func FuzzAccumulatorUnmarshal(f *testing.F) {
 			}
 			return
 		}
-		// Whatever decodes re-encodes to a form that decodes the same, merges
-		// with itself and reports without panicking.
-		b, _ := a.MarshalBinary()
-		var c Accumulator
-		if err := c.UnmarshalBinary(b); err != nil {
-			t.Fatalf("re-encoded form rejected: %v", err)
-		}
-		if err := c.Merge(&a); err != nil {
+		checkDecoded(t, &a)
+	})
+}
+
+// checkDecoded checks an accumulator that decoded: it re-encodes to a form
+// that decodes, merges with itself and reports without panicking.
+func checkDecoded(t *testing.T, a *Accumulator) {
+	t.Helper()
+	b, _ := a.MarshalBinary()
+	var c Accumulator
+	if err := c.UnmarshalBinary(b); err != nil {
+		t.Fatalf("re-encoded form rejected: %v", err)
+	}
+	if err := c.Merge(a); err != nil {
+		t.Fatal(err)
+	}
+	if c.N() > 0 {
+		if _, err := c.Report(); err != nil {
 			t.Fatal(err)
 		}
-		if c.N() > 0 {
-			if _, err := c.Report(); err != nil {
-				t.Fatal(err)
-			}
-			c.Bins()
-		}
-	})
+		c.Bins()
+	}
 }
 
 // FuzzAccumulatorPayload fuzzes the decoder behind the checksum: the
@@ -421,18 +426,6 @@ func FuzzAccumulatorPayload(f *testing.F) {
 			}
 			return
 		}
-		b, _ := a.MarshalBinary()
-		var c Accumulator
-		if err := c.UnmarshalBinary(b); err != nil {
-			t.Fatalf("re-encoded form rejected: %v", err)
-		}
-		if err := c.Merge(&a); err != nil {
-			t.Fatal(err)
-		}
-		if c.N() > 0 {
-			if _, err := c.Report(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		checkDecoded(t, &a)
 	})
 }

@@ -59,15 +59,7 @@ func TestEvalShardsAndMerge(t *testing.T) {
 			continue
 		}
 		row := x[r*12 : (r+1)*12]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, float64(v))
-		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v) - m)
-		}
-		sum += m + math.Log(s) - float64(row[y[r]])
+		sum += refLSE(row) - float64(row[y[r]])
 		n++
 	}
 	if got := res["loss"].(float64); math.Abs(got-sum/float64(n)) > 1e-6 {
@@ -255,18 +247,11 @@ func TestEvalGradStreamed(t *testing.T) {
 	// ∂mean/∂z = (softmax(z) − e_y)/counted for counted rows, 0 otherwise.
 	for r := 0; r < 50; r++ {
 		row := x[r*7 : (r+1)*7]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, float64(v))
-		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v) - m)
-		}
+		lse := refLSE(row)
 		for j := range 7 {
 			want := 0.0
 			if y[r] != -100 {
-				want = math.Exp(float64(row[j])-m) / s
+				want = math.Exp(float64(row[j]) - lse)
 				if int64(j) == y[r] {
 					want--
 				}
@@ -287,6 +272,19 @@ func TestEvalGradStreamed(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res["loss"].([]any)) != 50 {
 		t.Fatalf("none: %d %s %s", code, errs, out)
 	}
+}
+
+// refLSE is a row's log-sum-exp in float64, max-shifted.
+func refLSE(row []float32) float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = math.Max(m, float64(v))
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(s)
 }
 
 // TestEvalProgressBar: a bar with the rows and their rate on a terminal,
