@@ -20,6 +20,20 @@ func accOrFatal(t testing.TB, cfg AccConfig) *Accumulator {
 	return a
 }
 
+// meanStd returns the mean and the population standard deviation of xs,
+// two passes in float64.
+func meanStd(xs []float64) (float64, float64) {
+	var m, v float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(v / float64(len(xs)))
+}
+
 func randLabels(rng *rand.Rand, rows, cols int) []int32 {
 	y := make([]int32, rows)
 	for i := range y {
@@ -98,26 +112,12 @@ func TestAccumulatorAgainstReference(t *testing.T) {
 		near("NLL", rep.NLL, nll/float64(rows))
 		near("Brier", rep.Brier, brier/float64(rows))
 		near("mean entropy", rep.Entropy.Mean, ent/float64(rows))
-		var mg, sg float64
-		for _, g := range gaps {
-			mg += g
-		}
-		mg /= float64(rows)
-		for _, g := range gaps {
-			sg += (g - mg) * (g - mg)
-		}
+		mg, sg := meanStd(gaps)
 		near("mean gap", rep.Gap.Mean, mg)
-		near("gap deviation", rep.Gap.Std, math.Sqrt(sg/float64(rows)))
-		var mm, sm float64
-		for _, g := range margins {
-			mm += g
-		}
-		mm /= float64(rows)
-		for _, g := range margins {
-			sm += (g - mm) * (g - mm)
-		}
+		near("gap deviation", rep.Gap.Std, sg)
+		mm, sm := meanStd(margins)
 		near("mean margin", rep.Margin.Mean, mm)
-		near("margin deviation", rep.Margin.Std, math.Sqrt(sm/float64(rows)))
+		near("margin deviation", rep.Margin.Std, sm)
 		bins := a.Bins()
 		for b := range bins {
 			if bins[b].Count != binN[b] {
