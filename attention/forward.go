@@ -43,9 +43,9 @@ type fwdTask struct {
 
 // fwdWork is the scratch of one task, pooled.
 type fwdWork struct {
-	q, qp, kp, vp, s, pp, o, tmp []float32
-	rows                         []rowInfo
-	strips                       []stripInfo
+	q, qp, kp, vp, s, s2, pp, o, tmp []float32
+	rows                             []rowInfo
+	strips                           []stripInfo
 }
 
 // rowInfo is what a task knows of one of its query rows.
@@ -232,7 +232,8 @@ func (p *plan) fwdTasks() ([]fwdTask, int) {
 // runFwd runs one task: it packs the task's queries, then for every key
 // block that some row sees packs K and V, and for every strip of rows
 // computes the scores (GEMM), turns them into weights with the online
-// update, and accumulates weights·V (GEMM).
+// update, and accumulates weights·V (GEMM). A task of at most axpyRows
+// rows reads K and V where they lie instead (decodeBlocks).
 func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float32], parts []partial) error {
 	D, Dv := p.D, p.Dv
 	rows := t.r1 - t.r0
@@ -275,6 +276,12 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	w.pp = sized(&w.pp, gemm.PackASize(stripRows, keyBlock))
 	w.tmp = sized(&w.tmp, keyBlock)
 	kbase, vbase := (t.b*p.Hkv+t.g)*p.T*D, (t.b*p.Hkv+t.g)*p.T*Dv
+	if axpy {
+		if err := p.decodeBlocks(w, t, in, kbase, vbase); err != nil {
+			return err
+		}
+		return p.taskDone(w, t, rows, out, parts, in.V)
+	}
 	for j0 := t.k0; j0 < t.k1; j0 += keyBlock {
 		j1 := min(t.k1, j0+keyBlock)
 		if p.allPadded(t.b, j0, j1) {
@@ -289,12 +296,10 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 		}
 		n := j1 - j0
 		vblk := in.V[vbase+j0*Dv:][:n*Dv]
-		if !axpy {
-			gemm.PackB(true, D, n, in.K[kbase+j0*D:], D, w.kp)
-			gemm.PackB(false, n, Dv, vblk, Dv, w.vp)
-			if !finite32(w.vp[:gemm.PackBSize(n, Dv)]) {
-				return p.locate("v", in.V, t.b, t.g, j0, j1, false)
-			}
+		gemm.PackB(true, D, n, in.K[kbase+j0*D:], D, w.kp)
+		gemm.PackB(false, n, Dv, vblk, Dv, w.vp)
+		if !finite32(w.vp[:gemm.PackBSize(n, Dv)]) {
+			return p.locate("v", in.V, t.b, t.g, j0, j1, false)
 		}
 		pad := p.blockPadding(t.b, j0, j1)
 		for _, s := range w.strips {
@@ -306,31 +311,26 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			// 16-key panels of the packed K; the rest is cleared by
 			// weightsRow): each score's value does not depend on which
 			// columns are computed.
-			if axpy {
-				// A few query rows: dot products against the rows of K
-				// where they lie, prefetching the same keys' rows of V
-				// for the axpys below.
-				c0, c1 := max(s.lo-j0, 0), min(s.hi-j0, n)
-				vek.DotRowsPrefetch32(w.s[c0:], keyBlock, w.q[s.r0*D:s.r1*D], in.K[kbase+(j0+c0)*D:kbase+(j0+c1)*D], D, float32(p.scale), vblk[c0*Dv:], Dv)
-			} else {
-				_, nr := gemm.Tile()
-				c0, c1 := max(s.lo-j0, 0)/nr*nr, min(s.hi-j0, n)
-				gemm.MulPacked(m, c1-c0, D, float32(p.scale), w.qp[s.r0*D:], w.kp[c0*D:], 0, w.s[c0:], keyBlock, 1)
-			}
+			_, nr := gemm.Tile()
+			c0, c1 := max(s.lo-j0, 0)/nr*nr, min(s.hi-j0, n)
+			gemm.MulPacked(m, c1-c0, D, float32(p.scale), w.qp[s.r0*D:], w.kp[c0*D:], 0, w.s[c0:], keyBlock, 1)
 			for r := s.r0; r < s.r1; r++ {
 				row := w.s[(r-s.r0)*keyBlock:][:n]
 				if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
 					return err
 				}
 			}
-			if axpy {
-				vek.AxpyRows32(w.o[s.r0*Dv:], Dv, w.s, keyBlock, m, vblk, Dv)
-				continue
-			}
 			gemm.PackA(false, m, n, w.s, keyBlock, w.pp)
 			gemm.MulPacked(m, Dv, n, 1, w.pp, w.vp, 1, w.o[s.r0*Dv:], Dv, 1)
 		}
 	}
+	return p.taskDone(w, t, rows, out, parts, in.V)
+}
+
+// taskDone hands a task's rows over: to its partial when the task is one
+// share of split keys, else to the output.
+func (p *plan) taskDone(w *fwdWork, t fwdTask, rows int, out Output[float32], parts []partial, v []float32) error {
+	Dv := p.Dv
 	if t.part >= 0 {
 		pt := &parts[t.part]
 		copy(pt.o, w.o)
@@ -341,7 +341,7 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	}
 	for r := range rows {
 		ri := &w.rows[r]
-		if err := p.finish(out, ri.b, ri.h, ri.i, w.o[r*Dv:(r+1)*Dv], ri.rowState.st, ri.sum, in.V); err != nil {
+		if err := p.finish(out, ri.b, ri.h, ri.i, w.o[r*Dv:(r+1)*Dv], ri.rowState.st, ri.sum, v); err != nil {
 			return err
 		}
 	}
@@ -552,4 +552,66 @@ func (p *plan) locate(name string, x []float32, b, g, r0, r1 int, rowsOfQ bool) 
 		}
 	}
 	return fmt.Errorf("attention: %s holds a non-finite value: %w", name, ErrValue)
+}
+
+// decodeChunk is how many keys the decoding loop takes from each of its
+// two streams in turn.
+const decodeChunk = 32
+
+// decodeBlocks is the key loop of a task with few query rows (one strip,
+// every row accumulating weights·V by axpy), software-pipelined: the
+// scores of key block b+1 are computed decodeChunk keys at a time in turn
+// with the axpys of block b, so that the rows of K and of V stream from
+// memory together, each read by the pass that uses it, while the other
+// pass computes. Each row's sequence of operations is the plain loop's
+// (the scores of block b, their weights — which rescale the output
+// accumulated up to block b−1 —, then block b's axpys), so the bits are
+// those of the loop in runFwd.
+func (p *plan) decodeBlocks(w *fwdWork, t fwdTask, in Input[float32], kbase, vbase int) error {
+	D, Dv := p.D, p.Dv
+	s := w.strips[0] // at most axpyRows rows: one strip
+	m := s.r1 - s.r0
+	w.s2 = sized(&w.s2, m*keyBlock)
+	cur, prev := w.s, w.s2
+	pn, pj0 := 0, 0 // keys of the previous block (0: none) and its first key
+	for j0 := t.k0; ; j0 += keyBlock {
+		j1 := min(t.k1, j0+keyBlock)
+		n, c0, c1 := 0, 0, 0
+		if j0 < t.k1 && !p.allPadded(t.b, j0, j1) && s.lo < j1 && s.hi > j0 {
+			n = j1 - j0
+			c0, c1 = max(s.lo-j0, 0), min(s.hi-j0, n)
+		}
+		if j0 >= t.k1 && pn == 0 {
+			return nil
+		}
+		// Scores of this block (the columns some row sees) and the axpys
+		// of the previous one, decodeChunk keys of each in turn.
+		vprev := in.V[vbase+pj0*Dv:][:pn*Dv]
+		for a, c := 0, c0; a < pn || c < c1; a, c = a+decodeChunk, c+decodeChunk {
+			if c < c1 {
+				e := min(c1, c+decodeChunk)
+				vek.DotRows32(cur[c:], keyBlock, w.q[s.r0*D:s.r1*D], in.K[kbase+(j0+c)*D:kbase+(j0+e)*D], D, float32(p.scale))
+			}
+			if a < pn {
+				e := min(pn, a+decodeChunk)
+				vek.AxpyRows32(w.o[s.r0*Dv:], Dv, prev[a:], keyBlock, m, vprev[a*Dv:e*Dv], Dv)
+			}
+		}
+		if j0 >= t.k1 {
+			return nil
+		}
+		if n == 0 {
+			pn = 0
+			continue
+		}
+		pad := p.blockPadding(t.b, j0, j1)
+		for r := s.r0; r < s.r1; r++ {
+			row := cur[(r-s.r0)*keyBlock:][:n]
+			if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
+				return err
+			}
+		}
+		cur, prev = prev, cur
+		pn, pj0 = n, j0
+	}
 }

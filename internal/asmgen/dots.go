@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -28,11 +30,10 @@ const rowsPrefetch = 2048
 const dotsRows = 4
 
 func genDots32(t *tier) {
-	t.begin("dots4", "func(dst *[4]*float32, q *[4]*float32, k *float32, n, d int, scale float32, pf *float32, pfs int)",
-		"sets dst[r][j] = scale·Σ_i q[r][i]·k[j·d + i] for r < 4, j < n, each sum in the",
+	t.begin("dots4", "func(d0, d1, d2, d3, q0, q1, q2, q3, k *float32, n, d int, scale float32)",
+		"sets dr[j] = scale·Σ_i qr[i]·k[j·d + i] for r < 4, j < n, each sum in the",
 		"16-lane shape (fused lane products, then a pairwise float32 tree). Rows are",
-		"stored in order, so a later row may repeat an earlier one. While key j is read,",
-		"the d·4 bytes from pf + j·pfs are prefetched (the rows another pass reads next).")
+		"stored in order, so a later row may repeat an earlier one.")
 	// GP registers: the tail mask is built first, while they are free.
 	d := t.Load(t.Param("d"), reg.RCX).(reg.GPPhysical)
 	r := &regs{t: t}
@@ -57,15 +58,13 @@ func genDots32(t *tier) {
 		t.tailMask(reg.RAX, reg.RDX, 4, tm[h])
 	}
 	q := []reg.GPPhysical{reg.RSI, reg.RDI, reg.R10, reg.R11}
-	t.Load(t.Param("q"), reg.RBX)
 	for i := range q {
-		t.MOVQ(at(reg.RBX, 8*i), q[i])
+		t.Load(t.Param(fmt.Sprintf("q%d", i)), q[i])
 	}
 	k, n, joff := reg.RDX, reg.RCX, reg.R13
 	t.Load(t.Param("k"), k)
 	t.Load(t.Param("n"), n)
 	t.XORQ(joff, joff)
-	pf := t.Load(t.Param("pf"), reg.R12).(reg.GPPhysical)
 	idx, tmpg := reg.RAX, reg.RBX
 
 	acc := make([][]reg.VecPhysical, dotsRows)
@@ -91,7 +90,6 @@ func genDots32(t *tier) {
 	t.CMPQ(idx, dfull)
 	t.JAE(operand.LabelRef(tailL))
 	t.PREFETCHT0(operand.Mem{Base: k, Index: idx, Scale: 1, Disp: rowsPrefetch})
-	t.PREFETCHT0(operand.Mem{Base: pf, Index: idx, Scale: 1})
 	for h := 0; h < parts; h++ {
 		t.VMOVUPS(operand.Mem{Base: k, Index: idx, Scale: 1, Disp: h * t.vbytes}, kv[h])
 	}
@@ -120,13 +118,11 @@ func genDots32(t *tier) {
 	for i := range dotsRows {
 		x := t.hsum16(acc[i], tmp[0])
 		t.VMULSS(scale.AsX(), x, x)
-		t.MOVQ(t.arg("dst"), tmpg)
-		t.MOVQ(at(tmpg, 8*i), tmpg)
+		t.MOVQ(t.arg(fmt.Sprintf("d%d", i)), tmpg)
 		t.VMOVSS(x, operand.Mem{Base: tmpg, Index: joff, Scale: 1})
 	}
 	t.ADDQ(imm(4), joff)
 	t.ADDQ(dbytes, k)
-	t.ADDQ(t.arg("pfs"), pf)
 	t.DECQ(n)
 	t.JMP(operand.LabelRef(keyL))
 	t.Label(doneL)

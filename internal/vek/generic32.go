@@ -268,7 +268,8 @@ func axpy32Go(dst, x []float32, a float32) {
 
 // dots432Go is dots4's twin: the same 16 lanes, fused products (zeros past
 // the end of the row), the same pairwise tree.
-func dots432Go(dst *[4]*float32, q *[4]*float32, k *float32, n, d int, scale float32, _ *float32, _ int) {
+func dots432Go(d0, d1, d2, d3, q0, q1, q2, q3, k *float32, n, d int, scale float32) {
+	dst, q := [4]*float32{d0, d1, d2, d3}, [4]*float32{q0, q1, q2, q3}
 	ks := unsafe.Slice(k, n*d)
 	for j := range n {
 		kj := ks[j*d : (j+1)*d]

@@ -21,7 +21,7 @@ type kernels32 struct {
 	scale         func(dst, x []float32, a float32)
 	shiftScale    func(dst, x []float32, m, s, b float32)
 	axpy          func(dst, x []float32, a float32)
-	dots4         func(dst *[4]*float32, q *[4]*float32, k *float32, n, d int, scale float32, pf *float32, pfs int)
+	dots4         func(d0, d1, d2, d3, q0, q1, q2, q3, k *float32, n, d int, scale float32)
 	axpy2         func(o0, o1, p0, p1, v *float32, n, dv int)
 	step          func(n int, e, x *float32, negc float32, out, src *float32, a, b float32, mode int, next *float32, pfd int) (float64, float32, bool)
 	fence         func()
@@ -165,14 +165,6 @@ func Axpy32(dst, x []float32, a float32) {
 // The bits do not depend on the tier. len(dst) must be at least
 // (rows−1)·ldd + len(k)/d.
 func DotRows32(dst []float32, ldd int, q []float32, k []float32, d int, scale float32) {
-	DotRowsPrefetch32(dst, ldd, q, k, d, scale, nil, 0)
-}
-
-// DotRowsPrefetch32 is DotRows32 that also prefetches, while it reads
-// key row j, the d elements of next from j·stride on (next may be nil):
-// the rows another pass reads right after, such as the value rows of
-// the same keys. The results are those of DotRows32.
-func DotRowsPrefetch32(dst []float32, ldd int, q []float32, k []float32, d int, scale float32, next []float32, stride int) {
 	if d <= 0 {
 		return
 	}
@@ -184,12 +176,6 @@ func DotRowsPrefetch32(dst []float32, ldd int, q []float32, k []float32, d int, 
 		panic("vek: DotRows32: dst too short")
 	}
 	var qs, ds [4]*float32
-	pf := &k[0] // no other rows: prefetch the keys again (cached)
-	if len(next) > 0 {
-		pf = &next[0]
-	} else {
-		stride = d
-	}
 	for r0 := 0; r0 < m; r0 += 4 {
 		// Past the last row, the last row again: its dot products are
 		// stored twice, with the same value.
@@ -197,7 +183,7 @@ func DotRowsPrefetch32(dst []float32, ldd int, q []float32, k []float32, d int, 
 			r := min(r0+i, m-1)
 			qs[i], ds[i] = &q[r*d], &dst[r*ldd]
 		}
-		k32.dots4(&ds, &qs, &k[0], n, d, scale, pf, 4*stride)
+		k32.dots4(ds[0], ds[1], ds[2], ds[3], qs[0], qs[1], qs[2], qs[3], &k[0], n, d, scale)
 	}
 }
 

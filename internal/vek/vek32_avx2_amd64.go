@@ -66,13 +66,12 @@ func shiftScale32AVX2(dst []float32, x []float32, m float32, s float32, b float3
 //go:noescape
 func axpy32AVX2(dst []float32, x []float32, a float32)
 
-// dots4AVX2 sets dst[r][j] = scale·Σ_i q[r][i]·k[j·d + i] for r < 4, j < n, each sum in the
+// dots4AVX2 sets dr[j] = scale·Σ_i qr[i]·k[j·d + i] for r < 4, j < n, each sum in the
 // 16-lane shape (fused lane products, then a pairwise float32 tree). Rows are
-// stored in order, so a later row may repeat an earlier one. While key j is read,
-// the d·4 bytes from pf + j·pfs are prefetched (the rows another pass reads next).
+// stored in order, so a later row may repeat an earlier one.
 //
 //go:noescape
-func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32, pf *float32, pfs int)
+func dots4AVX2(d0 *float32, d1 *float32, d2 *float32, d3 *float32, q0 *float32, q1 *float32, q2 *float32, q3 *float32, k *float32, n int, d int, scale float32)
 
 // axpy2AVX2 sets o_r[c] = p_r[j]·v[j·dv + c] + o_r[c], fused, for r < 2, every c < dv and
 // j = 0, 1, …, n−1 in order, skipping the keys whose weight p_r[j] is ±0. Row 1 is

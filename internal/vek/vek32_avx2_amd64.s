@@ -4253,10 +4253,10 @@ axpy32AVX2_done4:
 	VZEROUPPER
 	RET
 
-// func dots4AVX2(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32, pf *float32, pfs int)
+// func dots4AVX2(d0 *float32, d1 *float32, d2 *float32, d3 *float32, q0 *float32, q1 *float32, q2 *float32, q3 *float32, k *float32, n int, d int, scale float32)
 // Requires: AVX, CMOV, FMA3, MMX+
-TEXT ·dots4AVX2(SB), NOSPLIT, $0-64
-	MOVQ    d+32(FP), CX
+TEXT ·dots4AVX2(SB), NOSPLIT, $0-92
+	MOVQ    d+80(FP), CX
 	MOVQ    CX, R8
 	ANDQ    $-16, R8
 	SHLQ    $+2, R8
@@ -4284,16 +4284,14 @@ TEXT ·dots4AVX2(SB), NOSPLIT, $0-64
 	LEAQ    tailmask<>+32(SB), DX
 	NEGQ    AX
 	VMOVUPS (DX)(AX*4), Y1
-	MOVQ    q+8(FP), BX
-	MOVQ    (BX), SI
-	MOVQ    8(BX), DI
-	MOVQ    16(BX), R10
-	MOVQ    24(BX), R11
-	MOVQ    k+16(FP), DX
-	MOVQ    n+24(FP), CX
+	MOVQ    q0+32(FP), SI
+	MOVQ    q1+40(FP), DI
+	MOVQ    q2+48(FP), R10
+	MOVQ    q3+56(FP), R11
+	MOVQ    k+64(FP), DX
+	MOVQ    n+72(FP), CX
 	XORQ    R13, R13
-	MOVQ    pf+48(FP), R12
-	VMOVSS  scale+40(FP), X14
+	VMOVSS  scale+88(FP), X14
 
 dots4AVX2_key1:
 	TESTQ  CX, CX
@@ -4312,7 +4310,6 @@ dots4AVX2_chunk2:
 	CMPQ        AX, R8
 	JAE         dots4AVX2_tail3
 	PREFETCHT0  2048(DX)(AX*1)
-	PREFETCHT0  (R12)(AX*1)
 	VMOVUPS     (DX)(AX*1), Y10
 	VMOVUPS     32(DX)(AX*1), Y11
 	VFMADD231PS (SI)(AX*1), Y10, Y2
@@ -4357,8 +4354,7 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X2, X12
 	VADDSS       X12, X2, X2
 	VMULSS       X14, X2, X2
-	MOVQ         dst+0(FP), BX
-	MOVQ         (BX), BX
+	MOVQ         d0+0(FP), BX
 	VMOVSS       X2, (BX)(R13*1)
 	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X12
@@ -4368,8 +4364,7 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X4, X12
 	VADDSS       X12, X4, X4
 	VMULSS       X14, X4, X4
-	MOVQ         dst+0(FP), BX
-	MOVQ         8(BX), BX
+	MOVQ         d1+8(FP), BX
 	VMOVSS       X4, (BX)(R13*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X12
@@ -4379,8 +4374,7 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X6, X12
 	VADDSS       X12, X6, X6
 	VMULSS       X14, X6, X6
-	MOVQ         dst+0(FP), BX
-	MOVQ         16(BX), BX
+	MOVQ         d2+16(FP), BX
 	VMOVSS       X6, (BX)(R13*1)
 	VADDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X12
@@ -4390,12 +4384,10 @@ dots4AVX2_sum4:
 	VMOVSHDUP    X8, X12
 	VADDSS       X12, X8, X8
 	VMULSS       X14, X8, X8
-	MOVQ         dst+0(FP), BX
-	MOVQ         24(BX), BX
+	MOVQ         d3+24(FP), BX
 	VMOVSS       X8, (BX)(R13*1)
 	ADDQ         $+4, R13
 	ADDQ         R9, DX
-	ADDQ         pfs+56(FP), R12
 	DECQ         CX
 	JMP          dots4AVX2_key1
 

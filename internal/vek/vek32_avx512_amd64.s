@@ -2425,10 +2425,10 @@ axpy32AVX512_done4:
 	VZEROUPPER
 	RET
 
-// func dots4AVX512(dst *[4]*float32, q *[4]*float32, k *float32, n int, d int, scale float32, pf *float32, pfs int)
+// func dots4AVX512(d0 *float32, d1 *float32, d2 *float32, d3 *float32, q0 *float32, q1 *float32, q2 *float32, q3 *float32, k *float32, n int, d int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
-TEXT ·dots4AVX512(SB), NOSPLIT, $0-64
-	MOVQ    d+32(FP), CX
+TEXT ·dots4AVX512(SB), NOSPLIT, $0-92
+	MOVQ    d+80(FP), CX
 	MOVQ    CX, R8
 	ANDQ    $-16, R8
 	SHLQ    $+2, R8
@@ -2446,16 +2446,14 @@ TEXT ·dots4AVX512(SB), NOSPLIT, $0-64
 	SHLXQ   AX, DX, DX
 	DECQ    DX
 	KMOVW   DX, K1
-	MOVQ    q+8(FP), BX
-	MOVQ    (BX), SI
-	MOVQ    8(BX), DI
-	MOVQ    16(BX), R10
-	MOVQ    24(BX), R11
-	MOVQ    k+16(FP), DX
-	MOVQ    n+24(FP), CX
+	MOVQ    q0+32(FP), SI
+	MOVQ    q1+40(FP), DI
+	MOVQ    q2+48(FP), R10
+	MOVQ    q3+56(FP), R11
+	MOVQ    k+64(FP), DX
+	MOVQ    n+72(FP), CX
 	XORQ    R13, R13
-	MOVQ    pf+48(FP), R12
-	VMOVSS  scale+40(FP), X6
+	VMOVSS  scale+88(FP), X6
 
 dots4AVX512_key1:
 	TESTQ  CX, CX
@@ -2470,7 +2468,6 @@ dots4AVX512_chunk2:
 	CMPQ        AX, R8
 	JAE         dots4AVX512_tail3
 	PREFETCHT0  2048(DX)(AX*1)
-	PREFETCHT0  (R12)(AX*1)
 	VMOVUPS     (DX)(AX*1), Z4
 	VFMADD231PS (SI)(AX*1), Z4, Z0
 	VFMADD231PS (DI)(AX*1), Z4, Z1
@@ -2502,8 +2499,7 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X0, X5
 	VADDSS        X5, X0, X0
 	VMULSS        X6, X0, X0
-	MOVQ          dst+0(FP), BX
-	MOVQ          (BX), BX
+	MOVQ          d0+0(FP), BX
 	VMOVSS        X0, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z1, Y5
 	VADDPS        Y5, Y1, Y1
@@ -2514,8 +2510,7 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X1, X5
 	VADDSS        X5, X1, X1
 	VMULSS        X6, X1, X1
-	MOVQ          dst+0(FP), BX
-	MOVQ          8(BX), BX
+	MOVQ          d1+8(FP), BX
 	VMOVSS        X1, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z2, Y5
 	VADDPS        Y5, Y2, Y2
@@ -2526,8 +2521,7 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X2, X5
 	VADDSS        X5, X2, X2
 	VMULSS        X6, X2, X2
-	MOVQ          dst+0(FP), BX
-	MOVQ          16(BX), BX
+	MOVQ          d2+16(FP), BX
 	VMOVSS        X2, (BX)(R13*1)
 	VEXTRACTF64X4 $0x01, Z3, Y5
 	VADDPS        Y5, Y3, Y3
@@ -2538,12 +2532,10 @@ dots4AVX512_sum4:
 	VMOVSHDUP     X3, X5
 	VADDSS        X5, X3, X3
 	VMULSS        X6, X3, X3
-	MOVQ          dst+0(FP), BX
-	MOVQ          24(BX), BX
+	MOVQ          d3+24(FP), BX
 	VMOVSS        X3, (BX)(R13*1)
 	ADDQ          $+4, R13
 	ADDQ          R9, DX
-	ADDQ          pfs+56(FP), R12
 	DECQ          CX
 	JMP           dots4AVX512_key1
 
