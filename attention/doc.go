@@ -82,10 +82,10 @@
 // as one axpy per key). The two passes are software-pipelined: the
 // scores of one block of 256 keys are computed 32 keys at a time in turn
 // with the axpys of the block before, so that K and V are read from
-// memory in alternation, each once, by the pass that uses it. The scores of this path are rounded
-// differently from the GEMM's (another summation order, both within
-// d·2⁻²⁴ relative to Σ|q_i·k_i|); which path a shape takes depends on
-// the shape only.
+// memory in alternation, each once, by the pass that uses it. The
+// scores of this path are rounded differently from the GEMM's (another
+// summation order, both within d·2⁻²⁴ relative to Σ|q_i·k_i|); which
+// path a shape takes depends on the shape only.
 //
 // # The backward pass
 //
