@@ -51,7 +51,7 @@ def attention(a):
     (PyTorch's fastest form here: a fresh 128 MiB score tensor costs more
     than the softmax itself); --autograd: the plain autograd code a user
     writes. The causal mask is aligned to the end of the keys."""
-    B, H, S, d = a.batch, a.heads, a.queries, a.head_dim
+    B, H, S, d = 1 if a.batch is None else a.batch, a.heads, a.queries, a.head_dim
     T = a.keys or S
     scale = d ** -0.5
     q, k, v = torch.randn(B * H, S, d), torch.randn(B * H, T, d), torch.randn(B * H, T, d)
@@ -124,14 +124,13 @@ def main():
     ap.add_argument("--dim", type=int, default=1024)
     ap.add_argument("--vocab", type=int, default=32768)
     ap.add_argument("--frames", type=int, default=500)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=None, help="ctc: 32, attention: 1 unless given")
     ap.add_argument("--classes", type=int, default=5000)
     ap.add_argument("--target", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--p", type=float, default=0.95)
     ap.add_argument("--kind", default="peaked")
-    ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--queries", type=int, default=2048)
     ap.add_argument("--keys", type=int, default=0)
@@ -183,7 +182,7 @@ def main():
         s = timed(head, a.reps)
         res.update(tokens=n, dim=d, vocab=v, seconds=s, gflops=6 * n * d * v / s / 1e9)
     elif a.op == "ctc":
-        t, n, c, s = a.frames, a.batch, a.classes, a.target
+        t, n, c, s = a.frames, 32 if a.batch is None else a.batch, a.classes, a.target
         x = (torch.randn(t, n, c) * 3).requires_grad_(True)
         y = torch.randint(1, c, (n, s))
         il = torch.full((n,), t, dtype=torch.long)
