@@ -291,13 +291,13 @@ func (c config) backwardFiltered(ws *gemm.Workspace, in Input, out Output, g []f
 	if doH && doW && c.threads > 1 {
 		thH = c.threads / 2
 		thW = c.threads - thH
-		done := make(chan struct{})
-		go func() {
-			f.run(ws, &fs.h1, out, true, thH)
-			close(done)
-		}()
-		f.run(&fs.ws, &fs.w1, out, false, thW)
-		<-done
+		par.Workers(2, func(w int) {
+			if w == 1 {
+				f.run(ws, &fs.h1, out, true, thH)
+			} else {
+				f.run(&fs.ws, &fs.w1, out, false, thW)
+			}
+		})
 		return skipped
 	}
 	if doH {

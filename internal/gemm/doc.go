@@ -56,11 +56,11 @@
 // threads take tasks from a counter; on the second each thread takes a
 // range of rows (or of columns, when C is wider than tall) and computes
 // it as a one-thread product of its own. Neither needs a barrier. The
-// threads beyond the caller's run on helper goroutines that spin for a
-// few hundred microseconds after a job before they sleep: waking a
-// sleeping thread costs tens of microseconds, which a product of a few
-// hundred microseconds (one tile of the fused head's backward) cannot
-// afford at every call.
+// threads beyond the caller's run on internal/par's helper goroutines,
+// which spin for a few hundred microseconds after a job before they
+// sleep: waking a sleeping thread costs tens of microseconds, which a
+// product of a few hundred microseconds (one tile of the fused head's
+// backward) cannot afford at every call.
 //
 // # Accuracy
 //

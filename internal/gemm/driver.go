@@ -268,7 +268,7 @@ func (r *gemmRun) panelMajor(ws *Workspace) {
 	}
 	r.next = ws.next[:1]
 	r.next[0].Store(0)
-	runWorkers(r.threads, r.panelWork)
+	par.Workers(r.threads, r.panelWork)
 }
 
 // panelWork runs worker w's part of panelMajor.
@@ -336,7 +336,7 @@ func (t *tier) gemmRows(ws *Workspace, transA, transB bool, m, n, k int, alpha f
 	for len(ws.rows) < threads {
 		ws.rows = append(ws.rows, new(Workspace))
 	}
-	runWorkers(threads, func(w int) {
+	par.Workers(threads, func(w int) {
 		{
 			i0, i1 := span(w, threads, m, t.mr)
 			if i0 >= i1 {
@@ -360,7 +360,7 @@ func (t *tier) gemmCols(ws *Workspace, transA, transB bool, m, n, k int, alpha f
 	for len(ws.rows) < threads {
 		ws.rows = append(ws.rows, new(Workspace))
 	}
-	runWorkers(threads, func(w int) {
+	par.Workers(threads, func(w int) {
 		j0, j1 := span(w, threads, n, t.nr)
 		if j0 >= j1 {
 			return

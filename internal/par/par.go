@@ -2,12 +2,14 @@
 // determinism: work is cut into blocks whose boundaries depend only on the
 // problem size, never on the number of threads, so a caller that combines
 // per-block results in block order gets the same bits for any thread
-// count.
+// count. The goroutines beyond the caller's are helpers that outlive a
+// call (Workers): they spin a few hundred microseconds after a job before
+// they sleep, so that a short parallel call does not wait for an
+// operating-system thread to wake.
 package par
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -30,7 +32,7 @@ func Blocks(n, grain int) int {
 
 // For calls fn(b, lo, hi) for every block b of [0, n) cut into pieces of
 // grain elements (the last may be shorter), using up to threads goroutines
-// (the caller's among them). Blocks are handed out in order but may run
+// (the caller's among them, the others from Workers). Blocks are handed out in order but may run
 // concurrently, so fn must only write state owned by its block. With
 // threads ≤ 1 or a single block everything runs on the calling goroutine.
 func For(n, grain, threads int, fn func(b, lo, hi int)) {
@@ -47,7 +49,7 @@ func For(n, grain, threads int, fn func(b, lo, hi int)) {
 		return
 	}
 	var next atomic.Int64
-	work := func() {
+	Workers(workers, func(int) {
 		for {
 			b := int(next.Add(1) - 1)
 			if b >= nb {
@@ -55,15 +57,5 @@ func For(n, grain, threads int, fn func(b, lo, hi int)) {
 			}
 			fn(b, b*grain, min(n, (b+1)*grain))
 		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	})
 }

@@ -1,4 +1,4 @@
-package gemm
+package par
 
 import (
 	"runtime"
@@ -7,17 +7,16 @@ import (
 	"time"
 )
 
-// Helper goroutines for the threaded products. Starting a goroutine on an
-// idle processor means waking an operating-system thread, tens of
-// microseconds on a virtual machine, and a product on two threads of a
-// few hundred microseconds (one tile of a larger computation, as in the
-// fused head) cannot afford that at every call. So the helpers stay: after
-// a job, a helper spins for a while (spinTime) waiting for the next one
+// Helper goroutines for Workers and For. Starting a goroutine on an idle
+// processor means waking an operating-system thread, tens of microseconds
+// on a virtual machine, and a parallel call of a few hundred microseconds
+// (a GEMM that is one tile of the fused head, a softmax of a few hundred
+// rows) cannot afford that at every call. So the helpers stay: after a
+// job, a helper spins for a while (spinTime) waiting for the next one
 // before it sleeps, and consecutive calls find it awake.
 
 // spinTime is how long an idle helper waits for a job, spinning, before
-// it sleeps; a caller waiting for its helpers, and a thread at a barrier,
-// spin as long. Waking a sleeping goroutine costs tens of microseconds,
+// it sleeps; a caller waiting for its helpers spins as long. Waking a sleeping goroutine costs tens of microseconds,
 // often over a hundred on a virtual machine.
 const spinTime = 300 * time.Microsecond
 
@@ -104,11 +103,13 @@ func acquire(n, limit int, dst []*helper) []*helper {
 	return dst
 }
 
-// runWorkers runs work(w) for w = 0 … n−1 concurrently, work(0) on the
+// Workers runs work(w) for w = 0 … n−1 concurrently, work(0) on the
 // calling goroutine, and returns when all have returned. Idle helpers run
-// the others (at most GOMAXPROCS − 1 helpers exist), new goroutines
-// those that find none.
-func runWorkers(n int, work func(w int)) {
+// the others (at most GOMAXPROCS − 1 helpers exist; after a job each
+// spins a few hundred microseconds before it sleeps), new goroutines
+// those that find none, so every worker runs at the same time as the
+// others and a caller may make them wait for each other.
+func Workers(n int, work func(w int)) {
 	if n <= 1 {
 		work(0)
 		return

@@ -1,4 +1,4 @@
-package gemm
+package par
 
 import (
 	"sync"
@@ -7,15 +7,15 @@ import (
 	"time"
 )
 
-// TestRunWorkers checks that runWorkers runs every worker exactly once,
+// TestWorkers checks that Workers runs every worker exactly once,
 // all at the same time (they meet at a rendezvous that would never
 // complete if any ran after another had returned), for many calls in a
 // row and from several callers at once, more than there are helpers.
-func TestRunWorkers(t *testing.T) {
+func TestWorkers(t *testing.T) {
 	call := func(n int) {
 		ran := make([]atomic.Int32, n)
 		var arrived atomic.Int32
-		runWorkers(n, func(w int) {
+		Workers(n, func(w int) {
 			ran[w].Add(1)
 			arrived.Add(1)
 			deadline := time.Now().Add(10 * time.Second)
