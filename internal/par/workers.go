@@ -16,8 +16,9 @@ import (
 // before it sleeps, and consecutive calls find it awake.
 
 // spinTime is how long an idle helper waits for a job, spinning, before
-// it sleeps; a caller waiting for its helpers spins as long. Waking a sleeping goroutine costs tens of microseconds,
-// often over a hundred on a virtual machine.
+// it sleeps; a caller waiting for its helpers spins as long. Waking a
+// sleeping goroutine costs tens of microseconds, often over a hundred on
+// a virtual machine.
 const spinTime = 300 * time.Microsecond
 
 // spin calls done until it returns true or spinTime has passed, and
