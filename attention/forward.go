@@ -238,7 +238,6 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	D, Dv := p.D, p.Dv
 	rows := t.r1 - t.r0
 	w.q = sized(&w.q, rows*D)
-	w.qp = sized(&w.qp, gemm.PackASize(rows, D))
 	w.o = sized(&w.o, rows*Dv)
 	clear(w.o)
 	if cap(w.rows) < rows {
@@ -258,6 +257,7 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 	}
 	axpy := p.G*p.S <= axpyRows
 	if !axpy {
+		w.qp = sized(&w.qp, gemm.PackASize(rows, D))
 		gemm.PackA(false, rows, D, w.q, D, w.qp)
 	}
 	w.strips = w.strips[:0]
@@ -270,18 +270,18 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 		}
 		w.strips = append(w.strips, s)
 	}
-	w.kp = sized(&w.kp, gemm.PackBSize(D, keyBlock))
-	w.vp = sized(&w.vp, gemm.PackBSize(keyBlock, Dv))
-	w.s = sized(&w.s, stripRows*keyBlock)
-	w.pp = sized(&w.pp, gemm.PackASize(stripRows, keyBlock))
 	w.tmp = sized(&w.tmp, keyBlock)
 	kbase, vbase := (t.b*p.Hkv+t.g)*p.T*D, (t.b*p.Hkv+t.g)*p.T*Dv
 	if axpy {
 		if err := p.decodeBlocks(w, t, in, kbase, vbase); err != nil {
 			return err
 		}
-		return p.taskDone(w, t, rows, out, parts, in.V)
+		return p.taskDone(w, t, out, parts, in.V)
 	}
+	w.kp = sized(&w.kp, gemm.PackBSize(D, keyBlock))
+	w.vp = sized(&w.vp, gemm.PackBSize(keyBlock, Dv))
+	w.s = sized(&w.s, stripRows*keyBlock)
+	w.pp = sized(&w.pp, gemm.PackASize(stripRows, keyBlock))
 	for j0 := t.k0; j0 < t.k1; j0 += keyBlock {
 		j1 := min(t.k1, j0+keyBlock)
 		if p.allPadded(t.b, j0, j1) {
@@ -324,13 +324,13 @@ func (p *plan) runFwd(w *fwdWork, t fwdTask, in Input[float32], out Output[float
 			gemm.MulPacked(m, Dv, n, 1, w.pp, w.vp, 1, w.o[s.r0*Dv:], Dv, 1)
 		}
 	}
-	return p.taskDone(w, t, rows, out, parts, in.V)
+	return p.taskDone(w, t, out, parts, in.V)
 }
 
 // taskDone hands a task's rows over: to its partial when the task is one
 // share of split keys, else to the output.
-func (p *plan) taskDone(w *fwdWork, t fwdTask, rows int, out Output[float32], parts []partial, v []float32) error {
-	Dv := p.Dv
+func (p *plan) taskDone(w *fwdWork, t fwdTask, out Output[float32], parts []partial, v []float32) error {
+	Dv, rows := p.Dv, t.r1-t.r0
 	if t.part >= 0 {
 		pt := &parts[t.part]
 		copy(pt.o, w.o)
@@ -572,21 +572,17 @@ func (p *plan) decodeBlocks(w *fwdWork, t fwdTask, in Input[float32], kbase, vba
 	D, Dv := p.D, p.Dv
 	s := w.strips[0] // at most axpyRows rows: one strip
 	m := s.r1 - s.r0
-	w.s2 = sized(&w.s2, m*keyBlock)
-	cur, prev := w.s, w.s2
+	cur, prev := sized(&w.s, m*keyBlock), sized(&w.s2, m*keyBlock)
 	pn, pj0 := 0, 0 // keys of the previous block (0: none) and its first key
-	for j0 := t.k0; ; j0 += keyBlock {
+	for j0 := t.k0; j0 < t.k1 || pn > 0; j0 += keyBlock {
 		j1 := min(t.k1, j0+keyBlock)
-		n, c0, c1 := 0, 0, 0
-		if j0 < t.k1 && !p.allPadded(t.b, j0, j1) && s.lo < j1 && s.hi > j0 {
-			n = j1 - j0
-			c0, c1 = max(s.lo-j0, 0), min(s.hi-j0, n)
+		seen := j0 < t.k1 && !p.allPadded(t.b, j0, j1) && s.lo < j1 && s.hi > j0
+		c0, c1 := 0, 0 // the columns of this block some row sees
+		if seen {
+			c0, c1 = max(s.lo-j0, 0), min(s.hi, j1)-j0
 		}
-		if j0 >= t.k1 && pn == 0 {
-			return nil
-		}
-		// Scores of this block (the columns some row sees) and the axpys
-		// of the previous one, decodeChunk keys of each in turn.
+		// Scores of this block and the axpys of the previous one,
+		// decodeChunk keys of each in turn.
 		vprev := in.V[vbase+pj0*Dv:][:pn*Dv]
 		for a, c := 0, c0; a < pn || c < c1; a, c = a+decodeChunk, c+decodeChunk {
 			if c < c1 {
@@ -598,21 +594,19 @@ func (p *plan) decodeBlocks(w *fwdWork, t fwdTask, in Input[float32], kbase, vba
 				vek.AxpyRows32(w.o[s.r0*Dv:], Dv, prev[a:], keyBlock, m, vprev[a*Dv:e*Dv], Dv)
 			}
 		}
-		if j0 >= t.k1 {
-			return nil
-		}
-		if n == 0 {
-			pn = 0
+		pn = 0
+		if !seen {
 			continue
 		}
 		pad := p.blockPadding(t.b, j0, j1)
 		for r := s.r0; r < s.r1; r++ {
-			row := cur[(r-s.r0)*keyBlock:][:n]
+			row := cur[(r-s.r0)*keyBlock:][:j1-j0]
 			if err := p.weightsRow(w, &w.rows[r], row, j0, pad, in.Bias, in.K, w.o[r*Dv:(r+1)*Dv]); err != nil {
 				return err
 			}
 		}
 		cur, prev = prev, cur
-		pn, pj0 = n, j0
+		pn, pj0 = j1-j0, j0
 	}
+	return nil
 }
