@@ -442,8 +442,7 @@ func (p *plan) weightsRow(w *fwdWork, ri *rowInfo, row []float32, j0 int, pad []
 	p.transform(seg, w.tmp, ri, j0+a, pad, a, bias, nil)
 	switch p.norm {
 	case Sigmoid:
-		sigmoidRow(seg, float32(p.sigBias))
-		ri.sum += vek.Sum32(seg)
+		ri.sum += sigmoidRowSum(seg, float32(p.sigBias))
 	case Softplus:
 		logSoftplusRow(seg, ri.factor)
 		onlineRow(seg, 1, &ri.rowState, o)

@@ -17,6 +17,12 @@ func sigmoidRow(x []float32, b float32) {
 	vek.Sigmoid32(x, x, b)
 }
 
+// sigmoidRowSum is sigmoidRow that returns the sum of the weights
+// (vek.SigmoidSum32: the bits of vek.Sum32 over them).
+func sigmoidRowSum(x []float32, b float32) float64 {
+	return vek.SigmoidSum32(x, x, b)
+}
+
 // tanhSmall is the boundary below which tanh is evaluated by its odd
 // Taylor polynomial of degree 13 (the next term is below 2⁻²⁷ relative
 // there); above it (1 − e)/(1 + e) loses little to cancellation.

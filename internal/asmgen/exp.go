@@ -65,11 +65,14 @@ func (t *tier) declareExp32() {
 // ev is one vector's registers in an exponential: z (the argument, then
 // the reduced argument r), lo (the low part of a two-part argument, or
 // nil), n (the rounded multiple of ln2), p (the result), ti (AVX2: the
-// shifter's integer bits) and m (the lanes whose result is kept).
+// shifter's integer bits), m (the lanes whose result is kept) and keep
+// (a value the caller needs after the exponential; the exponential does
+// not touch it).
 type ev struct {
 	z, lo, n, p, ti reg.VecPhysical
 	m               mask
-	tail            *mask // lanes past the end of the data: their result is 0
+	tail            *mask           // lanes past the end of the data: their result is 0
+	keep            reg.VecPhysical // a caller's register beside the exponential (or nil)
 }
 
 // each emits f for every vector in turn: the operations of several

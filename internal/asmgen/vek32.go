@@ -239,6 +239,7 @@ type expBlock struct {
 	c1    reg.GPPhysical    // scratch for tail masks
 	c2    reg.GPPhysical
 	load  func(v ev, off int, tm *mask)
+	post  func(vs []ev)                 // nil, or turns each v.p into the value stored and summed
 	store func(v ev, off int, tm *mask) // nil: no store
 }
 
@@ -259,6 +260,9 @@ func (t *tier) emitExpBlock(b expBlock, masked bool) {
 					v.tail = &tm
 					b.load(v, off, &tm)
 					t.exp5([]ev{v})
+					if b.post != nil {
+						b.post([]ev{v})
+					}
 					if b.store != nil {
 						b.store(v, t.groupOffset(g0+j, h), &tm)
 					}
@@ -269,6 +273,9 @@ func (t *tier) emitExpBlock(b expBlock, masked bool) {
 			}
 			if !masked {
 				t.exp5(cur)
+				if b.post != nil {
+					b.post(cur)
+				}
 				if b.store != nil {
 					for j, v := range cur {
 						b.store(v, t.groupOffset(g0+j, h), nil)
@@ -632,58 +639,80 @@ func genExp32(t *tier) {
 }
 
 func genSigmoid32(t *tier) {
-	t.begin("sigmoid32", "func(dst, x []float32, b float32)",
+	t.begin("sigmoidSum32", "func(dst, x []float32, b float32) float64",
 		"sets dst_i = σ(t_i), t_i = x_i + b rounded: with e_i = exp(−|t_i|) (the softmax",
 		"exponential, its argument never positive), dst_i = 1/(1 + e_i) for t_i ≥ +0 and",
-		"e_i/(1 + e_i) for t_i ≤ −0, the sum and the quotient rounded in float32; NaN for NaN.")
-	dst, x, n := t.dstX()
+		"e_i/(1 + e_i) for t_i ≤ −0, the sum and the quotient rounded in float32; NaN for NaN.",
+		"It returns Σ dst_i in the reduction shape of the package.")
+	x := t.Load(t.Param("x").Base(), reg.RSI).(reg.GPPhysical)
+	n := t.Load(t.Param("x").Len(), reg.RCX).(reg.GPPhysical)
+	dst := t.Load(t.Param("dst").Base(), reg.RDI).(reg.GPPhysical)
 	r := &regs{t: t}
-	k := 2
-	if !t.avx512 {
-		k = 1
-	}
 	bv := r.get()
 	t.VBROADCASTSS(t.arg("b"), bv)
-	sign := t.f32("sign", 0x80000000)
-	var signR reg.VecPhysical
+	var sign operand.Op = t.f32("sign", 0x80000000)
 	if t.avx512 {
-		signR = r.get()
-		t.VBROADCASTSS(sign, signR)
+		s := r.get()
+		t.VBROADCASTSS(sign, s)
+		sign = s
 	}
-	xs := r.getN(k)
-	den := r.getN(k)
-	vs := t.expRegs(r, k, false)
-	tm := t.tailMaskReg(r)
+	k := 4
+	if !t.avx512 {
+		k = 2
+	}
+	su := t.setupExpSum(r, k, false)
+	b := su.blk
+	for j := range b.vs {
+		b.vs[j].keep = r.get() // t
+	}
 	t.keepExpConsts(r)
 	one := t.k("one")
-	t.mapLoop(n, reg.RDX, []reg.GPPhysical{dst, x}, 4, k, tm, func(j, off int, m *mask) {
-		v, xv, d := vs[j], xs[j], den[j]
-		t.load32(at(x, off), m, xv)
-		t.VADDPS(bv, xv, xv) // t = x + b
-		if t.avx512 {
-			t.VORPS(signR, xv, v.z) // z = −|t|
+	b.cnt, b.c1, b.c2 = n, reg.RDX, reg.RAX
+	b.load = func(v ev, off int, tm *mask) {
+		if tm != nil {
+			t.loadMasked(at(x, off), *tm, v.keep)
+			t.VADDPS(bv, v.keep, v.keep)
 		} else {
-			t.VORPS(sign, xv, v.z)
+			t.VADDPS(at(x, off), bv, v.keep)
 		}
-		t.exp5([]ev{v})
-		t.VADDPS(one, v.p, d) // 1 + e
-		if t.avx512 {
-			// The numerator: e where t's sign bit is set, else 1.
-			t.VPTESTMD(signR, xv, v.m.k)
-			t.VBLENDMPS(v.p, one, v.m.k, v.p)
-			t.VDIVPS(d, v.p, v.p)
-			t.VCMPPS(operand.U8(3), xv, xv, v.m.k) // NaN
-			t.VADDPS(xv, xv, v.m.k, v.p)
-		} else {
+		t.VORPS(sign, v.keep, v.z) // z = −|t|
+	}
+	b.post = func(vs []ev) {
+		for _, v := range vs {
+			t.VADDPS(one, v.p, v.z) // 1 + e (z is free once r is used)
+			if t.avx512 {
+				// The numerator: e where t's sign bit is set, else 1.
+				t.VPTESTMD(sign, v.keep, v.m.k)
+				t.VBLENDMPS(v.p, one, v.m.k, v.p)
+				t.VDIVPS(v.z, v.p, v.p)
+				t.VCMPPS(operand.U8(3), v.keep, v.keep, v.m.k) // NaN
+				t.VADDPS(v.keep, v.keep, v.m.k, v.p)
+				if v.tail != nil {
+					t.VMOVAPS_Z(v.p, v.tail.k, v.p)
+				}
+				continue
+			}
 			t.VMOVUPS(t.data["one"], v.ti)
-			t.VBLENDVPS(xv, v.p, v.ti, v.p) // e where t's sign bit is set
-			t.VDIVPS(d, v.p, v.p)
-			t.VCMPPS(operand.U8(3), xv, xv, v.m.v)
-			t.VADDPS(xv, xv, xv)
-			t.VBLENDVPS(v.m.v, xv, v.p, v.p)
+			t.VBLENDVPS(v.keep, v.p, v.ti, v.p) // e where t's sign bit is set
+			t.VDIVPS(v.z, v.p, v.p)
+			t.VCMPPS(operand.U8(3), v.keep, v.keep, v.m.v)
+			t.VADDPS(v.keep, v.keep, v.keep)
+			t.VBLENDVPS(v.m.v, v.keep, v.p, v.p)
+			if v.tail != nil {
+				t.VANDPS(v.tail.v, v.p, v.p)
+			}
 		}
-		t.store32(v.p, m, at(dst, off))
-	})
+	}
+	b.store = func(v ev, off int, tm *mask) {
+		if tm != nil {
+			t.storeMasked(v.p, *tm, at(dst, off))
+		} else {
+			t.VMOVUPS(v.p, at(dst, off))
+		}
+	}
+	t.reduceLoop32(n, reg.RBX, []reg.GPPhysical{x, dst}, su.a, func(masked bool) { t.emitExpBlock(b, masked) })
+	s := t.hsum(su.a, b.vs[0].n)
+	t.Store(s, t.ReturnIndex(0))
 	t.end()
 }
 

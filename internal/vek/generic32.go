@@ -239,12 +239,13 @@ func shiftScale32Go(dst, x []float32, m, s, b float32) {
 	}
 }
 
-// sigmoid32Go is sigmoid32's twin: t = x + b, e = the softmax exponential
-// of −|t|, then 1/(1 + e) or e/(1 + e) by t's sign bit, in float32.
-func sigmoid32Go(dst, x []float32, b float32) {
+// sigmoidSum32Go is sigmoidSum32's twin: t = x + b, e = the softmax
+// exponential of −|t|, then 1/(1 + e) or e/(1 + e) by t's sign bit, in
+// float32, summed in the reduction shape.
+func sigmoidSum32Go(dst, x []float32, b float32) float64 {
 	dst = dst[:len(x)]
-	for i, v := range x {
-		t := v + b
+	return reduce32Go(len(x), func(i int) float32 {
+		t := x[i] + b
 		bits := math.Float32bits(t)
 		e := expShift32(math.Float32frombits(bits | 1<<31))
 		num := float32(1)
@@ -256,7 +257,8 @@ func sigmoid32Go(dst, x []float32, b float32) {
 			w = t + t
 		}
 		dst[i] = w
-	}
+		return w
+	})
 }
 
 func axpy32Go(dst, x []float32, a float32) {

@@ -15,10 +15,10 @@ var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
 
 var (
 	avx2Kernels32 = &kernels32{"avx2+fma", maxNaN32AVX2, sum32AVX2, expShiftSum32AVX2, expShiftStore32AVX2,
-		expSum32AVX2, expStoreSum32AVX2, expAffine32AVX2, exp32AVX2, sigmoid32AVX2, scale32AVX2, shiftScale32AVX2,
+		expSum32AVX2, expStoreSum32AVX2, expAffine32AVX2, exp32AVX2, sigmoidSum32AVX2, scale32AVX2, shiftScale32AVX2,
 		axpy32AVX2, dots4AVX2, axpy2AVX2, step32AVX2, storeFenceAVX2}
 	avx512Kernels32 = &kernels32{"avx512", maxNaN32AVX512, sum32AVX512, expShiftSum32AVX512, expShiftStore32AVX512,
-		expSum32AVX512, expStoreSum32AVX512, expAffine32AVX512, exp32AVX512, sigmoid32AVX512, scale32AVX512, shiftScale32AVX512,
+		expSum32AVX512, expStoreSum32AVX512, expAffine32AVX512, exp32AVX512, sigmoidSum32AVX512, scale32AVX512, shiftScale32AVX512,
 		axpy32AVX512, dots4AVX512, axpy2AVX512, step32AVX512, storeFenceAVX512}
 )
 

@@ -66,6 +66,62 @@ func TestSigmoid32(t *testing.T) {
 	}
 }
 
+// TestSigmoidSum32 checks that SigmoidSum32 writes Sigmoid32's weights
+// and returns the bits of Sum32 over them, on every tier, for lengths
+// that end inside a vector, inside a block and on a block boundary, and
+// rows long enough for many partial sums, in place and not.
+func TestSigmoidSum32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	lengths := []int{0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 1000, 4099}
+	for _, n := range lengths {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 4)
+			if rng.IntN(20) == 0 {
+				x[i] = float32(math.Inf(-1)) // a masked key
+			}
+		}
+		for _, b := range []float32{0, -float32(math.Log(2048))} {
+			var first float64
+			for ti, tier := range tiers32 {
+				want := make([]float32, n)
+				got := make([]float32, n)
+				var sum, ref float64
+				withTier(tier, func() {
+					Sigmoid32(want, x, b)
+					sum = SigmoidSum32(got, x, b)
+					ref = Sum32(want)
+				})
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s n=%d: weight %d is %g, Sigmoid32 gives %g", tier.name, n, i, got[i], want[i])
+					}
+				}
+				if math.Float64bits(sum) != math.Float64bits(ref) {
+					t.Fatalf("%s n=%d b=%g: sum %v, Sum32 of the weights %v", tier.name, n, b, sum, ref)
+				}
+				if ti == 0 {
+					first = sum
+				} else if math.Float64bits(sum) != math.Float64bits(first) {
+					t.Fatalf("%s n=%d b=%g: sum %v, the portable twin %v", tier.name, n, b, sum, first)
+				}
+				// In place: the same weights and sum.
+				y := append([]float32(nil), x...)
+				var s2 float64
+				withTier(tier, func() { s2 = SigmoidSum32(y, y, b) })
+				if math.Float64bits(s2) != math.Float64bits(sum) {
+					t.Fatalf("%s n=%d in place: sum %v, want %v", tier.name, n, s2, sum)
+				}
+				for i := range y {
+					if math.Float32bits(y[i]) != math.Float32bits(got[i]) {
+						t.Fatalf("%s n=%d in place: weight %d is %g, want %g", tier.name, n, i, y[i], got[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSigmoid32InPlace checks dst == x.
 func TestSigmoid32InPlace(t *testing.T) {
 	x := []float32{-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}

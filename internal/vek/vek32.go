@@ -17,7 +17,7 @@ type kernels32 struct {
 	expStoreSum   func(dst, x []float32, negm, s float32) float64
 	expAffine     func(dst, x []float32, negm, s, a, b float32)
 	exp           func(dst, x []float32)
-	sigmoid       func(dst, x []float32, b float32)
+	sigmoidSum    func(dst, x []float32, b float32) float64
 	scale         func(dst, x []float32, a float32)
 	shiftScale    func(dst, x []float32, m, s, b float32)
 	axpy          func(dst, x []float32, a float32)
@@ -28,7 +28,7 @@ type kernels32 struct {
 }
 
 var generic32 = &kernels32{"generic", maxNaN32Go, sum32Go, expShiftSum32Go, expShiftStore32Go,
-	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, sigmoid32Go, scale32Go, shiftScale32Go, axpy32Go, dots432Go, axpy232Go, step32Go, func() {}}
+	expSum32Go, expStoreSum32Go, expAffine32Go, exp32Go, sigmoidSum32Go, scale32Go, shiftScale32Go, axpy32Go, dots432Go, axpy232Go, step32Go, func() {}}
 
 // k32 is the tier in use, chosen once at start-up; tiers32 lists every
 // tier this machine runs (the tests compare them).
@@ -135,7 +135,14 @@ func Exp32(dst, x []float32) {
 // gives 1, NaN gives NaN. The bits do not depend on the tier. dst may be
 // x.
 func Sigmoid32(dst, x []float32, b float32) {
-	k32.sigmoid(dst[:len(x)], x, b)
+	k32.sigmoidSum(dst[:len(x)], x, b)
+}
+
+// SigmoidSum32 is Sigmoid32 that also returns Σ dst_i, the bits of
+// Sum32(dst) after the call (the weights are summed as they are made,
+// not read again).
+func SigmoidSum32(dst, x []float32, b float32) float64 {
+	return k32.sigmoidSum(dst[:len(x)], x, b)
 }
 
 // Scale32 sets dst_i = a·x_i. dst may be x.

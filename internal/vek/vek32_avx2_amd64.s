@@ -3954,123 +3954,608 @@ exp32AVX2_done4:
 	VZEROUPPER
 	RET
 
-// func sigmoid32AVX2(dst []float32, x []float32, b float32)
-// Requires: AVX, AVX2, FMA3
-TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-52
-	MOVQ         dst_base+0(FP), DI
+// func sigmoidSum32AVX2(dst []float32, x []float32, b float32) float64
+// Requires: AVX, AVX2, CMOV, FMA3, SSE2
+TEXT ·sigmoidSum32AVX2(SB), NOSPLIT, $128-64
 	MOVQ         x_base+24(FP), SI
 	MOVQ         x_len+32(FP), CX
+	MOVQ         dst_base+0(FP), DI
 	VBROADCASTSS b+48(FP), Y0
-	VBROADCASTSS shift32<>+0(SB), Y8
-	VBROADCASTSS log2e32<>+0(SB), Y9
-	VBROADCASTSS nln2hi32<>+0(SB), Y10
-	VBROADCASTSS nln2lo32<>+0(SB), Y11
-	VBROADCASTSS lo32<>+0(SB), Y12
-	VBROADCASTSS p532<>+0(SB), Y13
-	VBROADCASTSS p432<>+0(SB), Y14
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VMOVUPD      Y3, 32(SP)
+	VMOVUPD      Y3, 64(SP)
+	VMOVUPD      Y3, 96(SP)
+	VBROADCASTSS shift32<>+0(SB), Y14
+	XORQ         BX, BX
 
-sigmoid32AVX2_big1:
-	CMPQ        CX, $+8
-	JB          sigmoid32AVX2_one2
-	VMOVUPS     (SI), Y1
-	VADDPS      Y0, Y1, Y1
-	VORPS       sign32<>+0(SB), Y1, Y3
-	VCMPPS      $0x1d, Y12, Y3, Y6
-	VMULPS      Y9, Y3, Y5
-	VADDPS      Y8, Y5, Y5
-	VSUBPS      Y8, Y5, Y4
-	VFMADD231PS Y10, Y4, Y3
-	VFMADD231PS Y11, Y4, Y3
-	VMOVAPS     Y13, Y4
-	VFMADD213PS Y14, Y3, Y4
-	VFMADD213PS p332<>+0(SB), Y3, Y4
-	VFMADD213PS p232<>+0(SB), Y3, Y4
-	VFMADD213PS p132<>+0(SB), Y3, Y4
-	VFMADD213PS one32<>+0(SB), Y3, Y4
-	VPSLLD      $0x17, Y5, Y5
-	VPADDD      Y5, Y4, Y4
-	VANDPS      Y6, Y4, Y4
-	VADDPS      one32<>+0(SB), Y4, Y2
-	VMOVUPS     one32<>+0(SB), Y5
-	VBLENDVPS   Y1, Y4, Y5, Y4
-	VDIVPS      Y2, Y4, Y4
-	VCMPPS      $0x03, Y1, Y1, Y6
-	VADDPS      Y1, Y1, Y1
-	VBLENDVPS   Y6, Y1, Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        $+32, DI
-	ADDQ        $+32, SI
-	SUBQ        $+8, CX
-	JMP         sigmoid32AVX2_big1
+sigmoidSum32AVX2_block1:
+	CMPQ         CX, $+64
+	JB           sigmoidSum32AVX2_tail2
+	VADDPS       (SI), Y0, Y12
+	VORPS        sign32<>+0(SB), Y12, Y3
+	VADDPS       64(SI), Y0, Y13
+	VORPS        sign32<>+0(SB), Y13, Y7
+	VCMPPS       $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS       $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS       log2e32<>+0(SB), Y3, Y5
+	VMULPS       log2e32<>+0(SB), Y7, Y9
+	VADDPS       Y14, Y5, Y5
+	VADDPS       Y14, Y9, Y9
+	VSUBPS       Y14, Y5, Y4
+	VSUBPS       Y14, Y9, Y8
+	VFMADD231PS  nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS  nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS      p532<>+0(SB), Y4
+	VMOVAPS      p532<>+0(SB), Y8
+	VFMADD213PS  p432<>+0(SB), Y3, Y4
+	VFMADD213PS  p432<>+0(SB), Y7, Y8
+	VFMADD213PS  p332<>+0(SB), Y3, Y4
+	VFMADD213PS  p332<>+0(SB), Y7, Y8
+	VFMADD213PS  p232<>+0(SB), Y3, Y4
+	VFMADD213PS  p232<>+0(SB), Y7, Y8
+	VFMADD213PS  p132<>+0(SB), Y3, Y4
+	VFMADD213PS  p132<>+0(SB), Y7, Y8
+	VFMADD213PS  one32<>+0(SB), Y3, Y4
+	VFMADD213PS  one32<>+0(SB), Y7, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y9, Y8, Y8
+	VANDPS       Y6, Y4, Y4
+	VANDPS       Y10, Y8, Y8
+	VADDPS       one32<>+0(SB), Y4, Y3
+	VMOVUPS      one32<>+0(SB), Y5
+	VBLENDVPS    Y12, Y4, Y5, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x03, Y12, Y12, Y6
+	VADDPS       Y12, Y12, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y4
+	VADDPS       one32<>+0(SB), Y8, Y7
+	VMOVUPS      one32<>+0(SB), Y9
+	VBLENDVPS    Y13, Y8, Y9, Y8
+	VDIVPS       Y7, Y8, Y8
+	VCMPPS       $0x03, Y13, Y13, Y10
+	VADDPS       Y13, Y13, Y13
+	VBLENDVPS    Y10, Y13, Y8, Y8
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y8, 64(DI)
+	VADDPS       Y8, Y4, Y11
+	VADDPS       128(SI), Y0, Y12
+	VORPS        sign32<>+0(SB), Y12, Y3
+	VADDPS       192(SI), Y0, Y13
+	VORPS        sign32<>+0(SB), Y13, Y7
+	VCMPPS       $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS       $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS       log2e32<>+0(SB), Y3, Y5
+	VMULPS       log2e32<>+0(SB), Y7, Y9
+	VADDPS       Y14, Y5, Y5
+	VADDPS       Y14, Y9, Y9
+	VSUBPS       Y14, Y5, Y4
+	VSUBPS       Y14, Y9, Y8
+	VFMADD231PS  nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS  nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS      p532<>+0(SB), Y4
+	VMOVAPS      p532<>+0(SB), Y8
+	VFMADD213PS  p432<>+0(SB), Y3, Y4
+	VFMADD213PS  p432<>+0(SB), Y7, Y8
+	VFMADD213PS  p332<>+0(SB), Y3, Y4
+	VFMADD213PS  p332<>+0(SB), Y7, Y8
+	VFMADD213PS  p232<>+0(SB), Y3, Y4
+	VFMADD213PS  p232<>+0(SB), Y7, Y8
+	VFMADD213PS  p132<>+0(SB), Y3, Y4
+	VFMADD213PS  p132<>+0(SB), Y7, Y8
+	VFMADD213PS  one32<>+0(SB), Y3, Y4
+	VFMADD213PS  one32<>+0(SB), Y7, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y9, Y8, Y8
+	VANDPS       Y6, Y4, Y4
+	VANDPS       Y10, Y8, Y8
+	VADDPS       one32<>+0(SB), Y4, Y3
+	VMOVUPS      one32<>+0(SB), Y5
+	VBLENDVPS    Y12, Y4, Y5, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x03, Y12, Y12, Y6
+	VADDPS       Y12, Y12, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y4
+	VADDPS       one32<>+0(SB), Y8, Y7
+	VMOVUPS      one32<>+0(SB), Y9
+	VBLENDVPS    Y13, Y8, Y9, Y8
+	VDIVPS       Y7, Y8, Y8
+	VCMPPS       $0x03, Y13, Y13, Y10
+	VADDPS       Y13, Y13, Y13
+	VBLENDVPS    Y10, Y13, Y8, Y8
+	VMOVUPS      Y4, 128(DI)
+	VMOVUPS      Y8, 192(DI)
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y4, Y11, Y11
+	VADDPS       Y11, Y1, Y1
+	VADDPS       32(SI), Y0, Y12
+	VORPS        sign32<>+0(SB), Y12, Y3
+	VADDPS       96(SI), Y0, Y13
+	VORPS        sign32<>+0(SB), Y13, Y7
+	VCMPPS       $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS       $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS       log2e32<>+0(SB), Y3, Y5
+	VMULPS       log2e32<>+0(SB), Y7, Y9
+	VADDPS       Y14, Y5, Y5
+	VADDPS       Y14, Y9, Y9
+	VSUBPS       Y14, Y5, Y4
+	VSUBPS       Y14, Y9, Y8
+	VFMADD231PS  nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS  nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS      p532<>+0(SB), Y4
+	VMOVAPS      p532<>+0(SB), Y8
+	VFMADD213PS  p432<>+0(SB), Y3, Y4
+	VFMADD213PS  p432<>+0(SB), Y7, Y8
+	VFMADD213PS  p332<>+0(SB), Y3, Y4
+	VFMADD213PS  p332<>+0(SB), Y7, Y8
+	VFMADD213PS  p232<>+0(SB), Y3, Y4
+	VFMADD213PS  p232<>+0(SB), Y7, Y8
+	VFMADD213PS  p132<>+0(SB), Y3, Y4
+	VFMADD213PS  p132<>+0(SB), Y7, Y8
+	VFMADD213PS  one32<>+0(SB), Y3, Y4
+	VFMADD213PS  one32<>+0(SB), Y7, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y9, Y8, Y8
+	VANDPS       Y6, Y4, Y4
+	VANDPS       Y10, Y8, Y8
+	VADDPS       one32<>+0(SB), Y4, Y3
+	VMOVUPS      one32<>+0(SB), Y5
+	VBLENDVPS    Y12, Y4, Y5, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x03, Y12, Y12, Y6
+	VADDPS       Y12, Y12, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y4
+	VADDPS       one32<>+0(SB), Y8, Y7
+	VMOVUPS      one32<>+0(SB), Y9
+	VBLENDVPS    Y13, Y8, Y9, Y8
+	VDIVPS       Y7, Y8, Y8
+	VCMPPS       $0x03, Y13, Y13, Y10
+	VADDPS       Y13, Y13, Y13
+	VBLENDVPS    Y10, Y13, Y8, Y8
+	VMOVUPS      Y4, 32(DI)
+	VMOVUPS      Y8, 96(DI)
+	VADDPS       Y8, Y4, Y11
+	VADDPS       160(SI), Y0, Y12
+	VORPS        sign32<>+0(SB), Y12, Y3
+	VADDPS       224(SI), Y0, Y13
+	VORPS        sign32<>+0(SB), Y13, Y7
+	VCMPPS       $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS       $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS       log2e32<>+0(SB), Y3, Y5
+	VMULPS       log2e32<>+0(SB), Y7, Y9
+	VADDPS       Y14, Y5, Y5
+	VADDPS       Y14, Y9, Y9
+	VSUBPS       Y14, Y5, Y4
+	VSUBPS       Y14, Y9, Y8
+	VFMADD231PS  nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS  nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS  nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS      p532<>+0(SB), Y4
+	VMOVAPS      p532<>+0(SB), Y8
+	VFMADD213PS  p432<>+0(SB), Y3, Y4
+	VFMADD213PS  p432<>+0(SB), Y7, Y8
+	VFMADD213PS  p332<>+0(SB), Y3, Y4
+	VFMADD213PS  p332<>+0(SB), Y7, Y8
+	VFMADD213PS  p232<>+0(SB), Y3, Y4
+	VFMADD213PS  p232<>+0(SB), Y7, Y8
+	VFMADD213PS  p132<>+0(SB), Y3, Y4
+	VFMADD213PS  p132<>+0(SB), Y7, Y8
+	VFMADD213PS  one32<>+0(SB), Y3, Y4
+	VFMADD213PS  one32<>+0(SB), Y7, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y9, Y8, Y8
+	VANDPS       Y6, Y4, Y4
+	VANDPS       Y10, Y8, Y8
+	VADDPS       one32<>+0(SB), Y4, Y3
+	VMOVUPS      one32<>+0(SB), Y5
+	VBLENDVPS    Y12, Y4, Y5, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x03, Y12, Y12, Y6
+	VADDPS       Y12, Y12, Y12
+	VBLENDVPS    Y6, Y12, Y4, Y4
+	VADDPS       one32<>+0(SB), Y8, Y7
+	VMOVUPS      one32<>+0(SB), Y9
+	VBLENDVPS    Y13, Y8, Y9, Y8
+	VDIVPS       Y7, Y8, Y8
+	VCMPPS       $0x03, Y13, Y13, Y10
+	VADDPS       Y13, Y13, Y13
+	VBLENDVPS    Y10, Y13, Y8, Y8
+	VMOVUPS      Y4, 160(DI)
+	VMOVUPS      Y8, 224(DI)
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y4, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	ADDQ         $+256, SI
+	ADDQ         $+256, DI
+	SUBQ         $+64, CX
+	INCQ         BX
+	TESTQ        $+3, BX
+	JNZ          sigmoidSum32AVX2_block1
+	VCVTPS2PD    X1, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       32(SP), Y3, Y3
+	VMOVUPD      Y3, 32(SP)
+	VXORPS       Y1, Y1, Y1
+	VCVTPS2PD    X2, Y3
+	VADDPD       64(SP), Y3, Y3
+	VMOVUPD      Y3, 64(SP)
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y2, Y2, Y2
+	JMP          sigmoidSum32AVX2_block1
 
-sigmoid32AVX2_one2:
-	CMPQ        CX, $+8
-	JB          sigmoid32AVX2_tail3
-	VMOVUPS     (SI), Y1
-	VADDPS      Y0, Y1, Y1
-	VORPS       sign32<>+0(SB), Y1, Y3
-	VCMPPS      $0x1d, Y12, Y3, Y6
-	VMULPS      Y9, Y3, Y5
-	VADDPS      Y8, Y5, Y5
-	VSUBPS      Y8, Y5, Y4
-	VFMADD231PS Y10, Y4, Y3
-	VFMADD231PS Y11, Y4, Y3
-	VMOVAPS     Y13, Y4
-	VFMADD213PS Y14, Y3, Y4
-	VFMADD213PS p332<>+0(SB), Y3, Y4
-	VFMADD213PS p232<>+0(SB), Y3, Y4
-	VFMADD213PS p132<>+0(SB), Y3, Y4
-	VFMADD213PS one32<>+0(SB), Y3, Y4
-	VPSLLD      $0x17, Y5, Y5
-	VPADDD      Y5, Y4, Y4
-	VANDPS      Y6, Y4, Y4
-	VADDPS      one32<>+0(SB), Y4, Y2
-	VMOVUPS     one32<>+0(SB), Y5
-	VBLENDVPS   Y1, Y4, Y5, Y4
-	VDIVPS      Y2, Y4, Y4
-	VCMPPS      $0x03, Y1, Y1, Y6
-	VADDPS      Y1, Y1, Y1
-	VBLENDVPS   Y6, Y1, Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        $+32, DI
-	ADDQ        $+32, SI
-	SUBQ        $+8, CX
-	JMP         sigmoid32AVX2_one2
-
-sigmoid32AVX2_tail3:
+sigmoidSum32AVX2_tail2:
 	TESTQ       CX, CX
-	JZ          sigmoid32AVX2_done4
-	LEAQ        tailmask<>+32(SB), DX
-	NEGQ        CX
-	VMOVUPS     (DX)(CX*4), Y7
-	VMASKMOVPS  (SI), Y7, Y1
-	VADDPS      Y0, Y1, Y1
-	VORPS       sign32<>+0(SB), Y1, Y3
-	VCMPPS      $0x1d, Y12, Y3, Y6
-	VMULPS      Y9, Y3, Y5
-	VADDPS      Y8, Y5, Y5
-	VSUBPS      Y8, Y5, Y4
-	VFMADD231PS Y10, Y4, Y3
-	VFMADD231PS Y11, Y4, Y3
-	VMOVAPS     Y13, Y4
-	VFMADD213PS Y14, Y3, Y4
+	JZ          sigmoidSum32AVX2_done3
+	MOVQ        CX, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y10
+	VMASKMOVPS  (SI), Y10, Y12
+	VADDPS      Y0, Y12, Y12
+	VORPS       sign32<>+0(SB), Y12, Y3
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VMULPS      log2e32<>+0(SB), Y3, Y5
+	VADDPS      Y14, Y5, Y5
+	VSUBPS      Y14, Y5, Y4
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VMOVAPS     p532<>+0(SB), Y4
+	VFMADD213PS p432<>+0(SB), Y3, Y4
 	VFMADD213PS p332<>+0(SB), Y3, Y4
 	VFMADD213PS p232<>+0(SB), Y3, Y4
 	VFMADD213PS p132<>+0(SB), Y3, Y4
 	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VANDPS      Y6, Y10, Y6
 	VPSLLD      $0x17, Y5, Y5
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
-	VADDPS      one32<>+0(SB), Y4, Y2
+	VADDPS      one32<>+0(SB), Y4, Y3
 	VMOVUPS     one32<>+0(SB), Y5
-	VBLENDVPS   Y1, Y4, Y5, Y4
-	VDIVPS      Y2, Y4, Y4
-	VCMPPS      $0x03, Y1, Y1, Y6
-	VADDPS      Y1, Y1, Y1
-	VBLENDVPS   Y6, Y1, Y4, Y4
-	VMASKMOVPS  Y4, Y7, (DI)
+	VBLENDVPS   Y12, Y4, Y5, Y4
+	VDIVPS      Y3, Y4, Y4
+	VCMPPS      $0x03, Y12, Y12, Y6
+	VADDPS      Y12, Y12, Y12
+	VBLENDVPS   Y6, Y12, Y4, Y4
+	VANDPS      Y10, Y4, Y4
+	VMASKMOVPS  Y4, Y10, (DI)
+	MOVQ        CX, DX
+	SUBQ        $+16, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y6
+	VMASKMOVPS  64(SI), Y6, Y13
+	VADDPS      Y0, Y13, Y13
+	VORPS       sign32<>+0(SB), Y13, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      log2e32<>+0(SB), Y7, Y9
+	VADDPS      Y14, Y9, Y9
+	VSUBPS      Y14, Y9, Y8
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VANDPS      Y10, Y6, Y10
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y10, Y8, Y8
+	VADDPS      one32<>+0(SB), Y8, Y7
+	VMOVUPS     one32<>+0(SB), Y9
+	VBLENDVPS   Y13, Y8, Y9, Y8
+	VDIVPS      Y7, Y8, Y8
+	VCMPPS      $0x03, Y13, Y13, Y10
+	VADDPS      Y13, Y13, Y13
+	VBLENDVPS   Y10, Y13, Y8, Y8
+	VANDPS      Y6, Y8, Y8
+	VMASKMOVPS  Y8, Y6, 64(DI)
+	VADDPS      Y8, Y4, Y11
+	MOVQ        CX, DX
+	SUBQ        $+32, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y10
+	VMASKMOVPS  128(SI), Y10, Y12
+	VADDPS      Y0, Y12, Y12
+	VORPS       sign32<>+0(SB), Y12, Y3
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VMULPS      log2e32<>+0(SB), Y3, Y5
+	VADDPS      Y14, Y5, Y5
+	VSUBPS      Y14, Y5, Y4
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VMOVAPS     p532<>+0(SB), Y4
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VANDPS      Y6, Y10, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y3
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y12, Y4, Y5, Y4
+	VDIVPS      Y3, Y4, Y4
+	VCMPPS      $0x03, Y12, Y12, Y6
+	VADDPS      Y12, Y12, Y12
+	VBLENDVPS   Y6, Y12, Y4, Y4
+	VANDPS      Y10, Y4, Y4
+	VMASKMOVPS  Y4, Y10, 128(DI)
+	MOVQ        CX, DX
+	SUBQ        $+48, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y6
+	VMASKMOVPS  192(SI), Y6, Y13
+	VADDPS      Y0, Y13, Y13
+	VORPS       sign32<>+0(SB), Y13, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      log2e32<>+0(SB), Y7, Y9
+	VADDPS      Y14, Y9, Y9
+	VSUBPS      Y14, Y9, Y8
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VANDPS      Y10, Y6, Y10
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y10, Y8, Y8
+	VADDPS      one32<>+0(SB), Y8, Y7
+	VMOVUPS     one32<>+0(SB), Y9
+	VBLENDVPS   Y13, Y8, Y9, Y8
+	VDIVPS      Y7, Y8, Y8
+	VCMPPS      $0x03, Y13, Y13, Y10
+	VADDPS      Y13, Y13, Y13
+	VBLENDVPS   Y10, Y13, Y8, Y8
+	VANDPS      Y6, Y8, Y8
+	VMASKMOVPS  Y8, Y6, 192(DI)
+	VADDPS      Y8, Y4, Y4
+	VADDPS      Y4, Y11, Y11
+	VADDPS      Y11, Y1, Y1
+	MOVQ        CX, DX
+	SUBQ        $+8, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y10
+	VMASKMOVPS  32(SI), Y10, Y12
+	VADDPS      Y0, Y12, Y12
+	VORPS       sign32<>+0(SB), Y12, Y3
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VMULPS      log2e32<>+0(SB), Y3, Y5
+	VADDPS      Y14, Y5, Y5
+	VSUBPS      Y14, Y5, Y4
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VMOVAPS     p532<>+0(SB), Y4
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VANDPS      Y6, Y10, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y3
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y12, Y4, Y5, Y4
+	VDIVPS      Y3, Y4, Y4
+	VCMPPS      $0x03, Y12, Y12, Y6
+	VADDPS      Y12, Y12, Y12
+	VBLENDVPS   Y6, Y12, Y4, Y4
+	VANDPS      Y10, Y4, Y4
+	VMASKMOVPS  Y4, Y10, 32(DI)
+	MOVQ        CX, DX
+	SUBQ        $+24, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y6
+	VMASKMOVPS  96(SI), Y6, Y13
+	VADDPS      Y0, Y13, Y13
+	VORPS       sign32<>+0(SB), Y13, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      log2e32<>+0(SB), Y7, Y9
+	VADDPS      Y14, Y9, Y9
+	VSUBPS      Y14, Y9, Y8
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VANDPS      Y10, Y6, Y10
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y10, Y8, Y8
+	VADDPS      one32<>+0(SB), Y8, Y7
+	VMOVUPS     one32<>+0(SB), Y9
+	VBLENDVPS   Y13, Y8, Y9, Y8
+	VDIVPS      Y7, Y8, Y8
+	VCMPPS      $0x03, Y13, Y13, Y10
+	VADDPS      Y13, Y13, Y13
+	VBLENDVPS   Y10, Y13, Y8, Y8
+	VANDPS      Y6, Y8, Y8
+	VMASKMOVPS  Y8, Y6, 96(DI)
+	VADDPS      Y8, Y4, Y11
+	MOVQ        CX, DX
+	SUBQ        $+40, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y10
+	VMASKMOVPS  160(SI), Y10, Y12
+	VADDPS      Y0, Y12, Y12
+	VORPS       sign32<>+0(SB), Y12, Y3
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VMULPS      log2e32<>+0(SB), Y3, Y5
+	VADDPS      Y14, Y5, Y5
+	VSUBPS      Y14, Y5, Y4
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VMOVAPS     p532<>+0(SB), Y4
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VANDPS      Y6, Y10, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPADDD      Y5, Y4, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      one32<>+0(SB), Y4, Y3
+	VMOVUPS     one32<>+0(SB), Y5
+	VBLENDVPS   Y12, Y4, Y5, Y4
+	VDIVPS      Y3, Y4, Y4
+	VCMPPS      $0x03, Y12, Y12, Y6
+	VADDPS      Y12, Y12, Y12
+	VBLENDVPS   Y6, Y12, Y4, Y4
+	VANDPS      Y10, Y4, Y4
+	VMASKMOVPS  Y4, Y10, 160(DI)
+	MOVQ        CX, DX
+	SUBQ        $+56, DX
+	XORQ        AX, AX
+	CMPQ        DX, $+0
+	CMOVQLT     AX, DX
+	MOVQ        $+8, AX
+	CMPQ        DX, AX
+	CMOVQGT     AX, DX
+	LEAQ        tailmask<>+32(SB), AX
+	NEGQ        DX
+	VMOVUPS     (AX)(DX*4), Y6
+	VMASKMOVPS  224(SI), Y6, Y13
+	VADDPS      Y0, Y13, Y13
+	VORPS       sign32<>+0(SB), Y13, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      log2e32<>+0(SB), Y7, Y9
+	VADDPS      Y14, Y9, Y9
+	VSUBPS      Y14, Y9, Y8
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VANDPS      Y10, Y6, Y10
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y10, Y8, Y8
+	VADDPS      one32<>+0(SB), Y8, Y7
+	VMOVUPS     one32<>+0(SB), Y9
+	VBLENDVPS   Y13, Y8, Y9, Y8
+	VDIVPS      Y7, Y8, Y8
+	VCMPPS      $0x03, Y13, Y13, Y10
+	VADDPS      Y13, Y13, Y13
+	VBLENDVPS   Y10, Y13, Y8, Y8
+	VANDPS      Y6, Y8, Y8
+	VMASKMOVPS  Y8, Y6, 224(DI)
+	VADDPS      Y8, Y4, Y4
+	VADDPS      Y4, Y11, Y11
+	VADDPS      Y11, Y2, Y2
 
-sigmoid32AVX2_done4:
+sigmoidSum32AVX2_done3:
+	VCVTPS2PD    X1, Y3
+	VADDPD       (SP), Y3, Y3
+	VMOVUPD      Y3, (SP)
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       32(SP), Y3, Y3
+	VMOVUPD      Y3, 32(SP)
+	VXORPS       Y1, Y1, Y1
+	VCVTPS2PD    X2, Y3
+	VADDPD       64(SP), Y3, Y3
+	VMOVUPD      Y3, 64(SP)
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X3, Y3
+	VADDPD       96(SP), Y3, Y3
+	VMOVUPD      Y3, 96(SP)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (SP), Y3
+	VADDPD       64(SP), Y3, Y3
+	VMOVUPD      32(SP), Y4
+	VADDPD       96(SP), Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPD       X4, X3, X3
+	VPERMILPD    $0x01, X3, X4
+	VADDSD       X4, X3, X3
+	MOVSD        X3, ret+56(FP)
 	VZEROUPPER
 	RET
 

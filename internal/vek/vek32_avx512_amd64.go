@@ -44,12 +44,13 @@ func expAffine32AVX512(dst []float32, x []float32, negm float32, s float32, a fl
 //go:noescape
 func exp32AVX512(dst []float32, x []float32)
 
-// sigmoid32AVX512 sets dst_i = σ(t_i), t_i = x_i + b rounded: with e_i = exp(−|t_i|) (the softmax
+// sigmoidSum32AVX512 sets dst_i = σ(t_i), t_i = x_i + b rounded: with e_i = exp(−|t_i|) (the softmax
 // exponential, its argument never positive), dst_i = 1/(1 + e_i) for t_i ≥ +0 and
 // e_i/(1 + e_i) for t_i ≤ −0, the sum and the quotient rounded in float32; NaN for NaN.
+// It returns Σ dst_i in the reduction shape of the package.
 //
 //go:noescape
-func sigmoid32AVX512(dst []float32, x []float32, b float32)
+func sigmoidSum32AVX512(dst []float32, x []float32, b float32) float64
 
 // scale32AVX512 sets dst_i = a·x_i.
 //
