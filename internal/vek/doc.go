@@ -11,8 +11,8 @@
 //     two-pass and extended-range kernels, Exp32 and Exp64) and of loss's
 //     cross-entropy (the shifted kernels, StepMulSub);
 //   - sample (the sampler chain's exponential sums and stores) and
-//     attention (the online softmax of fused attention, Exp32, Sigmoid32,
-//     and decoding's DotRows32 and AxpyRows32);
+//     attention (the online softmax of fused attention, Exp32, Sigmoid32
+//     and SigmoidSum32, and decoding's DotRows32 and AxpyRows32);
 //   - internal/gemm (FMA32, the portable kernel's fused multiply-add);
 //   - internal/lab and cmd/xent (Accelerated for reports; the benchmarks'
 //     scalar baselines' checks).

@@ -1,0 +1,253 @@
+package vek
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+)
+
+// FuzzTiers32 runs the float32 element-wise and reduction kernels on
+// arbitrary bit patterns (NaN, ±Inf, subnormals, huge and tiny values,
+// any length) on every tier this machine has and requires the bits of
+// the portable twin from each, the row products of decoding included
+// (rows of d = dd mod 37 + 1 elements). Inputs are trimmed to each kernel's
+// documented preconditions (the shifted kernels get a row without NaN
+// or +Inf and the shift Shift32 picks for its maximum; the exact kernels
+// a finite maximum and a positive temperature) and otherwise left as
+// they come.
+func FuzzTiers32(f *testing.F) {
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 85, -85, 87.5, -87.5, 88.8, -103.9,
+		1e-40, -1e-40, 3e38, -3e38, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 16.5, -69, 138}
+	seed := func(vals []float32, s, b float32) {
+		buf := make([]byte, 4*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		f.Add(buf, s, b, uint8(len(vals)%37))
+	}
+	seed(nil, 1, 0)
+	seed(special, 1, 0)
+	seed(special[:13], 0.5, -7.6)
+	long := make([]float32, 131)
+	for i := range long {
+		long[i] = special[(i*7)%len(special)] * float32(i%5+1) / 3
+	}
+	seed(long, 2.5, 3)
+	ramp := make([]float32, 200)
+	for i := range ramp {
+		ramp[i] = float32(i)*0.73 - 100
+	}
+	seed(ramp, 1, -1)
+
+	f.Fuzz(func(t *testing.T, raw []byte, s, b float32, dd uint8) {
+		x := make([]float32, len(raw)/4)
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		// The shifted and exact kernels' rows: NaN and +Inf become −Inf.
+		row := make([]float32, len(x))
+		for i, v := range x {
+			if v != v || v > math.MaxFloat32 {
+				v = float32(math.Inf(-1))
+			}
+			row[i] = v
+		}
+		m, _ := MaxNaN32(row)
+		c, shiftOK := Shift32(m)
+		exactOK := m >= -math.MaxFloat32 && m <= math.MaxFloat32
+		if !(s > 0) || s > 64 {
+			s = 1
+		}
+
+		type result struct {
+			name  string
+			vals  []float32
+			sum   float64
+			float float32
+			flag  bool
+		}
+		run := func() []result {
+			var rs []result
+			add := func(name string, vals []float32, sum float64) {
+				rs = append(rs, result{name: name, vals: vals, sum: sum})
+			}
+			mx, nan := MaxNaN32(x)
+			rs = append(rs, result{name: "MaxNaN32", float: mx, flag: nan})
+			add("Sum32", nil, Sum32(x))
+			d := make([]float32, len(x))
+			Exp32(d, x)
+			add("Exp32", d, 0)
+			d = make([]float32, len(x))
+			Sigmoid32(d, x, b)
+			add("Sigmoid32", d, 0)
+			d = make([]float32, len(x))
+			add("SigmoidSum32", d, SigmoidSum32(d, x, b))
+			d = make([]float32, len(x))
+			Scale32(d, x, s)
+			add("Scale32", d, 0)
+			d = make([]float32, len(x))
+			ShiftScale32(d, x, b, s, 0.25)
+			add("ShiftScale32", d, 0)
+			d = append([]float32(nil), x...)
+			Axpy32(d, row, b)
+			add("Axpy32", d, 0)
+			// Decoding's row products: up to five query rows against the
+			// key rows of x, then weights from x times the same rows.
+			dim := int(dd%37) + 1
+			if n := len(x) / dim; n > 0 {
+				rows := min(5, n)
+				d = make([]float32, rows*n)
+				DotRows32(d, n, x[:rows*dim], x[:n*dim], dim, s)
+				add("DotRows32", d, 0)
+				o := make([]float32, rows*dim)
+				p := make([]float32, rows*n)
+				for i := range p {
+					p[i] = x[(i*3)%len(x)]
+				}
+				AxpyRows32(o, dim, p, n, rows, x[:n*dim], dim)
+				add("AxpyRows32", o, 0)
+			}
+			if shiftOK {
+				add("ExpShiftSum32", nil, ExpShiftSum32(row, c))
+				d = make([]float32, len(x))
+				add("ExpShiftStore32", d, ExpShiftStore32(d, row, c))
+			}
+			if exactOK {
+				add("ExpSum32", nil, ExpSum32(row, m, s))
+				d = make([]float32, len(x))
+				add("ExpStoreSum32", d, ExpStoreSum32(d, row, m, s))
+				d = make([]float32, len(x))
+				ExpAffine32(d, row, m, s, 0.5, 0.125)
+				add("ExpAffine32", d, 0)
+			}
+			return rs
+		}
+		same32 := func(p, q float32) bool {
+			return math.Float32bits(p) == math.Float32bits(q) || (p != p && q != q)
+		}
+		same64 := func(p, q float64) bool {
+			return math.Float64bits(p) == math.Float64bits(q) || (p != p && q != q)
+		}
+		var want []result
+		for ti, tier := range tiers32 {
+			var got []result
+			withTier(tier, func() { got = run() })
+			if ti == 0 {
+				want = got
+				continue
+			}
+			for k, g := range got {
+				w := want[k]
+				if !same64(g.sum, w.sum) || !same32(g.float, w.float) || g.flag != w.flag {
+					t.Fatalf("%s on %s: (%v, %v, %v), the portable twin gives (%v, %v, %v)", g.name, tier.name, g.sum, g.float, g.flag, w.sum, w.float, w.flag)
+				}
+				for i := range g.vals {
+					if !same32(g.vals[i], w.vals[i]) {
+						t.Fatalf("%s on %s: element %d (input %g) is %g, the portable twin gives %g", g.name, tier.name, i, x[i], g.vals[i], w.vals[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzTiers64 is FuzzTiers32 for the float64 kernels.
+func FuzzTiers64(f *testing.F) {
+	special := []float64{0, math.Copysign(0, -1), 1, -1, 700, -700, 709.9, -745.2, 1e-310, -1e-310,
+		1.7e308, -1.7e308, math.Inf(1), math.Inf(-1), math.NaN(), 16.5}
+	seed := func(vals []float64, s, b float64) {
+		buf := make([]byte, 8*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint64(buf[8*i:], math.Float64bits(v))
+		}
+		f.Add(buf, s, b)
+	}
+	seed(nil, 1, 0)
+	seed(special, 1, 0)
+	long := make([]float64, 77)
+	for i := range long {
+		long[i] = special[(i*5)%len(special)] * float64(i%7+1) / 4
+	}
+	seed(long, 0.7, -2)
+
+	f.Fuzz(func(t *testing.T, raw []byte, s, b float64) {
+		x := make([]float64, len(raw)/8)
+		for i := range x {
+			x[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+		row := make([]float64, len(x))
+		for i, v := range x {
+			if v != v || v > math.MaxFloat64 {
+				v = math.Inf(-1)
+			}
+			row[i] = v
+		}
+		m, _ := MaxNaN64(row)
+		exactOK := m >= -math.MaxFloat64 && m <= math.MaxFloat64
+		if !(s > 0) || s > 64 {
+			s = 1
+		}
+		type result struct {
+			name string
+			vals []float64
+			sum  float64
+			flag bool
+		}
+		run := func() []result {
+			var rs []result
+			add := func(name string, vals []float64, sum float64) {
+				rs = append(rs, result{name: name, vals: vals, sum: sum})
+			}
+			mx, nan := MaxNaN64(x)
+			rs = append(rs, result{name: "MaxNaN64", sum: mx, flag: nan})
+			add("Sum64", nil, Sum64(x))
+			d := make([]float64, len(x))
+			Exp64(d, x)
+			add("Exp64", d, 0)
+			d = make([]float64, len(x))
+			Scale64(d, x, s)
+			add("Scale64", d, 0)
+			d = make([]float64, len(x))
+			ShiftScale64(d, x, b, s, 0.25)
+			add("ShiftScale64", d, 0)
+			d = append([]float64(nil), x...)
+			Axpy64(d, row, b)
+			add("Axpy64", d, 0)
+			if exactOK {
+				add("ExpSum64", nil, ExpSum64(row, m, s))
+				d = make([]float64, len(x))
+				add("ExpStoreSum64", d, ExpStoreSum64(d, row, m, s))
+				d = make([]float64, len(x))
+				ExpAffine64(d, row, m, s, 0.5, 0.125)
+				add("ExpAffine64", d, 0)
+			}
+			return rs
+		}
+		same := func(p, q float64) bool {
+			return math.Float64bits(p) == math.Float64bits(q) || (p != p && q != q)
+		}
+		var want []result
+		for ti, tier := range tiers64 {
+			var got []result
+			saved := k64
+			k64 = tier
+			got = run()
+			k64 = saved
+			if ti == 0 {
+				want = got
+				continue
+			}
+			for k, g := range got {
+				w := want[k]
+				if !same(g.sum, w.sum) || g.flag != w.flag {
+					t.Fatalf("%s on %s: (%v, %v), the portable twin gives (%v, %v)", g.name, tier.name, g.sum, g.flag, w.sum, w.flag)
+				}
+				for i := range g.vals {
+					if !same(g.vals[i], w.vals[i]) {
+						t.Fatalf("%s on %s: element %d (input %g) is %g, the portable twin gives %g", g.name, tier.name, i, x[i], g.vals[i], w.vals[i])
+					}
+				}
+			}
+		}
+	})
+}
