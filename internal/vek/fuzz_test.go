@@ -59,20 +59,13 @@ func FuzzTiers32(f *testing.F) {
 			s = 1
 		}
 
-		type result struct {
-			name  string
-			vals  []float32
-			sum   float64
-			float float32
-			flag  bool
-		}
-		run := func() []result {
-			var rs []result
+		run := func() []tierResult[float32] {
+			var rs []tierResult[float32]
 			add := func(name string, vals []float32, sum float64) {
-				rs = append(rs, result{name: name, vals: vals, sum: sum})
+				rs = append(rs, tierResult[float32]{name: name, vals: vals, sum: sum})
 			}
 			mx, nan := MaxNaN32(x)
-			rs = append(rs, result{name: "MaxNaN32", float: mx, flag: nan})
+			rs = append(rs, tierResult[float32]{name: "MaxNaN32", one: mx, flag: nan})
 			add("Sum32", nil, Sum32(x))
 			d := make([]float32, len(x))
 			Exp32(d, x)
@@ -122,31 +115,15 @@ func FuzzTiers32(f *testing.F) {
 			}
 			return rs
 		}
-		same32 := func(p, q float32) bool {
-			return math.Float32bits(p) == math.Float32bits(q) || (p != p && q != q)
-		}
-		same64 := func(p, q float64) bool {
-			return math.Float64bits(p) == math.Float64bits(q) || (p != p && q != q)
-		}
-		var want []result
+		var want []tierResult[float32]
 		for ti, tier := range tiers32 {
-			var got []result
+			var got []tierResult[float32]
 			withTier(tier, func() { got = run() })
 			if ti == 0 {
 				want = got
 				continue
 			}
-			for k, g := range got {
-				w := want[k]
-				if !same64(g.sum, w.sum) || !same32(g.float, w.float) || g.flag != w.flag {
-					t.Fatalf("%s on %s: (%v, %v, %v), the portable twin gives (%v, %v, %v)", g.name, tier.name, g.sum, g.float, g.flag, w.sum, w.float, w.flag)
-				}
-				for i := range g.vals {
-					if !same32(g.vals[i], w.vals[i]) {
-						t.Fatalf("%s on %s: element %d (input %g) is %g, the portable twin gives %g", g.name, tier.name, i, x[i], g.vals[i], w.vals[i])
-					}
-				}
-			}
+			compareTiers(t, tier.name, x, got, want)
 		}
 	})
 }
@@ -187,19 +164,13 @@ func FuzzTiers64(f *testing.F) {
 		if !(s > 0) || s > 64 {
 			s = 1
 		}
-		type result struct {
-			name string
-			vals []float64
-			sum  float64
-			flag bool
-		}
-		run := func() []result {
-			var rs []result
+		run := func() []tierResult[float64] {
+			var rs []tierResult[float64]
 			add := func(name string, vals []float64, sum float64) {
-				rs = append(rs, result{name: name, vals: vals, sum: sum})
+				rs = append(rs, tierResult[float64]{name: name, vals: vals, sum: sum})
 			}
 			mx, nan := MaxNaN64(x)
-			rs = append(rs, result{name: "MaxNaN64", sum: mx, flag: nan})
+			rs = append(rs, tierResult[float64]{name: "MaxNaN64", one: mx, flag: nan})
 			add("Sum64", nil, Sum64(x))
 			d := make([]float64, len(x))
 			Exp64(d, x)
@@ -223,31 +194,49 @@ func FuzzTiers64(f *testing.F) {
 			}
 			return rs
 		}
-		same := func(p, q float64) bool {
-			return math.Float64bits(p) == math.Float64bits(q) || (p != p && q != q)
-		}
-		var want []result
+		var want []tierResult[float64]
 		for ti, tier := range tiers64 {
-			var got []result
 			saved := k64
 			k64 = tier
-			got = run()
+			got := run()
 			k64 = saved
 			if ti == 0 {
 				want = got
 				continue
 			}
-			for k, g := range got {
-				w := want[k]
-				if !same(g.sum, w.sum) || g.flag != w.flag {
-					t.Fatalf("%s on %s: (%v, %v), the portable twin gives (%v, %v)", g.name, tier.name, g.sum, g.flag, w.sum, w.flag)
-				}
-				for i := range g.vals {
-					if !same(g.vals[i], w.vals[i]) {
-						t.Fatalf("%s on %s: element %d (input %g) is %g, the portable twin gives %g", g.name, tier.name, i, x[i], g.vals[i], w.vals[i])
-					}
-				}
-			}
+			compareTiers(t, tier.name, x, got, want)
 		}
 	})
+}
+
+// A tierResult is what one kernel returned on one tier: its output
+// elements, its sum, or its maximum and flag.
+type tierResult[T float32 | float64] struct {
+	name string
+	vals []T
+	sum  float64
+	one  T
+	flag bool
+}
+
+// sameBits reports whether p and q have the same bits, or are both NaN.
+func sameBits[T float32 | float64](p, q T) bool {
+	return math.Float64bits(float64(p)) == math.Float64bits(float64(q)) || (p != p && q != q)
+}
+
+// compareTiers fails t where tier's results (got) differ from the
+// portable twin's (want) on input x.
+func compareTiers[T float32 | float64](t *testing.T, tier string, x []T, got, want []tierResult[T]) {
+	t.Helper()
+	for k, g := range got {
+		w := want[k]
+		if !sameBits(g.sum, w.sum) || !sameBits(g.one, w.one) || g.flag != w.flag {
+			t.Fatalf("%s on %s: (%v, %v, %v), the portable twin gives (%v, %v, %v)", g.name, tier, g.sum, g.one, g.flag, w.sum, w.one, w.flag)
+		}
+		for i := range g.vals {
+			if !sameBits(g.vals[i], w.vals[i]) {
+				t.Fatalf("%s on %s: element %d is %g, the portable twin gives %g (input %v)", g.name, tier, i, g.vals[i], w.vals[i], x)
+			}
+		}
+	}
 }
