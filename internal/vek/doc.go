@@ -38,8 +38,11 @@
 // repeats all of it, with fused multiply-adds where the assembly fuses
 // (fma32 rounds a float32 fused multiply-add exactly; math.FMA for
 // float64) and explicit conversions where it does not. So every kernel
-// returns the same bits on AVX-512, AVX2 and pure Go for the same input —
-// and so does every public function built on them. The tests compare
+// returns the same bits on AVX-512, AVX2 and pure Go for the same input
+// within its preconditions — and so does every public function built on
+// them. (Outside them results may differ: the two-pass kernels' sums and
+// stores for a row they reject, the shifted exponentials for arguments
+// above the shift's maximum.) The tests compare
 // every tier with the twin, bit for bit; CI runs them natively, on the
 // AVX2 tier forced by GODEBUG, under purego, and on an emulated AVX-512
 // CPU (tools/avx512emu).

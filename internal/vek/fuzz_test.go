@@ -9,7 +9,8 @@ import (
 // FuzzTiers32 runs the float32 element-wise and reduction kernels on
 // arbitrary bit patterns (NaN, ±Inf, subnormals, huge and tiny values,
 // any length) on every tier this machine has and requires the bits of
-// the portable twin from each, the row products of decoding included
+// the portable twin from each, the two-pass kernels and the row products
+// of decoding included
 // (rows of d = dd mod 37 + 1 elements). Inputs are trimmed to each kernel's
 // documented preconditions (the shifted kernels get a row without NaN
 // or +Inf and the shift Shift32 picks for its maximum; the exact kernels
@@ -119,6 +120,46 @@ func FuzzTiers32(f *testing.F) {
 		for ti, tier := range tiers32 {
 			var got []tierResult[float32]
 			withTier(tier, func() { got = run() })
+			if ti == 0 {
+				want = got
+				continue
+			}
+			compareTiers(t, tier.name, x, got, want)
+		}
+
+		// The two-pass kernels (catalog A14), on the row as it comes.
+		runTP := func() []tierResult[float32] {
+			// Outside the domain (ok false) only the verdict is specified.
+			var rs []tierResult[float32]
+			m1, e1, ok := ExtExpSum32(x)
+			if !ok {
+				m1, e1 = 0, 0
+			}
+			rs = append(rs, tierResult[float32]{name: "ExtExpSum32", sum: m1, one: float32(e1), flag: ok})
+			if ok {
+				d := make([]float32, len(x))
+				ExtExpScale32(d, x, float32(e1), float32(1/m1))
+				rs = append(rs, tierResult[float32]{name: "ExtExpScale32", vals: d})
+			}
+			d := make([]float32, len(x))
+			refs := make([]float32, TwoPassRefs(len(x)))
+			m2, e2, ok := ExtExpSumStore32(d, x, refs)
+			if !ok {
+				rs = append(rs, tierResult[float32]{name: "ExtExpSumStore32", flag: ok})
+				return rs
+			}
+			rs = append(rs, tierResult[float32]{name: "ExtExpSumStore32", vals: append([]float32(nil), d...), sum: m2, one: float32(e2), flag: ok},
+				tierResult[float32]{name: "TwoPassRefs", vals: refs})
+			ExtRescale32(d, refs, float32(e2), float32(1/m2))
+			rs = append(rs, tierResult[float32]{name: "ExtRescale32", vals: d})
+			return rs
+		}
+		want = nil
+		for ti, tier := range tiersTP {
+			saved := kTP
+			kTP = tier
+			got := runTP()
+			kTP = saved
 			if ti == 0 {
 				want = got
 				continue

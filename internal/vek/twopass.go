@@ -85,7 +85,9 @@ var (
 // ExtExpSum32 returns (M, E) with Σ_i exp(x_i) = M·2ᴱ (E an integer), read
 // in one pass, and ok = false when the row is outside the kernel's domain
 // (a NaN, an entry above TwoPassLimit, or no entry above about −2.08·10⁶;
-// see the package's two-pass notes). An empty x gives ok = false.
+// see the package's two-pass notes). An empty x gives ok = false. When ok
+// is false, m and e are unspecified: they may differ between tiers (the
+// verdict does not).
 func ExtExpSum32(x []float32) (m, e float64, ok bool) {
 	if len(x) == 0 {
 		return 0, 0, false
@@ -161,7 +163,9 @@ func TwoPassRefs(n int) int {
 // and lane (the references, written to refs), so that pass 2
 // (ExtRescale32) only multiplies instead of evaluating exp again.
 // Mantissas below 2⁻¹²⁶ of their reference flush to 0. len(dst) ≥ len(x),
-// len(refs) ≥ TwoPassRefs(len(x)); dst may be x.
+// len(refs) ≥ TwoPassRefs(len(x)); dst may be x. When ok is false, m, e
+// and what it wrote to dst and refs are unspecified (they may differ
+// between tiers; the verdict does not).
 func ExtExpSumStore32(dst, x, refs []float32) (m, e float64, ok bool) {
 	if len(x) == 0 {
 		return 0, 0, false
