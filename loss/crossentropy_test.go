@@ -415,10 +415,10 @@ func TestCEDeterministic(t *testing.T) {
 	var wantG []float32
 	// Non-temporal gradient stores (lowered threshold) must not change
 	// the bits either.
-	defer func(v int) { rowpipe.NTBytes = v }(rowpipe.NTBytes)
+	defer func(v int, f bool) { rowpipe.NTBytes, rowpipe.ForceNT = v, f }(rowpipe.NTBytes, rowpipe.ForceNT)
 	for k, th := range []int{1, 2, 3, 8, 2} {
 		if k == 4 {
-			rowpipe.NTBytes = 0
+			rowpipe.NTBytes, rowpipe.ForceNT = 0, true
 		}
 		ce, _ := NewCrossEntropy(WithThreads(th), WithLabelSmoothing(0.1))
 		g := make([]float32, len(x))

@@ -52,9 +52,9 @@ func pipelineRows(rng *rand.Rand, rows, cols int) []float32 {
 // around the chunk size.
 func TestPipelineMatchesOneRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	defer func(v int) { rowpipe.NTBytes = v }(rowpipe.NTBytes)
-	// NTBytes = 0 makes every call with two threads or more use the
-	// non-temporal stores.
+	defer func(v int, f bool) { rowpipe.NTBytes, rowpipe.ForceNT = v, f }(rowpipe.NTBytes, rowpipe.ForceNT)
+	// NTBytes = 0 with ForceNT makes every call with two threads or more
+	// use the non-temporal stores, on every tier.
 	for _, shape := range [][2]int{{40, 1}, {40, 17}, {30, 64}, {27, 1000}, {5, chunkCols + 17}, {3, 2*chunkCols + 100}} {
 		rows, cols := shape[0], shape[1]
 		x := pipelineRows(rng, rows, cols)
@@ -70,7 +70,7 @@ func TestPipelineMatchesOneRow(t *testing.T) {
 				oneRow(k32, o, want, row, r, cols, m, nan, 1)
 			}
 			for _, nt := range []int{1 << 62, 0} {
-				rowpipe.NTBytes = nt
+				rowpipe.NTBytes, rowpipe.ForceNT = nt, nt == 0
 				for _, th := range []int{1, 2, 3} {
 					for _, inPlace := range []bool{false, true} {
 						if inPlace && o == opLogSumExp {

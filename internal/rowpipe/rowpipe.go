@@ -58,14 +58,23 @@ const (
 // matrices.)
 var NTBytes = 64 << 20
 
+// ForceNT makes UseNT choose non-temporal stores from NTBytes on with two
+// threads or more on every tier, also where the step prefetches its
+// stores. (A variable so that tests take that path on every tier.)
+var ForceNT = false
+
 // UseNT reports whether an output of the given size, written by the given
 // number of threads, should use non-temporal stores. On one thread plain
 // stores measured as fast or faster (the core's write-combining buffers,
 // not the memory bus, limit a single thread); with two, when the bus is
-// the limit, avoiding the read-for-ownership pays. Results do not depend
-// on the choice.
+// the limit, avoiding the read-for-ownership paid — until the step
+// kernel prefetched the lines of its plain stores (the AVX-512 tier):
+// with that prefetch, plain stores measured faster on two threads as
+// well (softmax, log-softmax and cross-entropy [4096, 32768], Zen 5), so
+// non-temporal stores remain for the tiers without it. Results do not
+// depend on the choice.
 func UseNT(bytes, threads int) bool {
-	return threads >= 2 && bytes >= NTBytes
+	return threads >= 2 && bytes >= NTBytes && (ForceNT || !vek.StepPrefetchesStores())
 }
 
 // Row is what the pipeline knows of a row.

@@ -97,9 +97,15 @@ func TestRunMatchesRows(t *testing.T) {
 }
 
 // TestUseNT: non-temporal stores only for large outputs written by two
-// threads or more.
+// threads or more, and only on the tiers whose step does not prefetch its
+// plain stores (unless forced).
 func TestUseNT(t *testing.T) {
-	if UseNT(NTBytes, 1) || UseNT(NTBytes-1, 2) || !UseNT(NTBytes, 2) {
-		t.Fatal("UseNT does not follow its documented rule")
+	defer func(v bool) { ForceNT = v }(ForceNT)
+	for _, force := range []bool{false, true} {
+		ForceNT = force
+		want := force || !vek.StepPrefetchesStores()
+		if UseNT(NTBytes, 1) || UseNT(NTBytes-1, 2) || UseNT(NTBytes, 2) != want {
+			t.Fatalf("UseNT does not follow its documented rule (forced %v, tier %s)", force, vek.Accelerated())
+		}
 	}
 }

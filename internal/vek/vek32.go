@@ -320,6 +320,12 @@ func ExpShiftOne32(z float32) float32 {
 	return expShift32(z)
 }
 
+// StepPrefetchesStores reports whether Step32 on this CPU prefetches, a
+// little ahead, the lines its plain stores will write, so that a store
+// finds its line in cache instead of waiting for the read-for-ownership:
+// the AVX-512 tier does, the AVX2 tier and the portable twin do not.
+func StepPrefetchesStores() bool { return k32.name == "avx512" }
+
 // StoreFence orders every earlier non-temporal store (Step32 with NT)
 // before the stores that follow it.
 func StoreFence() { k32.fence() }
