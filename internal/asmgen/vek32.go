@@ -978,7 +978,9 @@ func genStep32(t *tier) {
 	}
 	// prefetchStores fetches the lines that plain stores will write a
 	// little ahead, so that a store finds its line in cache instead of
-	// waiting for the read-for-ownership (bit: the part's flag).
+	// waiting for the read-for-ownership (bit: the part's flag). The
+	// AVX-512 tier only: vek.StepPrefetchesStores reports it, and the
+	// row pipeline then prefers these stores to non-temporal ones.
 	prefetchStores := func(p reg.GPPhysical, bit uint64) {
 		if !t.avx512 {
 			// On the AVX2 tier (Zen 5 with AVX-512 off) the prefetches
