@@ -4794,7 +4794,7 @@ dots4AVX2_key1:
 dots4AVX2_chunk2:
 	CMPQ        AX, R8
 	JAE         dots4AVX2_tail3
-	PREFETCHT0  2048(DX)(AX*1)
+	PREFETCHT0  16384(DX)(AX*1)
 	VMOVUPS     (DX)(AX*1), Y10
 	VMOVUPS     32(DX)(AX*1), Y11
 	VFMADD231PS (SI)(AX*1), Y10, Y2
@@ -4911,10 +4911,10 @@ axpy2AVX2_wide1:
 axpy2AVX2_keys4:
 	CMPQ         AX, R11
 	JAE          axpy2AVX2_keysdone5
-	PREFETCHT0   2048(BX)
+	PREFETCHT0   16384(BX)
 	VMOVUPS      (BX), Y8
 	VMOVUPS      32(BX), Y9
-	PREFETCHT0   2112(BX)
+	PREFETCHT0   16448(BX)
 	VMOVUPS      64(BX), Y10
 	VMOVUPS      96(BX), Y11
 	MOVL         (R8)(AX*4), CX
