@@ -110,16 +110,7 @@ func FuzzTiers32(f *testing.F) {
 			}
 			return rs
 		}
-		var want []tierResult[float32]
-		for ti, tier := range tiers32 {
-			var got []tierResult[float32]
-			withTier(tier, func() { got = run() })
-			if ti == 0 {
-				want = got
-				continue
-			}
-			compareTiers(t, tier.name, x, got, want)
-		}
+		onEveryTier(t, x, tiers32, &k32, func(k *kernels32) string { return k.name }, run)
 
 		// The two-pass kernels (catalog A14), on the row as it comes.
 		runTP := func() []tierResult[float32] {
@@ -148,18 +139,7 @@ func FuzzTiers32(f *testing.F) {
 			rs = append(rs, tierResult[float32]{name: "ExtRescale32", vals: d})
 			return rs
 		}
-		want = nil
-		for ti, tier := range tiersTP {
-			saved := kTP
-			kTP = tier
-			got := runTP()
-			kTP = saved
-			if ti == 0 {
-				want = got
-				continue
-			}
-			compareTiers(t, tier.name, x, got, want)
-		}
+		onEveryTier(t, x, tiersTP, &kTP, func(k *kernelsTP) string { return k.name }, runTP)
 	})
 }
 
@@ -223,18 +203,7 @@ func FuzzTiers64(f *testing.F) {
 			}
 			return rs
 		}
-		var want []tierResult[float64]
-		for ti, tier := range tiers64 {
-			saved := k64
-			k64 = tier
-			got := run()
-			k64 = saved
-			if ti == 0 {
-				want = got
-				continue
-			}
-			compareTiers(t, tier.name, x, got, want)
-		}
+		onEveryTier(t, x, tiers64, &k64, func(k *kernels64) string { return k.name }, run)
 	})
 }
 
@@ -251,6 +220,25 @@ type tierResult[T float32 | float64] struct {
 // sameBits reports whether p and q have the same bits, or are both NaN.
 func sameBits[T float32 | float64](p, q T) bool {
 	return math.Float64bits(float64(p)) == math.Float64bits(float64(q)) || (p != p && q != q)
+}
+
+// onEveryTier runs run with each of tiers in use (*cur set to it, then
+// restored) and fails t where a tier's results differ from the first
+// tier's, the portable twin's, on input x.
+func onEveryTier[K any, T float32 | float64](t *testing.T, x []T, tiers []*K, cur **K, name func(*K) string, run func() []tierResult[T]) {
+	t.Helper()
+	saved := *cur
+	defer func() { *cur = saved }()
+	var want []tierResult[T]
+	for i, tier := range tiers {
+		*cur = tier
+		got := run()
+		if i == 0 {
+			want = got
+			continue
+		}
+		compareTiers(t, name(tier), x, got, want)
+	}
 }
 
 // compareTiers fails t where tier's results (got) differ from the
