@@ -17,7 +17,7 @@ func genVek32(t *tier) {
 	genExpExact32(t, true)
 	genExpAffine32(t)
 	genExp32(t)
-	genSigmoid32(t)
+	genSigmoidSum32(t)
 	genScale32(t)
 	genShiftScale32(t)
 	genAxpy32(t)
@@ -638,7 +638,7 @@ func genExp32(t *tier) {
 	t.end()
 }
 
-func genSigmoid32(t *tier) {
+func genSigmoidSum32(t *tier) {
 	t.begin("sigmoidSum32", "func(dst, x []float32, b float32) float64",
 		"sets dst_i = σ(t_i), t_i = x_i + b rounded: with e_i = exp(−|t_i|) (the softmax",
 		"exponential, its argument never positive), dst_i = 1/(1 + e_i) for t_i ≥ +0 and",
