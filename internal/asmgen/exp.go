@@ -15,10 +15,12 @@ import (
 //	e = p·2ⁿ                      exact (the exponent field is added)
 //	e = 0 where z < lo            lo = ln 2⁻¹²⁶: results below the normal range are 0
 //
-// AVX-512 rounds with VRNDSCALEPS and scales with VSCALEFPS; AVX2 adds and
-// subtracts 1.5·2²³ and adds n to the exponent bits. Both give the same
-// bits: the rounding is the same round-to-nearest-even of the same
-// product, and p·2ⁿ is exact wherever the result is kept.
+// AVX-512 rounds with VRNDSCALEPS and scales with VSCALEFPS; AVX2 rounds
+// with VROUNDPS and adds n, converted to an integer, to the exponent bits;
+// the twin adds and subtracts 1.5·2²³. All give the same bits: the
+// rounding is the same round-to-nearest-even of the same product wherever
+// the result is kept (there |z·log₂e| < 2²², where the shifter is exact),
+// and p·2ⁿ is exact there.
 
 // Float32 bit patterns of the constants.
 const (
@@ -53,7 +55,7 @@ func (t *tier) declareExp32() {
 		name string
 		bits uint32
 	}{
-		{"log2e", bLog2e}, {"shift", bShift}, {"nln2hi", bNln2hi}, {"nln2lo", bNln2lo},
+		{"log2e", bLog2e}, {"nln2hi", bNln2hi}, {"nln2lo", bNln2lo},
 		{"lo", bLo}, {"hi", bHi}, {"one", bOne}, {"inf", bInf}, {"ninf", bNinf},
 		{"p1", bP1}, {"p2", bP2}, {"p3", bP3}, {"p4", bP4}, {"p5", bP5},
 		{"c2", bC2}, {"c3", bC3}, {"c4", bC4}, {"c5", bC5}, {"c6", bC6},
@@ -64,8 +66,8 @@ func (t *tier) declareExp32() {
 
 // ev is one vector's registers in an exponential: z (the argument, then
 // the reduced argument r), lo (the low part of a two-part argument, or
-// nil), n (the rounded multiple of ln2), p (the result), ti (AVX2: the
-// shifter's integer bits), m (the lanes whose result is kept) and keep
+// nil), n (the rounded multiple of ln2), p (the result), ti (AVX2: z·log₂e,
+// then n as an integer), m (the lanes whose result is kept) and keep
 // (a value the caller needs after the exponential; the exponential does
 // not touch it).
 type ev struct {
@@ -92,9 +94,12 @@ func (t *tier) expReduce(vs []ev) {
 		each(vs, func(v ev) { t.VMULPS(t.k("log2e"), v.z, v.n) })
 		each(vs, func(v ev) { t.VRNDSCALEPS(operand.U8(0), v.n, v.n) })
 	} else {
+		// VROUNDPS gives n three cycles sooner than adding and
+		// subtracting the shifter (one operation on the chain instead of
+		// two), and the integer n for the scaling comes off the chain.
 		each(vs, func(v ev) { t.VMULPS(t.k("log2e"), v.z, v.ti) })
-		each(vs, func(v ev) { t.VADDPS(t.k("shift"), v.ti, v.ti) })
-		each(vs, func(v ev) { t.VSUBPS(t.k("shift"), v.ti, v.n) })
+		each(vs, func(v ev) { t.VROUNDPS(operand.U8(0), v.ti, v.n) })
+		each(vs, func(v ev) { t.VCVTPS2DQ(v.n, v.ti) })
 	}
 	each(vs, func(v ev) { t.VFMADD231PS(t.k("nln2hi"), v.n, v.z) })
 	if vs[0].lo != nil {

@@ -346,9 +346,6 @@ func (t *tier) expRegs(r *regs, k int, withLo bool) []ev {
 // all), the most used first.
 func (t *tier) keepExpConsts(r *regs) {
 	names := []string{"log2e", "nln2hi", "nln2lo", "lo", "p5", "p4", "p3", "p2", "p1", "one"}
-	if !t.avx512 {
-		names = append([]string{"shift"}, names...)
-	}
 	for _, name := range names {
 		if r.next >= t.nvec {
 			return
@@ -606,8 +603,8 @@ func genExp32(t *tier) {
 		t.VBROADCASTSS(t.data["inf"], inf)
 		t.VBROADCASTSS(t.data["hi"], hi)
 	}
-	for _, name := range []string{"log2e", "nln2hi", "nln2lo", "lo", "c6", "c5", "c4", "c3", "c2", "one", "shift"} {
-		if r.next >= t.nvec || (t.avx512 && name == "shift") {
+	for _, name := range []string{"log2e", "nln2hi", "nln2lo", "lo", "c6", "c5", "c4", "c3", "c2", "one"} {
+		if r.next >= t.nvec {
 			break
 		}
 		t.keep32(name, r.get())

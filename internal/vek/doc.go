@@ -29,7 +29,8 @@
 // family (internal/asmgen, with avo), so they apply the same operations
 // in the same order to every element; only the register width, the
 // masking of tails and a few equivalent instructions (VRNDSCALEPS and
-// VSCALEFPS against the shifter and integer exponent arithmetic) differ.
+// VSCALEFPS against VROUNDPS and integer exponent arithmetic in the
+// float32 exponential, against the shifter in the float64 one) differ.
 // Every sum has one shape on every tier: 16 logical lanes (element i in
 // lane i mod 16), blocks of 64 elements whose four terms per lane are
 // added as (v0 + v1) + (v2 + v3), float32 partial sums flushed into

@@ -7,9 +7,6 @@
 DATA log2e32<>+0(SB)/4, $0x3fb8aa3b
 GLOBL log2e32<>(SB), RODATA|NOPTR, $4
 
-DATA shift32<>+0(SB)/4, $0x4b400000
-GLOBL shift32<>(SB), RODATA|NOPTR, $4
-
 DATA nln2hi32<>+0(SB)/4, $0xbf317200
 GLOBL nln2hi32<>(SB), RODATA|NOPTR, $4
 
