@@ -17,29 +17,22 @@
 # OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = the thread count.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-rounds=${1:-3}
-[ $# -gt 0 ] && shift
-threads=${*:-1 2}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-(cd "$root" && go build -o "$tmp/xent" ./cmd/xent)
+. "$here/lib.sh"
+bench_setup "$here/.." 3 "$@"
 if grep -qw avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY=avx512; fi
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 shape=${SHAPE:-"--tokens 4096 --dim 1024 --vocab 32768"}
 
-secs() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 printf '%7s %10s %10s %7s   %10s %10s %7s\n' threads xent pytorch ratio "peaked" filtered ratio
 for t in $threads; do
 	: >"$tmp/x" && : >"$tmp/p" && : >"$tmp/e" && : >"$tmp/f"
 	r=0
 	while [ "$r" -lt "$rounds" ]; do
-		"$tmp/xent" bench linear-ce $shape --threads "$t" --reps 1 --baseline none --json | secs ours_s >>"$tmp/x"
-		OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t /usr/bin/python3 "$here/pytorch/bench.py" head $shape --threads "$t" --reps 1 | secs seconds >>"$tmp/p"
-		"$tmp/xent" bench linear-ce $shape --peaked --threads "$t" --reps 1 --baseline none --json | secs ours_s >>"$tmp/e"
-		"$tmp/xent" bench linear-ce $shape --peaked --filter-eps 0.000244140625 --threads "$t" --reps 1 --baseline none --json | secs ours_s >>"$tmp/f"
+		"$tmp/xent" bench linear-ce $shape --threads "$t" --reps 1 --baseline none --json | field ours_s >>"$tmp/x"
+		OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t /usr/bin/python3 "$here/pytorch/bench.py" head $shape --threads "$t" --reps 1 | field seconds >>"$tmp/p"
+		"$tmp/xent" bench linear-ce $shape --peaked --threads "$t" --reps 1 --baseline none --json | field ours_s >>"$tmp/e"
+		"$tmp/xent" bench linear-ce $shape --peaked --filter-eps 0.000244140625 --threads "$t" --reps 1 --baseline none --json | field ours_s >>"$tmp/f"
 		r=$((r + 1))
 	done
 	x=$(median <"$tmp/x") p=$(median <"$tmp/p") e=$(median <"$tmp/e") f=$(median <"$tmp/f")

@@ -18,19 +18,8 @@
 # instead of building one.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-rounds=${1:-5}
-[ $# -gt 0 ] && shift
-threads=${*:-1 2}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-if [ -n "${XENT:-}" ]; then
-	cp "$XENT" "$tmp/xent"
-else
-	(cd "$root" && go build -o "$tmp/xent" ./cmd/xent)
-fi
-
-field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+. "$here/lib.sh"
+bench_setup "$here/.." 5 "$@"
 
 ops="softmax logsoftmax ce lse decode"
 for t in $threads; do
@@ -53,15 +42,8 @@ done
 printf '%-11s %7s %7s   %s\n' op threads median "each round (sorted), fraction of the roof"
 for t in $threads; do
 	for op in $ops; do
-		awk -v t="$t" -v op="$op" '$1 == t && $2 == op { v[n++] = $4 }
-		END {
-			for (i = 0; i < n; i++)
-				for (j = i + 1; j < n; j++)
-					if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
-			m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
-			s = ""
-			for (i = 0; i < n; i++) s = s sprintf(" %.3f", v[i])
-			printf "%-11s %7d %7.3f  %s\n", op, t, m, s
-		}' "$tmp/fractions"
+		awk -v t="$t" -v op="$op" '$1 == t && $2 == op { print $4 }' "$tmp/fractions" >"$tmp/one"
+		printf '%-11s %7d %7.3f  ' "$op" "$t" "$(median <"$tmp/one")"
+		sort -g "$tmp/one" | awk '{ printf " %.3f", $1 } END { print "" }'
 	done
 done

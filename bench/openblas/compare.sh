@@ -20,10 +20,8 @@
 # thread count.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-rounds=${1:-5}
-[ $# -gt 0 ] && shift
-threads=${*:-1 2}
+. "$here/../lib.sh"
+bench_setup "$here/../.." 5 "$@"
 block="2048 2048 2048;256 4096 1024 transb;256 1024 4096;4096 1024 256 transa"
 head="4096 32768 1024 transb;4096 1024 32768;32768 1024 4096 transa"
 case "${SHAPES:-block}" in
@@ -32,17 +30,9 @@ head) shapes=$head ;;
 all) shapes="$block;$head" ;;
 *) shapes=$SHAPES ;;
 esac
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-if [ -n "${XENT:-}" ]; then
-	cp "$XENT" "$tmp/xent"
-else
-	(cd "$root" && go build -o "$tmp/xent" ./cmd/xent)
-fi
 (cd "$here" && go build -o "$tmp/xent-openblas" .)
 export XENT_OPENBLAS="$tmp/xent-openblas"
 
-field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
 range() { sed -n "s/.*\"$1\":\[\([0-9.e+-]*\),\([0-9.e+-]*\)\].*/\2 \1/p" | awk '{printf "%.1f–%.1f", $1, $2}'; }
 
 printf '%-28s %7s %9s %9s %7s   %s\n' shape threads xent openblas ratio "xent rounds"
