@@ -23,7 +23,6 @@ if grep -qw avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY=avx512; fi
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 shape=${SHAPE:-"--tokens 4096 --dim 1024 --vocab 32768"}
 
-
 printf '%7s %10s %10s %7s   %10s %10s %7s\n' threads xent pytorch ratio "peaked" filtered ratio
 for t in $threads; do
 	: >"$tmp/x" && : >"$tmp/p" && : >"$tmp/e" && : >"$tmp/f"
