@@ -482,3 +482,53 @@ func TestCrossEntropySettings(t *testing.T) {
 		}
 	}
 }
+
+// TestCEPipelineRowRegimes checks the float32 cross-entropy of a matrix
+// whose rows' maxima change regime from row to row (a shift of 0, shifted
+// by the maximum, no shift, each before and after the others; ignored
+// rows between them) against the same rows evaluated one at a time: the
+// same bits for every row's loss and gradient, on one and two threads.
+func TestCEPipelineRowRegimes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	offsets := []float64{0, 30, 100, 150, 1e4, 0, -30, -50, -100, 0, 0, -1e4, 84, 200, 300, 0, 0, 200, 0, 0, -100}
+	for _, cols := range []int{5, 64, 1000, rowpipe.Chunk + 7} {
+		rows := 2 * len(offsets)
+		x := make([]float32, rows*cols)
+		labels := make([]int32, rows)
+		for r := range rows {
+			off := offsets[r%len(offsets)]
+			for i := r * cols; i < (r+1)*cols; i++ {
+				x[i] = float32(rng.NormFloat64()*3 + off)
+			}
+			labels[r] = int32(rng.IntN(cols))
+			if r%7 == 4 {
+				labels[r] = -100
+			}
+		}
+		for _, th := range []int{1, 2} {
+			ce, _ := NewCrossEntropy(WithReduction(Sum), WithThreads(th))
+			g := make([]float32, len(x))
+			lossRows := make([]float32, rows)
+			if _, err := ce.Eval32(Input[float32]{Logits: x, Cols: cols, Labels: labels}, Output[float32]{Grad: g, Rows: lossRows}); err != nil {
+				t.Fatal(err)
+			}
+			for r := range rows {
+				row := x[r*cols : (r+1)*cols]
+				g1 := make([]float32, cols)
+				l1 := make([]float32, 1)
+				if _, err := ce.Eval32(Input[float32]{Logits: row, Cols: cols, Labels: labels[r : r+1]}, Output[float32]{Grad: g1, Rows: l1}); err != nil {
+					t.Fatal(err)
+				}
+				ctx := fmt.Sprintf("cols=%d threads=%d row %d (offset %g)", cols, th, r, offsets[r%len(offsets)])
+				if math.Float32bits(lossRows[r]) != math.Float32bits(l1[0]) {
+					t.Fatalf("%s: loss %v, alone %v", ctx, lossRows[r], l1[0])
+				}
+				for j := range g1 {
+					if math.Float32bits(g[r*cols+j]) != math.Float32bits(g1[j]) {
+						t.Fatalf("%s: grad[%d] = %v, alone %v", ctx, j, g[r*cols+j], g1[j])
+					}
+				}
+			}
+		}
+	}
+}

@@ -5,13 +5,16 @@
 // A row needs three passes: its maximum, its exponentials and their sum,
 // and its output. Done one after another, each pass is either
 // memory-bound or compute-bound and the machine idles half the time. Run
-// fuses them across three consecutive rows instead: one loop
-// (vek.Step32) computes row r's exponentials from the cache, writes row
-// r−1's output to memory, and reads row r+1 from memory for its maximum,
-// prefetching ahead. Every row is read from memory once, and its
-// exponentials, when the operation needs them again (softmax,
-// cross-entropy's gradient), go to a per-thread scratch row that stays in
-// the cache.
+// fuses them across two consecutive rows instead: one loop (vek.Step32)
+// reads row r from memory for its maximum and, in the same pass, computes
+// its exponentials with the shift the row most likely has (0, which
+// Shift32 gives every row whose maximum is in [−16, 85], the usual case
+// for logits), while it writes row r−1's output. Every row is read from
+// memory once; a row whose maximum turns out to need another shift has
+// its exponentials computed again from the cache. The exponentials, when
+// the operation needs them again (softmax, cross-entropy's gradient), go
+// to the output row or to a per-thread scratch row that stays in the
+// cache.
 //
 // What a row's exponentials are relative to and what its output is, the
 // caller decides through a Handler. The pipeline only reorders work: a
@@ -116,6 +119,10 @@ type Out struct {
 
 // A Handler decides how each row is reduced and what its output is.
 type Handler interface {
+	// Plan may be called twice for a row: first with the previous row's
+	// maximum and NaN flag in r (a guess), then with the row's own; the
+	// last call before Finish is the row's plan, and a second call must
+	// give the plan of its own r whatever the first returned.
 	Plan(r Row) Plan
 	// Finish gets the row's sum (0 unless Fast) and returns its output.
 	Finish(r Row, sum float64) Out
@@ -133,6 +140,19 @@ func getScratch(cols int) *[2][]float32 {
 
 // Run streams rows [lo, hi) of x (cols columns each) through the
 // pipeline, with non-temporal output stores when nt is set.
+//
+// A row after one whose shift was 0 (the usual case: every row whose
+// maximum is in [−16, 85]) is read from memory once, by the step that
+// also writes the previous row's output: that step computes the row's
+// maximum and, in the same pass, its exponentials with the shift 0. Once
+// the maximum is known the row is planned again; if the plan differs (the
+// row needs another shift, or none), its exponentials are computed again
+// from the cache with the right one, and that step reads the next row's
+// maximum ahead. Rows after a row with another shift (or none) are
+// pipelined that way: each step computes a row's exponentials from the
+// cache and reads the next row's maximum from memory, until two rows in
+// a row have the shift 0. Either way every row gets the bits of its own
+// plan.
 func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 	if lo >= hi {
 		return
@@ -143,71 +163,156 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 			scratchPool.Put(sc)
 		}
 	}()
+	// eRow is where a row's exponentials go under plan p (nil: nowhere).
+	eRow := func(r int, p Plan) []float32 {
+		if !p.Fast || !p.Store {
+			return nil
+		}
+		if p.E != nil {
+			return p.E[:cols]
+		}
+		if sc == nil {
+			sc = getScratch(cols)
+		}
+		return sc[r%2]
+	}
+	// m and nan: the maximum and NaN flag of row r when known, else of
+	// row r−1 (a guess). zero: whether row r−1's plan had the shift 0.
 	m, nan := vek.MaxNaN32(x[lo*cols : (lo+1)*cols])
+	known, zero := true, true
 	var prev Out
 	for r := lo; r <= hi; r++ {
-		var row, next []float32
-		var p Plan
-		var cur Row
-		if r < hi {
-			row = x[r*cols : (r+1)*cols]
-			cur = Row{R: r, X: row, Max: m, NaN: nan}
-			p = h.Plan(cur)
-			if r+1 < hi {
-				next = x[(r+1)*cols : (r+2)*cols]
-			}
-			if p.Fast && p.Store {
-				if p.E != nil {
-					cur.E = p.E[:cols]
-				} else {
-					if sc == nil {
-						sc = getScratch(cols)
-					}
-					cur.E = sc[r%2]
-				}
-			}
-		}
-		// One step per chunk: row r's exponentials, row r−1's output,
-		// row r+1's maximum.
-		var sum float64
-		nm, nnan := float32(math.Inf(-1)), false
-		if p.Fast || prev.Dst != nil || next != nil {
-			for c := 0; c < cols; c += Chunk {
-				ce := min(cols, c+Chunk)
-				st := vek.Step32{C: p.C, NT: nt, Prefetch: prefetchReadOnly}
-				if p.Fast {
-					st.X = row[c:ce]
-					if cur.E != nil {
-						st.E = cur.E[c:ce]
-					}
-				}
-				if prev.Dst != nil {
-					st.Out, st.Src = prev.Dst[c:ce], prev.Src[c:ce]
-					st.A, st.B, st.Mode = prev.A, prev.B, prev.Mode
-					st.Prefetch = prefetchElems
-				}
-				if next != nil {
-					st.Next = next[c:ce]
-				}
-				s, cm, cn := st.Step()
-				sum += s
-				nm = max(nm, cm)
-				nnan = nnan || cn
-			}
-		}
-		if prev.Set {
-			if nt {
-				vek.StoreFence() // the row's non-temporal stores first
-			}
-			prev.Dst[prev.SetAt] = prev.SetVal
-		}
 		if r == hi {
+			// The last row's output.
+			stepRow(nil, cols, 0, nil, false, nil, prev, nt)
+			finishOut(prev, nt)
 			if nt {
 				vek.StoreFence()
 			}
 			return
 		}
-		prev = h.Finish(cur, sum)
-		m, nan = nm, nnan
+		row := x[r*cols : (r+1)*cols]
+		var next []float32
+		if r+1 < hi {
+			next = x[(r+1)*cols : (r+2)*cols]
+		}
+		cur := Row{R: r, X: row, Max: m, NaN: nan}
+		if !known {
+			p := h.Plan(cur)
+			if zeroShift(p) {
+				// Speculate: the exponentials with the shift 0, the
+				// maximum and the previous row's output in one pass.
+				cur.E = eRow(r, p)
+				res := stepRow(row, cols, 0, cur.E, true, row, prev, nt)
+				finishOut(prev, nt)
+				cur.Max, cur.NaN = res.m, res.nan
+				q := h.Plan(cur)
+				sum := res.s
+				m, nan, zero = cur.Max, cur.NaN, zeroShift(q)
+				if !samePlan(p, q) {
+					// Wrong: the exponentials again from the cache, and
+					// the next row's maximum ahead (the next row is
+					// likely to need its own shift too).
+					cur.E = eRow(r, q)
+					res := stepRow(row, cols, q.C, cur.E, q.Fast, next, Out{}, false)
+					sum = res.s
+					if next != nil {
+						known, m, nan = true, res.m, res.nan
+					}
+				}
+				prev = h.Finish(cur, sum)
+				continue
+			}
+			// Another plan is likely: the maximum first (with the
+			// previous row's output), then the row as a known one.
+			res := stepRow(nil, cols, 0, nil, false, row, prev, nt)
+			finishOut(prev, nt)
+			prev = Out{}
+			cur.Max, cur.NaN = res.m, res.nan
+		}
+		// The row's maximum is known: its exponentials, the previous
+		// row's output and, unless this row and the previous one both
+		// have the shift 0, the next row's maximum.
+		p := h.Plan(cur)
+		cur.E = eRow(r, p)
+		if zeroShift(p) && zero {
+			next = nil
+		}
+		res := stepRow(row, cols, p.C, cur.E, p.Fast, next, prev, nt)
+		finishOut(prev, nt)
+		prev = h.Finish(cur, res.s)
+		known, zero = next != nil, zeroShift(p)
+		if known {
+			m, nan = res.m, res.nan
+		} else {
+			m, nan = cur.Max, cur.NaN
+		}
 	}
+}
+
+// zeroShift reports whether a plan computes exponentials with the shift 0.
+func zeroShift(p Plan) bool { return p.Fast && p.C == 0 }
+
+// finishOut completes an output after its steps: the element set apart.
+func finishOut(o Out, nt bool) {
+	if o.Set {
+		if nt {
+			vek.StoreFence() // the row's non-temporal stores first
+		}
+		o.Dst[o.SetAt] = o.SetVal
+	}
+}
+
+// rowSum is what the steps over a row return: the exponential sum and,
+// when asked, the row's maximum and NaN flag.
+type rowSum struct {
+	s   float64
+	m   float32
+	nan bool
+}
+
+// stepRow runs the steps over one row, chunk by chunk: with exps, the
+// exponentials of row (shift c, stored to e unless e is nil); the maximum
+// and NaN flag of maxOf (row itself, the next row or nil); and prev's
+// output, if any.
+func stepRow(row []float32, cols int, c float32, e []float32, exps bool, maxOf []float32, prev Out, nt bool) rowSum {
+	res := rowSum{m: float32(math.Inf(-1))}
+	if !exps && maxOf == nil && prev.Dst == nil {
+		return res
+	}
+	for c0 := 0; c0 < cols; c0 += Chunk {
+		c1 := min(cols, c0+Chunk)
+		st := vek.Step32{C: c, NT: nt, Prefetch: prefetchReadOnly}
+		if exps {
+			st.X = row[c0:c1]
+			if e != nil {
+				st.E = e[c0:c1]
+			}
+		}
+		if prev.Dst != nil {
+			st.Out, st.Src = prev.Dst[c0:c1], prev.Src[c0:c1]
+			st.A, st.B, st.Mode = prev.A, prev.B, prev.Mode
+			st.Prefetch = prefetchElems
+		}
+		if maxOf != nil {
+			st.Next = maxOf[c0:c1]
+		}
+		s, cm, cn := st.Step()
+		res.s += s
+		res.m = max(res.m, cm)
+		res.nan = res.nan || cn
+	}
+	return res
+}
+
+// samePlan reports whether two plans of a row compute the same
+// exponentials into the same place.
+func samePlan(p, q Plan) bool {
+	if p.Fast != q.Fast || p.Store != q.Store || (p.E == nil) != (q.E == nil) {
+		return false
+	}
+	if len(p.E) > 0 && len(q.E) > 0 && &p.E[0] != &q.E[0] {
+		return false
+	}
+	return !p.Fast || math.Float32bits(p.C) == math.Float32bits(q.C)
 }

@@ -45,9 +45,14 @@ func (h *normRows) Finish(r Row, sum float64) Out {
 // at a time (the bits must be equal): sums, outputs, the fix-up of Set,
 // with the exponentials in a scratch row and in the output row, with and
 // without non-temporal stores, for row lengths around the chunk size.
+// The rows' maxima change regime from row to row, so that the plan Run
+// guesses from the previous rows is wrong in every way it can be: a
+// row shifted by its maximum (or without a shift, or with a NaN, or all
+// −Inf) after rows with the shift 0 and the other way round, two rows
+// shifted by different maxima in turn.
 func TestRunMatchesRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, shape := range [][2]int{{1, 1}, {7, 5}, {9, 100}, {4, Chunk + 3}, {3, 2*Chunk + 1}} {
+	for _, shape := range [][2]int{{1, 1}, {7, 5}, {9, 100}, {4, Chunk + 3}, {3, 2*Chunk + 1}, {45, 33}, {21, Chunk + 5}} {
 		rows, cols := shape[0], shape[1]
 		x := make([]float32, rows*cols)
 		for i := range x {
@@ -57,13 +62,34 @@ func TestRunMatchesRows(t *testing.T) {
 			x[2*cols] = 200      // a maximum shifted by itself (≥ 138)
 			x[cols+cols/2] = 100 // no shift (85 < m < 138): cleared
 		}
+		if rows > 10 {
+			// Per row: an offset (NaN: one NaN element; −Inf: the whole
+			// row −Inf).
+			nanRow, infRow := float32(math.NaN()), float32(math.Inf(-1))
+			offsets := []float32{0, 0, 200, 0, 0, -100, nanRow, 0, 0, 250, 300, 0, 0, 100, infRow, 0, 0, -1e4, 90, 0}
+			for r := 0; r < rows; r++ {
+				row := x[r*cols : (r+1)*cols]
+				switch off := offsets[r%len(offsets)]; {
+				case off != off:
+					row[cols/3] = off
+				case math.IsInf(float64(off), -1):
+					for i := range row {
+						row[i] = off
+					}
+				default:
+					for i := range row {
+						row[i] += off
+					}
+				}
+			}
+		}
 		want := make([]float32, len(x))
 		wantSums := make([]float64, rows)
 		for r := range rows {
 			row, out := x[r*cols:(r+1)*cols], want[r*cols:(r+1)*cols]
-			m, _ := vek.MaxNaN32(row)
+			m, nan := vek.MaxNaN32(row)
 			c, ok := vek.Shift32(m)
-			if !ok {
+			if !ok || nan {
 				continue // cleared
 			}
 			e := make([]float32, cols)

@@ -230,8 +230,8 @@ func AxpyRows32(o []float32, ldo int, p []float32, ldp, m int, v []float32, dv i
 var zeros32 [1024]float32
 
 // Step32 is one step of the row pipeline the softmax family streams a
-// matrix through, three passes over three rows fused into one loop so
-// that memory traffic overlaps arithmetic:
+// matrix through, three passes fused into one loop so that memory
+// traffic overlaps arithmetic:
 //
 //   - Exp (X non-nil): Sum = Σ exp(X_i − C) (C from Shift32), stored to E
 //     unless E is nil — the current row's exponentials, as
@@ -244,9 +244,10 @@ var zeros32 [1024]float32
 //     the cache). Non-temporal stores are weakly ordered: call StoreFence
 //     before storing to the same memory again or handing it to another
 //     goroutine.
-//   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — the next
-//     row's maximum, read while the others compute; the loop also
-//     prefetches from Next + Prefetch elements onwards.
+//   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — a row's
+//     maximum (the row pipeline passes X itself, so that the row is read
+//     from memory once for both parts); the loop also prefetches from
+//     Next + Prefetch elements onwards.
 //
 // The AVX-512 tier also prefetches, 2 KiB ahead, the lines of E and of a
 // plainly stored Out, so that a store finds its line in cache. Prefetches
@@ -275,7 +276,7 @@ const (
 )
 
 // Step runs one pipeline step and returns the exponential sum and the
-// next row's maximum and NaN flag (−Inf and false without Next).
+// maximum and NaN flag of Next (−Inf and false without Next).
 func (p *Step32) Step() (sum float64, m float32, nan bool) {
 	n := max(len(p.X), len(p.Out), len(p.Next))
 	var e, x, out, src, next *float32
