@@ -492,7 +492,9 @@ func TestCEPipelineRowRegimes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	offsets := []float64{0, 30, 100, 150, 1e4, 0, -30, -50, -100, 0, 0, -1e4, 84, 200, 300, 0, 0, 200, 0, 0, -100}
 	for _, cols := range []int{5, 64, 1000, rowpipe.Chunk + 7} {
-		rows := 2 * len(offsets)
+		// Enough rows that the pipeline runs several rows in a block
+		// (at least 64 blocks: 3 rows each here).
+		rows := 129
 		x := make([]float32, rows*cols)
 		labels := make([]int32, rows)
 		for r := range rows {

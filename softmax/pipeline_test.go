@@ -13,10 +13,11 @@ import (
 // pipeline: shifted rows (maxima in [−16, 85], ≥ 138, ≤ −69), rows for
 // the exact kernels (maxima in (85, 138) and (−69, −16)), one-hot rows,
 // masked, NaN and +Inf rows, in an order that puts each kind before and
-// after each other kind.
+// after each other kind, and rows shifted by their maximum after two rows
+// with the shift 0.
 func pipelineRows(rng *rand.Rand, rows, cols int) []float32 {
 	x := make([]float32, rows*cols)
-	offsets := []float64{0, 30, 100, 150, 1e4, -30, -50, -100, -1e4, 84}
+	offsets := []float64{0, 30, 100, 150, 1e4, -30, -50, -100, -1e4, 84, 0, 200, 5, 10, -100}
 	for r := 0; r < rows; r++ {
 		row := x[r*cols : (r+1)*cols]
 		off := offsets[r%len(offsets)]
@@ -49,13 +50,14 @@ func pipelineRows(rng *rand.Rand, rows, cols int) []float32 {
 // TestPipelineMatchesOneRow checks that the row pipeline gives, row for
 // row, the bits of the one-row path, with and without non-temporal
 // stores, in place and not, for several thread counts and row lengths
-// around the chunk size.
+// around the chunk size (130 long rows: blocks of several rows, so that
+// the rows' maxima are guessed from the previous row's).
 func TestPipelineMatchesOneRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	defer func(v int, f bool) { rowpipe.NTBytes, rowpipe.ForceNT = v, f }(rowpipe.NTBytes, rowpipe.ForceNT)
 	// NTBytes = 0 with ForceNT makes every call with two threads or more
 	// use the non-temporal stores, on every tier.
-	for _, shape := range [][2]int{{40, 1}, {40, 17}, {30, 64}, {27, 1000}, {5, chunkCols + 17}, {3, 2*chunkCols + 100}} {
+	for _, shape := range [][2]int{{40, 1}, {40, 17}, {30, 64}, {27, 1000}, {5, chunkCols + 17}, {3, 2*chunkCols + 100}, {130, chunkCols + 17}} {
 		rows, cols := shape[0], shape[1]
 		x := pipelineRows(rng, rows, cols)
 		for o := opSoftmax; o <= opLogSumExp; o++ {

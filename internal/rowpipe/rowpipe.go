@@ -52,6 +52,14 @@ const (
 	// on two; for the ops that write a row as well it was no better (the
 	// extra row in flight competes with the output for L2).
 	prefetchReadOnly = 32768
+	// speculateCols is the shortest row whose exponentials Run computes in
+	// the pass that finds its maximum (see Run). On Zen 5 that took rows
+	// of 32768 columns from 0.70–0.78 of the copy roof to 0.76–0.81
+	// (softmax, one thread) and log-sum-exp from 0.71–0.77 to 0.75–0.83 of
+	// a read, but made rows of 1024 columns slower (log-sum-exp [32768,
+	// 1024] 9.2–9.6 → 10.1–10.3 ms on one thread), whose next row's
+	// maximum, read ahead, overlaps the current row's exponentials better.
+	speculateCols = Chunk
 )
 
 // NTBytes is the output size from which UseNT asks for non-temporal
@@ -141,18 +149,19 @@ func getScratch(cols int) *[2][]float32 {
 // Run streams rows [lo, hi) of x (cols columns each) through the
 // pipeline, with non-temporal output stores when nt is set.
 //
-// A row after one whose shift was 0 (the usual case: every row whose
-// maximum is in [−16, 85]) is read from memory once, by the step that
-// also writes the previous row's output: that step computes the row's
-// maximum and, in the same pass, its exponentials with the shift 0. Once
+// In rows of at least speculateCols columns, a row after one whose shift
+// was 0 (the usual case: every row whose maximum is in [−16, 85]) is read
+// from memory once, by the step that also writes the previous row's
+// output: that step computes the row's maximum and, in the same pass, its
+// exponentials with the shift 0. Once
 // the maximum is known the row is planned again; if the plan differs (the
 // row needs another shift, or none), its exponentials are computed again
 // from the cache with the right one, and that step reads the next row's
 // maximum ahead. Rows after a row with another shift (or none) are
 // pipelined that way: each step computes a row's exponentials from the
 // cache and reads the next row's maximum from memory, until two rows in
-// a row have the shift 0. Either way every row gets the bits of its own
-// plan.
+// a row have the shift 0; shorter rows are always pipelined that way.
+// Either way every row gets the bits of its own plan.
 func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 	if lo >= hi {
 		return
@@ -235,7 +244,7 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 		// have the shift 0, the next row's maximum.
 		p := h.Plan(cur)
 		cur.E = eRow(r, p)
-		if zeroShift(p) && zero {
+		if zeroShift(p) && zero && cols >= speculateCols {
 			next = nil
 		}
 		res := stepRow(row, cols, p.C, cur.E, p.Fast, next, prev, nt)
