@@ -14,9 +14,8 @@ import (
 // per logit, kept in the row's gradient (or, when the gradient is the
 // logits or is written with non-temporal stores, in a per-thread scratch
 // row), and the gradient written as (a·e) − b in the same loop that reads
-// the next row. Rows whose
-// maximum has no exact shift (vek.Shift32), ignored rows and rows with
-// errors take the one-row path (ceCall.row).
+// a later row. Rows whose maximum has no exact shift (vek.Shift32),
+// ignored rows and rows with errors take the one-row path (ceCall.row).
 //
 // The exponentials are e_j = exp(z_j − c) for the row's shift c, so the
 // maximum's own term is emax = exp(m − c) rather than 1: the sum relative

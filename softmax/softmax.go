@@ -5,9 +5,12 @@
 // # How float32 rows are computed
 //
 // At T = 1 the rows stream through a pipeline (internal/rowpipe): one
-// loop computes a row's exponentials while it writes the previous row's
-// output and reads the next row for its maximum, so each row is read from
-// memory once and every exponential is evaluated once. The exponentials
+// loop reads a row from memory for its maximum and, in long rows whose
+// predecessor had the shift 0, computes its exponentials in the same pass
+// (with the shift 0, again from the cache if the row's own maximum asks
+// for another), while it writes the previous row's output; in other rows
+// it computes a row's exponentials from the cache while it reads the next
+// row's maximum. Each row is read from memory once. The exponentials
 // are exp(x − c) for a shift c chosen from the row's maximum m so that
 // x − c is exact in float32 for every element that matters (c = 0 for
 // −16 ≤ m ≤ 85, c = m for m ≥ 138 or m ≤ −69; see vek.Shift32); other

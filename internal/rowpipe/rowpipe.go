@@ -41,13 +41,15 @@ const BlockElems = 32768
 
 // Tuning, measured on the machines of BENCHMARKS.md.
 const (
-	// prefetchElems is how far ahead of the next row's read position the
-	// step loop prefetches when it also writes an output row.
+	// prefetchElems is how far ahead of the read position of the row
+	// whose maximum it finds the step loop prefetches when it also writes
+	// an output row.
 	prefetchElems = 1024
 	// prefetchReadOnly is that distance when the step writes nothing (the
 	// log-sum-exp, the loss without its gradient): 128 KiB, a whole row
-	// of 32768 columns, so the next row is in cache before its maximum is
-	// read. On Zen 5 it took log-sum-exp from 69–72% to 69–79% (median
+	// of 32768 columns, so the next row is in cache before it is read
+	// (measured when every row was read ahead for its maximum; in the
+	// one-read pattern 4 KiB and 16 KiB measured the same). On Zen 5 it took log-sum-exp from 69–72% to 69–79% (median
 	// 77%) of a read's bandwidth on one thread and from 68–72% to 71–74%
 	// on two; for the ops that write a row as well it was no better (the
 	// extra row in flight competes with the output for L2).
