@@ -152,18 +152,19 @@ func getScratch(cols int) *[2][]float32 {
 // pipeline, with non-temporal output stores when nt is set.
 //
 // In rows of at least speculateCols columns, a row after one whose shift
-// was 0 (the usual case: every row whose maximum is in [−16, 85]) is read
-// from memory once, by the step that also writes the previous row's
-// output: that step computes the row's maximum and, in the same pass, its
-// exponentials with the shift 0. Once
-// the maximum is known the row is planned again; if the plan differs (the
-// row needs another shift, or none), its exponentials are computed again
-// from the cache with the right one, and that step reads the next row's
-// maximum ahead. Rows after a row with another shift (or none) are
-// pipelined that way: each step computes a row's exponentials from the
-// cache and reads the next row's maximum from memory, until two rows in
-// a row have the shift 0; shorter rows are always pipelined that way.
-// Either way every row gets the bits of its own plan.
+// was 0 (the usual case: every row whose maximum is in [−16, 85]), and
+// the first row, are read from memory once, by the step that also writes
+// the previous row's output: that step computes the row's maximum and, in
+// the same pass, its exponentials with the shift 0. Once the maximum is
+// known the row is planned again; if the plan differs (the row needs
+// another shift, or none), its exponentials are computed again from the
+// cache with the right one, and that step reads the next row's maximum
+// ahead. Rows after a row with another shift (or none) are pipelined that
+// way: each step computes a row's exponentials from the cache and reads
+// the next row's maximum from memory, until two rows in a row have the
+// shift 0; shorter rows are always pipelined that way (their first row is
+// read for its maximum before the loop). Either way every row gets the
+// bits of its own plan.
 func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 	if lo >= hi {
 		return
@@ -189,8 +190,15 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 	}
 	// m and nan: the maximum and NaN flag of row r when known, else of
 	// row r−1 (a guess). zero: whether row r−1's plan had the shift 0.
-	m, nan := vek.MaxNaN32(x[lo*cols : (lo+1)*cols])
-	known, zero := true, true
+	// The first of long rows is guessed to have the maximum 0 (the shift
+	// 0); the first of short rows is read for its maximum first.
+	var m float32
+	var nan bool
+	known, zero := false, true
+	if cols < speculateCols {
+		m, nan = vek.MaxNaN32(x[lo*cols : (lo+1)*cols])
+		known = true
+	}
 	var prev Out
 	for r := lo; r <= hi; r++ {
 		if r == hi {
