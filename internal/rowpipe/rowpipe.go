@@ -5,16 +5,18 @@
 // A row needs three passes: its maximum, its exponentials and their sum,
 // and its output. Done one after another, each pass is either
 // memory-bound or compute-bound and the machine idles half the time. Run
-// fuses them across two consecutive rows instead: one loop (vek.Step32)
-// reads row r from memory for its maximum and, in the same pass, computes
-// its exponentials with the shift the row most likely has (0, which
-// Shift32 gives every row whose maximum is in [−16, 85], the usual case
-// for logits), while it writes row r−1's output. Every row is read from
-// memory once; a row whose maximum turns out to need another shift has
-// its exponentials computed again from the cache. The exponentials, when
-// the operation needs them again (softmax, cross-entropy's gradient), go
-// to the output row or to a per-thread scratch row that stays in the
-// cache.
+// fuses them across consecutive rows instead. In long rows, one loop
+// (vek.Step32) reads row r from memory for its maximum and, in the same
+// pass, computes its exponentials with the shift the row most likely has
+// (0, which Shift32 gives every row whose maximum is in [−16, 85], the
+// usual case for logits), while it writes row r−1's output; a row whose
+// maximum turns out to need another shift has its exponentials computed
+// again from the cache. Short rows, and rows after one with another
+// shift, take three rows per loop: row r's exponentials from the cache,
+// row r−1's output, row r+1's maximum from memory. Every row is read from
+// memory once. The exponentials, when the operation needs them again
+// (softmax, cross-entropy's gradient), go to the output row or to a
+// per-thread scratch row that stays in the cache.
 //
 // What a row's exponentials are relative to and what its output is, the
 // caller decides through a Handler. The pipeline only reorders work: a
@@ -47,12 +49,13 @@ const (
 	prefetchElems = 1024
 	// prefetchReadOnly is that distance when the step writes nothing (the
 	// log-sum-exp, the loss without its gradient): 128 KiB, a whole row
-	// of 32768 columns, so the next row is in cache before it is read
-	// (measured when every row was read ahead for its maximum; in the
-	// one-read pattern 4 KiB and 16 KiB measured the same). On Zen 5 it took log-sum-exp from 69–72% to 69–79% (median
-	// 77%) of a read's bandwidth on one thread and from 68–72% to 71–74%
-	// on two; for the ops that write a row as well it was no better (the
-	// extra row in flight competes with the output for L2).
+	// of 32768 columns, so the next row is in cache before it is read.
+	// On Zen 5, when every row was read ahead for its maximum, it took
+	// log-sum-exp from 69–72% to 69–79% (median 77%) of a read's
+	// bandwidth on one thread and from 68–72% to 71–74% on two; for the
+	// ops that write a row as well it was no better (the extra row in
+	// flight competes with the output for L2). With rows read once, 4
+	// KiB and 16 KiB measured the same as 128 KiB.
 	prefetchReadOnly = 32768
 	// speculateCols is the shortest row whose exponentials Run computes in
 	// the pass that finds its maximum (see Run). On Zen 5 that took rows
