@@ -246,8 +246,10 @@ var zeros32 [1024]float32
 //     goroutine.
 //   - Next (Next non-nil): Max and NaN of Next, as MaxNaN32 — a row's
 //     maximum (the row pipeline passes X itself, so that the row is read
-//     from memory once for both parts); the loop also prefetches from
-//     Next + Prefetch elements onwards.
+//     from memory once for both parts; the assembly tiers then find the
+//     maximum in the Exp part's own loads, unless the step has an Out
+//     part and no E); the loop also prefetches from Next + Prefetch
+//     elements onwards.
 //
 // The AVX-512 tier also prefetches, 2 KiB ahead, the lines of E and of a
 // plainly stored Out, so that a store finds its line in cache. Prefetches

@@ -5027,13 +5027,26 @@ step32AVX2_noflag3:
 	ORQ   $+8, R13
 
 step32AVX2_noflag4:
+	TESTQ SI, SI
+	JZ    step32AVX2_nofuse5
+	CMPQ  SI, R10
+	JNE   step32AVX2_nofuse5
+	TESTQ DI, DI
+	JNZ   step32AVX2_fuse6
+	TESTQ R8, R8
+	JNZ   step32AVX2_nofuse5
+
+step32AVX2_fuse6:
+	ORQ $+32, R13
+
+step32AVX2_nofuse5:
 	TESTQ $+4, R12
-	JZ    step32AVX2_nont5
+	JZ    step32AVX2_nont7
 	TESTQ $+31, R8
-	JNZ   step32AVX2_nont5
+	JNZ   step32AVX2_nont7
 	ORQ   $+16, R13
 
-step32AVX2_nont5:
+step32AVX2_nont7:
 	ANDQ         $+3, R12
 	ADDQ         R10, R11
 	VBROADCASTSS negc+24(FP), Y0
@@ -5053,11 +5066,228 @@ step32AVX2_nont5:
 	VBROADCASTSS log2e32<>+0(SB), Y14
 	XORQ         BX, BX
 
-step32AVX2_block6:
+step32AVX2_block8:
 	CMPQ        CX, $+64
-	JB          step32AVX2_tail7
+	JB          step32AVX2_tail9
+	TESTQ       $+32, R13
+	JZ          step32AVX2_unfused14
+	PREFETCHT0  (R11)
+	PREFETCHT0  64(R11)
+	PREFETCHT0  128(R11)
+	PREFETCHT0  192(R11)
+	VMOVUPS     (SI), Y3
+	VMAXPS      Y12, Y3, Y12
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VORPS       Y4, Y13, Y13
+	VADDPS      Y0, Y3, Y3
+	VMOVUPS     64(SI), Y7
+	VMAXPS      Y12, Y7, Y12
+	VCMPPS      $0x03, Y7, Y7, Y8
+	VORPS       Y8, Y13, Y13
+	VADDPS      Y0, Y7, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      Y14, Y3, Y5
+	VMULPS      Y14, Y7, Y9
+	VROUNDPS    $0x00, Y5, Y4
+	VROUNDPS    $0x00, Y9, Y8
+	VCVTPS2DQ   Y4, Y5
+	VCVTPS2DQ   Y8, Y9
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y4
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y5, Y4, Y4
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y6, Y4, Y4
+	VANDPS      Y10, Y8, Y8
+	TESTQ       $+2, R13
+	JZ          step32AVX2_nostore15
+	VMOVUPS     Y4, (DI)
+
+step32AVX2_nostore15:
+	TESTQ   $+2, R13
+	JZ      step32AVX2_nostore16
+	VMOVUPS Y8, 64(DI)
+
+step32AVX2_nostore16:
+	VADDPS      Y8, Y4, Y11
+	VMOVUPS     128(SI), Y3
+	VMAXPS      Y12, Y3, Y12
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VORPS       Y4, Y13, Y13
+	VADDPS      Y0, Y3, Y3
+	VMOVUPS     192(SI), Y7
+	VMAXPS      Y12, Y7, Y12
+	VCMPPS      $0x03, Y7, Y7, Y8
+	VORPS       Y8, Y13, Y13
+	VADDPS      Y0, Y7, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      Y14, Y3, Y5
+	VMULPS      Y14, Y7, Y9
+	VROUNDPS    $0x00, Y5, Y4
+	VROUNDPS    $0x00, Y9, Y8
+	VCVTPS2DQ   Y4, Y5
+	VCVTPS2DQ   Y8, Y9
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y4
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y5, Y4, Y4
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y6, Y4, Y4
+	VANDPS      Y10, Y8, Y8
+	TESTQ       $+2, R13
+	JZ          step32AVX2_nostore17
+	VMOVUPS     Y4, 128(DI)
+
+step32AVX2_nostore17:
+	TESTQ   $+2, R13
+	JZ      step32AVX2_nostore18
+	VMOVUPS Y8, 192(DI)
+
+step32AVX2_nostore18:
+	VADDPS      Y8, Y4, Y4
+	VADDPS      Y4, Y11, Y11
+	VADDPS      Y11, Y1, Y1
+	VMOVUPS     32(SI), Y3
+	VMAXPS      Y12, Y3, Y12
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VORPS       Y4, Y13, Y13
+	VADDPS      Y0, Y3, Y3
+	VMOVUPS     96(SI), Y7
+	VMAXPS      Y12, Y7, Y12
+	VCMPPS      $0x03, Y7, Y7, Y8
+	VORPS       Y8, Y13, Y13
+	VADDPS      Y0, Y7, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      Y14, Y3, Y5
+	VMULPS      Y14, Y7, Y9
+	VROUNDPS    $0x00, Y5, Y4
+	VROUNDPS    $0x00, Y9, Y8
+	VCVTPS2DQ   Y4, Y5
+	VCVTPS2DQ   Y8, Y9
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y4
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y5, Y4, Y4
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y6, Y4, Y4
+	VANDPS      Y10, Y8, Y8
+	TESTQ       $+2, R13
+	JZ          step32AVX2_nostore19
+	VMOVUPS     Y4, 32(DI)
+
+step32AVX2_nostore19:
+	TESTQ   $+2, R13
+	JZ      step32AVX2_nostore20
+	VMOVUPS Y8, 96(DI)
+
+step32AVX2_nostore20:
+	VADDPS      Y8, Y4, Y11
+	VMOVUPS     160(SI), Y3
+	VMAXPS      Y12, Y3, Y12
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VORPS       Y4, Y13, Y13
+	VADDPS      Y0, Y3, Y3
+	VMOVUPS     224(SI), Y7
+	VMAXPS      Y12, Y7, Y12
+	VCMPPS      $0x03, Y7, Y7, Y8
+	VORPS       Y8, Y13, Y13
+	VADDPS      Y0, Y7, Y7
+	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
+	VCMPPS      $0x1d, lo32<>+0(SB), Y7, Y10
+	VMULPS      Y14, Y3, Y5
+	VMULPS      Y14, Y7, Y9
+	VROUNDPS    $0x00, Y5, Y4
+	VROUNDPS    $0x00, Y9, Y8
+	VCVTPS2DQ   Y4, Y5
+	VCVTPS2DQ   Y8, Y9
+	VFMADD231PS nln2hi32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2hi32<>+0(SB), Y8, Y7
+	VFMADD231PS nln2lo32<>+0(SB), Y4, Y3
+	VFMADD231PS nln2lo32<>+0(SB), Y8, Y7
+	VMOVAPS     p532<>+0(SB), Y4
+	VMOVAPS     p532<>+0(SB), Y8
+	VFMADD213PS p432<>+0(SB), Y3, Y4
+	VFMADD213PS p432<>+0(SB), Y7, Y8
+	VFMADD213PS p332<>+0(SB), Y3, Y4
+	VFMADD213PS p332<>+0(SB), Y7, Y8
+	VFMADD213PS p232<>+0(SB), Y3, Y4
+	VFMADD213PS p232<>+0(SB), Y7, Y8
+	VFMADD213PS p132<>+0(SB), Y3, Y4
+	VFMADD213PS p132<>+0(SB), Y7, Y8
+	VFMADD213PS one32<>+0(SB), Y3, Y4
+	VFMADD213PS one32<>+0(SB), Y7, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y5, Y4, Y4
+	VPADDD      Y9, Y8, Y8
+	VANDPS      Y6, Y4, Y4
+	VANDPS      Y10, Y8, Y8
+	TESTQ       $+2, R13
+	JZ          step32AVX2_nostore21
+	VMOVUPS     Y4, 160(DI)
+
+step32AVX2_nostore21:
+	TESTQ   $+2, R13
+	JZ      step32AVX2_nostore22
+	VMOVUPS Y8, 224(DI)
+
+step32AVX2_nostore22:
+	VADDPS Y8, Y4, Y4
+	VADDPS Y4, Y11, Y11
+	VADDPS Y11, Y2, Y2
+	JMP    step32AVX2_skipexp11
+
+step32AVX2_unfused14:
 	TESTQ       $+1, R13
-	JZ          step32AVX2_skipexp9
+	JZ          step32AVX2_skipexp11
 	VADDPS      (SI), Y0, Y3
 	VADDPS      64(SI), Y0, Y7
 	VCMPPS      $0x1d, lo32<>+0(SB), Y3, Y6
@@ -5091,15 +5321,15 @@ step32AVX2_block6:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore12
+	JZ          step32AVX2_nostore23
 	VMOVUPS     Y4, (DI)
 
-step32AVX2_nostore12:
+step32AVX2_nostore23:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore13
+	JZ      step32AVX2_nostore24
 	VMOVUPS Y8, 64(DI)
 
-step32AVX2_nostore13:
+step32AVX2_nostore24:
 	VADDPS      Y8, Y4, Y11
 	VADDPS      128(SI), Y0, Y3
 	VADDPS      192(SI), Y0, Y7
@@ -5134,15 +5364,15 @@ step32AVX2_nostore13:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore14
+	JZ          step32AVX2_nostore25
 	VMOVUPS     Y4, 128(DI)
 
-step32AVX2_nostore14:
+step32AVX2_nostore25:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore15
+	JZ      step32AVX2_nostore26
 	VMOVUPS Y8, 192(DI)
 
-step32AVX2_nostore15:
+step32AVX2_nostore26:
 	VADDPS      Y8, Y4, Y4
 	VADDPS      Y4, Y11, Y11
 	VADDPS      Y11, Y1, Y1
@@ -5179,15 +5409,15 @@ step32AVX2_nostore15:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore16
+	JZ          step32AVX2_nostore27
 	VMOVUPS     Y4, 32(DI)
 
-step32AVX2_nostore16:
+step32AVX2_nostore27:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore17
+	JZ      step32AVX2_nostore28
 	VMOVUPS Y8, 96(DI)
 
-step32AVX2_nostore17:
+step32AVX2_nostore28:
 	VADDPS      Y8, Y4, Y11
 	VADDPS      160(SI), Y0, Y3
 	VADDPS      224(SI), Y0, Y7
@@ -5222,271 +5452,273 @@ step32AVX2_nostore17:
 	VANDPS      Y6, Y4, Y4
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore18
+	JZ          step32AVX2_nostore29
 	VMOVUPS     Y4, 160(DI)
 
-step32AVX2_nostore18:
+step32AVX2_nostore29:
 	TESTQ   $+2, R13
-	JZ      step32AVX2_nostore19
+	JZ      step32AVX2_nostore30
 	VMOVUPS Y8, 224(DI)
 
-step32AVX2_nostore19:
+step32AVX2_nostore30:
 	VADDPS Y8, Y4, Y4
 	VADDPS Y4, Y11, Y11
 	VADDPS Y11, Y2, Y2
 
-step32AVX2_skipexp9:
+step32AVX2_skipexp11:
 	TESTQ   $+4, R13
-	JZ      step32AVX2_skipout10
+	JZ      step32AVX2_skipout12
 	TESTQ   $+16, R13
-	JZ      step32AVX2_regular20
+	JZ      step32AVX2_regular31
 	VMOVUPS (R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift21
+	JEQ     step32AVX2_shift32
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st22
+	JNE     step32AVX2_st33
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st22
+	JMP     step32AVX2_st33
 
-step32AVX2_shift21:
+step32AVX2_shift32:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st22:
+step32AVX2_st33:
 	VMOVNTPS Y3, (R8)
 	VMOVUPS  32(R9), Y4
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift23
+	JEQ      step32AVX2_shift34
 	VMULPS   128(SP), Y4, Y4
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st24
+	JNE      step32AVX2_st35
 	VSUBPS   160(SP), Y4, Y4
-	JMP      step32AVX2_st24
+	JMP      step32AVX2_st35
 
-step32AVX2_shift23:
+step32AVX2_shift34:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st24:
+step32AVX2_st35:
 	VMOVNTPS Y4, 32(R8)
 	VMOVUPS  64(R9), Y7
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift25
+	JEQ      step32AVX2_shift36
 	VMULPS   128(SP), Y7, Y7
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st26
+	JNE      step32AVX2_st37
 	VSUBPS   160(SP), Y7, Y7
-	JMP      step32AVX2_st26
+	JMP      step32AVX2_st37
 
-step32AVX2_shift25:
+step32AVX2_shift36:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st26:
+step32AVX2_st37:
 	VMOVNTPS Y7, 64(R8)
 	VMOVUPS  96(R9), Y8
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift27
+	JEQ      step32AVX2_shift38
 	VMULPS   128(SP), Y8, Y8
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st28
+	JNE      step32AVX2_st39
 	VSUBPS   160(SP), Y8, Y8
-	JMP      step32AVX2_st28
+	JMP      step32AVX2_st39
 
-step32AVX2_shift27:
+step32AVX2_shift38:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st28:
+step32AVX2_st39:
 	VMOVNTPS Y8, 96(R8)
 	VMOVUPS  128(R9), Y3
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift29
+	JEQ      step32AVX2_shift40
 	VMULPS   128(SP), Y3, Y3
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st30
+	JNE      step32AVX2_st41
 	VSUBPS   160(SP), Y3, Y3
-	JMP      step32AVX2_st30
+	JMP      step32AVX2_st41
 
-step32AVX2_shift29:
+step32AVX2_shift40:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st30:
+step32AVX2_st41:
 	VMOVNTPS Y3, 128(R8)
 	VMOVUPS  160(R9), Y4
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift31
+	JEQ      step32AVX2_shift42
 	VMULPS   128(SP), Y4, Y4
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st32
+	JNE      step32AVX2_st43
 	VSUBPS   160(SP), Y4, Y4
-	JMP      step32AVX2_st32
+	JMP      step32AVX2_st43
 
-step32AVX2_shift31:
+step32AVX2_shift42:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st32:
+step32AVX2_st43:
 	VMOVNTPS Y4, 160(R8)
 	VMOVUPS  192(R9), Y7
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift33
+	JEQ      step32AVX2_shift44
 	VMULPS   128(SP), Y7, Y7
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st34
+	JNE      step32AVX2_st45
 	VSUBPS   160(SP), Y7, Y7
-	JMP      step32AVX2_st34
+	JMP      step32AVX2_st45
 
-step32AVX2_shift33:
+step32AVX2_shift44:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st34:
+step32AVX2_st45:
 	VMOVNTPS Y7, 192(R8)
 	VMOVUPS  224(R9), Y8
 	CMPQ     R12, $+1
-	JEQ      step32AVX2_shift35
+	JEQ      step32AVX2_shift46
 	VMULPS   128(SP), Y8, Y8
 	CMPQ     R12, $+2
-	JNE      step32AVX2_st36
+	JNE      step32AVX2_st47
 	VSUBPS   160(SP), Y8, Y8
-	JMP      step32AVX2_st36
+	JMP      step32AVX2_st47
 
-step32AVX2_shift35:
+step32AVX2_shift46:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st36:
+step32AVX2_st47:
 	VMOVNTPS Y8, 224(R8)
-	JMP      step32AVX2_skipout10
+	JMP      step32AVX2_skipout12
 
-step32AVX2_regular20:
+step32AVX2_regular31:
 	VMOVUPS (R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift37
+	JEQ     step32AVX2_shift48
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st38
+	JNE     step32AVX2_st49
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st38
+	JMP     step32AVX2_st49
 
-step32AVX2_shift37:
+step32AVX2_shift48:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st38:
+step32AVX2_st49:
 	VMOVUPS Y3, (R8)
 	VMOVUPS 32(R9), Y4
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift39
+	JEQ     step32AVX2_shift50
 	VMULPS  128(SP), Y4, Y4
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st40
+	JNE     step32AVX2_st51
 	VSUBPS  160(SP), Y4, Y4
-	JMP     step32AVX2_st40
+	JMP     step32AVX2_st51
 
-step32AVX2_shift39:
+step32AVX2_shift50:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st40:
+step32AVX2_st51:
 	VMOVUPS Y4, 32(R8)
 	VMOVUPS 64(R9), Y7
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift41
+	JEQ     step32AVX2_shift52
 	VMULPS  128(SP), Y7, Y7
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st42
+	JNE     step32AVX2_st53
 	VSUBPS  160(SP), Y7, Y7
-	JMP     step32AVX2_st42
+	JMP     step32AVX2_st53
 
-step32AVX2_shift41:
+step32AVX2_shift52:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st42:
+step32AVX2_st53:
 	VMOVUPS Y7, 64(R8)
 	VMOVUPS 96(R9), Y8
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift43
+	JEQ     step32AVX2_shift54
 	VMULPS  128(SP), Y8, Y8
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st44
+	JNE     step32AVX2_st55
 	VSUBPS  160(SP), Y8, Y8
-	JMP     step32AVX2_st44
+	JMP     step32AVX2_st55
 
-step32AVX2_shift43:
+step32AVX2_shift54:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st44:
+step32AVX2_st55:
 	VMOVUPS Y8, 96(R8)
 	VMOVUPS 128(R9), Y3
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift45
+	JEQ     step32AVX2_shift56
 	VMULPS  128(SP), Y3, Y3
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st46
+	JNE     step32AVX2_st57
 	VSUBPS  160(SP), Y3, Y3
-	JMP     step32AVX2_st46
+	JMP     step32AVX2_st57
 
-step32AVX2_shift45:
+step32AVX2_shift56:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st46:
+step32AVX2_st57:
 	VMOVUPS Y3, 128(R8)
 	VMOVUPS 160(R9), Y4
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift47
+	JEQ     step32AVX2_shift58
 	VMULPS  128(SP), Y4, Y4
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st48
+	JNE     step32AVX2_st59
 	VSUBPS  160(SP), Y4, Y4
-	JMP     step32AVX2_st48
+	JMP     step32AVX2_st59
 
-step32AVX2_shift47:
+step32AVX2_shift58:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st48:
+step32AVX2_st59:
 	VMOVUPS Y4, 160(R8)
 	VMOVUPS 192(R9), Y7
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift49
+	JEQ     step32AVX2_shift60
 	VMULPS  128(SP), Y7, Y7
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st50
+	JNE     step32AVX2_st61
 	VSUBPS  160(SP), Y7, Y7
-	JMP     step32AVX2_st50
+	JMP     step32AVX2_st61
 
-step32AVX2_shift49:
+step32AVX2_shift60:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st50:
+step32AVX2_st61:
 	VMOVUPS Y7, 192(R8)
 	VMOVUPS 224(R9), Y8
 	CMPQ    R12, $+1
-	JEQ     step32AVX2_shift51
+	JEQ     step32AVX2_shift62
 	VMULPS  128(SP), Y8, Y8
 	CMPQ    R12, $+2
-	JNE     step32AVX2_st52
+	JNE     step32AVX2_st63
 	VSUBPS  160(SP), Y8, Y8
-	JMP     step32AVX2_st52
+	JMP     step32AVX2_st63
 
-step32AVX2_shift51:
+step32AVX2_shift62:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st52:
+step32AVX2_st63:
 	VMOVUPS Y8, 224(R8)
 
-step32AVX2_skipout10:
+step32AVX2_skipout12:
+	TESTQ      $+32, R13
+	JNZ        step32AVX2_skipnext13
 	TESTQ      $+8, R13
-	JZ         step32AVX2_skipnext11
+	JZ         step32AVX2_skipnext13
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
 	PREFETCHT0 128(R11)
@@ -5524,7 +5756,7 @@ step32AVX2_skipout10:
 	VCMPPS     $0x03, Y8, Y8, Y8
 	VORPS      Y8, Y13, Y13
 
-step32AVX2_skipnext11:
+step32AVX2_skipnext13:
 	ADDQ         $+256, SI
 	ADDQ         $+256, DI
 	ADDQ         $+256, R8
@@ -5534,7 +5766,7 @@ step32AVX2_skipnext11:
 	SUBQ         $+64, CX
 	INCQ         BX
 	TESTQ        $+3, BX
-	JNZ          step32AVX2_block6
+	JNZ          step32AVX2_block8
 	VCVTPS2PD    X1, Y3
 	VADDPD       (SP), Y3, Y3
 	VMOVUPD      Y3, (SP)
@@ -5551,13 +5783,13 @@ step32AVX2_skipnext11:
 	VADDPD       96(SP), Y3, Y3
 	VMOVUPD      Y3, 96(SP)
 	VXORPS       Y2, Y2, Y2
-	JMP          step32AVX2_block6
+	JMP          step32AVX2_block8
 
-step32AVX2_tail7:
+step32AVX2_tail9:
 	TESTQ       CX, CX
-	JZ          step32AVX2_done8
+	JZ          step32AVX2_done10
 	TESTQ       $+1, R13
-	JZ          step32AVX2_skipexp53
+	JZ          step32AVX2_skipexp64
 	MOVQ        CX, DX
 	XORQ        AX, AX
 	CMPQ        DX, $+0
@@ -5587,10 +5819,10 @@ step32AVX2_tail7:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore56
+	JZ          step32AVX2_nostore67
 	VMASKMOVPS  Y4, Y10, (DI)
 
-step32AVX2_nostore56:
+step32AVX2_nostore67:
 	MOVQ        CX, DX
 	SUBQ        $+16, DX
 	XORQ        AX, AX
@@ -5621,10 +5853,10 @@ step32AVX2_nostore56:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore57
+	JZ          step32AVX2_nostore68
 	VMASKMOVPS  Y8, Y6, 64(DI)
 
-step32AVX2_nostore57:
+step32AVX2_nostore68:
 	VADDPS      Y8, Y4, Y11
 	MOVQ        CX, DX
 	SUBQ        $+32, DX
@@ -5656,10 +5888,10 @@ step32AVX2_nostore57:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore58
+	JZ          step32AVX2_nostore69
 	VMASKMOVPS  Y4, Y10, 128(DI)
 
-step32AVX2_nostore58:
+step32AVX2_nostore69:
 	MOVQ        CX, DX
 	SUBQ        $+48, DX
 	XORQ        AX, AX
@@ -5690,10 +5922,10 @@ step32AVX2_nostore58:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore59
+	JZ          step32AVX2_nostore70
 	VMASKMOVPS  Y8, Y6, 192(DI)
 
-step32AVX2_nostore59:
+step32AVX2_nostore70:
 	VADDPS      Y8, Y4, Y4
 	VADDPS      Y4, Y11, Y11
 	VADDPS      Y11, Y1, Y1
@@ -5727,10 +5959,10 @@ step32AVX2_nostore59:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore60
+	JZ          step32AVX2_nostore71
 	VMASKMOVPS  Y4, Y10, 32(DI)
 
-step32AVX2_nostore60:
+step32AVX2_nostore71:
 	MOVQ        CX, DX
 	SUBQ        $+24, DX
 	XORQ        AX, AX
@@ -5761,10 +5993,10 @@ step32AVX2_nostore60:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore61
+	JZ          step32AVX2_nostore72
 	VMASKMOVPS  Y8, Y6, 96(DI)
 
-step32AVX2_nostore61:
+step32AVX2_nostore72:
 	VADDPS      Y8, Y4, Y11
 	MOVQ        CX, DX
 	SUBQ        $+40, DX
@@ -5796,10 +6028,10 @@ step32AVX2_nostore61:
 	VPADDD      Y5, Y4, Y4
 	VANDPS      Y6, Y4, Y4
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore62
+	JZ          step32AVX2_nostore73
 	VMASKMOVPS  Y4, Y10, 160(DI)
 
-step32AVX2_nostore62:
+step32AVX2_nostore73:
 	MOVQ        CX, DX
 	SUBQ        $+56, DX
 	XORQ        AX, AX
@@ -5830,17 +6062,17 @@ step32AVX2_nostore62:
 	VPADDD      Y9, Y8, Y8
 	VANDPS      Y10, Y8, Y8
 	TESTQ       $+2, R13
-	JZ          step32AVX2_nostore63
+	JZ          step32AVX2_nostore74
 	VMASKMOVPS  Y8, Y6, 224(DI)
 
-step32AVX2_nostore63:
+step32AVX2_nostore74:
 	VADDPS Y8, Y4, Y4
 	VADDPS Y4, Y11, Y11
 	VADDPS Y11, Y2, Y2
 
-step32AVX2_skipexp53:
+step32AVX2_skipexp64:
 	TESTQ      $+4, R13
-	JZ         step32AVX2_skipout54
+	JZ         step32AVX2_skipout65
 	MOVQ       CX, DX
 	XORQ       AX, AX
 	CMPQ       DX, $+0
@@ -5853,18 +6085,18 @@ step32AVX2_skipexp53:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS (R9), Y6, Y3
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift64
+	JEQ        step32AVX2_shift75
 	VMULPS     128(SP), Y3, Y3
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st65
+	JNE        step32AVX2_st76
 	VSUBPS     160(SP), Y3, Y3
-	JMP        step32AVX2_st65
+	JMP        step32AVX2_st76
 
-step32AVX2_shift64:
+step32AVX2_shift75:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st65:
+step32AVX2_st76:
 	VMASKMOVPS Y3, Y6, (R8)
 	MOVQ       CX, DX
 	SUBQ       $+8, DX
@@ -5879,18 +6111,18 @@ step32AVX2_st65:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 32(R9), Y6, Y4
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift66
+	JEQ        step32AVX2_shift77
 	VMULPS     128(SP), Y4, Y4
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st67
+	JNE        step32AVX2_st78
 	VSUBPS     160(SP), Y4, Y4
-	JMP        step32AVX2_st67
+	JMP        step32AVX2_st78
 
-step32AVX2_shift66:
+step32AVX2_shift77:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st67:
+step32AVX2_st78:
 	VMASKMOVPS Y4, Y6, 32(R8)
 	MOVQ       CX, DX
 	SUBQ       $+16, DX
@@ -5905,18 +6137,18 @@ step32AVX2_st67:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 64(R9), Y6, Y7
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift68
+	JEQ        step32AVX2_shift79
 	VMULPS     128(SP), Y7, Y7
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st69
+	JNE        step32AVX2_st80
 	VSUBPS     160(SP), Y7, Y7
-	JMP        step32AVX2_st69
+	JMP        step32AVX2_st80
 
-step32AVX2_shift68:
+step32AVX2_shift79:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st69:
+step32AVX2_st80:
 	VMASKMOVPS Y7, Y6, 64(R8)
 	MOVQ       CX, DX
 	SUBQ       $+24, DX
@@ -5931,18 +6163,18 @@ step32AVX2_st69:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 96(R9), Y6, Y8
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift70
+	JEQ        step32AVX2_shift81
 	VMULPS     128(SP), Y8, Y8
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st71
+	JNE        step32AVX2_st82
 	VSUBPS     160(SP), Y8, Y8
-	JMP        step32AVX2_st71
+	JMP        step32AVX2_st82
 
-step32AVX2_shift70:
+step32AVX2_shift81:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st71:
+step32AVX2_st82:
 	VMASKMOVPS Y8, Y6, 96(R8)
 	MOVQ       CX, DX
 	SUBQ       $+32, DX
@@ -5957,18 +6189,18 @@ step32AVX2_st71:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 128(R9), Y6, Y3
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift72
+	JEQ        step32AVX2_shift83
 	VMULPS     128(SP), Y3, Y3
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st73
+	JNE        step32AVX2_st84
 	VSUBPS     160(SP), Y3, Y3
-	JMP        step32AVX2_st73
+	JMP        step32AVX2_st84
 
-step32AVX2_shift72:
+step32AVX2_shift83:
 	VSUBPS 128(SP), Y3, Y3
 	VSUBPS 160(SP), Y3, Y3
 
-step32AVX2_st73:
+step32AVX2_st84:
 	VMASKMOVPS Y3, Y6, 128(R8)
 	MOVQ       CX, DX
 	SUBQ       $+40, DX
@@ -5983,18 +6215,18 @@ step32AVX2_st73:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 160(R9), Y6, Y4
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift74
+	JEQ        step32AVX2_shift85
 	VMULPS     128(SP), Y4, Y4
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st75
+	JNE        step32AVX2_st86
 	VSUBPS     160(SP), Y4, Y4
-	JMP        step32AVX2_st75
+	JMP        step32AVX2_st86
 
-step32AVX2_shift74:
+step32AVX2_shift85:
 	VSUBPS 128(SP), Y4, Y4
 	VSUBPS 160(SP), Y4, Y4
 
-step32AVX2_st75:
+step32AVX2_st86:
 	VMASKMOVPS Y4, Y6, 160(R8)
 	MOVQ       CX, DX
 	SUBQ       $+48, DX
@@ -6009,18 +6241,18 @@ step32AVX2_st75:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 192(R9), Y6, Y7
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift76
+	JEQ        step32AVX2_shift87
 	VMULPS     128(SP), Y7, Y7
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st77
+	JNE        step32AVX2_st88
 	VSUBPS     160(SP), Y7, Y7
-	JMP        step32AVX2_st77
+	JMP        step32AVX2_st88
 
-step32AVX2_shift76:
+step32AVX2_shift87:
 	VSUBPS 128(SP), Y7, Y7
 	VSUBPS 160(SP), Y7, Y7
 
-step32AVX2_st77:
+step32AVX2_st88:
 	VMASKMOVPS Y7, Y6, 192(R8)
 	MOVQ       CX, DX
 	SUBQ       $+56, DX
@@ -6035,23 +6267,23 @@ step32AVX2_st77:
 	VMOVUPS    (AX)(DX*4), Y6
 	VMASKMOVPS 224(R9), Y6, Y8
 	CMPQ       R12, $+1
-	JEQ        step32AVX2_shift78
+	JEQ        step32AVX2_shift89
 	VMULPS     128(SP), Y8, Y8
 	CMPQ       R12, $+2
-	JNE        step32AVX2_st79
+	JNE        step32AVX2_st90
 	VSUBPS     160(SP), Y8, Y8
-	JMP        step32AVX2_st79
+	JMP        step32AVX2_st90
 
-step32AVX2_shift78:
+step32AVX2_shift89:
 	VSUBPS 128(SP), Y8, Y8
 	VSUBPS 160(SP), Y8, Y8
 
-step32AVX2_st79:
+step32AVX2_st90:
 	VMASKMOVPS Y8, Y6, 224(R8)
 
-step32AVX2_skipout54:
+step32AVX2_skipout65:
 	TESTQ        $+8, R13
-	JZ           step32AVX2_skipnext55
+	JZ           step32AVX2_skipnext66
 	MOVQ         CX, DX
 	XORQ         AX, AX
 	CMPQ         DX, $+0
@@ -6188,8 +6420,8 @@ step32AVX2_skipout54:
 	VCMPPS       $0x03, Y8, Y8, Y8
 	VORPS        Y8, Y13, Y13
 
-step32AVX2_skipnext55:
-step32AVX2_done8:
+step32AVX2_skipnext66:
+step32AVX2_done10:
 	VCVTPS2PD    X1, Y3
 	VADDPD       (SP), Y3, Y3
 	VMOVUPD      Y3, (SP)

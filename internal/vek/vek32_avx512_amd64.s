@@ -2894,13 +2894,26 @@ step32AVX512_noflag3:
 	ORQ   $+8, R13
 
 step32AVX512_noflag4:
+	TESTQ SI, SI
+	JZ    step32AVX512_nofuse5
+	CMPQ  SI, R10
+	JNE   step32AVX512_nofuse5
+	TESTQ DI, DI
+	JNZ   step32AVX512_fuse6
+	TESTQ R8, R8
+	JNZ   step32AVX512_nofuse5
+
+step32AVX512_fuse6:
+	ORQ $+32, R13
+
+step32AVX512_nofuse5:
 	TESTQ $+4, R12
-	JZ    step32AVX512_nont5
+	JZ    step32AVX512_nont7
 	TESTQ $+63, R8
-	JNZ   step32AVX512_nont5
+	JNZ   step32AVX512_nont7
 	ORQ   $+16, R13
 
-step32AVX512_nont5:
+step32AVX512_nont7:
 	ANDQ         $+3, R12
 	ADDQ         R10, R11
 	VBROADCASTSS negc+24(FP), Z0
@@ -2926,19 +2939,128 @@ step32AVX512_nont5:
 	VBROADCASTSS one32<>+0(SB), Z31
 	XORQ         BX, BX
 
-step32AVX512_block6:
+step32AVX512_block8:
 	CMPQ       CX, $+64
-	JB         step32AVX512_tail7
-	TESTQ      $+1, R13
-	JZ         step32AVX512_skipexp9
+	JB         step32AVX512_tail9
+	TESTQ      $+32, R13
+	JZ         step32AVX512_unfused14
 	TESTQ      $+2, R13
-	JZ         step32AVX512_nopfs12
+	JZ         step32AVX512_nopfs15
 	PREFETCHT0 2048(DI)
 	PREFETCHT0 2112(DI)
 	PREFETCHT0 2176(DI)
 	PREFETCHT0 2240(DI)
 
-step32AVX512_nopfs12:
+step32AVX512_nopfs15:
+	PREFETCHT0  (R11)
+	PREFETCHT0  64(R11)
+	PREFETCHT0  128(R11)
+	PREFETCHT0  192(R11)
+	VMOVUPS     (SI), Z4
+	VMAXPS      Z16, Z4, Z16
+	VCMPPS      $0x03, Z4, Z4, K6
+	KORW        K6, K5, K5
+	VADDPS      Z0, Z4, Z4
+	VMOVUPS     64(SI), Z7
+	VMAXPS      Z17, Z7, Z17
+	VCMPPS      $0x03, Z7, Z7, K6
+	KORW        K6, K5, K5
+	VADDPS      Z0, Z7, Z7
+	VMOVUPS     128(SI), Z10
+	VMAXPS      Z18, Z10, Z18
+	VCMPPS      $0x03, Z10, Z10, K6
+	KORW        K6, K5, K5
+	VADDPS      Z0, Z10, Z10
+	VMOVUPS     192(SI), Z13
+	VMAXPS      Z19, Z13, Z19
+	VCMPPS      $0x03, Z13, Z13, K6
+	KORW        K6, K5, K5
+	VADDPS      Z0, Z13, Z13
+	VCMPPS      $0x1d, Z25, Z4, K1
+	VCMPPS      $0x1d, Z25, Z7, K2
+	VCMPPS      $0x1d, Z25, Z10, K3
+	VCMPPS      $0x1d, Z25, Z13, K4
+	VMULPS      Z22, Z4, Z5
+	VMULPS      Z22, Z7, Z8
+	VMULPS      Z22, Z10, Z11
+	VMULPS      Z22, Z13, Z14
+	VRNDSCALEPS $0x00, Z5, Z5
+	VRNDSCALEPS $0x00, Z8, Z8
+	VRNDSCALEPS $0x00, Z11, Z11
+	VRNDSCALEPS $0x00, Z14, Z14
+	VFMADD231PS Z23, Z5, Z4
+	VFMADD231PS Z23, Z8, Z7
+	VFMADD231PS Z23, Z11, Z10
+	VFMADD231PS Z23, Z14, Z13
+	VFMADD231PS Z24, Z5, Z4
+	VFMADD231PS Z24, Z8, Z7
+	VFMADD231PS Z24, Z11, Z10
+	VFMADD231PS Z24, Z14, Z13
+	VMOVAPS     Z26, Z6
+	VMOVAPS     Z26, Z9
+	VMOVAPS     Z26, Z12
+	VMOVAPS     Z26, Z15
+	VFMADD213PS Z27, Z4, Z6
+	VFMADD213PS Z27, Z7, Z9
+	VFMADD213PS Z27, Z10, Z12
+	VFMADD213PS Z27, Z13, Z15
+	VFMADD213PS Z28, Z4, Z6
+	VFMADD213PS Z28, Z7, Z9
+	VFMADD213PS Z28, Z10, Z12
+	VFMADD213PS Z28, Z13, Z15
+	VFMADD213PS Z29, Z4, Z6
+	VFMADD213PS Z29, Z7, Z9
+	VFMADD213PS Z29, Z10, Z12
+	VFMADD213PS Z29, Z13, Z15
+	VFMADD213PS Z30, Z4, Z6
+	VFMADD213PS Z30, Z7, Z9
+	VFMADD213PS Z30, Z10, Z12
+	VFMADD213PS Z30, Z13, Z15
+	VFMADD213PS Z31, Z4, Z6
+	VFMADD213PS Z31, Z7, Z9
+	VFMADD213PS Z31, Z10, Z12
+	VFMADD213PS Z31, Z13, Z15
+	VSCALEFPS.Z Z5, Z6, K1, Z6
+	VSCALEFPS.Z Z8, Z9, K2, Z9
+	VSCALEFPS.Z Z11, Z12, K3, Z12
+	VSCALEFPS.Z Z14, Z15, K4, Z15
+	TESTQ       $+2, R13
+	JZ          step32AVX512_nostore16
+	VMOVUPS     Z6, (DI)
+
+step32AVX512_nostore16:
+	TESTQ   $+2, R13
+	JZ      step32AVX512_nostore17
+	VMOVUPS Z9, 64(DI)
+
+step32AVX512_nostore17:
+	TESTQ   $+2, R13
+	JZ      step32AVX512_nostore18
+	VMOVUPS Z12, 128(DI)
+
+step32AVX512_nostore18:
+	TESTQ   $+2, R13
+	JZ      step32AVX512_nostore19
+	VMOVUPS Z15, 192(DI)
+
+step32AVX512_nostore19:
+	VADDPS Z9, Z6, Z6
+	VADDPS Z15, Z12, Z12
+	VADDPS Z12, Z6, Z6
+	VADDPS Z6, Z1, Z1
+	JMP    step32AVX512_skipexp11
+
+step32AVX512_unfused14:
+	TESTQ      $+1, R13
+	JZ         step32AVX512_skipexp11
+	TESTQ      $+2, R13
+	JZ         step32AVX512_nopfs20
+	PREFETCHT0 2048(DI)
+	PREFETCHT0 2112(DI)
+	PREFETCHT0 2176(DI)
+	PREFETCHT0 2240(DI)
+
+step32AVX512_nopfs20:
 	VADDPS      (SI), Z0, Z4
 	VADDPS      64(SI), Z0, Z7
 	VADDPS      128(SI), Z0, Z10
@@ -2992,170 +3114,172 @@ step32AVX512_nopfs12:
 	VSCALEFPS.Z Z11, Z12, K3, Z12
 	VSCALEFPS.Z Z14, Z15, K4, Z15
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore13
+	JZ          step32AVX512_nostore21
 	VMOVUPS     Z6, (DI)
 
-step32AVX512_nostore13:
+step32AVX512_nostore21:
 	TESTQ   $+2, R13
-	JZ      step32AVX512_nostore14
+	JZ      step32AVX512_nostore22
 	VMOVUPS Z9, 64(DI)
 
-step32AVX512_nostore14:
+step32AVX512_nostore22:
 	TESTQ   $+2, R13
-	JZ      step32AVX512_nostore15
+	JZ      step32AVX512_nostore23
 	VMOVUPS Z12, 128(DI)
 
-step32AVX512_nostore15:
+step32AVX512_nostore23:
 	TESTQ   $+2, R13
-	JZ      step32AVX512_nostore16
+	JZ      step32AVX512_nostore24
 	VMOVUPS Z15, 192(DI)
 
-step32AVX512_nostore16:
+step32AVX512_nostore24:
 	VADDPS Z9, Z6, Z6
 	VADDPS Z15, Z12, Z12
 	VADDPS Z12, Z6, Z6
 	VADDPS Z6, Z1, Z1
 
-step32AVX512_skipexp9:
+step32AVX512_skipexp11:
 	TESTQ   $+4, R13
-	JZ      step32AVX512_skipout10
+	JZ      step32AVX512_skipout12
 	TESTQ   $+16, R13
-	JZ      step32AVX512_regular17
+	JZ      step32AVX512_regular25
 	VMOVUPS (R9), Z4
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift18
+	JEQ     step32AVX512_shift26
 	VMULPS  Z20, Z4, Z4
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st19
+	JNE     step32AVX512_st27
 	VSUBPS  Z21, Z4, Z4
-	JMP     step32AVX512_st19
+	JMP     step32AVX512_st27
 
-step32AVX512_shift18:
+step32AVX512_shift26:
 	VSUBPS Z20, Z4, Z4
 	VSUBPS Z21, Z4, Z4
 
-step32AVX512_st19:
+step32AVX512_st27:
 	VMOVNTPS Z4, (R8)
 	VMOVUPS  64(R9), Z5
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift20
+	JEQ      step32AVX512_shift28
 	VMULPS   Z20, Z5, Z5
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st21
+	JNE      step32AVX512_st29
 	VSUBPS   Z21, Z5, Z5
-	JMP      step32AVX512_st21
+	JMP      step32AVX512_st29
 
-step32AVX512_shift20:
+step32AVX512_shift28:
 	VSUBPS Z20, Z5, Z5
 	VSUBPS Z21, Z5, Z5
 
-step32AVX512_st21:
+step32AVX512_st29:
 	VMOVNTPS Z5, 64(R8)
 	VMOVUPS  128(R9), Z7
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift22
+	JEQ      step32AVX512_shift30
 	VMULPS   Z20, Z7, Z7
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st23
+	JNE      step32AVX512_st31
 	VSUBPS   Z21, Z7, Z7
-	JMP      step32AVX512_st23
+	JMP      step32AVX512_st31
 
-step32AVX512_shift22:
+step32AVX512_shift30:
 	VSUBPS Z20, Z7, Z7
 	VSUBPS Z21, Z7, Z7
 
-step32AVX512_st23:
+step32AVX512_st31:
 	VMOVNTPS Z7, 128(R8)
 	VMOVUPS  192(R9), Z8
 	CMPQ     R12, $+1
-	JEQ      step32AVX512_shift24
+	JEQ      step32AVX512_shift32
 	VMULPS   Z20, Z8, Z8
 	CMPQ     R12, $+2
-	JNE      step32AVX512_st25
+	JNE      step32AVX512_st33
 	VSUBPS   Z21, Z8, Z8
-	JMP      step32AVX512_st25
+	JMP      step32AVX512_st33
 
-step32AVX512_shift24:
+step32AVX512_shift32:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st25:
+step32AVX512_st33:
 	VMOVNTPS Z8, 192(R8)
-	JMP      step32AVX512_skipout10
+	JMP      step32AVX512_skipout12
 
-step32AVX512_regular17:
+step32AVX512_regular25:
 	TESTQ      $+4, R13
-	JZ         step32AVX512_nopfs26
+	JZ         step32AVX512_nopfs34
 	PREFETCHT0 2048(R8)
 	PREFETCHT0 2112(R8)
 	PREFETCHT0 2176(R8)
 	PREFETCHT0 2240(R8)
 
-step32AVX512_nopfs26:
+step32AVX512_nopfs34:
 	VMOVUPS (R9), Z4
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift27
+	JEQ     step32AVX512_shift35
 	VMULPS  Z20, Z4, Z4
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st28
+	JNE     step32AVX512_st36
 	VSUBPS  Z21, Z4, Z4
-	JMP     step32AVX512_st28
+	JMP     step32AVX512_st36
 
-step32AVX512_shift27:
+step32AVX512_shift35:
 	VSUBPS Z20, Z4, Z4
 	VSUBPS Z21, Z4, Z4
 
-step32AVX512_st28:
+step32AVX512_st36:
 	VMOVUPS Z4, (R8)
 	VMOVUPS 64(R9), Z5
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift29
+	JEQ     step32AVX512_shift37
 	VMULPS  Z20, Z5, Z5
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st30
+	JNE     step32AVX512_st38
 	VSUBPS  Z21, Z5, Z5
-	JMP     step32AVX512_st30
+	JMP     step32AVX512_st38
 
-step32AVX512_shift29:
+step32AVX512_shift37:
 	VSUBPS Z20, Z5, Z5
 	VSUBPS Z21, Z5, Z5
 
-step32AVX512_st30:
+step32AVX512_st38:
 	VMOVUPS Z5, 64(R8)
 	VMOVUPS 128(R9), Z7
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift31
+	JEQ     step32AVX512_shift39
 	VMULPS  Z20, Z7, Z7
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st32
+	JNE     step32AVX512_st40
 	VSUBPS  Z21, Z7, Z7
-	JMP     step32AVX512_st32
+	JMP     step32AVX512_st40
 
-step32AVX512_shift31:
+step32AVX512_shift39:
 	VSUBPS Z20, Z7, Z7
 	VSUBPS Z21, Z7, Z7
 
-step32AVX512_st32:
+step32AVX512_st40:
 	VMOVUPS Z7, 128(R8)
 	VMOVUPS 192(R9), Z8
 	CMPQ    R12, $+1
-	JEQ     step32AVX512_shift33
+	JEQ     step32AVX512_shift41
 	VMULPS  Z20, Z8, Z8
 	CMPQ    R12, $+2
-	JNE     step32AVX512_st34
+	JNE     step32AVX512_st42
 	VSUBPS  Z21, Z8, Z8
-	JMP     step32AVX512_st34
+	JMP     step32AVX512_st42
 
-step32AVX512_shift33:
+step32AVX512_shift41:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st34:
+step32AVX512_st42:
 	VMOVUPS Z8, 192(R8)
 
-step32AVX512_skipout10:
+step32AVX512_skipout12:
+	TESTQ      $+32, R13
+	JNZ        step32AVX512_skipnext13
 	TESTQ      $+8, R13
-	JZ         step32AVX512_skipnext11
+	JZ         step32AVX512_skipnext13
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
 	PREFETCHT0 128(R11)
@@ -3177,7 +3301,7 @@ step32AVX512_skipout10:
 	VCMPPS     $0x03, Z8, Z8, K6
 	KORW       K6, K5, K5
 
-step32AVX512_skipnext11:
+step32AVX512_skipnext13:
 	ADDQ          $+256, SI
 	ADDQ          $+256, DI
 	ADDQ          $+256, R8
@@ -3187,20 +3311,20 @@ step32AVX512_skipnext11:
 	SUBQ          $+64, CX
 	INCQ          BX
 	TESTQ         $+3, BX
-	JNZ           step32AVX512_block6
+	JNZ           step32AVX512_block8
 	VCVTPS2PD     Y1, Z4
 	VADDPD        Z4, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z1, Y4
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z4, Z3, Z3
 	VXORPS        Z1, Z1, Z1
-	JMP           step32AVX512_block6
+	JMP           step32AVX512_block8
 
-step32AVX512_tail7:
+step32AVX512_tail9:
 	TESTQ       CX, CX
-	JZ          step32AVX512_done8
+	JZ          step32AVX512_done10
 	TESTQ       $+1, R13
-	JZ          step32AVX512_skipexp35
+	JZ          step32AVX512_skipexp43
 	MOVQ        CX, DX
 	XORQ        AX, AX
 	CMPQ        DX, $+0
@@ -3228,10 +3352,10 @@ step32AVX512_tail7:
 	KANDW       K1, K7, K1
 	VSCALEFPS.Z Z5, Z6, K1, Z6
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore38
+	JZ          step32AVX512_nostore46
 	VMOVUPS     Z6, K7, (DI)
 
-step32AVX512_nostore38:
+step32AVX512_nostore46:
 	MOVQ        CX, DX
 	SUBQ        $+16, DX
 	XORQ        AX, AX
@@ -3260,10 +3384,10 @@ step32AVX512_nostore38:
 	KANDW       K2, K7, K2
 	VSCALEFPS.Z Z8, Z9, K2, Z9
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore39
+	JZ          step32AVX512_nostore47
 	VMOVUPS     Z9, K7, 64(DI)
 
-step32AVX512_nostore39:
+step32AVX512_nostore47:
 	MOVQ        CX, DX
 	SUBQ        $+32, DX
 	XORQ        AX, AX
@@ -3292,10 +3416,10 @@ step32AVX512_nostore39:
 	KANDW       K3, K7, K3
 	VSCALEFPS.Z Z11, Z12, K3, Z12
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore40
+	JZ          step32AVX512_nostore48
 	VMOVUPS     Z12, K7, 128(DI)
 
-step32AVX512_nostore40:
+step32AVX512_nostore48:
 	MOVQ        CX, DX
 	SUBQ        $+48, DX
 	XORQ        AX, AX
@@ -3324,18 +3448,18 @@ step32AVX512_nostore40:
 	KANDW       K4, K7, K4
 	VSCALEFPS.Z Z14, Z15, K4, Z15
 	TESTQ       $+2, R13
-	JZ          step32AVX512_nostore41
+	JZ          step32AVX512_nostore49
 	VMOVUPS     Z15, K7, 192(DI)
 
-step32AVX512_nostore41:
+step32AVX512_nostore49:
 	VADDPS Z9, Z6, Z6
 	VADDPS Z15, Z12, Z12
 	VADDPS Z12, Z6, Z6
 	VADDPS Z6, Z1, Z1
 
-step32AVX512_skipexp35:
+step32AVX512_skipexp43:
 	TESTQ     $+4, R13
-	JZ        step32AVX512_skipout36
+	JZ        step32AVX512_skipout44
 	MOVQ      CX, DX
 	XORQ      AX, AX
 	CMPQ      DX, $+0
@@ -3349,18 +3473,18 @@ step32AVX512_skipexp35:
 	KMOVW     AX, K7
 	VMOVUPS.Z (R9), K7, Z4
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift42
+	JEQ       step32AVX512_shift50
 	VMULPS    Z20, Z4, Z4
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st43
+	JNE       step32AVX512_st51
 	VSUBPS    Z21, Z4, Z4
-	JMP       step32AVX512_st43
+	JMP       step32AVX512_st51
 
-step32AVX512_shift42:
+step32AVX512_shift50:
 	VSUBPS Z20, Z4, Z4
 	VSUBPS Z21, Z4, Z4
 
-step32AVX512_st43:
+step32AVX512_st51:
 	VMOVUPS   Z4, K7, (R8)
 	MOVQ      CX, DX
 	SUBQ      $+16, DX
@@ -3376,18 +3500,18 @@ step32AVX512_st43:
 	KMOVW     AX, K7
 	VMOVUPS.Z 64(R9), K7, Z5
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift44
+	JEQ       step32AVX512_shift52
 	VMULPS    Z20, Z5, Z5
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st45
+	JNE       step32AVX512_st53
 	VSUBPS    Z21, Z5, Z5
-	JMP       step32AVX512_st45
+	JMP       step32AVX512_st53
 
-step32AVX512_shift44:
+step32AVX512_shift52:
 	VSUBPS Z20, Z5, Z5
 	VSUBPS Z21, Z5, Z5
 
-step32AVX512_st45:
+step32AVX512_st53:
 	VMOVUPS   Z5, K7, 64(R8)
 	MOVQ      CX, DX
 	SUBQ      $+32, DX
@@ -3403,18 +3527,18 @@ step32AVX512_st45:
 	KMOVW     AX, K7
 	VMOVUPS.Z 128(R9), K7, Z7
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift46
+	JEQ       step32AVX512_shift54
 	VMULPS    Z20, Z7, Z7
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st47
+	JNE       step32AVX512_st55
 	VSUBPS    Z21, Z7, Z7
-	JMP       step32AVX512_st47
+	JMP       step32AVX512_st55
 
-step32AVX512_shift46:
+step32AVX512_shift54:
 	VSUBPS Z20, Z7, Z7
 	VSUBPS Z21, Z7, Z7
 
-step32AVX512_st47:
+step32AVX512_st55:
 	VMOVUPS   Z7, K7, 128(R8)
 	MOVQ      CX, DX
 	SUBQ      $+48, DX
@@ -3430,23 +3554,23 @@ step32AVX512_st47:
 	KMOVW     AX, K7
 	VMOVUPS.Z 192(R9), K7, Z8
 	CMPQ      R12, $+1
-	JEQ       step32AVX512_shift48
+	JEQ       step32AVX512_shift56
 	VMULPS    Z20, Z8, Z8
 	CMPQ      R12, $+2
-	JNE       step32AVX512_st49
+	JNE       step32AVX512_st57
 	VSUBPS    Z21, Z8, Z8
-	JMP       step32AVX512_st49
+	JMP       step32AVX512_st57
 
-step32AVX512_shift48:
+step32AVX512_shift56:
 	VSUBPS Z20, Z8, Z8
 	VSUBPS Z21, Z8, Z8
 
-step32AVX512_st49:
+step32AVX512_st57:
 	VMOVUPS Z8, K7, 192(R8)
 
-step32AVX512_skipout36:
+step32AVX512_skipout44:
 	TESTQ        $+8, R13
-	JZ           step32AVX512_skipnext37
+	JZ           step32AVX512_skipnext45
 	MOVQ         CX, DX
 	XORQ         AX, AX
 	CMPQ         DX, $+0
@@ -3515,8 +3639,8 @@ step32AVX512_skipout36:
 	VCMPPS       $0x03, Z8, Z8, K6
 	KORW         K6, K5, K5
 
-step32AVX512_skipnext37:
-step32AVX512_done8:
+step32AVX512_skipnext45:
+step32AVX512_done10:
 	VCVTPS2PD     Y1, Z4
 	VADDPD        Z4, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z1, Y4
