@@ -195,12 +195,12 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 	// row r−1 (a guess). zero: whether row r−1's plan had the shift 0.
 	// The first of long rows is guessed to have the maximum 0 (the shift
 	// 0); the first of short rows is read for its maximum first.
+	long := cols >= speculateCols
 	var m float32
 	var nan bool
-	known, zero := false, true
-	if cols < speculateCols {
+	known, zero := !long, true
+	if known {
 		m, nan = vek.MaxNaN32(x[lo*cols : (lo+1)*cols])
-		known = true
 	}
 	var prev Out
 	for r := lo; r <= hi; r++ {
@@ -219,55 +219,49 @@ func Run(x []float32, cols, lo, hi int, h Handler, nt bool) {
 			next = x[(r+1)*cols : (r+2)*cols]
 		}
 		cur := Row{R: r, X: row, Max: m, NaN: nan}
-		if !known {
-			p := h.Plan(cur)
-			if zeroShift(p) {
-				// Speculate: the exponentials with the shift 0, the
-				// maximum and the previous row's output in one pass.
-				cur.E = eRow(r, p)
-				res := stepRow(row, cols, 0, cur.E, true, row, prev, nt)
-				finishOut(prev, nt)
-				cur.Max, cur.NaN = res.m, res.nan
-				q := h.Plan(cur)
-				sum := res.s
-				m, nan, zero = cur.Max, cur.NaN, zeroShift(q)
-				if !samePlan(p, q) {
-					// Wrong: the exponentials again from the cache, and
-					// the next row's maximum ahead (the next row is
-					// likely to need its own shift too).
-					cur.E = eRow(r, q)
-					res := stepRow(row, cols, q.C, cur.E, q.Fast, next, Out{}, false)
-					sum = res.s
-					if next != nil {
-						known, m, nan = true, res.m, res.nan
-					}
-				}
-				prev = h.Finish(cur, sum)
-				continue
-			}
+		p := h.Plan(cur)
+		// spec: the row's exponentials with the shift 0 in the pass that
+		// finds its maximum.
+		spec := !known && zeroShift(p)
+		if !known && !spec {
 			// Another plan is likely: the maximum first (with the
 			// previous row's output), then the row as a known one.
 			res := stepRow(nil, cols, 0, nil, false, row, prev, nt)
 			finishOut(prev, nt)
 			prev = Out{}
 			cur.Max, cur.NaN = res.m, res.nan
+			p = h.Plan(cur)
 		}
-		// The row's maximum is known: its exponentials, the previous
-		// row's output and, unless this row and the previous one both
-		// have the shift 0, the next row's maximum.
-		p := h.Plan(cur)
+		// ahead: the step also reads the next row's maximum, unless this
+		// row and the previous one both have the shift 0 (long rows).
+		ahead := !spec && next != nil && !(long && zero && zeroShift(p))
+		maxOf := next
+		switch {
+		case spec:
+			maxOf = row
+		case !ahead:
+			maxOf = nil
+		}
 		cur.E = eRow(r, p)
-		if zeroShift(p) && zero && cols >= speculateCols {
-			next = nil
-		}
-		res := stepRow(row, cols, p.C, cur.E, p.Fast, next, prev, nt)
+		res := stepRow(row, cols, p.C, cur.E, p.Fast, maxOf, prev, nt)
 		finishOut(prev, nt)
+		if spec {
+			cur.Max, cur.NaN = res.m, res.nan
+			if q := h.Plan(cur); !samePlan(p, q) {
+				// Wrong: the exponentials again from the cache, and the
+				// next row's maximum ahead (the next row is likely to
+				// need its own shift too).
+				p = q
+				cur.E = eRow(r, p)
+				ahead = next != nil
+				res = stepRow(row, cols, p.C, cur.E, p.Fast, next, Out{}, false)
+			}
+		}
 		prev = h.Finish(cur, res.s)
-		known, zero = next != nil, zeroShift(p)
-		if known {
+		known, zero = ahead, zeroShift(p)
+		m, nan = cur.Max, cur.NaN
+		if ahead {
 			m, nan = res.m, res.nan
-		} else {
-			m, nan = cur.Max, cur.NaN
 		}
 	}
 }
