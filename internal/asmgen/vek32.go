@@ -910,21 +910,25 @@ func genStep32(t *tier) {
 		t.store32(v.p, tm, at(e, off))
 		t.Label(l)
 	}
+	// maxNaN folds vector v into the running maximum acc and the NaN
+	// flag (the VMAXPS operand order keeps a NaN from becoming the
+	// maximum); tmp is AVX2 scratch, and may be v itself.
+	maxNaN := func(v, acc, tmp reg.VecPhysical) {
+		t.VMAXPS(acc, v, acc)
+		if t.avx512 {
+			t.VCMPPS(operand.U8(3), v, v, nanTmp.k)
+			t.KORW(nanTmp.k, nanAcc.k, nanAcc.k)
+		} else {
+			t.VCMPPS(operand.U8(3), v, v, tmp)
+			t.VORPS(tmp, nanAcc.v, nanAcc.v)
+		}
+	}
 	// The fused block's load: x's vector also goes into the running
-	// maximum and the NaN flag, as in the next part (the same VMAXPS
-	// operand order, so that a NaN never becomes the maximum).
+	// maximum and the NaN flag, as in the next part.
 	fb := b
 	fb.load = func(v ev, off int, tm *mask) {
 		t.VMOVUPS(at(x, off), v.z)
-		acc := mx[(off/t.vbytes)%len(mx)]
-		t.VMAXPS(acc, v.z, acc)
-		if t.avx512 {
-			t.VCMPPS(operand.U8(3), v.z, v.z, nanTmp.k)
-			t.KORW(nanTmp.k, nanAcc.k, nanAcc.k)
-		} else {
-			t.VCMPPS(operand.U8(3), v.z, v.z, v.n)
-			t.VORPS(v.n, nanAcc.v, nanAcc.v)
-		}
+		maxNaN(v.z, mx[(off/t.vbytes)%len(mx)], v.n)
 		t.VADDPS(negc, v.z, v.z)
 	}
 	// Scratch vectors for the out and next parts: the exponential's
@@ -1000,15 +1004,7 @@ func genStep32(t *tier) {
 			} else {
 				t.VMOVUPS(at(next, off), v)
 			}
-			acc := mx[i%len(mx)]
-			t.VMAXPS(acc, v, acc)
-			if t.avx512 {
-				t.VCMPPS(operand.U8(3), v, v, nanTmp.k)
-				t.KORW(nanTmp.k, nanAcc.k, nanAcc.k)
-			} else {
-				t.VCMPPS(operand.U8(3), v, v, v)
-				t.VORPS(v, nanAcc.v, nanAcc.v)
-			}
+			maxNaN(v, mx[i%len(mx)], v)
 		}
 	}
 	// prefetchStores fetches the lines that plain stores will write a
